@@ -1,0 +1,151 @@
+"""The async provider clients: the `AsyncAIClient` interface, Gemini and OpenAI-compatible, and a factory.
+
+    async with await create_async_ai_client("gemini", api_key, model) as client:
+        answer = await client.generate("Explain async/await")
+
+SDK clients are created on first use, so building a pool of clients at start-up imports no SDK.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import anyio
+
+from ai.base import ClientBase, client_options
+from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
+from core.errors import ProviderError, ProviderTimeout
+
+if TYPE_CHECKING:
+    from google.genai import Client as GenaiClient
+    from openai import AsyncOpenAI
+
+__all__ = [
+    "AsyncAIClient",
+    "AsyncGeminiClient",
+    "AsyncOpenAICompatibleClient",
+    "call_ai_async",
+    "create_async_ai_client",
+]
+
+class AsyncAIClient(ClientBase, abc.ABC):
+    """One AI, asked asynchronously; `async with` closes it. Subclasses implement `_complete`, `_close`."""
+
+    async def generate(
+        self, prompt: str, temperature: float | None = 0.7, max_tokens: int | None = None, **kwargs: Any
+    ) -> str:
+        """Ask the AI and return its answer's text (keyword `system` sets a system prompt).
+
+        Raises:
+            ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
+            ProviderTimeout: no answer within the timeout (an `asyncio.TimeoutError`).
+        """
+        return (await self.complete(prompt, temperature, max_tokens, **kwargs)).text
+
+    async def complete(
+        self,
+        prompt: str,
+        temperature: float | None = 0.7,
+        max_tokens: int | None = None,
+        *,
+        system: str | None = None,
+        timeout: float | None = None,
+    ) -> Completion:
+        """Like `generate`, but returns the whole `Completion` (text, model, usage, finish reason)."""
+        self._check_open()
+        limit = timeout or self.timeout
+        request = Prompt(prompt, system, temperature, max_tokens)
+        try:
+            with anyio.fail_after(limit):
+                return await self._complete(request, limit)
+        except TimeoutError as error:
+            if isinstance(error, ProviderError):
+                raise
+            raise ProviderTimeout(self.name, self.model, f"no answer within {limit:g} s") from None
+
+    async def close(self) -> None:
+        """Close the connections. Safe to call more than once."""
+        if not self.closed:
+            self.closed = True
+            await self._close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def _complete(self, prompt: Prompt, timeout: float) -> Completion: ...
+
+    @abc.abstractmethod
+    async def _close(self) -> None: ...
+
+
+class AsyncOpenAICompatibleClient(AsyncAIClient):
+    """OpenAI, Grok, DeepSeek, OpenRouter and any OpenAI-compatible endpoint, through `AsyncOpenAI`."""
+
+    kind = "openai"
+    _sdk: AsyncOpenAI | None = None
+
+    def _client(self) -> AsyncOpenAI:
+        if self._sdk is None:
+            import openai
+
+            self._sdk = openai.AsyncOpenAI(**self._openai_args())
+        return self._sdk
+
+    async def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        with self._translated(openai_error):
+            response = await self._client().chat.completions.create(**self._openai_request(prompt, timeout))
+        return read_openai(self.name, self.model, response)
+
+    async def _close(self) -> None:
+        if self._sdk is not None:
+            await self._sdk.close()
+
+
+class AsyncGeminiClient(AsyncAIClient):
+    """Google Gemini through google-genai's `client.aio.models.generate_content`."""
+
+    kind = "gemini"
+    _sdk: GenaiClient | None = None
+
+    def _client(self) -> GenaiClient:
+        if self._sdk is None:
+            self._sdk = self._gemini_client()
+        return self._sdk
+
+    async def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        with self._translated(gemini_error):
+            response = await self._client().aio.models.generate_content(**self._gemini_request(prompt, timeout))
+        return read_gemini(self.name, self.model, response)
+
+    async def _close(self) -> None:
+        if self._sdk is not None:
+            await self._sdk.aio.aclose()
+            self._sdk.close()
+
+
+async def create_async_ai_client(ai_name: str, api_key: str | None, model: str, **options: Any) -> AsyncAIClient:
+    """Build the async client for `ai_name`. Options: base_url, timeout, kind, max_tokens_param.
+
+    Raises:
+        UnknownAI: (a ValueError) the name is not a built-in AI and no base_url was given.
+    """
+    kind, options = client_options(ai_name, options)
+    cls: type[AsyncAIClient] = AsyncGeminiClient if kind == "gemini" else AsyncOpenAICompatibleClient
+    return cls(ai_name, api_key, model, **options)
+
+
+def __getattr__(name: str) -> Any:
+    # The seed imports call_ai_async from here; it lives in ai.caller (which imports this module).
+    if name == "call_ai_async":
+        from ai.caller import call_ai_async
+
+        return call_ai_async
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

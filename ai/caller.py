@@ -1,0 +1,206 @@
+"""The verbs the tools use: `call_ai`, `call_ai_async`, `call_multiple_ais`.
+
+Used standalone (no server), the first call initializes the registry from the configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+
+import anyio
+from pydantic import BaseModel
+
+from ai.translate import Completion
+from core import ai_clients
+from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, usable_config
+from core.errors import AIUnavailable, JuniorAIError, ProviderError, ProviderTimeout
+
+__all__ = ["AIResult", "call_ai", "call_ai_async", "call_multiple_ais", "complete_async", "select_ais"]
+
+logger = logging.getLogger("junior_ai.caller")
+
+
+class AIResult(BaseModel):
+    """One AI's part of a multi-AI call: its answer or its error."""
+
+    ai: str
+    model: str
+    ok: bool
+    text: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    latency_s: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+def call_ai(
+    name: str,
+    prompt: str,
+    *,
+    system: str | None = None,
+    temperature: float | None = 0.7,
+    max_tokens: int | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Ask one AI synchronously and return its answer.
+
+    Raises:
+        UnknownAI, AIUnavailable, NoAIConfigured: `name` cannot be called (the message says why).
+        ProviderError: the provider failed (typed; see core.errors).
+    """
+    if not ai_clients.is_initialized():
+        ai_clients.initialize_all_clients()
+    usable_config(name)
+    client = AI_CLIENTS.get(name)
+    if client is None:
+        raise AIUnavailable(name, "could not be built (see the server log)")
+    return client.generate(prompt, temperature, max_tokens, system=system, timeout=timeout)
+
+
+async def complete_async(
+    name: str,
+    prompt: str,
+    *,
+    system: str | None = None,
+    temperature: float | None = 0.7,
+    max_tokens: int | None = None,
+    timeout: float | None = None,
+) -> Completion:
+    """Ask one AI through its async client; fall back to the sync client in a worker thread when there is
+    no async client or it failed for a reason other than the provider's answer.
+
+    Raises:
+        UnknownAI, AIUnavailable, NoAIConfigured: `name` cannot be called (the message says why).
+        ProviderError: the provider failed (typed; never re-sent through the sync path).
+    """
+    if not ai_clients.is_initialized():
+        await ai_clients.initialize_all_clients_async()
+    config = usable_config(name)
+    options = {"system": system, "timeout": timeout}
+    client = ASYNC_AI_CLIENTS.get(name)
+    if client is not None:
+        try:
+            return await client.complete(prompt, temperature, max_tokens, **options)
+        except ProviderError:
+            raise
+        except Exception as error:  # not the provider's answer: the sync path may still work
+            logger.warning("%s: async client failed (%s); retrying on the sync client", name, type(error).__name__)
+    sync_client = AI_CLIENTS.get(name)
+    if sync_client is None:
+        raise AIUnavailable(name, "could not be built (see the server log)")
+    limit = timeout or config.timeout
+    call = partial(sync_client.complete, prompt, temperature, max_tokens, **options)
+    try:
+        with anyio.fail_after(limit):
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+    except TimeoutError as error:
+        if isinstance(error, ProviderError):
+            raise
+        raise ProviderTimeout(name, config.model, f"no answer within {limit:g} s") from None
+
+
+async def call_ai_async(
+    name: str,
+    prompt: str,
+    *,
+    system: str | None = None,
+    temperature: float | None = 0.7,
+    max_tokens: int | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Ask one AI asynchronously and return its answer (see `complete_async`)."""
+    completion = await complete_async(
+        name, prompt, system=system, temperature=temperature, max_tokens=max_tokens, timeout=timeout
+    )
+    return completion.text
+
+
+def select_ais(ai_names: Iterable[str] | None) -> list[str]:
+    """The AIs a multi-AI call asks: all usable ones, or the given names de-duplicated in order.
+
+    Raises:
+        NoAIConfigured: no AI can be called.
+        UnknownAI, AIUnavailable: a given name cannot be called.
+    """
+    settings = ai_clients.current_settings()
+    if ai_names is None:
+        names = settings.usable_ais if settings else []
+        if not names:
+            usable_config("")  # raises NoAIConfigured with the set-up guidance
+        return names
+    names = list(dict.fromkeys(name.strip().lower() for name in ai_names))
+    for name in names:
+        usable_config(name)
+    return names
+
+
+async def call_multiple_ais(
+    prompt: str,
+    ai_names: Iterable[str] | None = None,
+    *,
+    system: str | None = None,
+    temperature: float | None = 0.7,
+    max_tokens: int | None = None,
+    timeout: float | None = None,
+    on_result: Callable[[AIResult], Awaitable[None]] | None = None,
+) -> list[AIResult]:
+    """Ask several AIs at once (all usable ones by default); total time ≈ the slowest one.
+
+    One AI's failure never loses the others' answers: each gets an `AIResult`, in the order asked.
+    `on_result` is awaited as each AI finishes (for progress notifications).
+
+    Raises:
+        NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when the names are wrong.
+    """
+    if not ai_clients.is_initialized():
+        await ai_clients.initialize_all_clients_async()
+    names = select_ais(ai_names)
+    results: dict[str, AIResult] = {}
+
+    async def ask(name: str) -> None:
+        model = usable_config(name).model
+        started = time.perf_counter()
+        try:
+            completion = await complete_async(
+                name, prompt, system=system, temperature=temperature, max_tokens=max_tokens, timeout=timeout
+            )
+        except JuniorAIError as error:
+            result = _failure(name, model, error, started)
+        except Exception as error:  # a bug in one AI's path must not lose the others' answers
+            logger.exception("%s: unexpected error", name)
+            result = _failure(name, model, error, started)
+        else:
+            usage = completion.usage
+            result = AIResult(
+                ai=name,
+                model=completion.model,
+                ok=True,
+                text=completion.text,
+                latency_s=round(time.perf_counter() - started, 3),
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.output_tokens if usage else None,
+            )
+        results[name] = result
+        if on_result is not None:
+            await on_result(result)
+
+    async with anyio.create_task_group() as group:
+        for name in names:
+            group.start_soon(ask, name)
+    return [results[name] for name in names]
+
+
+def _failure(name: str, model: str, error: Exception, started: float) -> AIResult:
+    if isinstance(error, ProviderError):
+        message, kind = f"{error.reason}" + (f" (HTTP {error.status_code})" if error.status_code else ""), error.kind
+    elif isinstance(error, JuniorAIError):
+        message, kind = str(error), "unavailable"
+    else:
+        message, kind = f"internal error ({type(error).__name__})", "internal"
+    return AIResult(
+        ai=name, model=model, ok=False, error=message, error_kind=kind, latency_s=round(time.perf_counter() - started, 3)
+    )

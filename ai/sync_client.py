@@ -1,0 +1,119 @@
+"""The sync provider clients, with the same `generate` signature as the async ones; used by `call_ai`
+and as the fallback when an async client cannot do its work."""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from ai.base import ClientBase, client_options
+from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
+
+if TYPE_CHECKING:
+    from google.genai import Client as GenaiClient
+    from openai import OpenAI
+
+__all__ = ["GeminiClient", "OpenAICompatibleClient", "SyncAIClient", "create_ai_client"]
+
+
+class SyncAIClient(ClientBase, abc.ABC):
+    """One AI, asked synchronously; `with` closes it. Timeouts are the SDK's (per connect and read)."""
+
+    def generate(
+        self, prompt: str, temperature: float | None = 0.7, max_tokens: int | None = None, **kwargs: Any
+    ) -> str:
+        """Ask the AI and return its answer's text (keyword `system` sets a system prompt).
+
+        Raises:
+            ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
+        """
+        return self.complete(prompt, temperature, max_tokens, **kwargs).text
+
+    def complete(
+        self,
+        prompt: str,
+        temperature: float | None = 0.7,
+        max_tokens: int | None = None,
+        *,
+        system: str | None = None,
+        timeout: float | None = None,
+    ) -> Completion:
+        """Like `generate`, but returns the whole `Completion`."""
+        self._check_open()
+        return self._complete(Prompt(prompt, system, temperature, max_tokens), timeout or self.timeout)
+
+    def close(self) -> None:
+        """Close the connections. Safe to call more than once."""
+        if not self.closed:
+            self.closed = True
+            self._close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def _complete(self, prompt: Prompt, timeout: float) -> Completion: ...
+
+    @abc.abstractmethod
+    def _close(self) -> None: ...
+
+
+class OpenAICompatibleClient(SyncAIClient):
+    """OpenAI-compatible endpoints through the sync `OpenAI` client."""
+
+    kind = "openai"
+    _sdk: OpenAI | None = None
+
+    def _client(self) -> OpenAI:
+        if self._sdk is None:
+            import openai
+
+            self._sdk = openai.OpenAI(**self._openai_args())
+        return self._sdk
+
+    def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        with self._translated(openai_error):
+            response = self._client().chat.completions.create(**self._openai_request(prompt, timeout))
+        return read_openai(self.name, self.model, response)
+
+    def _close(self) -> None:
+        if self._sdk is not None:
+            self._sdk.close()
+
+
+class GeminiClient(SyncAIClient):
+    """Gemini through google-genai's sync `client.models.generate_content`."""
+
+    kind = "gemini"
+    _sdk: GenaiClient | None = None
+
+    def _client(self) -> GenaiClient:
+        if self._sdk is None:
+            self._sdk = self._gemini_client()
+        return self._sdk
+
+    def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        with self._translated(gemini_error):
+            response = self._client().models.generate_content(**self._gemini_request(prompt, timeout))
+        return read_gemini(self.name, self.model, response)
+
+    def _close(self) -> None:
+        if self._sdk is not None:
+            self._sdk.close()
+
+
+def create_ai_client(ai_name: str, api_key: str | None, model: str, **options: Any) -> SyncAIClient:
+    """Build the sync client for `ai_name`; same options as `create_async_ai_client`.
+
+    Raises:
+        UnknownAI: (a ValueError) the name is not a built-in AI and no base_url was given.
+    """
+    kind, options = client_options(ai_name, options)
+    cls: type[SyncAIClient] = GeminiClient if kind == "gemini" else OpenAICompatibleClient
+    return cls(ai_name, api_key, model, **options)

@@ -1,0 +1,1 @@
+"""What every part shares: configuration, the client registry, the error tree."""

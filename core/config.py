@@ -1,0 +1,268 @@
+"""credentials.json + environment → validated settings.
+
+The file keeps the original Junior AI format: one block per AI name,
+`{"api_key", "model", "base_url", "enabled", "timeout"}` (the last three optional). Built-in names
+get their provider's defaults; any other block with a `base_url` is a custom OpenAI-compatible AI.
+Blocks that are not AIs (the original's `pattern_detection`, say) are ignored with one warning.
+Top-level scalar keys are server settings (`tool_profile`).
+
+Environment values override the file: `<NAME>_API_KEY` (plus the providers' usual aliases, e.g.
+`XAI_API_KEY`, `GOOGLE_API_KEY`), `<NAME>_BASE_URL`, `<NAME>_MODEL`, `<NAME>_TIMEOUT`. Custom AIs can
+be declared without a file by listing their names in `JUNIOR_AI_CUSTOM_AIS`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
+
+from core.errors import ConfigError
+
+__all__ = [
+    "BUILTIN_AIS",
+    "DEFAULT_TIMEOUT_S",
+    "AIConfig",
+    "BuiltinAI",
+    "Settings",
+    "find_credentials_file",
+    "load_settings",
+]
+
+logger = logging.getLogger("junior_ai.config")
+
+DEFAULT_TIMEOUT_S = 30.0
+MAX_TIMEOUT_S = 3600.0
+CREDENTIALS_ENV = "JUNIOR_AI_CREDENTIALS"
+CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
+TOOL_PROFILE_ENV = "JUNIOR_AI_TOOLS"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+USER_CREDENTIALS = Path("~/.config/junior-ai/credentials.json")
+AI_FIELDS = frozenset({"api_key", "model", "base_url", "enabled", "timeout"})
+
+ProviderKind = Literal["gemini", "openai"]
+
+
+@dataclass(frozen=True)
+class BuiltinAI:
+    """A provider we know: which SDK speaks to it, where, with which model by default."""
+
+    kind: ProviderKind
+    base_url: str
+    model: str
+    key_env: tuple[str, ...]
+
+
+BUILTIN_AIS: dict[str, BuiltinAI] = {
+    "gemini": BuiltinAI(
+        "gemini", "https://generativelanguage.googleapis.com", "gemini-2.5-flash", ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    ),
+    "openai": BuiltinAI("openai", "https://api.openai.com/v1", "gpt-4.1-mini", ("OPENAI_API_KEY",)),
+    "grok": BuiltinAI("openai", "https://api.x.ai/v1", "grok-3-mini", ("XAI_API_KEY", "GROK_API_KEY")),
+    "deepseek": BuiltinAI("openai", "https://api.deepseek.com", "deepseek-chat", ("DEEPSEEK_API_KEY",)),
+    "openrouter": BuiltinAI("openai", "https://openrouter.ai/api/v1", "openrouter/auto", ("OPENROUTER_API_KEY",)),
+}
+
+_URL = TypeAdapter(AnyHttpUrl)
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+class AIConfig(BaseModel):
+    """One AI as the server will use it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: ProviderKind
+    api_key: SecretStr | None = None
+    model: str = Field(min_length=1)
+    base_url: str
+    enabled: bool = True
+    timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
+    builtin: bool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        _URL.validate_python(value)
+        return value.rstrip("/")
+
+    @field_validator("api_key")
+    @classmethod
+    def _blank_key_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @property
+    def usable(self) -> bool:
+        """Enabled and able to authenticate (custom endpoints such as Ollama need no key)."""
+        return self.enabled and (self.api_key is not None or not self.builtin)
+
+    @property
+    def key_env_hint(self) -> str:
+        """The environment variable that supplies this AI's key."""
+        return _key_vars(self.name)[0]
+
+    @property
+    def key_hint(self) -> str:
+        """A masked hint of the key: at most its last 4 characters, never the key."""
+        if self.api_key is None:
+            return "missing"
+        key = self.api_key.get_secret_value()
+        return f"…{key[-4:]}" if len(key) >= 16 else "set"
+
+
+class Settings(BaseModel):
+    """Everything the server reads from credentials.json and the environment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ais: dict[str, AIConfig] = Field(default_factory=dict)
+    source: Path | None = None
+    tool_profile: Literal["compact", "full"] = "compact"
+
+    @property
+    def usable_ais(self) -> list[str]:
+        return [name for name, ai in self.ais.items() if ai.usable]
+
+
+def find_credentials_file(explicit: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    """Where the credentials come from: the explicit path, $JUNIOR_AI_CREDENTIALS, beside server.py, ~/.config.
+
+    Raises:
+        ConfigError: an explicitly named file (argument or environment) does not exist.
+    """
+    env = os.environ if env is None else env
+    for given, origin in ((explicit, "--credentials"), (env.get(CREDENTIALS_ENV), CREDENTIALS_ENV)):
+        if given:
+            path = Path(given).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"{path}: no such credentials file (named by {origin})")
+            return path
+    for candidate in (PROJECT_ROOT / "credentials.json", USER_CREDENTIALS.expanduser()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge and validate the configuration. No file and no keys is a valid (empty) result.
+
+    Raises:
+        ConfigError: the file is unreadable or malformed, or a value is invalid; the message names
+            the file, the AI and the field.
+    """
+    env = os.environ if env is None else env
+    source = find_credentials_file(path, env)
+    where = str(source) if source else "environment"
+    raw = _read_file(source) if source else {}
+
+    blocks: dict[str, dict[str, Any]] = {}
+    server: dict[str, Any] = {}
+    ignored: list[str] = []
+    for name, value in raw.items():
+        if not isinstance(value, dict):
+            server[name] = value
+        elif name.lower() in BUILTIN_AIS or "base_url" in value:
+            blocks[name.lower()] = dict(value)
+        else:
+            ignored.append(name)
+    if ignored:
+        logger.warning("%s: ignoring blocks that are not AIs: %s", where, ", ".join(ignored))
+
+    for name in _split_names(env.get(CUSTOM_AIS_ENV, "")):
+        blocks.setdefault(name, {})
+    for name in BUILTIN_AIS:
+        if any(env.get(var) for var in _key_vars(name)):
+            blocks.setdefault(name, {})
+
+    problems: list[str] = []
+    ais: dict[str, AIConfig] = {}
+    for name, block in blocks.items():
+        try:
+            ais[name] = _build_ai(name, block, env, where)
+        except ConfigError as error:
+            problems.append(str(error))
+
+    profile = env.get(TOOL_PROFILE_ENV) or server.pop("tool_profile", "compact")
+    for key in server:
+        logger.warning("%s: ignoring unknown setting %r", where, key)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    try:
+        return Settings(ais=ais, source=source, tool_profile=profile)
+    except ValidationError:
+        raise ConfigError(f"{where}: tool_profile must be 'compact' or 'full' (got {profile!r})") from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read credentials file ({error.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a JSON object with one block per AI, got {type(data).__name__}")
+    return data
+
+
+def _split_names(value: str) -> list[str]:
+    return [part.strip().lower() for part in value.split(",") if part.strip()]
+
+
+def _env_prefix(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def _key_vars(name: str) -> tuple[str, ...]:
+    builtin = BUILTIN_AIS.get(name)
+    return builtin.key_env if builtin else (f"{_env_prefix(name)}_API_KEY",)
+
+
+def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: str) -> AIConfig:
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: {name!r}: AI names are lowercase letters, digits, '-' or '_' (at most 40)")
+    unknown = sorted(set(block) - AI_FIELDS)
+    if unknown:
+        valid = ", ".join(sorted(AI_FIELDS))
+        raise ConfigError(f"{where}: {name}: unknown field(s) {', '.join(unknown)}; valid: {valid}")
+
+    prefix = _env_prefix(name)
+    merged = dict(block)
+    for var in _key_vars(name):
+        if env.get(var):
+            merged["api_key"] = env[var]
+            break
+    for field in ("base_url", "model", "timeout"):
+        value = env.get(f"{prefix}_{field.upper()}")
+        if value:
+            merged[field] = value
+
+    builtin = BUILTIN_AIS.get(name)
+    if builtin:
+        merged.setdefault("model", builtin.model)
+        merged.setdefault("base_url", builtin.base_url)
+    elif "base_url" not in merged:
+        raise ConfigError(f"{where}: {name}: a custom AI needs base_url (set it in the file or {prefix}_BASE_URL)")
+    elif "model" not in merged:
+        raise ConfigError(f"{where}: {name}: a custom AI needs model (set it in the file or {prefix}_MODEL)")
+    try:
+        return AIConfig(
+            name=name, kind=builtin.kind if builtin else "openai", builtin=builtin is not None, **merged
+        )
+    except ValidationError as error:
+        details = "; ".join(_describe(item) for item in error.errors())
+        raise ConfigError(f"{where}: {name}: {details}") from None
+
+
+def _describe(item: Mapping[str, Any]) -> str:
+    field = ".".join(str(part) for part in item["loc"]) or "value"
+    shown = "<hidden>" if field == "api_key" else repr(item.get("input"))
+    return f"{field}: {item['msg']} (got {shown})"

@@ -1,0 +1,153 @@
+"""The one error tree of Junior AI Assistant.
+
+    JuniorAIError
+    ├── ConfigError                 credentials.json or the environment is wrong
+    ├── UnknownAI (ValueError)      an AI name that is not configured / not supported
+    ├── NoAIConfigured              no AI has credentials; says how to add one
+    ├── AIUnavailable               the AI is configured but disabled or without a key
+    └── ProviderError               an AI answered with an error, or not at all
+        ├── ProviderTimeout (TimeoutError, so also asyncio.TimeoutError)
+        ├── ProviderUnreachable     connection refused, reset, DNS, TLS
+        ├── RateLimited             429; carries retry_after (seconds) when the provider said
+        ├── AuthenticationFailed    401 / 403: the key is wrong or lacks access
+        ├── ModelNotFound           404: the model (or endpoint) does not exist
+        ├── BadRequest              400 / 422: the provider rejected the request
+        ├── ProviderServerError     5xx
+        ├── InvalidResponse         the answer could not be read (not JSON, wrong shape)
+        ├── EmptyResponse           the provider answered with no text
+        └── ContentBlocked          a safety or content filter stopped the answer
+
+Every ProviderError carries `ai`, `model`, `status_code` (None when there was no HTTP answer) and a
+readable `reason`; it is raised `from` the SDK exception. No message ever contains an API key.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AIUnavailable",
+    "AuthenticationFailed",
+    "BadRequest",
+    "ConfigError",
+    "ContentBlocked",
+    "EmptyResponse",
+    "InvalidResponse",
+    "JuniorAIError",
+    "ModelNotFound",
+    "NoAIConfigured",
+    "ProviderError",
+    "ProviderServerError",
+    "ProviderTimeout",
+    "ProviderUnreachable",
+    "RateLimited",
+    "UnknownAI",
+]
+
+
+class JuniorAIError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(JuniorAIError):
+    """The configuration (file or environment) is invalid; the message names file, AI and field."""
+
+
+class UnknownAI(JuniorAIError, ValueError):
+    """An AI name that is not among the valid ones."""
+
+    def __init__(self, name: str, valid: list[str], what: str = "configured") -> None:
+        self.name = name
+        self.valid = sorted(valid)
+        listed = ", ".join(self.valid) if self.valid else "none"
+        super().__init__(f"unknown AI {name!r}; {what}: {listed}")
+
+
+class NoAIConfigured(JuniorAIError):
+    """No AI has what it needs to be called."""
+
+    def __init__(self, detail: str = "") -> None:
+        message = (
+            "no AI is configured. Set an API key in the environment (GEMINI_API_KEY, OPENAI_API_KEY, "
+            "XAI_API_KEY, DEEPSEEK_API_KEY, OPENROUTER_API_KEY) or create credentials.json from "
+            "credentials.example.json, then restart the server"
+        )
+        super().__init__(f"{message} ({detail})" if detail else message)
+
+
+class AIUnavailable(JuniorAIError):
+    """An AI that is configured but cannot be called: disabled, without an API key, or not built."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        super().__init__(f"{name} {why}")
+
+
+class ProviderError(JuniorAIError):
+    """An AI provider call failed.
+
+    Attributes:
+        ai: The AI's configured name (e.g. "grok").
+        model: The model that was asked.
+        status_code: The HTTP status, or None when no HTTP answer arrived.
+        reason: A readable reason, free of secrets.
+    """
+
+    kind = "provider_error"
+
+    def __init__(self, ai: str, model: str, reason: str, status_code: int | None = None) -> None:
+        self.ai = ai
+        self.model = model
+        self.reason = reason
+        self.status_code = status_code
+        status = f" (HTTP {status_code})" if status_code is not None else ""
+        super().__init__(f"{ai} ({model}){status}: {reason}")
+
+
+class ProviderTimeout(ProviderError, TimeoutError):
+    kind = "timeout"
+
+
+class ProviderUnreachable(ProviderError):
+    kind = "unreachable"
+
+
+class RateLimited(ProviderError):
+    kind = "rate_limited"
+
+    def __init__(
+        self,
+        ai: str,
+        model: str,
+        reason: str,
+        status_code: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(ai, model, reason, status_code)
+
+
+class AuthenticationFailed(ProviderError):
+    kind = "auth"
+
+
+class ModelNotFound(ProviderError):
+    kind = "not_found"
+
+
+class BadRequest(ProviderError):
+    kind = "bad_request"
+
+
+class ProviderServerError(ProviderError):
+    kind = "server_error"
+
+
+class InvalidResponse(ProviderError):
+    kind = "invalid_response"
+
+
+class EmptyResponse(ProviderError):
+    kind = "empty_response"
+
+
+class ContentBlocked(ProviderError):
+    kind = "content_blocked"

@@ -1,0 +1,97 @@
+"""Shared fixtures: the loopback fake provider and configurations that point every AI at it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import ai_clients
+from core.config import Settings, load_settings
+from tests.fakes import FakeProvider
+
+ALL_AIS = ("gemini", "openai", "grok", "deepseek", "openrouter", "ollama")
+KEY_ENV = {
+    "gemini": "GEMINI_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "grok": "XAI_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def _provider() -> Iterator[FakeProvider]:
+    with FakeProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def fake(_provider: FakeProvider) -> Iterator[FakeProvider]:
+    """The fake provider, with fresh behaviours and an empty request log for each test."""
+    _provider.reset()
+    yield _provider
+    _provider.reset()
+
+
+def api_of(name: str) -> str:
+    return "gemini" if name == "gemini" else "openai"
+
+
+def test_key(name: str) -> str:
+    return f"test-key-for-{name}-0123456789"
+
+
+def credentials_for(fake: FakeProvider, names: tuple[str, ...] = ALL_AIS, **per_ai: Any) -> dict[str, Any]:
+    """A credentials.json body pointing each AI at the fake (ollama as a custom AI, keyless)."""
+    blocks: dict[str, Any] = {}
+    for name in names:
+        block: dict[str, Any] = {"base_url": fake.base_url(name, api_of(name)), "timeout": 5}
+        if name == "ollama":
+            block["model"] = "llama3.2"
+        else:
+            block["api_key"] = test_key(name)
+        block.update(per_ai.get(name, {}))
+        blocks[name] = block
+    return blocks
+
+
+def env_for(fake: FakeProvider, names: tuple[str, ...] = ALL_AIS) -> dict[str, str]:
+    """The same configuration as environment variables only."""
+    env: dict[str, str] = {}
+    for name in names:
+        prefix = name.upper()
+        env[f"{prefix}_BASE_URL"] = fake.base_url(name, api_of(name))
+        if name in KEY_ENV:
+            env[KEY_ENV[name]] = test_key(name)
+        else:
+            env["JUNIOR_AI_CUSTOM_AIS"] = name
+            env[f"{prefix}_MODEL"] = "llama3.2"
+    return env
+
+
+def write_credentials(path: Path, body: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(body, indent=2))
+    return path
+
+
+@pytest.fixture
+def settings(fake: FakeProvider, tmp_path: Path) -> Settings:
+    """Settings for all six AIs, read through the real loader from a credentials.json."""
+    return load_settings(write_credentials(tmp_path / "credentials.json", credentials_for(fake)), env={})
+
+
+@pytest.fixture
+async def registry(settings: Settings) -> AsyncIterator[Settings]:
+    """The registry initialized with `settings`, cleaned up afterwards."""
+    await ai_clients.initialize_all_clients_async(settings)
+    yield settings
+    await ai_clients.cleanup_async_ai_clients()

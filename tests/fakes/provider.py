@@ -1,0 +1,250 @@
+"""A loopback HTTP server that speaks OpenAI chat completions and Gemini generateContent.
+
+Each AI gets its own path prefix, so one server plays every provider at once and knows who called:
+
+    OpenAI-compatible:  POST http://127.0.0.1:PORT/<ai>/v1/chat/completions
+    Gemini:             POST http://127.0.0.1:PORT/<ai>/v1beta/models/<model>:generateContent
+
+Per AI, a default `Behaviour` (latency, HTTP error, empty or blocked answer) and a queue of one-shot
+behaviours consumed first ("503 twice, then succeed"). Every request is recorded with its headers and
+JSON body, so tests can check what the SDKs really sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+__all__ = ["Behaviour", "FakeProvider", "Recorded"]
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the fake answers one request."""
+
+    latency: float = 0.0
+    status: int | None = None
+    retry_after: str | None = None
+    text: str | None = None
+    empty: bool = False
+    blocked: bool = False
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the fake received it."""
+
+    ai: str
+    api: str
+    model: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def prompt(self) -> str:
+        """Every text the request carried (system and user), joined."""
+        if self.api == "openai":
+            return "\n".join(str(m.get("content") or "") for m in self.body.get("messages", []))
+        texts = [p.get("text", "") for c in self.body.get("contents", []) for p in c.get("parts", [])]
+        system = self.body.get("systemInstruction") or self.body.get("system_instruction") or {}
+        texts += [p.get("text", "") for p in system.get("parts", [])]
+        return "\n".join(texts)
+
+
+@dataclass
+class FakeProvider:
+    """The fake provider server; `with FakeProvider() as fake:` runs it on a free loopback port."""
+
+    default: Behaviour = field(default_factory=Behaviour)
+    requests: list[Recorded] = field(default_factory=list)
+    _behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    _queues: dict[str, deque[Behaviour]] = field(default_factory=lambda: defaultdict(deque))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+    port: int = 0
+    _closing: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    # -- control, from the test's thread ---------------------------------------------------------
+    def behave(self, ai: str, behaviour: Behaviour | None = None, **changes: Any) -> None:
+        """Set how `ai` answers from now on (`behave("grok", status=500)`)."""
+        self._behaviours[ai] = behaviour or Behaviour(**changes)
+
+    def queue(self, ai: str, *behaviours: Behaviour) -> None:
+        """One-shot behaviours for `ai`, used in order before its default."""
+        with self._lock:
+            self._queues[ai].extend(behaviours)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._behaviours.clear()
+            self._queues.clear()
+
+    def base_url(self, ai: str, api: str = "openai") -> str:
+        """The base_url to configure for `ai`; `api` is "openai" or "gemini"."""
+        root = f"http://127.0.0.1:{self.port}/{ai}"
+        return f"{root}/v1" if api == "openai" else root
+
+    def requests_for(self, ai: str) -> list[Recorded]:
+        return [r for r in list(self.requests) if r.ai == ai]
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> FakeProvider:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("fake provider did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._closing is not None:
+            loop, event = self._closing
+            loop.call_soon_threadsafe(event.set)
+        if self._server and self._thread:
+            self._server.should_exit = True
+            self._server.force_exit = True
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeProvider:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the HTTP side ---------------------------------------------------------------------------
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/{ai}/v1/chat/completions", self._openai, methods=["POST"]),
+                Route("/{ai}/{version}/models/{model}:generateContent", self._gemini, methods=["POST"]),
+            ]
+        )
+
+    def _next(self, ai: str) -> Behaviour:
+        with self._lock:
+            queue = self._queues.get(ai)
+            if queue:
+                return queue.popleft()
+        return self._behaviours.get(ai, self.default)
+
+    async def _receive(self, request: Request, api: str, model: str | None = None) -> tuple[Recorded, Behaviour]:
+        ai = request.path_params["ai"]
+        try:
+            body = await request.json()
+        except ValueError:
+            body = {}
+        recorded = Recorded(ai, api, model or str(body.get("model", "")), dict(request.headers), body)
+        self.requests.append(recorded)
+        behaviour = self._next(ai)
+        if behaviour.latency:
+            await self._pause(behaviour.latency)
+        return recorded, behaviour
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but end early when the server stops, so no handler is left hanging at shutdown."""
+        if self._closing is None:
+            self._closing = (asyncio.get_running_loop(), asyncio.Event())
+        try:
+            await asyncio.wait_for(self._closing[1].wait(), seconds)
+        except TimeoutError:
+            pass
+
+    @staticmethod
+    def _answer_text(recorded: Recorded, behaviour: Behaviour) -> str:
+        if behaviour.text is not None:
+            return behaviour.text
+        if recorded.api == "openai":
+            messages = recorded.body.get("messages", [])
+            last = str(messages[-1].get("content", "")) if messages else ""
+        else:
+            contents = recorded.body.get("contents", [])
+            last = contents[-1]["parts"][0].get("text", "") if contents else ""
+        return f"[{recorded.ai}:{recorded.model}] {last[:200]}"
+
+    @staticmethod
+    def _error(behaviour: Behaviour, api: str) -> Response | None:
+        if behaviour.body is not None:
+            return Response(behaviour.body, status_code=behaviour.status or 200, media_type="application/json")
+        if behaviour.status is None:
+            return None
+        headers = {"retry-after": behaviour.retry_after} if behaviour.retry_after else {}
+        message = f"fake provider error {behaviour.status}"
+        if api == "openai":
+            payload: dict[str, Any] = {"error": {"message": message, "type": "fake_error", "code": None}}
+        else:
+            payload = {"error": {"code": behaviour.status, "message": message, "status": "FAKE_ERROR"}}
+        return JSONResponse(payload, status_code=behaviour.status, headers=headers)
+
+    async def _openai(self, request: Request) -> Response:
+        recorded, behaviour = await self._receive(request, "openai")
+        error = self._error(behaviour, "openai")
+        if error is not None:
+            return error
+        text = self._answer_text(recorded, behaviour)
+        content: str | None = "" if behaviour.empty else text
+        finish = "stop"
+        if behaviour.blocked:
+            content, finish = None, "content_filter"
+        prompt_tokens = len(recorded.prompt.split())
+        return JSONResponse(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": recorded.model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": len(text.split()),
+                    "total_tokens": prompt_tokens + len(text.split()),
+                },
+            }
+        )
+
+    async def _gemini(self, request: Request) -> Response:
+        model = request.path_params["model"]
+        recorded, behaviour = await self._receive(request, "gemini", model)
+        error = self._error(behaviour, "gemini")
+        if error is not None:
+            return error
+        text = self._answer_text(recorded, behaviour)
+        prompt_tokens = len(recorded.prompt.split())
+        usage = {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": len(text.split()),
+            "totalTokenCount": prompt_tokens + len(text.split()),
+        }
+        if behaviour.blocked:
+            return JSONResponse({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage})
+        parts = [] if behaviour.empty else [{"text": text}]
+        return JSONResponse(
+            {
+                "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+                "usageMetadata": usage,
+                "modelVersion": model,
+            }
+        )
