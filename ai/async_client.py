@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from ai.base import ClientBase, client_options
+from core.config import DEFAULT_TEMPERATURE
 from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
 from core.errors import ProviderError, ProviderTimeout
 
@@ -34,7 +35,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
     """One AI, asked asynchronously; `async with` closes it. Subclasses implement `_complete`, `_close`."""
 
     async def generate(
-        self, prompt: str, temperature: float | None = 0.7, max_tokens: int | None = None, **kwargs: Any
+        self, prompt: str, temperature: float | None = DEFAULT_TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
     ) -> str:
         """Ask the AI and return its answer's text (keyword `system` sets a system prompt).
 
@@ -47,7 +48,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
     async def complete(
         self,
         prompt: str,
-        temperature: float | None = 0.7,
+        temperature: float | None = DEFAULT_TEMPERATURE,
         max_tokens: int | None = None,
         *,
         system: str | None = None,

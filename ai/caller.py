@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ai.translate import Completion
 from core import ai_clients
+from core.config import DEFAULT_TEMPERATURE
 from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, usable_config
 from core.errors import AIUnavailable, JuniorAIError, ProviderError, ProviderTimeout
 
@@ -36,13 +37,27 @@ class AIResult(BaseModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
 
+    @classmethod
+    def answered(cls, name: str, completion: Completion, started: float) -> AIResult:
+        """The result for an answer that arrived; `started` is the call's `time.perf_counter()`."""
+        usage = completion.usage
+        return cls(
+            ai=name,
+            model=completion.model,
+            ok=True,
+            text=completion.text,
+            latency_s=round(time.perf_counter() - started, 3),
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+        )
+
 
 def call_ai(
     name: str,
     prompt: str,
     *,
     system: str | None = None,
-    temperature: float | None = 0.7,
+    temperature: float | None = DEFAULT_TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
 ) -> str:
@@ -66,7 +81,7 @@ async def complete_async(
     prompt: str,
     *,
     system: str | None = None,
-    temperature: float | None = 0.7,
+    temperature: float | None = DEFAULT_TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
 ) -> Completion:
@@ -108,7 +123,7 @@ async def call_ai_async(
     prompt: str,
     *,
     system: str | None = None,
-    temperature: float | None = 0.7,
+    temperature: float | None = DEFAULT_TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
 ) -> str:
@@ -143,7 +158,7 @@ async def call_multiple_ais(
     ai_names: Iterable[str] | None = None,
     *,
     system: str | None = None,
-    temperature: float | None = 0.7,
+    temperature: float | None = DEFAULT_TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
     on_result: Callable[[AIResult], Awaitable[None]] | None = None,
@@ -174,16 +189,7 @@ async def call_multiple_ais(
             logger.exception("%s: unexpected error", name)
             result = _failure(name, model, error, started)
         else:
-            usage = completion.usage
-            result = AIResult(
-                ai=name,
-                model=completion.model,
-                ok=True,
-                text=completion.text,
-                latency_s=round(time.perf_counter() - started, 3),
-                input_tokens=usage.input_tokens if usage else None,
-                output_tokens=usage.output_tokens if usage else None,
-            )
+            result = AIResult.answered(name, completion, started)
         results[name] = result
         if on_result is not None:
             await on_result(result)

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ai.base import ClientBase, client_options
+from core.config import DEFAULT_TEMPERATURE
 from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ class SyncAIClient(ClientBase, abc.ABC):
     """One AI, asked synchronously; `with` closes it. Timeouts are the SDK's (per connect and read)."""
 
     def generate(
-        self, prompt: str, temperature: float | None = 0.7, max_tokens: int | None = None, **kwargs: Any
+        self, prompt: str, temperature: float | None = DEFAULT_TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
     ) -> str:
         """Ask the AI and return its answer's text (keyword `system` sets a system prompt).
 
@@ -33,7 +34,7 @@ class SyncAIClient(ClientBase, abc.ABC):
     def complete(
         self,
         prompt: str,
-        temperature: float | None = 0.7,
+        temperature: float | None = DEFAULT_TEMPERATURE,
         max_tokens: int | None = None,
         *,
         system: str | None = None,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.config import DEFAULT_TEMPERATURE
 from core.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -49,7 +50,7 @@ class Prompt:
 
     text: str
     system: str | None = None
-    temperature: float | None = 0.7
+    temperature: float | None = DEFAULT_TEMPERATURE
     max_tokens: int | None = None
 
 

@@ -28,6 +28,7 @@ from core.errors import ConfigError
 
 __all__ = [
     "BUILTIN_AIS",
+    "DEFAULT_TEMPERATURE",
     "DEFAULT_TIMEOUT_S",
     "AIConfig",
     "BuiltinAI",
@@ -39,6 +40,7 @@ __all__ = [
 logger = logging.getLogger("junior_ai.config")
 
 DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_TEMPERATURE = 0.7
 MAX_TIMEOUT_S = 3600.0
 CREDENTIALS_ENV = "JUNIOR_AI_CREDENTIALS"
 CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
