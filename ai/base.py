@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ai.translate import Prompt
 from core.errors import ProviderError, UnknownAI
-from core.config import BUILTIN_AIS, DEFAULT_TIMEOUT_S, ProviderKind
+from core.config import BUILTIN_AIS, DEFAULT_TIMEOUT_S, ProviderKind, default_base_url
 
 __all__ = ["CONNECT_TIMEOUT_S", "NO_KEY", "ClientBase", "client_options"]
 
@@ -114,19 +114,20 @@ class ClientBase:
 
 
 def client_options(ai_name: str, options: dict[str, Any]) -> tuple[ProviderKind, dict[str, Any]]:
-    """Which SDK speaks to `ai_name`, and the client's keyword arguments with the provider's defaults.
+    """Which SDK speaks to `ai_name`, and the client's keyword arguments with the provider's defaults
+    (base_url: the given one, else `<NAME>_BASE_URL`, else the built-in default).
 
     Raises:
         UnknownAI: not a built-in name and no base_url was given.
     """
     options = dict(options)
     kind: ProviderKind | None = options.pop("kind", None)
-    builtin = BUILTIN_AIS.get(ai_name)
-    if builtin is None and not options.get("base_url"):
+    options["base_url"] = options.get("base_url") or default_base_url(ai_name)
+    if not options["base_url"]:
         raise UnknownAI(ai_name, list(BUILTIN_AIS), what="valid (or any name with a base_url)")
+    builtin = BUILTIN_AIS.get(ai_name)
     if builtin is not None:
         kind = kind or builtin.kind
-        options["base_url"] = options.get("base_url") or builtin.base_url
     if ai_name == "openai":
         # OpenAI's current models reject max_tokens; other compatible endpoints may not know the new name.
         options.setdefault("max_tokens_param", "max_completion_tokens")

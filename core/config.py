@@ -33,6 +33,7 @@ __all__ = [
     "AIConfig",
     "BuiltinAI",
     "Settings",
+    "default_base_url",
     "find_credentials_file",
     "load_settings",
 ]
@@ -132,6 +133,13 @@ class Settings(BaseModel):
     @property
     def usable_ais(self) -> list[str]:
         return [name for name, ai in self.ais.items() if ai.usable]
+
+
+def default_base_url(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Where AI `name` lives when nobody said: `<NAME>_BASE_URL`, else the built-in default (or None)."""
+    env = os.environ if env is None else env
+    builtin = BUILTIN_AIS.get(name)
+    return env.get(f"{_env_prefix(name)}_BASE_URL") or (builtin.base_url if builtin else None)
 
 
 def find_credentials_file(explicit: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
