@@ -116,7 +116,7 @@ class AIConfig(BaseModel):
     def key_hint(self) -> str:
         """A masked hint of the key: at most its last 4 characters, never the key."""
         if self.api_key is None:
-            return "missing"
+            return "missing" if self.builtin else "none"
         key = self.api_key.get_secret_value()
         return f"…{key[-4:]}" if len(key) >= 16 else "set"
 

@@ -46,7 +46,7 @@ def api_of(name: str) -> str:
     return "gemini" if name == "gemini" else "openai"
 
 
-def test_key(name: str) -> str:
+def key_for(name: str) -> str:
     return f"test-key-for-{name}-0123456789"
 
 
@@ -58,7 +58,7 @@ def credentials_for(fake: FakeProvider, names: tuple[str, ...] = ALL_AIS, **per_
         if name == "ollama":
             block["model"] = "llama3.2"
         else:
-            block["api_key"] = test_key(name)
+            block["api_key"] = key_for(name)
         block.update(per_ai.get(name, {}))
         blocks[name] = block
     return blocks
@@ -71,7 +71,7 @@ def env_for(fake: FakeProvider, names: tuple[str, ...] = ALL_AIS) -> dict[str, s
         prefix = name.upper()
         env[f"{prefix}_BASE_URL"] = fake.base_url(name, api_of(name))
         if name in KEY_ENV:
-            env[KEY_ENV[name]] = test_key(name)
+            env[KEY_ENV[name]] = key_for(name)
         else:
             env["JUNIOR_AI_CUSTOM_AIS"] = name
             env[f"{prefix}_MODEL"] = "llama3.2"
