@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from ai.base import ClientBase, client_options
-from core.config import DEFAULT_TEMPERATURE
 from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
+from core.config import DEFAULT_TEMPERATURE
 from core.errors import ProviderError, ProviderTimeout
 
 if TYPE_CHECKING:
@@ -27,9 +27,9 @@ __all__ = [
     "AsyncAIClient",
     "AsyncGeminiClient",
     "AsyncOpenAICompatibleClient",
-    "call_ai_async",
     "create_async_ai_client",
 ]
+
 
 class AsyncAIClient(ClientBase, abc.ABC):
     """One AI, asked asynchronously; `async with` closes it. Subclasses implement `_complete`, `_close`."""

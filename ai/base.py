@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from ai.translate import Prompt
-from core.errors import ProviderError, UnknownAI
 from core.config import BUILTIN_AIS, DEFAULT_TIMEOUT_S, ProviderKind, default_base_url
+from core.errors import ProviderError, UnknownAI
 
 __all__ = ["CONNECT_TIMEOUT_S", "NO_KEY", "ClientBase", "client_options"]
 

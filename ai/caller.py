@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from ai.translate import Completion
 from core import ai_clients
-from core.config import DEFAULT_TEMPERATURE
 from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, usable_config
+from core.config import DEFAULT_TEMPERATURE
 from core.errors import AIUnavailable, JuniorAIError, ProviderError, ProviderTimeout
 
 __all__ = ["AIResult", "call_ai", "call_ai_async", "call_multiple_ais", "complete_async", "select_ais"]
@@ -95,11 +95,10 @@ async def complete_async(
     if not ai_clients.is_initialized():
         await ai_clients.initialize_all_clients_async()
     config = usable_config(name)
-    options = {"system": system, "timeout": timeout}
     client = ASYNC_AI_CLIENTS.get(name)
     if client is not None:
         try:
-            return await client.complete(prompt, temperature, max_tokens, **options)
+            return await client.complete(prompt, temperature, max_tokens, system=system, timeout=timeout)
         except ProviderError:
             raise
         except Exception as error:  # not the provider's answer: the sync path may still work
@@ -108,7 +107,7 @@ async def complete_async(
     if sync_client is None:
         raise AIUnavailable(name, "could not be built (see the server log)")
     limit = timeout or config.timeout
-    call = partial(sync_client.complete, prompt, temperature, max_tokens, **options)
+    call = partial(sync_client.complete, prompt, temperature, max_tokens, system=system, timeout=timeout)
     try:
         with anyio.fail_after(limit):
             return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
@@ -208,5 +207,10 @@ def _failure(name: str, model: str, error: Exception, started: float) -> AIResul
     else:
         message, kind = f"internal error ({type(error).__name__})", "internal"
     return AIResult(
-        ai=name, model=model, ok=False, error=message, error_kind=kind, latency_s=round(time.perf_counter() - started, 3)
+        ai=name,
+        model=model,
+        ok=False,
+        error=message,
+        error_kind=kind,
+        latency_s=round(time.perf_counter() - started, 3),
     )

@@ -8,8 +8,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ai.base import ClientBase, client_options
-from core.config import DEFAULT_TEMPERATURE
 from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
+from core.config import DEFAULT_TEMPERATURE
 
 if TYPE_CHECKING:
     from google.genai import Client as GenaiClient

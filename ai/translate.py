@@ -99,9 +99,7 @@ def _clean(reason: str, secret: str | None) -> str:
     return reason.replace(secret, "***") if secret else reason
 
 
-def _status_error(
-    ai: str, model: str, status: int, reason: str, headers: Mapping[str, str] | None
-) -> ProviderError:
+def _status_error(ai: str, model: str, status: int, reason: str, headers: Mapping[str, str] | None) -> ProviderError:
     if status == 429:
         return RateLimited(ai, model, reason, status, retry_after=parse_retry_after(headers))
     if status in (401, 403):

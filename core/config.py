@@ -206,7 +206,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     try:
-        return Settings(ais=ais, source=source, tool_profile=profile)
+        return Settings.model_validate({"ais": ais, "source": source, "tool_profile": profile})
     except ValidationError:
         raise ConfigError(f"{where}: tool_profile must be 'compact' or 'full' (got {profile!r})") from None
 
@@ -264,9 +264,7 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
     elif "model" not in merged:
         raise ConfigError(f"{where}: {name}: a custom AI needs model (set it in the file or {prefix}_MODEL)")
     try:
-        return AIConfig(
-            name=name, kind=builtin.kind if builtin else "openai", builtin=builtin is not None, **merged
-        )
+        return AIConfig(name=name, kind=builtin.kind if builtin else "openai", builtin=builtin is not None, **merged)
     except ValidationError as error:
         details = "; ".join(_describe(item) for item in error.errors())
         raise ConfigError(f"{where}: {name}: {details}") from None

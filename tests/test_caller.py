@@ -98,7 +98,7 @@ async def test_unusable_names_say_why(fake: FakeProvider, tmp_path: Path) -> Non
     try:
         with pytest.raises(AIUnavailable, match="openai is disabled"):
             await call_ai_async("openai", "hi")
-        with pytest.raises(AIUnavailable, match="deepseek has no API key .*DEEPSEEK_API_KEY"):
+        with pytest.raises(AIUnavailable, match=r"deepseek has no API key .*DEEPSEEK_API_KEY"):
             await call_ai_async("deepseek", "hi")
         with pytest.raises(UnknownAI, match="configured: grok"):
             await call_ai_async("gemini", "hi")
@@ -109,7 +109,7 @@ async def test_unusable_names_say_why(fake: FakeProvider, tmp_path: Path) -> Non
 async def test_no_keys_at_all_gives_setup_guidance() -> None:
     await ai_clients.initialize_all_clients_async(Settings())
     try:
-        with pytest.raises(NoAIConfigured, match="GEMINI_API_KEY.*credentials.example.json"):
+        with pytest.raises(NoAIConfigured, match=r"GEMINI_API_KEY.*credentials\.example\.json"):
             await call_multiple_ais("hi")
         with pytest.raises(NoAIConfigured):
             await call_ai_async("grok", "hi")

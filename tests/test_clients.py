@@ -125,7 +125,7 @@ async def test_timeout_is_an_asyncio_timeout_error_and_bounded(fake: FakeProvide
 async def test_a_per_call_timeout_overrides_the_clients(fake: FakeProvider, ai: str) -> None:
     fake.behave(ai, latency=5)
     async with await client_for(fake, ai, timeout=30) as client:
-        with anyio.fail_after(3), pytest.raises(ProviderTimeout, match="within 0.2 s"):
+        with anyio.fail_after(3), pytest.raises(ProviderTimeout, match=r"within 0\.2 s"):
             await client.generate("hi", timeout=0.2)
 
 
@@ -149,7 +149,7 @@ async def test_factory_picks_the_sdk_by_name_and_rejects_unknown_names() -> None
         assert isinstance(await create_async_ai_client(name, KEY, "m"), AsyncOpenAICompatibleClient)
     custom = await create_async_ai_client("ollama", None, "llama3", base_url="http://localhost:11434/v1")
     assert isinstance(custom, AsyncOpenAICompatibleClient) and custom.base_url == "http://localhost:11434/v1"
-    with pytest.raises(ValueError, match="valid .*: deepseek, gemini, grok, openai, openrouter"):
+    with pytest.raises(ValueError, match=r"valid .*: deepseek, gemini, grok, openai, openrouter"):
         await create_async_ai_client("nope", KEY, "m")
     with pytest.raises(UnknownAI):
         create_ai_client("nope", KEY, "m")

@@ -68,7 +68,9 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("OPENROUTER_API_KEY", "openrouter"),
     ],
 )
-def test_each_key_variable_enables_its_ai_without_a_file(variable: str, ai: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_key_variable_enables_its_ai_without_a_file(
+    variable: str, ai: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("core.config.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
     monkeypatch.setattr("core.config.PROJECT_ROOT", Path("/nonexistent"))
     settings = load_settings(env={variable: SECRET})
@@ -104,7 +106,10 @@ def test_disabled_ai_is_not_usable(tmp_path: Path) -> None:
     [
         ("{not json", r"credentials.json: not valid JSON"),
         ("[1, 2]", r"must be a JSON object with one block per AI, got list"),
-        ({"grok": {"api_key": SECRET, "timeout": -1}}, r"credentials.json: grok: timeout: Input should be greater than 0"),
+        (
+            {"grok": {"api_key": SECRET, "timeout": -1}},
+            r"credentials.json: grok: timeout: Input should be greater than 0",
+        ),
         ({"grok": {"api_key": SECRET, "timeout": "soon"}}, r"grok: timeout: .*valid number"),
         ({"grok": {"api_key": SECRET, "base_url": "not a url"}}, r"grok: base_url: .*URL"),
         ({"grok": {"api_key": SECRET, "enabled": "maybe"}}, r"grok: enabled: .*valid boolean"),

@@ -28,12 +28,12 @@ async def test_concurrent_calls(fake: FakeProvider, registry: Settings) -> None:
     prompt = "Review this function"
     # Multiple AIs concurrently
     responses = await asyncio.gather(
-        call_ai_async("gemini", prompt),
-        call_ai_async("openai", prompt),
-        call_ai_async("grok", prompt)
+        call_ai_async("gemini", prompt), call_ai_async("openai", prompt), call_ai_async("grok", prompt)
     )
 
-    assert responses == [f"[{ai}] {prompt}" for ai in ("gemini:gemini-2.5-flash", "openai:gpt-4.1-mini", "grok:grok-3-mini")]
+    assert responses == [
+        f"[{ai}] {prompt}" for ai in ("gemini:gemini-2.5-flash", "openai:gpt-4.1-mini", "grok:grok-3-mini")
+    ]
 
 
 async def test_with_context_manager(fake: FakeProvider, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,7 +78,9 @@ async def test_ask_all_ais_with_a_subset(fake: FakeProvider, settings: Settings)
         ("ask_all_ais", {"prompt": "hi", "ais": []}, "at least 1 item"),
     ],
 )
-async def test_bad_input_is_a_clear_tool_error(settings: Settings, tool: str, arguments: dict[str, object], message: str) -> None:
+async def test_bad_input_is_a_clear_tool_error(
+    settings: Settings, tool: str, arguments: dict[str, object], message: str
+) -> None:
     async with Client(build_server(settings)) as client:
         result = await client.call_tool(tool, arguments)
     assert result.is_error

@@ -27,7 +27,9 @@ MODELS = {
 }
 
 
-def params(tmp_path: Path, *args: str, env: dict[str, str] | None = None, command: str = sys.executable) -> StdioServerParameters:
+def params(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, command: str = sys.executable
+) -> StdioServerParameters:
     """A server process with a clean HOME, so no credentials of the machine's user leak in."""
     script = [] if command != sys.executable else [SERVER]
     return StdioServerParameters(command=command, args=[*script, *args], env={"HOME": str(tmp_path), **(env or {})})
@@ -94,8 +96,18 @@ RAW_SESSION = [
     },
     {"jsonrpc": "2.0", "method": "notifications/initialized"},
     {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-    {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "ask_all_ais", "arguments": {"prompt": "hi"}}},
-    {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "ask_ai", "arguments": {"ai": "nope", "prompt": "x"}}},
+    {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "ask_all_ais", "arguments": {"prompt": "hi"}},
+    },
+    {
+        "jsonrpc": "2.0",
+        "id": 4,
+        "method": "tools/call",
+        "params": {"name": "ask_ai", "arguments": {"ai": "nope", "prompt": "x"}},
+    },
 ]
 
 
@@ -131,8 +143,14 @@ async def test_stdout_carries_only_json_rpc_frames_and_eof_exits_cleanly(fake: F
 def test_an_invalid_credentials_file_stops_with_one_clear_line(tmp_path: Path) -> None:
     path = write_credentials(tmp_path / "credentials.json", {"grok": {"api_key": "k", "timeout": -5}})
     done = subprocess.run(
-        [sys.executable, SERVER, "--credentials", str(path)], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        [sys.executable, SERVER, "--credentials", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(f"junior-ai: invalid configuration:\n  {path}: grok: timeout: Input should be greater than 0")
+    assert done.stderr.startswith(
+        f"junior-ai: invalid configuration:\n  {path}: grok: timeout: Input should be greater than 0"
+    )
     assert "Traceback" not in done.stderr

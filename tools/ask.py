@@ -32,7 +32,9 @@ class AskAllResult(BaseModel):
 def _label(result: AIResult) -> str:
     if result.ok:
         return f"## {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}"
-    return f"## {result.ai} ({result.model}) failed: {result.error_kind}, after {result.latency_s:.1f} s\n{result.error}"
+    return (
+        f"## {result.ai} ({result.model}) failed: {result.error_kind}, after {result.latency_s:.1f} s\n{result.error}"
+    )
 
 
 def register(server: MCPServer, settings: Settings) -> None:
