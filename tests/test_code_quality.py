@@ -16,5 +16,7 @@ from core.config import PROJECT_ROOT
     ids=["ruff-check", "ruff-format", "mypy-strict"],
 )
 def test_the_code_passes(command: list[str]) -> None:
-    done = subprocess.run([sys.executable, "-m", *command], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", *command], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
