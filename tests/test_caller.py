@@ -153,3 +153,26 @@ async def test_cleanup_closes_every_client_and_is_safe_twice(fake: FakeProvider,
     sdk_clients = [client._sdk for client in clients if client.kind == "openai" and client._sdk is not None]
     assert sdk_clients and all(sdk.is_closed() for sdk in sdk_clients), "the HTTP connections are closed"
     assert not ai_clients.ASYNC_AI_CLIENTS and not ai_clients.AI_CLIENTS and not ai_clients.is_initialized()
+
+
+async def test_an_ai_whose_client_cannot_be_built_is_reported_and_skipped(
+    fake: FakeProvider, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ai import async_client
+
+    real = async_client.create_async_ai_client
+
+    async def fails_for_grok(name: str, *args: object, **options: object) -> async_client.AsyncAIClient:
+        if name == "grok":
+            raise RuntimeError("cannot build grok")
+        return await real(name, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(async_client, "create_async_ai_client", fails_for_grok)
+    await ai_clients.initialize_all_clients_async(settings)
+    try:
+        assert "grok" not in ai_clients.ASYNC_AI_CLIENTS and "gemini" in ai_clients.ASYNC_AI_CLIENTS
+        assert "grok: could not build the async client; skipping it" in caplog.text
+        results = await call_multiple_ais("still works", ["grok", "gemini"])
+        assert [r.ok for r in results] == [True, True], "grok falls back to its sync client"
+    finally:
+        await ai_clients.cleanup_async_ai_clients()

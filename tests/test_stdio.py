@@ -154,3 +154,9 @@ def test_an_invalid_credentials_file_stops_with_one_clear_line(tmp_path: Path) -
         f"junior-ai: invalid configuration:\n  {path}: grok: timeout: Input should be greater than 0"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_start_up_imports_no_provider_sdk() -> None:
+    code = "import sys, server; print(sorted(m for m in ('openai', 'google.genai') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
