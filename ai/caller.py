@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 
 import anyio
@@ -19,9 +19,24 @@ from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, usable_config
 from core.config import DEFAULT_TEMPERATURE
 from core.errors import AIUnavailable, JuniorAIError, ProviderError, ProviderTimeout
 
-__all__ = ["AIResult", "call_ai", "call_ai_async", "call_multiple_ais", "complete_async", "select_ais"]
+__all__ = [
+    "AIResult",
+    "Notify",
+    "ask_each",
+    "call_ai",
+    "call_ai_async",
+    "call_multiple_ais",
+    "complete_async",
+    "select_ais",
+]
 
 logger = logging.getLogger("junior_ai.caller")
+
+# Progress messages, awaited as work finishes ("round 2: grok answered in 1.2 s").
+Notify = Callable[[str], Awaitable[None]]
+
+# How long past a fan-out's deadline we wait for calls that did not stop on their own (a sync fallback).
+DEADLINE_GRACE_S = 0.5
 
 
 class AIResult(BaseModel):
@@ -36,6 +51,12 @@ class AIResult(BaseModel):
     latency_s: float
     input_tokens: int | None = None
     output_tokens: int | None = None
+
+    def describe(self) -> str:
+        """One line for progress messages: "grok answered in 1.2 s" / "grok failed (timeout)"."""
+        if self.ok:
+            return f"{self.ai} answered in {self.latency_s:.1f} s"
+        return f"{self.ai} failed ({self.error_kind})"
 
     @classmethod
     def answered(cls, name: str, completion: Completion, started: float) -> AIResult:
@@ -152,6 +173,62 @@ def select_ais(ai_names: Iterable[str] | None) -> list[str]:
     return names
 
 
+async def ask_each(
+    prompts: Mapping[str, str],
+    *,
+    system: str | None = None,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    max_tokens: int | None = None,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    on_result: Callable[[AIResult], Awaitable[None]] | None = None,
+) -> list[AIResult]:
+    """Ask each AI its own prompt, all at once; one `AIResult` per AI, in the order given.
+
+    Each AI gets its own timeout (or `timeout`), capped by `deadline` seconds for the whole fan-out; an
+    AI still unanswered then is marked timed out and the answers that arrived are returned. One AI's
+    failure never loses the others' answers. `on_result` is awaited as each AI finishes.
+
+    Raises:
+        NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
+    """
+    if not ai_clients.is_initialized():
+        await ai_clients.initialize_all_clients_async()
+    models = {name: usable_config(name).model for name in prompts}
+    results: dict[str, AIResult] = {}
+    started = time.perf_counter()
+
+    async def ask(name: str, prompt: str) -> None:
+        limit = timeout or usable_config(name).timeout
+        if deadline is not None:
+            limit = min(limit, deadline)
+        try:
+            completion = await complete_async(
+                name, prompt, system=system, temperature=temperature, max_tokens=max_tokens, timeout=limit
+            )
+        except JuniorAIError as error:
+            result = _failure(name, models[name], error, started)
+        except Exception as error:  # a bug in one AI's path must not lose the others' answers
+            logger.exception("%s: unexpected error", name)
+            result = _failure(name, models[name], error, started)
+        else:
+            result = AIResult.answered(name, completion, started)
+        results[name] = result
+        if on_result is not None:
+            await on_result(result)
+
+    # Each call enforces its own limit; this guard only catches what could not be interrupted in time.
+    with anyio.move_on_after(None if deadline is None else deadline + DEADLINE_GRACE_S):
+        async with anyio.create_task_group() as group:
+            for name, prompt in prompts.items():
+                group.start_soon(ask, name, prompt)
+    for name in prompts:
+        if name not in results:
+            late = ProviderTimeout(name, models[name], f"no answer before the deadline ({deadline:g} s)")
+            results[name] = _failure(name, models[name], late, started)
+    return [results[name] for name in prompts]
+
+
 async def call_multiple_ais(
     prompt: str,
     ai_names: Iterable[str] | None = None,
@@ -160,43 +237,28 @@ async def call_multiple_ais(
     temperature: float | None = DEFAULT_TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
+    deadline: float | None = None,
     on_result: Callable[[AIResult], Awaitable[None]] | None = None,
 ) -> list[AIResult]:
-    """Ask several AIs at once (all usable ones by default); total time ≈ the slowest one.
+    """Ask several AIs the same prompt at once (all usable ones by default); total time ≈ the slowest one.
 
-    One AI's failure never loses the others' answers: each gets an `AIResult`, in the order asked.
-    `on_result` is awaited as each AI finishes (for progress notifications).
+    See `ask_each` for timeouts, the deadline and `on_result`.
 
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when the names are wrong.
     """
     if not ai_clients.is_initialized():
         await ai_clients.initialize_all_clients_async()
-    names = select_ais(ai_names)
-    results: dict[str, AIResult] = {}
-
-    async def ask(name: str) -> None:
-        model = usable_config(name).model
-        started = time.perf_counter()
-        try:
-            completion = await complete_async(
-                name, prompt, system=system, temperature=temperature, max_tokens=max_tokens, timeout=timeout
-            )
-        except JuniorAIError as error:
-            result = _failure(name, model, error, started)
-        except Exception as error:  # a bug in one AI's path must not lose the others' answers
-            logger.exception("%s: unexpected error", name)
-            result = _failure(name, model, error, started)
-        else:
-            result = AIResult.answered(name, completion, started)
-        results[name] = result
-        if on_result is not None:
-            await on_result(result)
-
-    async with anyio.create_task_group() as group:
-        for name in names:
-            group.start_soon(ask, name)
-    return [results[name] for name in names]
+    prompts = dict.fromkeys(select_ais(ai_names), prompt)
+    return await ask_each(
+        prompts,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        timeout=timeout,
+        deadline=deadline,
+        on_result=on_result,
+    )
 
 
 def _failure(name: str, model: str, error: Exception, started: float) -> AIResult:

@@ -4,7 +4,8 @@ The file keeps the original Junior AI format: one block per AI name,
 `{"api_key", "model", "base_url", "enabled", "timeout"}` (the last three optional). Built-in names
 get their provider's defaults; any other block with a `base_url` is a custom OpenAI-compatible AI.
 Blocks that are not AIs (the original's `pattern_detection`, say) are ignored with one warning.
-Top-level scalar keys are server settings (`tool_profile`).
+Top-level scalar keys are server settings: `tool_profile` ("compact" or "full"; env `JUNIOR_AI_TOOLS`)
+and `deadline_s` (how long a multi-AI tool may take; env `JUNIOR_AI_DEADLINE_S`).
 
 Environment values override the file: `<NAME>_API_KEY` (plus the providers' usual aliases, e.g.
 `XAI_API_KEY`, `GOOGLE_API_KEY`), `<NAME>_BASE_URL`, `<NAME>_MODEL`, `<NAME>_TIMEOUT`. Custom AIs can
@@ -24,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
+from core.deadline import DEFAULT_DEADLINE_S, MAX_DEADLINE_S
 from core.errors import ConfigError
 
 __all__ = [
@@ -45,7 +47,8 @@ DEFAULT_TEMPERATURE = 0.7
 MAX_TIMEOUT_S = 3600.0
 CREDENTIALS_ENV = "JUNIOR_AI_CREDENTIALS"
 CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
-TOOL_PROFILE_ENV = "JUNIOR_AI_TOOLS"
+# Server settings: top-level keys of credentials.json, and the environment variables that override them.
+SERVER_SETTINGS = {"tool_profile": "JUNIOR_AI_TOOLS", "deadline_s": "JUNIOR_AI_DEADLINE_S"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 USER_CREDENTIALS = Path("~/.config/junior-ai/credentials.json")
 AI_FIELDS = frozenset({"api_key", "model", "base_url", "enabled", "timeout"})
@@ -129,6 +132,7 @@ class Settings(BaseModel):
     ais: dict[str, AIConfig] = Field(default_factory=dict)
     source: Path | None = None
     tool_profile: Literal["compact", "full"] = "compact"
+    deadline_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0, le=MAX_DEADLINE_S)
 
     @property
     def usable_ais(self) -> list[str]:
@@ -200,15 +204,19 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         except ConfigError as error:
             problems.append(str(error))
 
-    profile = env.get(TOOL_PROFILE_ENV) or server.pop("tool_profile", "compact")
-    for key in server:
-        logger.warning("%s: ignoring unknown setting %r", where, key)
+    for key, variable in SERVER_SETTINGS.items():
+        if env.get(variable):
+            server[key] = env[variable]
+    for key in sorted(set(server) - set(SERVER_SETTINGS)):
+        logger.warning("%s: ignoring unknown setting %r (valid: %s)", where, key, ", ".join(SERVER_SETTINGS))
+        del server[key]
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     try:
-        return Settings.model_validate({"ais": ais, "source": source, "tool_profile": profile})
-    except ValidationError:
-        raise ConfigError(f"{where}: tool_profile must be 'compact' or 'full' (got {profile!r})") from None
+        return Settings.model_validate({"ais": ais, "source": source, **server})
+    except ValidationError as error:
+        details = "; ".join(_describe(item) for item in error.errors())
+        raise ConfigError(f"{where}: {details}") from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
     JuniorAIError
     ├── ConfigError                 credentials.json or the environment is wrong
     ├── UnknownAI (ValueError)      an AI name that is not configured / not supported
+    ├── InvalidRequest (ValueError) arguments that cannot work together (a debate of one AI, say)
     ├── NoAIConfigured              no AI has credentials; says how to add one
     ├── AIUnavailable               the AI is configured but disabled or without a key
     └── ProviderError               an AI answered with an error, or not at all
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigError",
     "ContentBlocked",
     "EmptyResponse",
+    "InvalidRequest",
     "InvalidResponse",
     "JuniorAIError",
     "ModelNotFound",
@@ -59,6 +61,10 @@ class UnknownAI(JuniorAIError, ValueError):
         self.valid = sorted(valid)
         listed = ", ".join(self.valid) if self.valid else "none"
         super().__init__(f"unknown AI {name!r}; {what}: {listed}")
+
+
+class InvalidRequest(JuniorAIError, ValueError):
+    """The arguments are each valid but cannot work together; the message says what would."""
 
 
 class NoAIConfigured(JuniorAIError):

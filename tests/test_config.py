@@ -117,7 +117,8 @@ def test_disabled_ai_is_not_usable(tmp_path: Path) -> None:
         ({"grok": {"api_key": SECRET, "modle": "x"}}, r"grok: unknown field\(s\) modle; valid: api_key, base_url"),
         ({"mine": {"base_url": "http://localhost:1/v1"}}, r"mine: a custom AI needs model"),
         ({"Bad Name!": {"base_url": "http://localhost:1/v1", "model": "m"}}, r"AI names are lowercase"),
-        ({"tool_profile": "huge"}, r"tool_profile must be 'compact' or 'full'"),
+        ({"tool_profile": "huge"}, r"credentials.json: tool_profile: Input should be 'compact' or 'full'"),
+        ({"deadline_s": 0}, r"credentials.json: deadline_s: Input should be greater than 0"),
     ],
 )
 def test_invalid_configuration_gives_one_clear_error(tmp_path: Path, body: object, expected: str) -> None:
@@ -166,3 +167,11 @@ def test_tool_profile_from_file_and_environment(tmp_path: Path) -> None:
     path = write(tmp_path, {"tool_profile": "full"})
     assert load_settings(path, env={}).tool_profile == "full"
     assert load_settings(path, env={"JUNIOR_AI_TOOLS": "compact"}).tool_profile == "compact"
+
+
+def test_deadline_from_file_and_environment(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write(tmp_path, {"deadline_s": 20, "colour": "blue"})
+    assert load_settings(path, env={}).deadline_s == 20
+    assert load_settings(path, env={"JUNIOR_AI_DEADLINE_S": "12.5"}).deadline_s == 12.5
+    assert load_settings(write(tmp_path, {}, "empty.json"), env={}).deadline_s == 45
+    assert "ignoring unknown setting 'colour' (valid: tool_profile, deadline_s)" in caplog.text

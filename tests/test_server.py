@@ -15,7 +15,7 @@ from tests.conftest import ALL_AIS, key_for
 from tests.fakes import FakeProvider
 
 pytestmark = pytest.mark.anyio
-TOOLS = {"ask_ai", "ask_all_ais", "server_status"}
+TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status"}
 
 
 async def test_tools_are_listed_with_titles_annotations_and_constraints(registry: Settings) -> None:
@@ -98,7 +98,14 @@ async def test_a_provider_error_is_a_tool_error_naming_the_ai(fake: FakeProvider
 async def test_keyless_start_lists_tools_and_answers_with_guidance() -> None:
     async with Client(build_server(Settings())) as client:
         assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
-        for tool, arguments in (("ask_ai", {"ai": "gemini", "prompt": "hi"}), ("ask_all_ais", {"prompt": "hi"})):
+        calls = [
+            ("ask_ai", {"ai": "gemini", "prompt": "hi"}),
+            ("ask_all_ais", {"prompt": "hi"}),
+            ("ai_debate", {"topic": "hi"}),
+            ("collaborative_solve", {"problem": "hi"}),
+            ("ai_consensus", {"question": "hi"}),
+        ]
+        for tool, arguments in calls:
             result = await client.call_tool(tool, arguments)
             assert result.is_error
             assert "no AI is configured. Set an API key" in result.content[0].text  # type: ignore[union-attr]

@@ -3,12 +3,15 @@
 from mcp.server.mcpserver import MCPServer
 
 from core.config import Settings
-from tools import ask, status
+from tools import ask, collab, legacy, status
 
 __all__ = ["register_tools"]
 
 
 def register_tools(server: MCPServer, settings: Settings) -> None:
-    """Register every tool the settings ask for on `server`."""
+    """Register the tools of the settings' profile: `compact` (six tools) or `full` (plus per-AI tools)."""
     ask.register(server, settings)
+    collab.register(server, settings)
     status.register(server, settings)
+    if settings.tool_profile == "full":
+        legacy.register(server, settings)

@@ -1,26 +1,19 @@
-"""ask_ai and ask_all_ais: one AI, or several at once."""
+"""ask_ai and ask_all_ais: one AI, or several at once, in any mode."""
 
 import time
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, TextContent
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ai.caller import AIResult, call_multiple_ais, complete_async
-from core.config import DEFAULT_TEMPERATURE, Settings
-from tools.boundary import REACHES_OUT, tool_errors, with_context
+from core.config import Settings
+from core.modes import MODES, ModeName
+from tools.boundary import REACHES_OUT, Progress, render, section, tool_errors, with_context
+from tools.params import AINames, CodeContext, DeadlineS, MaxTokens, Mode, Prompt, Temperature
 
-__all__ = ["AskAllResult", "register"]
-
-MAX_TOKENS_LIMIT = 200_000
-
-Prompt = Annotated[str, Field(min_length=1, description="The question or task.")]
-Context = Annotated[str | None, Field(description="Code or text the AI should look at.")]
-Temperature = Annotated[
-    float | None, Field(ge=0, le=2, description=f"Sampling temperature, 0-2 (default {DEFAULT_TEMPERATURE}).")
-]
-MaxTokens = Annotated[int | None, Field(ge=1, le=MAX_TOKENS_LIMIT, description="Cap on the answer's length.")]
+__all__ = ["AskAllResult", "ask_one", "register"]
 
 
 class AskAllResult(BaseModel):
@@ -29,12 +22,29 @@ class AskAllResult(BaseModel):
     failed: int
 
 
-def _label(result: AIResult) -> str:
-    if result.ok:
-        return f"## {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}"
-    return (
-        f"## {result.ai} ({result.model}) failed: {result.error_kind}, after {result.latency_s:.1f} s\n{result.error}"
-    )
+async def ask_one(
+    tool: str,
+    ai: str,
+    mode: ModeName,
+    prompt: str,
+    context: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+) -> CallToolResult:
+    """Ask one AI in a mode; the shared body of ask_ai and the generated ask_<ai> / <ai>_<mode> tools."""
+    chosen = MODES[mode]
+    started = time.perf_counter()
+    with tool_errors(tool):
+        name = ai.strip().lower()
+        completion = await complete_async(
+            name,
+            with_context(prompt, context),
+            system=chosen.system,
+            temperature=chosen.temperature if temperature is None else temperature,
+            max_tokens=max_tokens,
+        )
+    result = AIResult.answered(name, completion, started)
+    return render(completion.text, result)
 
 
 def register(server: MCPServer, settings: Settings) -> None:
@@ -44,55 +54,43 @@ def register(server: MCPServer, settings: Settings) -> None:
     async def ask_ai(
         ai: Annotated[str, Field(min_length=1, description=f"Which AI: {configured}.")],
         prompt: Prompt,
-        context: Context = None,
+        context: CodeContext = None,
+        mode: Mode = "general",
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
-    ) -> Annotated[CallToolResult, AIResult]:
-        started = time.perf_counter()
-        with tool_errors("ask_ai"):
-            name = ai.strip().lower()
-            completion = await complete_async(
-                name,
-                with_context(prompt, context),
-                temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
-                max_tokens=max_tokens,
-            )
-        return CallToolResult(
-            content=[TextContent(type="text", text=completion.text)],
-            structured_content=AIResult.answered(name, completion, started).model_dump(),
-        )
+    ) -> CallToolResult:
+        return await ask_one("ask_ai", ai, mode, prompt, context, temperature, max_tokens)
 
     async def ask_all_ais(
         prompt: Prompt,
-        ais: Annotated[
-            list[str] | None, Field(description=f"Which AIs (default: all of {configured}).", min_length=1)
-        ] = None,
-        context: Context = None,
+        ctx: Context,
+        ais: AINames = None,
+        context: CodeContext = None,
+        mode: Mode = "general",
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
-    ) -> Annotated[CallToolResult, AskAllResult]:
+        deadline_s: DeadlineS = None,
+    ) -> CallToolResult:
+        chosen = MODES[mode]
         with tool_errors("ask_all_ais"):
+            progress = Progress(ctx, total=len(ais) if ais else len(settings.usable_ais))
             results = await call_multiple_ais(
                 with_context(prompt, context),
                 ais,
-                temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+                system=chosen.system,
+                temperature=chosen.temperature if temperature is None else temperature,
                 max_tokens=max_tokens,
+                deadline=deadline_s or settings.deadline_s,
+                on_result=progress.result,
             )
         succeeded = sum(result.ok for result in results)
         summary = AskAllResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
-        text = "\n\n".join(_label(result) for result in results)
-        return CallToolResult(
-            content=[TextContent(type="text", text=text)],
-            structured_content=summary.model_dump(),
-            is_error=succeeded == 0,
-        )
+        return render("\n\n".join(section(r) for r in results), summary, failed=succeeded == 0)
 
-    server.add_tool(
-        ask_ai, title="Ask one AI", description="Ask one AI a question and get its answer.", annotations=REACHES_OUT
-    )
+    server.add_tool(ask_ai, title="Ask one AI", description="Ask one AI; answer as text.", annotations=REACHES_OUT)
     server.add_tool(
         ask_all_ais,
         title="Ask all AIs",
-        description="Ask several AIs the same question at once; returns every answer, and names any failure.",
+        description="Ask several AIs at once; every answer, failures named.",
         annotations=REACHES_OUT,
     )

@@ -1,17 +1,21 @@
-"""Where errors become tool errors (the one place), and what every tool shares."""
+"""Where errors become tool errors (the one place), and what every tool shares: progress, rendering."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
 
+from ai.caller import AIResult
 from core.errors import JuniorAIError
 
-__all__ = ["REACHES_OUT", "tool_errors", "with_context"]
+__all__ = ["REACHES_OUT", "Progress", "render", "section", "tool_errors", "with_context"]
 
 logger = logging.getLogger("junior_ai.tools")
 
@@ -33,8 +37,46 @@ def tool_errors(tool: str) -> Iterator[None]:
         raise ToolError(f"{tool} failed with an internal error ({type(error).__name__}); see the server log") from error
 
 
+class Progress:
+    """Progress notifications to the client (a no-op unless it asked for them); never fails the tool."""
+
+    def __init__(self, ctx: Context[Any, Any], total: int | None = None) -> None:
+        self._ctx = ctx
+        self.total = total
+        self.done = 0
+
+    async def __call__(self, message: str) -> None:
+        self.done += 1
+        try:
+            await self._ctx.report_progress(self.done, self.total, message)
+        except Exception:  # progress is a courtesy: a client that went away must not fail the answer
+            logger.exception("could not send a progress notification")
+
+    async def result(self, result: AIResult) -> None:
+        await self(result.describe())
+
+
 def with_context(prompt: str, context: str | None) -> str:
     """The prompt an AI sees: the question, then the code or text it is about."""
     if not context:
         return prompt
     return f"{prompt}\n\n--- context ---\n{context}"
+
+
+def section(result: AIResult, heading: str = "##") -> str:
+    """One AI's answer, or its failure, as a markdown section."""
+    if result.ok:
+        return f"{heading} {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}"
+    failure = f"failed: {result.error_kind}, after {result.latency_s:.1f} s"
+    return f"{heading} {result.ai} ({result.model}) {failure}\n{result.error}"
+
+
+def render(text: str, structured: BaseModel, *, failed: bool = False) -> CallToolResult:
+    """A tool result: readable text for the model, structured content for programs.
+
+    The tools declare no output schema: schemas are paid for in the client's context on every turn, and
+    the structured shapes (the models in ai/ and tools/) are documented in the README instead.
+    """
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured.model_dump(), is_error=failed
+    )

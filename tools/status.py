@@ -1,7 +1,5 @@
 """server_status: which AIs are configured, how, and whether their clients are ready."""
 
-from typing import Annotated
-
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
@@ -70,7 +68,7 @@ def _render(status: ServerStatus) -> str:
 def register(server: MCPServer, settings: Settings) -> None:
     """Register server_status on `server`."""
 
-    async def status_tool() -> Annotated[CallToolResult, ServerStatus]:
+    async def status_tool() -> CallToolResult:
         status = server_status()
         return CallToolResult(
             content=[TextContent(type="text", text=_render(status))], structured_content=status.model_dump()

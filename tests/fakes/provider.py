@@ -53,14 +53,24 @@ class Recorded:
     body: dict[str, Any]
 
     @property
-    def prompt(self) -> str:
-        """Every text the request carried (system and user), joined."""
+    def system(self) -> str:
+        """The system prompt the request carried ("" when none)."""
         if self.api == "openai":
-            return "\n".join(str(m.get("content") or "") for m in self.body.get("messages", []))
-        texts = [p.get("text", "") for c in self.body.get("contents", []) for p in c.get("parts", [])]
-        system = self.body.get("systemInstruction") or self.body.get("system_instruction") or {}
-        texts += [p.get("text", "") for p in system.get("parts", [])]
-        return "\n".join(texts)
+            return "\n".join(str(m.get("content")) for m in self.body.get("messages", []) if m.get("role") == "system")
+        system = self.body.get("systemInstruction") or {}
+        return "\n".join(p.get("text", "") for p in system.get("parts", []))
+
+    @property
+    def user(self) -> str:
+        """The user's text the request carried."""
+        if self.api == "openai":
+            return "\n".join(str(m.get("content")) for m in self.body.get("messages", []) if m.get("role") != "system")
+        return "\n".join(p.get("text", "") for c in self.body.get("contents", []) for p in c.get("parts", []))
+
+    @property
+    def prompt(self) -> str:
+        """Every text the request carried: system prompt, then the user's."""
+        return f"{self.system}\n{self.user}" if self.system else self.user
 
 
 @dataclass

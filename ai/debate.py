@@ -1,0 +1,159 @@
+"""A debate: every AI states a position at once, then each round answers the others' last statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+from ai.caller import AIResult, Notify, ask_each, select_ais
+from core.deadline import Deadline
+from core.errors import InvalidRequest
+
+__all__ = ["MAX_ROUNDS", "DebateResult", "DebateRound", "run_debate"]
+
+MAX_ROUNDS = 5
+MAX_STATEMENT_CHARS = 4_000  # what one AI's statement may add to the others' prompts
+SYSTEM = (
+    "You are one of several AIs debating a topic. Argue from your own expertise, be concrete, engage with "
+    "the other participants' arguments, and keep each statement under 200 words."
+)
+TEMPERATURE = 0.7
+
+
+class DebateRound(BaseModel):
+    round: int
+    results: list[AIResult]
+
+
+class DebateResult(BaseModel):
+    topic: str
+    ais: list[str]
+    rounds: list[DebateRound]
+    summary: AIResult | None
+    notes: list[str]
+
+
+def opening_prompt(topic: str, rounds: int) -> str:
+    return f"Debate topic: {topic}\n\nRound 1 of {rounds}. State your position and your strongest arguments."
+
+
+def response_prompt(topic: str, number: int, rounds: int, own: str, others: dict[str, str]) -> str:
+    """Round `number`'s prompt for one AI: its own last statement and everyone else's."""
+    heard = "\n\n".join(f"[{name}]\n{text[:MAX_STATEMENT_CHARS]}" for name, text in others.items())
+    return (
+        f"Debate topic: {topic}\n\nRound {number} of {rounds}.\n\nYour previous statement:\n"
+        f"{own[:MAX_STATEMENT_CHARS]}\n\nThe other participants said:\n\n{heard}\n\n"
+        "Respond to their arguments: where you agree, where you disagree and why. Refine your position."
+    )
+
+
+def summary_prompt(topic: str, statements: dict[str, str]) -> str:
+    heard = "\n\n".join(f"[{name}]\n{text[:MAX_STATEMENT_CHARS]}" for name, text in statements.items())
+    return (
+        f"Debate topic: {topic}\n\nThe participants' final statements:\n\n{heard}\n\n"
+        "Summarize the debate in under 150 words: where they agree, where they still disagree, and the "
+        "strongest conclusion."
+    )
+
+
+async def run_debate(
+    topic: str,
+    ais: Iterable[str] | None = None,
+    rounds: int = 2,
+    *,
+    deadline_s: float,
+    notify: Notify | None = None,
+) -> DebateResult:
+    """Run a debate of `rounds` rounds, then have the fastest remaining AI summarize it.
+
+    An AI that fails drops out with a note; the debate goes on while at least two remain. Every round
+    (and the summary) gets a fair share of the time left before `deadline_s`.
+
+    Raises:
+        InvalidRequest: fewer than two AIs, or rounds outside 1-5.
+        NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
+    """
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise InvalidRequest(f"rounds must be 1-{MAX_ROUNDS}, got {rounds}")
+    names = select_ais(ais)
+    if len(names) < 2:
+        raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")
+    deadline = Deadline(deadline_s)
+    statements: dict[str, str] = {}
+    latencies: dict[str, float] = {}
+    played: list[DebateRound] = []
+    notes: list[str] = []
+    active = names
+
+    for number in range(1, rounds + 1):
+        if deadline.expired:
+            notes.append(f"The deadline was reached after round {number - 1}.")
+            break
+
+        async def heard(result: AIResult, number: int = number) -> None:
+            if notify is not None:
+                await notify(f"round {number}: {result.describe()}")
+
+        prompts = {
+            name: opening_prompt(topic, rounds)
+            if number == 1
+            else response_prompt(
+                topic, number, rounds, statements[name], {o: statements[o] for o in active if o != name}
+            )
+            for name in active
+        }
+        # This round, the later ones and the summary share what is left of the time.
+        results = await ask_each(
+            prompts,
+            system=SYSTEM,
+            temperature=TEMPERATURE,
+            deadline=deadline.share(rounds - number + 2),
+            on_result=heard,
+        )
+        played.append(DebateRound(round=number, results=results))
+        for result in results:
+            if result.ok and result.text:
+                statements[result.ai], latencies[result.ai] = result.text, result.latency_s
+            else:
+                notes.append(f"{result.ai} dropped out in round {number}: {result.error_kind}: {result.error}")
+        active = [result.ai for result in results if result.ok]
+        if notify is not None:
+            await notify(f"round {number} of {rounds} done: {len(active)} AIs still debating")
+        if len(active) < 2:
+            if not active:
+                notes.append(f"No AI answered in round {number}.")
+            elif number < rounds:
+                notes.append(f"Only {active[0]} remains, so the debate ended after round {number}.")
+            break
+
+    summary = await _summarize(topic, active, statements, latencies, deadline, notes, notify)
+    return DebateResult(topic=topic, ais=names, rounds=played, summary=summary, notes=notes)
+
+
+async def _summarize(
+    topic: str,
+    active: list[str],
+    statements: dict[str, str],
+    latencies: dict[str, float],
+    deadline: Deadline,
+    notes: list[str],
+    notify: Notify | None,
+) -> AIResult | None:
+    if len(active) < 2:
+        if active:
+            notes.append("No summary: fewer than two AIs were left.")
+        return None
+    if deadline.expired:
+        notes.append("No summary: the deadline was reached.")
+        return None
+    summarizer = min(active, key=lambda name: latencies[name])
+    final = {name: statements[name] for name in active}
+    [summary] = await ask_each(
+        {summarizer: summary_prompt(topic, final)}, temperature=0.3, deadline=deadline.remaining()
+    )
+    if notify is not None:
+        await notify(f"summary: {summary.describe()}")
+    if not summary.ok:
+        notes.append(f"The summary by {summarizer} failed: {summary.error_kind}: {summary.error}")
+    return summary

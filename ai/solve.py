@@ -1,0 +1,147 @@
+"""Collaborative solving: all AIs propose at once and one synthesizes, or each refines the last in turn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ai.caller import AIResult, Notify, ask_each, select_ais
+from core.deadline import Deadline
+from core.errors import InvalidRequest
+
+__all__ = ["Approach", "SolveResult", "run_solve"]
+
+Approach = Literal["parallel", "sequential"]
+MAX_PROPOSAL_CHARS = 6_000
+SYSTEM = "You are solving a problem together with other AIs. Be concrete and practical."
+TEMPERATURE = 0.5
+
+
+class SolveResult(BaseModel):
+    problem: str
+    approach: Approach
+    proposals: list[AIResult]
+    solution: AIResult | None
+    solved_by: str | None
+    notes: list[str]
+
+
+def propose_prompt(problem: str) -> str:
+    return f"Problem:\n{problem}\n\nPropose your best solution: the approach, the key steps, and the risks."
+
+
+def synthesis_prompt(problem: str, proposals: dict[str, str]) -> str:
+    listed = "\n\n".join(f"[{name}]\n{text[:MAX_PROPOSAL_CHARS]}" for name, text in proposals.items())
+    return (
+        f"Problem:\n{problem}\n\nProposals from several AIs:\n\n{listed}\n\n"
+        "Combine them into the single best solution. Keep what is right, drop what is wrong, and name whose "
+        "ideas you used by their bracketed labels."
+    )
+
+
+def refine_prompt(problem: str, author: str, current: str) -> str:
+    return (
+        f"Problem:\n{problem}\n\nThe current solution, by [{author}]:\n{current[:MAX_PROPOSAL_CHARS]}\n\n"
+        "Improve it: fix mistakes, fill gaps, simplify. Give the complete improved solution, then one line "
+        "on what you changed."
+    )
+
+
+async def run_solve(
+    problem: str,
+    ais: Iterable[str] | None = None,
+    approach: Approach = "parallel",
+    *,
+    deadline_s: float,
+    notify: Notify | None = None,
+) -> SolveResult:
+    """Solve `problem` with several AIs, within `deadline_s`.
+
+    Raises:
+        InvalidRequest: an unknown approach.
+        NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
+    """
+    names = select_ais(ais)
+    deadline = Deadline(deadline_s)
+    if approach == "parallel":
+        return await _parallel(problem, names, deadline, notify)
+    if approach == "sequential":
+        return await _sequential(problem, names, deadline, notify)
+    raise InvalidRequest(f"approach must be 'parallel' or 'sequential', got {approach!r}")
+
+
+async def _say(notify: Notify | None, message: str) -> None:
+    if notify is not None:
+        await notify(message)
+
+
+async def _parallel(problem: str, names: list[str], deadline: Deadline, notify: Notify | None) -> SolveResult:
+    async def heard(result: AIResult) -> None:
+        await _say(notify, f"proposal: {result.describe()}")
+
+    # The proposals and the synthesis share the time: half each, at most.
+    proposals = await ask_each(
+        dict.fromkeys(names, propose_prompt(problem)),
+        system=SYSTEM,
+        temperature=TEMPERATURE,
+        deadline=deadline.share(2),
+        on_result=heard,
+    )
+    notes = [f"{r.ai} did not propose: {r.error_kind}: {r.error}" for r in proposals if not r.ok]
+    good = [r for r in proposals if r.ok and r.text]
+    result = SolveResult(
+        problem=problem, approach="parallel", proposals=proposals, solution=None, solved_by=None, notes=notes
+    )
+    if not good:
+        notes.append("No AI proposed a solution.")
+        return result
+    if len(good) == 1:
+        notes.append(f"Only {good[0].ai} proposed a solution, so there was nothing to combine.")
+        return result.model_copy(update={"solution": good[0], "solved_by": good[0].ai})
+    if deadline.expired:
+        notes.append("No synthesis: the deadline was reached; the proposals are all there is.")
+        return result
+    synthesizer = min(good, key=lambda r: r.latency_s).ai
+    [synthesis] = await ask_each(
+        {synthesizer: synthesis_prompt(problem, {r.ai: r.text or "" for r in good})},
+        system=SYSTEM,
+        temperature=0.3,
+        deadline=deadline.remaining(),
+    )
+    await _say(notify, f"synthesis: {synthesis.describe()}")
+    if not synthesis.ok:
+        notes.append(f"The synthesis by {synthesizer} failed: {synthesis.error_kind}: {synthesis.error}")
+        return result
+    return result.model_copy(update={"solution": synthesis, "solved_by": synthesizer})
+
+
+async def _sequential(problem: str, names: list[str], deadline: Deadline, notify: Notify | None) -> SolveResult:
+    steps: list[AIResult] = []
+    notes: list[str] = []
+    current: AIResult | None = None
+    for index, name in enumerate(names):
+        if deadline.expired:
+            notes.append(f"The deadline was reached before {', '.join(names[index:])} could refine the solution.")
+            break
+        prompt = propose_prompt(problem) if current is None else refine_prompt(problem, current.ai, current.text or "")
+        [step] = await ask_each(
+            {name: prompt}, system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(len(names) - index)
+        )
+        steps.append(step)
+        await _say(notify, f"step {index + 1} of {len(names)}: {step.describe()}")
+        if step.ok and step.text:
+            current = step
+        else:
+            notes.append(f"{name} was skipped: {step.error_kind}: {step.error}")
+    if current is None:
+        notes.append("No AI produced a solution.")
+    return SolveResult(
+        problem=problem,
+        approach="sequential",
+        proposals=steps,
+        solution=current,
+        solved_by=current.ai if current else None,
+        notes=notes,
+    )

@@ -1,0 +1,48 @@
+"""The `full` profile: the original Junior AI tool names for each AI, generated from the mode table.
+
+`ask_<ai>` (general mode) and `<ai>_code_review`, `<ai>_think_deep`, `<ai>_brainstorm`, `<ai>_debug`,
+`<ai>_architecture`, each a thin ask_ai with the AI and the mode fixed.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult
+
+from core.config import Settings
+from core.modes import MODES, Mode
+from tools.ask import ask_one
+from tools.boundary import REACHES_OUT
+from tools.params import CodeContext, MaxTokens, Prompt, Temperature
+
+__all__ = ["register", "tool_name"]
+
+AskTool = Callable[..., Awaitable[CallToolResult]]
+
+
+def tool_name(ai: str, mode: Mode) -> str:
+    return f"ask_{ai}" if mode.name == "general" else f"{ai}_{mode.name}"
+
+
+def _tool(ai: str, mode: Mode) -> AskTool:
+    name = tool_name(ai, mode)
+
+    async def ask(
+        prompt: Prompt, context: CodeContext = None, temperature: Temperature = None, max_tokens: MaxTokens = None
+    ) -> CallToolResult:
+        return await ask_one(name, ai, mode.name, prompt, context, temperature, max_tokens)
+
+    return ask
+
+
+def register(server: MCPServer, settings: Settings) -> None:
+    """Register the per-AI tools for every usable AI."""
+    for ai in settings.usable_ais:
+        for mode in MODES.values():
+            server.add_tool(
+                _tool(ai, mode),
+                name=tool_name(ai, mode),
+                title=f"{mode.title} ({ai})",
+                description=f"Ask {ai} for {mode.summary}.",
+                annotations=REACHES_OUT,
+            )
