@@ -7,7 +7,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from ai.caller import AIResult, call_multiple_ais, complete_async
+from ai.caller import AIResult, call_multiple_ais, complete_async, select_ais
 from core.config import Settings
 from core.modes import MODES, ModeName
 from tools.boundary import REACHES_OUT, Progress, render, section, tool_errors, with_context
@@ -73,7 +73,7 @@ def register(server: MCPServer, settings: Settings) -> None:
     ) -> CallToolResult:
         chosen = MODES[mode]
         with tool_errors("ask_all_ais"):
-            progress = Progress(ctx, total=len(ais) if ais else len(settings.usable_ais))
+            progress = Progress(ctx, total=len(select_ais(ais)))
             results = await call_multiple_ais(
                 with_context(prompt, context),
                 ais,
