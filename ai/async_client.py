@@ -64,7 +64,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
         except TimeoutError as error:
             if isinstance(error, ProviderError):
                 raise
-            raise ProviderTimeout(self.name, self.model, f"no answer within {limit:g} s") from None
+            raise ProviderTimeout(self.name, self.model, f"no answer within {limit:.3g} s") from None
 
     async def close(self) -> None:
         """Close the connections. Safe to call more than once."""
@@ -97,7 +97,7 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
         if self._sdk is None:
             import openai
 
-            self._sdk = openai.AsyncOpenAI(**self._openai_args())
+            self._sdk = openai.AsyncOpenAI(**self._openai_args(asynchronous=True))
         return self._sdk
 
     async def _complete(self, prompt: Prompt, timeout: float) -> Completion:

@@ -7,12 +7,11 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from ai.translate import Prompt
+from core import defaults
 from core.config import BUILTIN_AIS, DEFAULT_TIMEOUT_S, ProviderKind, default_base_url
 from core.errors import ProviderError, UnknownAI
 
-__all__ = ["CONNECT_TIMEOUT_S", "NO_KEY", "ClientBase", "client_options"]
-
-CONNECT_TIMEOUT_S = 10.0
+__all__ = ["NO_KEY", "ClientBase", "client_options"]
 # Sent when an OpenAI-compatible endpoint (e.g. Ollama) needs no key: the SDK insists on one, and it
 # must never fall back to OPENAI_API_KEY from the environment, which belongs to another AI.
 NO_KEY = "no-key-needed"
@@ -40,12 +39,16 @@ class ClientBase:
         base_url: str,
         timeout: float = DEFAULT_TIMEOUT_S,
         max_tokens_param: str = "max_tokens",
+        connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
+        max_connections: int = defaults.MAX_CONNECTIONS,
     ) -> None:
         self.name = name
         self.model = model
         self.base_url = base_url
         self.timeout = timeout
         self.max_tokens_param = max_tokens_param
+        self.connect_timeout = connect_timeout
+        self.max_connections = max_connections
         self._api_key = api_key
         self.closed = False
 
@@ -70,14 +73,22 @@ class ClientBase:
             raise mapped from error
 
     # -- arguments for the SDKs --------------------------------------------------------------------
-    def _openai_args(self) -> dict[str, Any]:
+    def _limits(self) -> Any:
+        import httpx2
+
+        return httpx2.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
+
+    def _openai_args(self, asynchronous: bool) -> dict[str, Any]:
         import openai
 
+        timeout = openai.Timeout(self.timeout, connect=min(self.connect_timeout, self.timeout))
+        http_client = openai.DefaultAsyncHttpxClient if asynchronous else openai.DefaultHttpxClient
         return {
             "api_key": self._api_key or NO_KEY,
             "base_url": self.base_url,
-            "timeout": openai.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT_S, self.timeout)),
+            "timeout": timeout,
             "max_retries": 0,  # one retry loop in the whole server, ours
+            "http_client": http_client(timeout=timeout, limits=self._limits()),
         }
 
     def _openai_request(self, prompt: Prompt, timeout: float) -> dict[str, Any]:
@@ -97,7 +108,10 @@ class ClientBase:
         from google.genai import types
 
         # google-genai retries only when given retry options; we give none (one retry loop, ours).
-        options = types.HttpOptions(base_url=self.base_url, timeout=int(self.timeout * 1000))
+        pool = {"limits": self._limits()}
+        options = types.HttpOptions(
+            base_url=self.base_url, timeout=int(self.timeout * 1000), client_args=pool, async_client_args=pool
+        )
         return genai.Client(api_key=self._api_key or NO_KEY, http_options=options)
 
     def _gemini_request(self, prompt: Prompt, timeout: float) -> dict[str, Any]:

@@ -15,9 +15,12 @@ from pydantic import BaseModel
 
 from ai.translate import Completion
 from core import ai_clients
-from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, usable_config
+from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, GUARDS, usable_config
 from core.config import DEFAULT_TEMPERATURE
+from core.deadline import Deadline
+from core.defaults import ASK_DEADLINE_S
 from core.errors import AIUnavailable, JuniorAIError, ProviderError, ProviderTimeout
+from core.retry import should_retry, with_retries
 
 __all__ = [
     "AIResult",
@@ -105,21 +108,69 @@ async def complete_async(
     temperature: float | None = DEFAULT_TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
+    deadline: float | None = None,
 ) -> Completion:
-    """Ask one AI through its async client; fall back to the sync client in a worker thread when there is
-    no async client or it failed for a reason other than the provider's answer.
+    """Ask one AI, resiliently: its circuit breaker first, at most its concurrency limit in flight, each
+    attempt within `timeout` (default: the AI's), retried by the one retry loop until `deadline` seconds
+    (default: the ask deadline) have passed. Metrics are recorded.
 
     Raises:
         UnknownAI, AIUnavailable, NoAIConfigured: `name` cannot be called (the message says why).
-        ProviderError: the provider failed (typed; never re-sent through the sync path).
+        ProviderError: the provider failed for good (typed; see core.errors); CircuitOpen when cooling down.
     """
     if not ai_clients.is_initialized():
         await ai_clients.initialize_all_clients_async()
     config = usable_config(name)
+    settings = ai_clients.current_settings()
+    guard = GUARDS[name]
+    budget = Deadline(deadline if deadline is not None else settings.ask_deadline_s if settings else ASK_DEADLINE_S)
+    started = time.perf_counter()
+
+    async def attempt() -> Completion:
+        guard.breaker.check()
+        async with guard.limiter:
+            limit = min(timeout or config.timeout, budget.remaining())
+            try:
+                completion = await _attempt(name, config.model, prompt, system, temperature, max_tokens, limit)
+            except ProviderError as error:
+                guard.breaker.record_failure(should_retry(error))
+                raise
+        guard.breaker.record_success()
+        return completion
+
+    def retried(error: BaseException, delay: float) -> None:
+        guard.metrics.retried()
+        logger.info("%s: %s; retrying in %.2f s", name, error, delay)
+
+    try:
+        completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
+    except ProviderError as error:
+        guard.metrics.failed(error.kind, time.perf_counter() - started)
+        raise
+    usage = completion.usage
+    guard.metrics.succeeded(
+        time.perf_counter() - started, usage.input_tokens if usage else None, usage.output_tokens if usage else None
+    )
+    return completion
+
+
+async def _attempt(
+    name: str,
+    model: str,
+    prompt: str,
+    system: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    limit: float,
+) -> Completion:
+    """One attempt through the async client, or the sync client in a worker thread when there is no async
+    client or it failed for a reason that is not the provider's answer (which is never re-sent)."""
+    if limit <= 0:
+        raise ProviderTimeout(name, model, "no time left before the deadline")
     client = ASYNC_AI_CLIENTS.get(name)
     if client is not None:
         try:
-            return await client.complete(prompt, temperature, max_tokens, system=system, timeout=timeout)
+            return await client.complete(prompt, temperature, max_tokens, system=system, timeout=limit)
         except ProviderError:
             raise
         except Exception as error:  # not the provider's answer: the sync path may still work
@@ -127,15 +178,14 @@ async def complete_async(
     sync_client = AI_CLIENTS.get(name)
     if sync_client is None:
         raise AIUnavailable(name, "could not be built (see the server log)")
-    limit = timeout or config.timeout
-    call = partial(sync_client.complete, prompt, temperature, max_tokens, system=system, timeout=timeout)
+    call = partial(sync_client.complete, prompt, temperature, max_tokens, system=system, timeout=limit)
     try:
         with anyio.fail_after(limit):
             return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
     except TimeoutError as error:
         if isinstance(error, ProviderError):
             raise
-        raise ProviderTimeout(name, config.model, f"no answer within {limit:g} s") from None
+        raise ProviderTimeout(name, model, f"no answer within {limit:.3g} s") from None
 
 
 async def call_ai_async(
@@ -199,12 +249,15 @@ async def ask_each(
     started = time.perf_counter()
 
     async def ask(name: str, prompt: str) -> None:
-        limit = timeout or usable_config(name).timeout
-        if deadline is not None:
-            limit = min(limit, deadline)
         try:
             completion = await complete_async(
-                name, prompt, system=system, temperature=temperature, max_tokens=max_tokens, timeout=limit
+                name,
+                prompt,
+                system=system,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                timeout=timeout,
+                deadline=deadline,
             )
         except JuniorAIError as error:
             result = _failure(name, models[name], error, started)

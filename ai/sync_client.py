@@ -75,7 +75,7 @@ class OpenAICompatibleClient(SyncAIClient):
         if self._sdk is None:
             import openai
 
-            self._sdk = openai.OpenAI(**self._openai_args())
+            self._sdk = openai.OpenAI(**self._openai_args(asynchronous=False))
         return self._sdk
 
     def _complete(self, prompt: Prompt, timeout: float) -> Completion:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from core.config import AIConfig, Settings, load_settings
 from core.errors import AIUnavailable, NoAIConfigured, UnknownAI
+from core.guard import AIGuard
 
 if TYPE_CHECKING:
     from ai.async_client import AsyncAIClient
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AI_CLIENTS",
     "ASYNC_AI_CLIENTS",
+    "GUARDS",
     "cleanup_async_ai_clients",
     "cleanup_sync_ai_clients",
     "current_settings",
@@ -34,6 +36,7 @@ logger = logging.getLogger("junior_ai.registry")
 
 AI_CLIENTS: dict[str, SyncAIClient] = {}
 ASYNC_AI_CLIENTS: dict[str, AsyncAIClient] = {}
+GUARDS: dict[str, AIGuard] = {}  # breaker, limiter, retry policy and metrics per usable AI
 _settings: list[Settings] = []  # the settings the pools were built from (at most one)
 
 
@@ -46,8 +49,14 @@ def is_initialized() -> bool:
     return bool(_settings)
 
 
-def _options(ai: AIConfig) -> dict[str, object]:
-    return {"base_url": ai.base_url, "timeout": ai.timeout, "kind": ai.kind}
+def _options(ai: AIConfig, settings: Settings) -> dict[str, object]:
+    return {
+        "base_url": ai.base_url,
+        "timeout": ai.timeout,
+        "kind": ai.kind,
+        "connect_timeout": ai.connect_timeout_s or settings.connect_timeout_s,
+        "max_connections": settings.max_connections,
+    }
 
 
 def _key(ai: AIConfig) -> str | None:
@@ -61,13 +70,15 @@ def _build_sync(settings: Settings) -> None:
     for name in settings.usable_ais:
         ai = settings.ais[name]
         try:
-            AI_CLIENTS[name] = create_ai_client(name, _key(ai), ai.model, **_options(ai))
+            AI_CLIENTS[name] = create_ai_client(name, _key(ai), ai.model, **_options(ai, settings))
         except Exception:  # one AI that cannot be built must not stop the others
             logger.exception("%s: could not build the sync client; skipping it", name)
 
 
 def _remember(settings: Settings) -> None:
     _settings[:] = [settings]
+    GUARDS.clear()
+    GUARDS.update({name: AIGuard.for_ai(settings.ais[name], settings) for name in settings.usable_ais})
 
 
 def initialize_all_clients(settings: Settings | None = None) -> dict[str, SyncAIClient]:
@@ -95,7 +106,7 @@ async def initialize_all_clients_async(settings: Settings | None = None) -> dict
     for name in settings.usable_ais:
         ai = settings.ais[name]
         try:
-            ASYNC_AI_CLIENTS[name] = await create_async_ai_client(name, _key(ai), ai.model, **_options(ai))
+            ASYNC_AI_CLIENTS[name] = await create_async_ai_client(name, _key(ai), ai.model, **_options(ai, settings))
         except Exception:  # one AI that cannot be built must not stop the others
             logger.exception("%s: could not build the async client; skipping it", name)
     _build_sync(settings)
@@ -125,6 +136,7 @@ async def cleanup_async_ai_clients() -> None:
             logger.exception("%s: error while closing the async client", client.name)
     cleanup_sync_ai_clients()
     _settings.clear()
+    GUARDS.clear()
 
 
 def usable_config(name: str) -> AIConfig:

@@ -4,8 +4,8 @@ The file keeps the original Junior AI format: one block per AI name,
 `{"api_key", "model", "base_url", "enabled", "timeout"}` (the last three optional). Built-in names
 get their provider's defaults; any other block with a `base_url` is a custom OpenAI-compatible AI.
 Blocks that are not AIs (the original's `pattern_detection`, say) are ignored with one warning.
-Top-level scalar keys are server settings: `tool_profile` ("compact" or "full"; env `JUNIOR_AI_TOOLS`)
-and `deadline_s` (how long a multi-AI tool may take; env `JUNIOR_AI_DEADLINE_S`).
+Top-level scalar keys are server settings (see `Settings` and core/defaults.py): `tool_profile`
+("compact" or "full"; env `JUNIOR_AI_TOOLS`), `deadline_s`, `attempts`, ... (env `JUNIOR_AI_<KEY>`).
 
 Environment values override the file: `<NAME>_API_KEY` (plus the providers' usual aliases, e.g.
 `XAI_API_KEY`, `GOOGLE_API_KEY`), `<NAME>_BASE_URL`, `<NAME>_MODEL`, `<NAME>_TIMEOUT`. Custom AIs can
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
-from core.deadline import DEFAULT_DEADLINE_S, MAX_DEADLINE_S
+from core import defaults
 from core.errors import ConfigError
 
 __all__ = [
@@ -42,16 +42,16 @@ __all__ = [
 
 logger = logging.getLogger("junior_ai.config")
 
-DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_TEMPERATURE = 0.7
+DEFAULT_TIMEOUT_S = defaults.TIMEOUT_S
+DEFAULT_TEMPERATURE = defaults.TEMPERATURE
 MAX_TIMEOUT_S = 3600.0
 CREDENTIALS_ENV = "JUNIOR_AI_CREDENTIALS"
 CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
-# Server settings: top-level keys of credentials.json, and the environment variables that override them.
-SERVER_SETTINGS = {"tool_profile": "JUNIOR_AI_TOOLS", "deadline_s": "JUNIOR_AI_DEADLINE_S"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 USER_CREDENTIALS = Path("~/.config/junior-ai/credentials.json")
-AI_FIELDS = frozenset({"api_key", "model", "base_url", "enabled", "timeout"})
+AI_FIELDS = frozenset(
+    {"api_key", "model", "base_url", "enabled", "timeout", "attempts", "max_concurrency", "connect_timeout_s"}
+)
 
 ProviderKind = Literal["gemini", "openai"]
 
@@ -92,6 +92,9 @@ class AIConfig(BaseModel):
     base_url: str
     enabled: bool = True
     timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
+    attempts: int | None = Field(default=None, ge=1, le=10)
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    connect_timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
     builtin: bool = True
 
     @field_validator("base_url")
@@ -132,11 +135,29 @@ class Settings(BaseModel):
     ais: dict[str, AIConfig] = Field(default_factory=dict)
     source: Path | None = None
     tool_profile: Literal["compact", "full"] = "compact"
-    deadline_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0, le=MAX_DEADLINE_S)
+    deadline_s: float = Field(default=defaults.DEADLINE_S, gt=0, le=defaults.MAX_DEADLINE_S)
+    ask_deadline_s: float = Field(default=defaults.ASK_DEADLINE_S, gt=0, le=defaults.MAX_DEADLINE_S)
+    debate_round_s: float = Field(default=defaults.DEBATE_ROUND_S, gt=0, le=defaults.MAX_DEADLINE_S)
+    connect_timeout_s: float = Field(default=defaults.CONNECT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
+    attempts: int = Field(default=defaults.ATTEMPTS, ge=1, le=10)
+    retry_base_s: float = Field(default=defaults.RETRY_BASE_S, ge=0, le=60)
+    retry_max_s: float = Field(default=defaults.RETRY_MAX_S, ge=0, le=600)
+    breaker_threshold: int = Field(default=defaults.BREAKER_THRESHOLD, ge=1, le=1000)
+    breaker_cooldown_s: float = Field(default=defaults.BREAKER_COOLDOWN_S, ge=0, le=3600)
+    max_concurrency: int = Field(default=defaults.MAX_CONCURRENCY, ge=1, le=1000)
+    max_connections: int = Field(default=defaults.MAX_CONNECTIONS, ge=1, le=1000)
 
     @property
     def usable_ais(self) -> list[str]:
         return [name for name, ai in self.ais.items() if ai.usable]
+
+
+# Server settings: top-level keys of credentials.json, and the environment variables that override them.
+SERVER_SETTINGS = {
+    key: "JUNIOR_AI_TOOLS" if key == "tool_profile" else f"JUNIOR_AI_{key.upper()}"
+    for key in Settings.model_fields
+    if key not in {"ais", "source"}
+}
 
 
 def default_base_url(name: str, env: Mapping[str, str] | None = None) -> str | None:

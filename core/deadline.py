@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["DEFAULT_DEADLINE_S", "MAX_DEADLINE_S", "MIN_STEP_S", "Deadline"]
+from core.defaults import MIN_STEP_S
 
-# Claude Desktop cancels a stdio tool call at about 60 s; a multi-AI tool answers well before that.
-DEFAULT_DEADLINE_S = 45.0
-MAX_DEADLINE_S = 600.0
-# Less time than this left for a step: not worth asking an AI, say so instead.
-MIN_STEP_S = 0.5
+__all__ = ["Deadline"]
 
 
 class Deadline:

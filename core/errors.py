@@ -16,7 +16,8 @@
         ├── ProviderServerError     5xx
         ├── InvalidResponse         the answer could not be read (not JSON, wrong shape)
         ├── EmptyResponse           the provider answered with no text
-        └── ContentBlocked          a safety or content filter stopped the answer
+        ├── ContentBlocked          a safety or content filter stopped the answer
+        └── CircuitOpen             the AI failed too often lately; calls fail at once for a while
 
 Every ProviderError carries `ai`, `model`, `status_code` (None when there was no HTTP answer) and a
 readable `reason`; it is raised `from` the SDK exception. No message ever contains an API key.
@@ -28,6 +29,7 @@ __all__ = [
     "AIUnavailable",
     "AuthenticationFailed",
     "BadRequest",
+    "CircuitOpen",
     "ConfigError",
     "ContentBlocked",
     "EmptyResponse",
@@ -157,3 +159,11 @@ class EmptyResponse(ProviderError):
 
 class ContentBlocked(ProviderError):
     kind = "content_blocked"
+
+
+class CircuitOpen(ProviderError):
+    kind = "circuit_open"
+
+    def __init__(self, ai: str, model: str, reason: str, retry_in: float) -> None:
+        self.retry_in = retry_in
+        super().__init__(ai, model, reason)

@@ -83,10 +83,15 @@ def write_credentials(path: Path, body: dict[str, Any]) -> Path:
     return path
 
 
+# Retry delays are made short through configuration, never patched out.
+FAST_RETRIES = {"retry_base_s": 0.01, "retry_max_s": 0.05}
+
+
 @pytest.fixture
 def settings(fake: FakeProvider, tmp_path: Path) -> Settings:
     """Settings for all six AIs, read through the real loader from a credentials.json."""
-    return load_settings(write_credentials(tmp_path / "credentials.json", credentials_for(fake)), env={})
+    body = credentials_for(fake) | FAST_RETRIES
+    return load_settings(write_credentials(tmp_path / "credentials.json", body), env={})
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from ai.caller import AIResult, call_ai, call_ai_async, call_multiple_ais
 from core import ai_clients
 from core.config import Settings, load_settings
-from core.errors import AIUnavailable, NoAIConfigured, ProviderServerError, UnknownAI
+from core.errors import AIUnavailable, AuthenticationFailed, NoAIConfigured, UnknownAI
 from tests.conftest import ALL_AIS, env_for, write_credentials
 from tests.fakes import FakeProvider
 
@@ -82,10 +82,11 @@ async def test_falls_back_to_sync_when_the_async_client_cannot_work(fake: FakePr
 
 
 async def test_provider_errors_are_not_resent_through_the_sync_path(fake: FakeProvider, registry: Settings) -> None:
-    fake.behave("grok", status=503)
-    with pytest.raises(ProviderServerError):
+    fake.behave("grok", status=401)
+    with pytest.raises(AuthenticationFailed):
         await call_ai_async("grok", "hello")
     assert len(fake.requests_for("grok")) == 1
+    assert fake.requests_for("grok")[0].headers["user-agent"].startswith("AsyncOpenAI")
 
 
 async def test_unusable_names_say_why(fake: FakeProvider, tmp_path: Path) -> None:

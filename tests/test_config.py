@@ -114,7 +114,10 @@ def test_disabled_ai_is_not_usable(tmp_path: Path) -> None:
         ({"grok": {"api_key": SECRET, "base_url": "not a url"}}, r"grok: base_url: .*URL"),
         ({"grok": {"api_key": SECRET, "enabled": "maybe"}}, r"grok: enabled: .*valid boolean"),
         ({"grok": {"api_key": SECRET, "model": ""}}, r"grok: model: .*at least 1 character"),
-        ({"grok": {"api_key": SECRET, "modle": "x"}}, r"grok: unknown field\(s\) modle; valid: api_key, base_url"),
+        (
+            {"grok": {"api_key": SECRET, "modle": "x"}},
+            r"grok: unknown field\(s\) modle; valid: api_key, attempts, base_url",
+        ),
         ({"mine": {"base_url": "http://localhost:1/v1"}}, r"mine: a custom AI needs model"),
         ({"Bad Name!": {"base_url": "http://localhost:1/v1", "model": "m"}}, r"AI names are lowercase"),
         ({"tool_profile": "huge"}, r"credentials.json: tool_profile: Input should be 'compact' or 'full'"),
@@ -174,4 +177,4 @@ def test_deadline_from_file_and_environment(tmp_path: Path, caplog: pytest.LogCa
     assert load_settings(path, env={}).deadline_s == 20
     assert load_settings(path, env={"JUNIOR_AI_DEADLINE_S": "12.5"}).deadline_s == 12.5
     assert load_settings(write(tmp_path, {}, "empty.json"), env={}).deadline_s == 45
-    assert "ignoring unknown setting 'colour' (valid: tool_profile, deadline_s)" in caplog.text
+    assert "ignoring unknown setting 'colour' (valid: tool_profile, deadline_s, ask_deadline_s" in caplog.text

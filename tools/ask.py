@@ -30,6 +30,7 @@ async def ask_one(
     context: str | None,
     temperature: float | None,
     max_tokens: int | None,
+    deadline_s: float | None = None,
 ) -> CallToolResult:
     """Ask one AI in a mode; the shared body of ask_ai and the generated ask_<ai> / <ai>_<mode> tools."""
     chosen = MODES[mode]
@@ -42,6 +43,7 @@ async def ask_one(
             system=chosen.system,
             temperature=chosen.temperature if temperature is None else temperature,
             max_tokens=max_tokens,
+            deadline=deadline_s,
         )
     result = AIResult.answered(name, completion, started)
     return render(completion.text, result)
@@ -58,8 +60,9 @@ def register(server: MCPServer, settings: Settings) -> None:
         mode: Mode = "general",
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
+        deadline_s: DeadlineS = None,
     ) -> CallToolResult:
-        return await ask_one("ask_ai", ai, mode, prompt, context, temperature, max_tokens)
+        return await ask_one("ask_ai", ai, mode, prompt, context, temperature, max_tokens, deadline_s)
 
     async def ask_all_ais(
         prompt: Prompt,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from core.deadline import MAX_DEADLINE_S
+from core.defaults import MAX_DEADLINE_S
 from core.modes import ModeName
 
 __all__ = ["AINames", "CodeContext", "DeadlineS", "MaxTokens", "Mode", "Prompt", "Temperature"]

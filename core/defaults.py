@@ -1,0 +1,48 @@
+"""Every tunable's default, in one place. Each is overridable in credentials.json (top-level key, or the
+AI's block where noted) and by an environment variable `JUNIOR_AI_<KEY>`; some also per call."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ASK_DEADLINE_S",
+    "ATTEMPTS",
+    "BREAKER_COOLDOWN_S",
+    "BREAKER_THRESHOLD",
+    "CONNECT_TIMEOUT_S",
+    "DEADLINE_S",
+    "DEBATE_ROUND_S",
+    "MAX_CONCURRENCY",
+    "MAX_CONNECTIONS",
+    "MAX_DEADLINE_S",
+    "MIN_STEP_S",
+    "RETRY_BASE_S",
+    "RETRY_MAX_S",
+    "TEMPERATURE",
+    "TIMEOUT_S",
+]
+
+# -- time ------------------------------------------------------------------------------------------
+TIMEOUT_S = 30.0  # one HTTP attempt to one AI, in total (per AI: "timeout")
+CONNECT_TIMEOUT_S = 10.0  # establishing the connection, within the attempt's time
+# Claude Desktop cancels a stdio tool call at about 60 s: every tool answers well before that.
+ASK_DEADLINE_S = 45.0  # ask_ai and the per-AI tools, retries included (per call: deadline_s)
+DEADLINE_S = 45.0  # ask_all_ais and the collaborative tools, every step included (per call: deadline_s)
+DEBATE_ROUND_S = 30.0  # at most, for one debate round (it also gets no more than its fair share)
+MAX_DEADLINE_S = 600.0
+MIN_STEP_S = 0.5  # less time than this left: not worth asking an AI, say so instead
+
+# -- retries (one loop, ours; the SDKs' are off) --------------------------------------------------
+ATTEMPTS = 3  # in all, first try included (per AI: "attempts")
+RETRY_BASE_S = 0.5  # backoff: about RETRY_BASE_S * 2**n, with jitter ...
+RETRY_MAX_S = 8.0  # ... capped here
+
+# -- circuit breaker, per AI ------------------------------------------------------------------------
+BREAKER_THRESHOLD = 5  # consecutive retryable failures that open it
+BREAKER_COOLDOWN_S = 30.0  # how long it stays open before one probe call
+
+# -- limits, per AI ---------------------------------------------------------------------------------
+MAX_CONCURRENCY = 8  # requests in flight at once (per AI: "max_concurrency")
+MAX_CONNECTIONS = 20  # the HTTP connection pool's size
+
+# -- generation -------------------------------------------------------------------------------------
+TEMPERATURE = 0.7

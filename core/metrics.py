@@ -1,0 +1,77 @@
+"""Per-AI metrics, in bounded memory: calls, outcomes by kind, retries, latency percentiles, tokens."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+from pydantic import BaseModel
+
+__all__ = ["AIMetrics", "MetricsSnapshot", "percentile"]
+
+LATENCY_WINDOW = 1_000  # the most recent call latencies kept for p50/p95
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile of `values` (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, round(fraction * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+class MetricsSnapshot(BaseModel):
+    calls: int
+    successes: int
+    failures: dict[str, int]
+    retries: int
+    breaker_trips: int
+    breaker_state: str
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    input_tokens: int
+    output_tokens: int
+
+
+class AIMetrics:
+    """Counts for one AI. A call is one `ask` (its retries included); latencies are whole calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.successes = 0
+        self.failures: Counter[str] = Counter()
+        self.retries = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+
+    def succeeded(self, latency_s: float, input_tokens: int | None, output_tokens: int | None) -> None:
+        self.calls += 1
+        self.successes += 1
+        self._latencies.append(latency_s)
+        self.input_tokens += input_tokens or 0
+        self.output_tokens += output_tokens or 0
+
+    def failed(self, kind: str, latency_s: float) -> None:
+        self.calls += 1
+        self.failures[kind] += 1
+        self._latencies.append(latency_s)
+
+    def retried(self) -> None:
+        self.retries += 1
+
+    def snapshot(self, breaker_trips: int, breaker_state: str) -> MetricsSnapshot:
+        latencies = list(self._latencies)
+        p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+        return MetricsSnapshot(
+            calls=self.calls,
+            successes=self.successes,
+            failures=dict(self.failures),
+            retries=self.retries,
+            breaker_trips=breaker_trips,
+            breaker_state=breaker_state,
+            latency_p50_s=round(p50, 3) if p50 is not None else None,
+            latency_p95_s=round(p95, 3) if p95 is not None else None,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+        )
