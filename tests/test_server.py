@@ -10,6 +10,7 @@ from mcp import Client
 
 from core import ai_clients
 from core.config import Settings
+from core.modes import MODES
 from server import build_server
 from tests.conftest import ALL_AIS, key_for
 from tests.fakes import FakeProvider
@@ -131,3 +132,22 @@ async def test_every_client_is_closed_when_the_connection_ends(fake: FakeProvide
     assert len(clients) == 2 * len(ALL_AIS)
     assert all(c.closed for c in clients)
     assert not ai_clients.ASYNC_AI_CLIENTS and not ai_clients.AI_CLIENTS
+
+
+async def test_server_status_reports_metrics_and_breaker_state(fake: FakeProvider, settings: Settings) -> None:
+    fake.behave("grok", status=503)
+    async with Client(build_server(settings)) as client:
+        await client.call_tool("ask_ai", {"ai": "deepseek", "prompt": "one two"})
+        await client.call_tool("ask_ai", {"ai": "grok", "prompt": "hi"})
+        result = await client.call_tool("server_status", {})
+    ais = {ai["name"]: ai for ai in (result.structured_content or {})["ais"]}
+    deepseek, grok = ais["deepseek"]["metrics"], ais["grok"]["metrics"]
+    assert (deepseek["calls"], deepseek["successes"], deepseek["input_tokens"]) == (
+        1,
+        1,
+        2 + len(MODES["general"].system.split()),
+    )
+    assert deepseek["latency_p50_s"] is not None and deepseek["breaker_state"] == "closed"
+    assert (grok["calls"], grok["failures"], grok["retries"]) == (1, {"server_error": 1}, 2)
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "calls 1 (ok 0; failed: server_error 1), retries 2" in text

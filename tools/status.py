@@ -1,11 +1,13 @@
 """server_status: which AIs are configured, how, and whether their clients are ready."""
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
 from core import ai_clients
 from core.config import Settings
+from core.metrics import MetricsSnapshot
+from tools.boundary import render
 
 __all__ = ["AIStatus", "ServerStatus", "register", "server_status"]
 
@@ -20,6 +22,7 @@ class AIStatus(BaseModel):
     timeout_s: float
     async_client: bool
     sync_client: bool
+    metrics: MetricsSnapshot | None
 
 
 class ServerStatus(BaseModel):
@@ -43,6 +46,7 @@ def server_status() -> ServerStatus:
             timeout_s=ai.timeout,
             async_client=name in ai_clients.ASYNC_AI_CLIENTS,
             sync_client=name in ai_clients.AI_CLIENTS,
+            metrics=ai_clients.GUARDS[name].snapshot() if name in ai_clients.GUARDS else None,
         )
         for name, ai in settings.ais.items()
     ]
@@ -54,6 +58,19 @@ def server_status() -> ServerStatus:
     )
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _render_metrics(m: MetricsSnapshot) -> str:
+    failures = ", ".join(f"{kind} {count}" for kind, count in sorted(m.failures.items())) or "none"
+    return (
+        f"calls {m.calls} (ok {m.successes}; failed: {failures}), retries {m.retries}, "
+        f"latency p50 {_seconds(m.latency_p50_s)} p95 {_seconds(m.latency_p95_s)}, "
+        f"tokens {m.input_tokens} in / {m.output_tokens} out, breaker {m.breaker_state} (trips {m.breaker_trips})"
+    )
+
+
 def _render(status: ServerStatus) -> str:
     lines = [
         f"config: {status.config_file or 'environment only'}; tools: {status.tool_profile}",
@@ -62,6 +79,8 @@ def _render(status: ServerStatus) -> str:
     for ai in status.ais:
         state = "ready" if ai.usable and ai.async_client else ("disabled" if not ai.enabled else "not usable")
         lines.append(f"- {ai.name}: {state}, model {ai.model}, {ai.base_url}, key {ai.key}, timeout {ai.timeout_s:g} s")
+        if ai.metrics is not None:
+            lines.append(f"  {_render_metrics(ai.metrics)}")
     return "\n".join(lines)
 
 
@@ -70,9 +89,7 @@ def register(server: MCPServer, settings: Settings) -> None:
 
     async def status_tool() -> CallToolResult:
         status = server_status()
-        return CallToolResult(
-            content=[TextContent(type="text", text=_render(status))], structured_content=status.model_dump()
-        )
+        return render(_render(status), status)
 
     server.add_tool(
         status_tool,
