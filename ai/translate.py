@@ -155,7 +155,7 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
     if isinstance(error, openai.APIConnectionError):
         cause = error.__cause__
         detail = f" ({type(cause).__name__})" if cause else ""
-        return ProviderUnreachable(ai, model, f"could not connect{detail}")
+        return ProviderUnreachable(ai, model, f"connection failed{detail}")
     if isinstance(error, (openai.APIResponseValidationError, ValueError)):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
     return None
@@ -204,7 +204,7 @@ def gemini_error(ai: str, model: str, error: BaseException, secret: str | None) 
     if isinstance(error, httpx2.TimeoutException):
         return ProviderTimeout(ai, model, "the request timed out")
     if isinstance(error, httpx2.TransportError):
-        return ProviderUnreachable(ai, model, f"could not connect ({type(error).__name__})")
+        return ProviderUnreachable(ai, model, f"connection failed ({type(error).__name__})")
     if isinstance(error, ValueError):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
     return None

@@ -13,6 +13,7 @@ JSON body, so tests can check what the SDKs really sent.
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import threading
 import time
@@ -28,6 +29,8 @@ from starlette.routing import Route
 
 __all__ = ["Behaviour", "FakeProvider", "Recorded"]
 
+DISCONNECT_POLL_S = 0.01  # how often a waiting handler checks whether its client hung up
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -40,6 +43,8 @@ class Behaviour:
     empty: bool = False
     blocked: bool = False
     body: str | None = None
+    reset: bool = False  # send the headers and part of the body, then drop the connection
+    fail_rate: float = 0.0  # this share of requests (at random, seeded) answers 500 instead
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class FakeProvider:
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     port: int = 0
+    disconnects: list[tuple[str, float]] = field(default_factory=list)
+    _random: random.Random = field(default_factory=lambda: random.Random(20261124))
+    _disconnected: threading.Condition = field(default_factory=threading.Condition)
     _closing: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     # -- control, from the test's thread ---------------------------------------------------------
@@ -97,9 +105,15 @@ class FakeProvider:
         with self._lock:
             self._queues[ai].extend(behaviours)
 
+    def wait_for_disconnects(self, count: int, timeout: float) -> bool:
+        """Block until `count` clients hung up while waiting for an answer (call it from a worker thread)."""
+        with self._disconnected:
+            return self._disconnected.wait_for(lambda: len(self.disconnects) >= count, timeout)
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.disconnects.clear()
             self._behaviours.clear()
             self._queues.clear()
 
@@ -117,7 +131,8 @@ class FakeProvider:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        # "critical": the responses cut short on purpose would otherwise log a traceback each.
+        config = uvicorn.Config(self._app(), log_level="critical", lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
@@ -168,18 +183,27 @@ class FakeProvider:
         recorded = Recorded(ai, api, model or str(body.get("model", "")), dict(request.headers), body)
         self.requests.append(recorded)
         behaviour = self._next(ai)
+        if behaviour.fail_rate and self._random.random() < behaviour.fail_rate:
+            behaviour = Behaviour(status=500)
         if behaviour.latency:
-            await self._pause(behaviour.latency)
+            await self._pause(request, ai, behaviour.latency)
         return recorded, behaviour
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, but end early when the server stops, so no handler is left hanging at shutdown."""
+    async def _pause(self, request: Request, ai: str, seconds: float) -> None:
+        """Sleep, but notice a client that hangs up (and record it), and end early when the server stops."""
         if self._closing is None:
             self._closing = (asyncio.get_running_loop(), asyncio.Event())
-        try:
-            await asyncio.wait_for(self._closing[1].wait(), seconds)
-        except TimeoutError:
-            pass
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0 and not self._closing[1].is_set():
+            if await request.is_disconnected():
+                with self._disconnected:
+                    self.disconnects.append((ai, time.monotonic()))
+                    self._disconnected.notify_all()
+                return
+            try:
+                await asyncio.wait_for(self._closing[1].wait(), min(left, DISCONNECT_POLL_S))
+            except TimeoutError:
+                pass
 
     @staticmethod
     def _answer_text(recorded: Recorded, behaviour: Behaviour) -> str:
@@ -195,6 +219,8 @@ class FakeProvider:
 
     @staticmethod
     def _error(behaviour: Behaviour, api: str) -> Response | None:
+        if behaviour.reset:
+            return _CutShort()
         if behaviour.body is not None:
             return Response(behaviour.body, status_code=behaviour.status or 200, media_type="application/json")
         if behaviour.status is None:
@@ -258,3 +284,16 @@ class FakeProvider:
                 "modelVersion": model,
             }
         )
+
+
+class _CutShort(Response):
+    """Promises 1,000 bytes, sends 20, then fails, so the server drops the connection mid-response."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"choices": [{"inde', "more_body": True})
+        raise ConnectionResetError("the fake provider cuts this response short on purpose")
