@@ -1,7 +1,8 @@
 """Junior AI Assistant: an MCP server that asks other AIs, one at a time or all at once.
 
     python server.py [--credentials PATH]      serve MCP over stdio
-    junior-ai [--credentials PATH]             the same, as an installed console script
+    python server.py --check                   show the configured AIs and ask each one once
+    junior-ai [--credentials PATH] [--check]   the same, as an installed console script
 
 Wiring only: build the server, its lifespan (init + cleanup), register the tools, run.
 """
@@ -11,12 +12,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
+from ai.check import run_check
 from core.ai_clients import cleanup_async_ai_clients, initialize_all_clients_async
 from core.config import Settings, load_settings
 from core.errors import ConfigError
@@ -31,6 +35,8 @@ INSTRUCTIONS = (
     "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them."
 )
 
+CLEANUP_TIMEOUT_S = 1.5  # the whole shutdown must fit in 2 s
+
 logger = logging.getLogger("junior_ai")
 
 
@@ -43,7 +49,9 @@ def build_server(settings: Settings) -> MCPServer:
         try:
             yield settings
         finally:
-            await cleanup_async_ai_clients()
+            # Shutdown runs inside a cancelled scope (a signal, or stdin closing): close the clients anyway.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
+                await cleanup_async_ai_clients()
 
     level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
     server: MCPServer = MCPServer(
@@ -61,7 +69,27 @@ def build_server(settings: Settings) -> MCPServer:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="junior-ai", description=__doc__.splitlines()[0])
     parser.add_argument("--credentials", metavar="PATH", help="credentials.json to use (default: see README)")
+    parser.add_argument(
+        "--check", action="store_true", help="print the configured AIs, ask each once; exit 0 only if all answered"
+    )
     return parser.parse_args(argv)
+
+
+async def serve(server: MCPServer) -> None:
+    """Serve stdio until stdin closes, or SIGTERM / SIGINT arrives; then cancel what is in flight."""
+    async with anyio.create_task_group() as group:
+        if sys.platform != "win32":
+            group.start_soon(_stop_on_signal, group.cancel_scope)
+        await server.run_stdio_async()
+        group.cancel_scope.cancel()
+
+
+async def _stop_on_signal(scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            logger.warning("%s received: shutting down", signal.Signals(signum).name)
+            scope.cancel()
+            return
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,11 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"junior-ai: {error}", file=sys.stderr)
         return 2
+    if args.check:
+        return anyio.run(run_check, settings, sys.stdout)
     server = build_server(settings)
     if sys.stdin.isatty():
         usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
         print(f"junior-ai: serving MCP on stdio; AIs: {usable}. Ctrl-D to stop.", file=sys.stderr)
-    server.run()
+    anyio.run(serve, server)
     return 0
 
 

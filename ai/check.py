@@ -1,0 +1,72 @@
+"""`--check`: a table of the configured AIs, then one tiny live call to each usable one."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ai.caller import AIResult, call_multiple_ais
+from core import ai_clients
+from core.config import Settings
+
+__all__ = ["CHECK_PROMPT", "run_check"]
+
+CHECK_PROMPT = "Reply with the single word OK."
+CHECK_DEADLINE_S = 30.0
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _outcome(result: AIResult | None, enabled: bool, usable: bool) -> str:
+    if not enabled:
+        return "disabled"
+    if not usable:
+        return "FAILED: no API key"
+    if result is None:
+        return "FAILED: not asked"
+    if result.ok:
+        return f"OK ({result.latency_s:.2f} s)"
+    return f"FAILED: {result.error_kind}: {result.error}"
+
+
+async def run_check(settings: Settings, out: TextIO) -> int:
+    """Print the table, ask every usable AI once; 0 only if every enabled AI answered.
+
+    Never prints an API key: only its masked hint.
+    """
+    if not settings.ais:
+        print("No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json.", file=out)
+        return 1
+    await ai_clients.initialize_all_clients_async(settings)
+    try:
+        usable = settings.usable_ais
+        results = (
+            await call_multiple_ais(CHECK_PROMPT, usable, max_tokens=16, deadline=CHECK_DEADLINE_S) if usable else []
+        )
+    finally:
+        await ai_clients.cleanup_async_ai_clients()
+    by_ai = {result.ai: result for result in results}
+    rows = [["AI", "enabled", "model", "base URL", "key", "check"]]
+    for name, ai in settings.ais.items():
+        rows.append(
+            [
+                name,
+                "yes" if ai.enabled else "no",
+                ai.model,
+                ai.base_url,
+                ai.key_hint,
+                _outcome(by_ai.get(name), ai.enabled, ai.usable),
+            ]
+        )
+    print(f"config: {settings.source or 'environment only'}", file=out)
+    print(_table(rows), file=out)
+    failed = [name for name, ai in settings.ais.items() if ai.enabled and not (by_ai.get(name) and by_ai[name].ok)]
+    print(
+        f"{len(settings.ais) - len(failed)} of {len(settings.ais)} OK" if failed else "all enabled AIs answered",
+        file=out,
+    )
+    return 1 if failed else 0

@@ -1,0 +1,176 @@
+"""The fault-injection suite: each fault, for both SDKs, through the MCP server against the fake.
+
+For each: the outcome (recovered, or the right typed error naming the AI and the reason), the time it
+took, the attempts the fake saw, that the server answers the next call, and that no task is left.
+Retry delays are made short through configuration (conftest.FAST_RETRIES), never patched out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from core import ai_clients
+from core.config import Settings, load_settings
+from server import build_server
+from tests.conftest import FAST_RETRIES, credentials_for, write_credentials
+from tests.fakes import Behaviour, FakeProvider
+
+pytestmark = pytest.mark.anyio
+TIMEOUT = 0.3  # each attempt's limit, so that a hang costs 3 x 0.3 s
+AIS = ("grok", "gemini")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def fault_settings(fake: FakeProvider, tmp_path: Path) -> Settings:
+    body = credentials_for(fake, ("grok", "gemini", "deepseek", "openrouter", "ollama")) | FAST_RETRIES
+    for name in ("grok", "gemini"):
+        body[name]["timeout"] = TIMEOUT
+    body["refused"] = {"base_url": f"http://127.0.0.1:{closed_port()}/v1", "model": "m", "timeout": TIMEOUT}
+    return load_settings(write_credentials(tmp_path / "credentials.json", body), env={})
+
+
+@pytest.fixture
+async def client(fault_settings: Settings) -> AsyncIterator[Client]:
+    async with Client(build_server(fault_settings)) as client:
+        yield client
+
+
+async def settled(baseline: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    """The tasks started since `baseline` that are still running once things have had 2 s to finish."""
+    with anyio.move_on_after(2):
+        while {t for t in asyncio.all_tasks() if not t.done()} - baseline:
+            await anyio.sleep(0.01)
+    return {t for t in asyncio.all_tasks() if not t.done()} - baseline
+
+
+def empty_body(api: str) -> str:
+    return '{"choices": []}' if api == "openai" else '{"candidates": []}'
+
+
+# (id, one-shot behaviours, then the default behaviour, expected: "ok" or a substring of the error, attempts)
+FAULTS: list[tuple[str, list[Behaviour], Behaviour | None, str, int]] = [
+    ("429-retry-after-fits", [Behaviour(status=429, retry_after="0.05")], None, "ok", 2),
+    ("429-retry-after-too-long", [], Behaviour(status=429, retry_after="90"), "provider asks to wait 90 s", 1),
+    ("500", [], Behaviour(status=500), "(HTTP 500): fake provider error 500", 3),
+    ("503-twice-then-ok", [Behaviour(status=503), Behaviour(status=503)], None, "ok", 3),
+    ("reset-mid-response", [], Behaviour(reset=True), "connection failed (RemoteProtocolError)", 3),
+    ("reset-once-then-ok", [Behaviour(reset=True)], None, "ok", 2),
+    ("invalid-json", [], Behaviour(body="this is not json"), "unreadable answer", 3),
+    ("empty", [], Behaviour(body="EMPTY"), "no choices|no candidates", 1),
+    ("safety", [], Behaviour(blocked=True), "blocked|content filter", 1),
+    ("hang", [], Behaviour(latency=30), f"no answer within {TIMEOUT:g} s", 3),
+]
+
+
+@pytest.mark.parametrize("ai", AIS)
+@pytest.mark.parametrize(
+    ("queued", "default", "expected", "attempts"), [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS]
+)
+async def test_fault(
+    fake: FakeProvider,
+    client: Client,
+    ai: str,
+    queued: list[Behaviour],
+    default: Behaviour | None,
+    expected: str,
+    attempts: int,
+) -> None:
+    api = "gemini" if ai == "gemini" else "openai"
+    if default is not None:
+        fake.behave(ai, default if default.body != "EMPTY" else Behaviour(body=empty_body(api)))
+    fake.queue(ai, *queued)
+    baseline = set(asyncio.all_tasks())
+    started = anyio.current_time()
+    with anyio.fail_after(10):
+        result = await client.call_tool("ask_ai", {"ai": ai, "prompt": "hello"})
+    elapsed = anyio.current_time() - started
+    text = result.content[0].text  # type: ignore[union-attr]
+    if expected == "ok":
+        assert not result.is_error and text.startswith(f"[{ai}:"), text
+    else:
+        assert result.is_error and f"ask_ai: {ai} (" in text, text
+        assert any(part in text for part in expected.split("|")), text
+    assert len(fake.requests_for(ai)) == attempts
+    assert elapsed < attempts * TIMEOUT + 1.0, f"{elapsed:.2f} s"
+    assert not await settled(baseline), "a task was left running"
+
+    fake.reset()
+    after = await client.call_tool("ask_ai", {"ai": ai, "prompt": "still there?"})
+    assert not after.is_error and after.content[0].text.startswith(f"[{ai}:")  # type: ignore[union-attr]
+
+
+async def test_connection_refused_is_retried_then_named(client: Client) -> None:
+    with anyio.fail_after(10):
+        result = await client.call_tool("ask_ai", {"ai": "refused", "prompt": "hello"})
+    assert result.is_error
+    assert "refused (m): connection failed (ConnectError)" in result.content[0].text  # type: ignore[union-attr]
+    status = await client.call_tool("server_status", {})
+    metrics = {ai["name"]: ai["metrics"] for ai in (status.structured_content or {})["ais"]}
+    assert (metrics["refused"]["retries"], metrics["refused"]["failures"]) == (2, {"unreachable": 1})
+
+
+async def test_three_faulty_ais_and_two_healthy_ones_return_the_two_answers(fake: FakeProvider, client: Client) -> None:
+    fake.behave("grok", status=500)
+    fake.behave("deepseek", reset=True)
+    fake.behave("openrouter", latency=30)
+    with anyio.fail_after(10):
+        result = await client.call_tool(
+            "ask_all_ais",
+            {"prompt": "hi", "ais": ["grok", "deepseek", "openrouter", "gemini", "ollama"], "deadline_s": 2},
+        )
+    results = {r["ai"]: r for r in (result.structured_content or {})["results"]}
+    assert [name for name, r in results.items() if r["ok"]] == ["gemini", "ollama"]
+    assert {name: r["error_kind"] for name, r in results.items() if not r["ok"]} == {
+        "grok": "server_error",
+        "deepseek": "unreachable",
+        "openrouter": "timeout",
+    }
+
+
+async def test_breaker_opens_fails_fast_and_recovers(fake: FakeProvider, tmp_path: Path) -> None:
+    body = credentials_for(fake, ("grok",)) | FAST_RETRIES | {"breaker_threshold": 2, "breaker_cooldown_s": 1.0}
+    settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
+    fake.behave("grok", status=503)
+    async with Client(build_server(settings)) as client:
+        first = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "1"})
+        assert "grok is cooling down after 2 failures" in first.content[0].text  # type: ignore[union-attr]
+        assert len(fake.requests_for("grok")) == 2, "the third attempt was stopped by the open breaker"
+        started = anyio.current_time()
+        second = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "2"})
+        assert anyio.current_time() - started < 0.2 and len(fake.requests_for("grok")) == 2
+        assert "retry in 1 s" in second.content[0].text  # type: ignore[union-attr]
+
+        fake.behave("grok")  # healthy again
+        await anyio.sleep(ai_clients.GUARDS["grok"].breaker.retry_in())  # the cooldown is the point here
+        third = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "3"})
+        assert not third.is_error
+        status = await client.call_tool("server_status", {})
+    grok = (status.structured_content or {})["ais"][0]["metrics"]
+    assert (grok["breaker_state"], grok["breaker_trips"]) == ("closed", 1)
+    assert grok["failures"] == {"circuit_open": 2}
+
+
+async def test_concurrency_per_ai_is_limited(fake: FakeProvider, tmp_path: Path) -> None:
+    body = credentials_for(fake, ("grok",)) | {"max_concurrency": 2}
+    settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
+    fake.behave("grok", latency=0.2)
+    async with Client(build_server(settings)) as client:
+        started = anyio.current_time()
+        async with anyio.create_task_group() as group:
+            for n in range(4):
+                group.start_soon(client.call_tool, "ask_ai", {"ai": "grok", "prompt": str(n)})
+    assert anyio.current_time() - started >= 0.4, "4 calls, 2 at a time, 0.2 s each"
