@@ -50,11 +50,11 @@ async def client(fault_settings: Settings) -> AsyncIterator[Client]:
 
 
 async def settled(baseline: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
-    """The tasks started since `baseline` that are still running once things have had 2 s to finish."""
-    with anyio.move_on_after(2):
-        while {t for t in asyncio.all_tasks() if not t.done()} - baseline:
-            await anyio.sleep(0.01)
-    return {t for t in asyncio.all_tasks() if not t.done()} - baseline
+    """The tasks started since `baseline` that are still running after waiting up to 2 s for them."""
+    started = {t for t in asyncio.all_tasks() if not t.done()} - baseline
+    if started:
+        await asyncio.wait(started, timeout=2)
+    return {t for t in started if not t.done()}
 
 
 def empty_body(api: str) -> str:
