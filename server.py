@@ -14,7 +14,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -35,13 +36,17 @@ INSTRUCTIONS = (
     "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them."
 )
 
-CLEANUP_TIMEOUT_S = 1.5  # the whole shutdown must fit in 2 s
+CLEANUP_TIMEOUT_S = 1.5  # closing the clients ...
+SHUTDOWN_TIMEOUT_S = 1.8  # ... and the whole shutdown, within 2 s of a signal
 
 logger = logging.getLogger("junior_ai")
 
 
-def build_server(settings: Settings) -> MCPServer:
-    """The MCP server for `settings`: the registry lives for as long as a connection does."""
+def build_server(settings: Settings, on_closed: Callable[[], None] | None = None) -> MCPServer:
+    """The MCP server for `settings`: the registry lives for as long as a connection does.
+
+    `on_closed` is called once every client is closed at the end of the connection.
+    """
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Settings]:
@@ -52,6 +57,8 @@ def build_server(settings: Settings) -> MCPServer:
             # Shutdown runs inside a cancelled scope (a signal, or stdin closing): close the clients anyway.
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
                 await cleanup_async_ai_clients()
+            if on_closed is not None:
+                on_closed()
 
     level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
     server: MCPServer = MCPServer(
@@ -75,21 +82,31 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def serve(server: MCPServer) -> None:
+async def serve(server: MCPServer, closed: threading.Event) -> None:
     """Serve stdio until stdin closes, or SIGTERM / SIGINT arrives; then cancel what is in flight."""
     async with anyio.create_task_group() as group:
         if sys.platform != "win32":
-            group.start_soon(_stop_on_signal, group.cancel_scope)
+            group.start_soon(_stop_on_signal, group.cancel_scope, closed)
         await server.run_stdio_async()
         group.cancel_scope.cancel()
 
 
-async def _stop_on_signal(scope: anyio.CancelScope) -> None:
+async def _stop_on_signal(scope: anyio.CancelScope, closed: threading.Event) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for signum in signals:
             logger.warning("%s received: shutting down", signal.Signals(signum).name)
             scope.cancel()
+            # The MCP transport reads stdin in a worker thread that a cancel cannot interrupt, so the
+            # process would wait for one more line. Once the clients are closed, nothing is left to do.
+            threading.Thread(target=_exit_once_closed, args=(closed,), daemon=True).start()
             return
+
+
+def _exit_once_closed(closed: threading.Event) -> None:
+    closed.wait(SHUTDOWN_TIMEOUT_S)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,11 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.check:
         return anyio.run(run_check, settings, sys.stdout)
-    server = build_server(settings)
+    closed = threading.Event()
+    server = build_server(settings, on_closed=closed.set)
     if sys.stdin.isatty():
         usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
         print(f"junior-ai: serving MCP on stdio; AIs: {usable}. Ctrl-D to stop.", file=sys.stderr)
-    anyio.run(serve, server)
+    anyio.run(serve, server, closed)
     return 0
 
 

@@ -92,7 +92,7 @@ class FakeProvider:
     port: int = 0
     disconnects: list[tuple[str, float]] = field(default_factory=list)
     _random: random.Random = field(default_factory=lambda: random.Random(20261124))
-    _disconnected: threading.Condition = field(default_factory=threading.Condition)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
     _closing: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     # -- control, from the test's thread ---------------------------------------------------------
@@ -107,8 +107,13 @@ class FakeProvider:
 
     def wait_for_disconnects(self, count: int, timeout: float) -> bool:
         """Block until `count` clients hung up while waiting for an answer (call it from a worker thread)."""
-        with self._disconnected:
-            return self._disconnected.wait_for(lambda: len(self.disconnects) >= count, timeout)
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.disconnects) >= count, timeout)
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Block until `count` requests have arrived (call it from a worker thread)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.requests) >= count, timeout)
 
     def reset(self) -> None:
         with self._lock:
@@ -181,7 +186,9 @@ class FakeProvider:
         except ValueError:
             body = {}
         recorded = Recorded(ai, api, model or str(body.get("model", "")), dict(request.headers), body)
-        self.requests.append(recorded)
+        with self._changed:
+            self.requests.append(recorded)
+            self._changed.notify_all()
         behaviour = self._next(ai)
         if behaviour.fail_rate and self._random.random() < behaviour.fail_rate:
             behaviour = Behaviour(status=500)
@@ -196,9 +203,9 @@ class FakeProvider:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0 and not self._closing[1].is_set():
             if await request.is_disconnected():
-                with self._disconnected:
+                with self._changed:
                     self.disconnects.append((ai, time.monotonic()))
-                    self._disconnected.notify_all()
+                    self._changed.notify_all()
                 return
             try:
                 await asyncio.wait_for(self._closing[1].wait(), min(left, DISCONNECT_POLL_S))
