@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from ai.caller import AIResult, Notify, ask_each, select_ais
 from core.deadline import Deadline
+from core.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
 
 __all__ = ["MAX_ROUNDS", "DebateResult", "DebateRound", "run_debate"]
@@ -63,12 +64,13 @@ async def run_debate(
     rounds: int = 2,
     *,
     deadline_s: float,
+    round_s: float = DEBATE_ROUND_S,
     notify: Notify | None = None,
 ) -> DebateResult:
     """Run a debate of `rounds` rounds, then have the fastest remaining AI summarize it.
 
     An AI that fails drops out with a note; the debate goes on while at least two remain. Every round
-    (and the summary) gets a fair share of the time left before `deadline_s`.
+    (and the summary) gets a fair share of the time left before `deadline_s`, and a round at most `round_s`.
 
     Raises:
         InvalidRequest: fewer than two AIs, or rounds outside 1-5.

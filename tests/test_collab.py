@@ -241,3 +241,16 @@ async def test_the_default_tools_list_stays_small(settings: Settings) -> None:
     for tool in tools:
         assert tool.title and tool.annotations is not None and tool.annotations.read_only_hint
         assert tool.annotations.open_world_hint is (tool.name != "server_status")
+
+
+async def test_a_debate_round_is_capped_by_the_configured_round_time(fake: FakeProvider, settings: Settings) -> None:
+    fake.behave("openai", latency=30)
+    capped = settings.model_copy(update={"debate_round_s": 0.5})
+    async with Client(build_server(capped)) as client:
+        started = anyio.current_time()
+        result = await client.call_tool(
+            "ai_debate", {"topic": "x", "ais": ["openai", *HEALTHY], "rounds": 1, "deadline_s": 30}
+        )
+    assert anyio.current_time() - started < 2, "the round ended at 0.5 s, not at its 15 s share"
+    [first] = (result.structured_content or {})["rounds"]
+    assert [r["error_kind"] for r in first["results"]] == ["timeout", None, None, None]

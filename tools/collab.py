@@ -66,7 +66,12 @@ def register(server: MCPServer, settings: Settings) -> None:
     ) -> CallToolResult:
         with tool_errors("ai_debate"):
             result = await run_debate(
-                topic, ais, rounds, deadline_s=deadline_s or settings.deadline_s, notify=Progress(ctx)
+                topic,
+                ais,
+                rounds,
+                deadline_s=deadline_s or settings.deadline_s,
+                round_s=settings.debate_round_s,
+                notify=Progress(ctx),
             )
         answered = any(r.ok for played in result.rounds for r in played.results)
         return render(render_debate(result), result, failed=not answered)
