@@ -110,7 +110,7 @@ async def run_debate(
             prompts,
             system=SYSTEM,
             temperature=TEMPERATURE,
-            deadline=deadline.share(rounds - number + 2),
+            deadline=min(round_s, deadline.share(rounds - number + 2)),
             on_result=heard,
         )
         played.append(DebateRound(round=number, results=results))
