@@ -174,3 +174,20 @@ async def test_concurrency_per_ai_is_limited(fake: FakeProvider, tmp_path: Path)
             for n in range(4):
                 group.start_soon(client.call_tool, "ask_ai", {"ai": "grok", "prompt": str(n)})
     assert anyio.current_time() - started >= 0.4, "4 calls, 2 at a time, 0.2 s each"
+
+
+async def test_a_cancelled_call_aborts_its_requests_and_leaves_no_task(fake: FakeProvider, client: Client) -> None:
+    for name in ("grok", "deepseek", "openrouter"):
+        fake.behave(name, latency=30)
+    baseline = set(asyncio.all_tasks())
+    with anyio.move_on_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(
+                client.call_tool, "ask_all_ais", {"prompt": "slow", "ais": ["grok", "deepseek", "openrouter"]}
+            )
+            assert await anyio.to_thread.run_sync(fake.wait_for_requests, 3, 5)
+            group.cancel_scope.cancel()
+    assert await anyio.to_thread.run_sync(fake.wait_for_disconnects, 3, 2)
+    assert not await settled(baseline), "a task was left running"
+    fake.reset()
+    assert not (await client.call_tool("ask_ai", {"ai": "grok", "prompt": "next"})).is_error

@@ -143,7 +143,7 @@ LOAD_CALLS = 1_000
 
 
 async def test_load_a_thousand_calls_with_one_in_ten_provider_requests_failing(
-    fake: FakeProvider, tmp_path: Path
+    fake: FakeProvider, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     names = ("gemini", "grok", "deepseek", "ollama")
     for name in names:
@@ -183,11 +183,12 @@ async def test_load_a_thousand_calls_with_one_in_ten_provider_requests_failing(
     with anyio.fail_after(5):
         assert await process.wait() == 0
     retries = sum(ai["metrics"]["retries"] for ai in status["ais"])
-    print(
-        f"\nload: {LOAD_CALLS} calls over one stdio session in {elapsed:.2f} s "
-        f"({LOAD_CALLS / elapsed:.0f}/s); {outcomes['ok']} ok, {outcomes['tool error']} tool errors; "
-        f"{len(fake.requests)} provider requests, {retries} retries"
-    )
+    with capsys.disabled():
+        print(
+            f"\nload: {LOAD_CALLS} calls over one stdio session in {elapsed:.2f} s "
+            f"({LOAD_CALLS / elapsed:.0f}/s); {outcomes['ok']} ok, {outcomes['tool error']} tool errors; "
+            f"{len(fake.requests)} provider requests, {retries} retries"
+        )
     assert sorted(answers) == list(range(1, LOAD_CALLS + 1)) and set(answers.values()) == {1}
     assert outcomes["ok"] >= LOAD_CALLS * 0.98, "3 attempts each: nearly every call recovers"
     assert retries > 0
