@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".junior-ai-installed"
-USAGE = "usage: python3 run.py serve [--credentials PATH] [--check] | test [pytest args]"
+USAGE = "usage: python3 run.py serve [--credentials PATH] [--check] | test [pytest args] | bench [--quick]"
 
 
 def _venv_python() -> Path:
@@ -53,7 +53,7 @@ def _run(argv: list[str]) -> int:
 
 
 def main(args: list[str]) -> int:
-    if not args or args[0] not in {"serve", "test"}:
+    if not args or args[0] not in {"serve", "test", "bench"}:
         print(USAGE, file=sys.stderr)
         return 2
     python = str(_ensure_environment())
@@ -61,6 +61,8 @@ def main(args: list[str]) -> int:
     os.chdir(ROOT)
     if command == "serve":
         return _run([python, str(ROOT / "server.py"), *rest])
+    if command == "bench":
+        return _run([python, str(ROOT / "bench" / "run.py"), *rest])
     return _run([python, "-m", "pytest", *rest])
 
 

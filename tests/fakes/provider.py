@@ -83,6 +83,7 @@ class FakeProvider:
     """The fake provider server; `with FakeProvider() as fake:` runs it on a free loopback port."""
 
     default: Behaviour = field(default_factory=Behaviour)
+    record: bool = True  # keep every request (a long benchmark turns it off)
     requests: list[Recorded] = field(default_factory=list)
     _behaviours: dict[str, Behaviour] = field(default_factory=dict)
     _queues: dict[str, deque[Behaviour]] = field(default_factory=lambda: defaultdict(deque))
@@ -134,6 +135,7 @@ class FakeProvider:
     def start(self) -> FakeProvider:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         # "critical": the responses cut short on purpose would otherwise log a traceback each.
@@ -186,9 +188,10 @@ class FakeProvider:
         except ValueError:
             body = {}
         recorded = Recorded(ai, api, model or str(body.get("model", "")), dict(request.headers), body)
-        with self._changed:
-            self.requests.append(recorded)
-            self._changed.notify_all()
+        if self.record:
+            with self._changed:
+                self.requests.append(recorded)
+                self._changed.notify_all()
         behaviour = self._next(ai)
         if behaviour.fail_rate and self._random.random() < behaviour.fail_rate:
             behaviour = Behaviour(status=500)

@@ -1,0 +1,21 @@
+"""Our server plus one trivial tool, so that the MCP overhead of ask_ai can be measured on one server."""
+
+import sys
+import threading
+
+import anyio
+
+from core.config import load_settings
+from server import build_server, serve
+
+
+def ping() -> str:
+    """Answer pong."""
+    return "pong"
+
+
+if __name__ == "__main__":
+    closed = threading.Event()
+    server = build_server(load_settings(sys.argv[1]), on_closed=closed.set)
+    server.add_tool(ping)
+    anyio.run(serve, server, closed)

@@ -1,0 +1,22 @@
+"""Run the fake provider on its own: `python -m tests.fakes [--latency S]`; prints its port, then serves
+until stdin closes. The benchmark runs it in a separate process so it does not share our GIL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tests.fakes.provider import Behaviour, FakeProvider
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args()
+    with FakeProvider(default=Behaviour(latency=args.latency), record=False) as fake:
+        print(fake.port, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The benchmark script runs (--quick) from this checkout, so it cannot rot. Timings are not gated here:
+shared machines are noisy; the targets live in the benchmark's own table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from core.config import PROJECT_ROOT
+
+
+def test_the_quick_benchmark_runs_and_prints_every_row() -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "run.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for row in (
+        "| 1. seed table",
+        "| 2. fan-out, N = 3",
+        "| 3. per-call",
+        "| 4. MCP overhead",
+        "| 5. cold start",
+        "| 6. ",
+    ):
+        assert row in done.stdout, done.stdout
+    assert "| ours (3 AIs at L = 0.2 s) |" in done.stdout
