@@ -12,12 +12,10 @@ import abc
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-import anyio
-
 from ai.base import ClientBase, client_options
 from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
 from core.config import DEFAULT_TEMPERATURE
-from core.errors import ProviderError, ProviderTimeout
+from core.deadline import within
 
 if TYPE_CHECKING:
     from google.genai import Client as GenaiClient
@@ -27,6 +25,7 @@ __all__ = [
     "AsyncAIClient",
     "AsyncGeminiClient",
     "AsyncOpenAICompatibleClient",
+    "build_async_ai_client",
     "create_async_ai_client",
 ]
 
@@ -58,13 +57,8 @@ class AsyncAIClient(ClientBase, abc.ABC):
         self._check_open()
         limit = timeout or self.timeout
         request = Prompt(prompt, system, temperature, max_tokens)
-        try:
-            with anyio.fail_after(limit):
-                return await self._complete(request, limit)
-        except TimeoutError as error:
-            if isinstance(error, ProviderError):
-                raise
-            raise ProviderTimeout(self.name, self.model, f"no answer within {limit:.3g} s") from None
+        with within(limit, self.name, self.model):
+            return await self._complete(request, limit)
 
     async def close(self) -> None:
         """Close the connections. Safe to call more than once."""
@@ -132,8 +126,10 @@ class AsyncGeminiClient(AsyncAIClient):
             self._sdk.close()
 
 
-async def create_async_ai_client(ai_name: str, api_key: str | None, model: str, **options: Any) -> AsyncAIClient:
-    """Build the async client for `ai_name`. Options: base_url, timeout, kind, max_tokens_param.
+def build_async_ai_client(ai_name: str, api_key: str | None, model: str, **options: Any) -> AsyncAIClient:
+    """Build the async client for `ai_name` (no I/O: the SDK client is made on first use).
+
+    Options: base_url, timeout, kind, max_tokens_param, connect_timeout, max_connections.
 
     Raises:
         UnknownAI: (a ValueError) the name is not a built-in AI and no base_url was given.
@@ -141,6 +137,15 @@ async def create_async_ai_client(ai_name: str, api_key: str | None, model: str, 
     kind, options = client_options(ai_name, options)
     cls: type[AsyncAIClient] = AsyncGeminiClient if kind == "gemini" else AsyncOpenAICompatibleClient
     return cls(ai_name, api_key, model, **options)
+
+
+async def create_async_ai_client(ai_name: str, api_key: str | None, model: str, **options: Any) -> AsyncAIClient:
+    """The seed's factory: `async with await create_async_ai_client("gemini", key, model) as client:`.
+
+    Raises:
+        UnknownAI: (a ValueError) the name is not a built-in AI and no base_url was given.
+    """
+    return build_async_ai_client(ai_name, api_key, model, **options)
 
 
 def __getattr__(name: str) -> Any:

@@ -17,9 +17,10 @@ from ai.translate import Completion
 from core import ai_clients
 from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, GUARDS, usable_config
 from core.config import DEFAULT_TEMPERATURE
-from core.deadline import Deadline
+from core.deadline import Deadline, within
 from core.defaults import ASK_DEADLINE_S
-from core.errors import AIUnavailable, JuniorAIError, ProviderError, ProviderTimeout
+from core.errors import AIUnavailable, DeadlineReached, JuniorAIError, ProviderError, ProviderTimeout
+from core.guard import AIGuard
 from core.retry import should_retry, with_retries
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "call_ai_async",
     "call_multiple_ais",
     "complete_async",
+    "ensure_registry",
     "select_ais",
 ]
 
@@ -100,6 +102,12 @@ def call_ai(
     return client.generate(prompt, temperature, max_tokens, system=system, timeout=timeout)
 
 
+async def ensure_registry() -> None:
+    """Used standalone (no server), the first call builds the registry from the configuration."""
+    if not ai_clients.is_initialized():
+        await ai_clients.initialize_all_clients_async()
+
+
 async def complete_async(
     name: str,
     prompt: str,
@@ -111,32 +119,32 @@ async def complete_async(
     deadline: float | None = None,
 ) -> Completion:
     """Ask one AI, resiliently: its circuit breaker first, at most its concurrency limit in flight, each
-    attempt within `timeout` (default: the AI's), retried by the one retry loop until `deadline` seconds
-    (default: the ask deadline) have passed. Metrics are recorded.
+    attempt within `timeout` (default: the AI's), retried by the one retry loop; the whole call ends
+    within `deadline` seconds (default: the ask deadline), waiting for a free slot included.
 
     Raises:
         UnknownAI, AIUnavailable, NoAIConfigured: `name` cannot be called (the message says why).
-        ProviderError: the provider failed for good (typed; see core.errors); CircuitOpen when cooling down.
+        ProviderError: the provider failed for good (typed; see core.errors); CircuitOpen when cooling
+            down; DeadlineReached when the call's deadline, not the provider, ended it.
     """
-    if not ai_clients.is_initialized():
-        await ai_clients.initialize_all_clients_async()
+    await ensure_registry()
     config = usable_config(name)
     settings = ai_clients.current_settings()
     guard = GUARDS[name]
     budget = Deadline(deadline if deadline is not None else settings.ask_deadline_s if settings else ASK_DEADLINE_S)
+    own_limit = timeout or config.timeout
     started = time.perf_counter()
 
     async def attempt() -> Completion:
-        guard.breaker.check()
-        async with guard.limiter:
-            limit = min(timeout or config.timeout, budget.remaining())
+        with guard.breaker.attempt(counts=should_retry):
+            await _take_slot(guard, budget, name, config.model)
             try:
-                completion = await _attempt(name, config.model, prompt, system, temperature, max_tokens, limit)
-            except ProviderError as error:
-                guard.breaker.record_failure(should_retry(error))
-                raise
-        guard.breaker.record_success()
-        return completion
+                limit = min(own_limit, budget.remaining())
+                # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
+                error = ProviderTimeout if limit >= own_limit else DeadlineReached
+                return await _attempt(name, config.model, prompt, system, temperature, max_tokens, limit, error)
+            finally:
+                guard.limiter.release()
 
     def retried(error: BaseException, delay: float) -> None:
         guard.metrics.retried()
@@ -154,6 +162,20 @@ async def complete_async(
     return completion
 
 
+async def _take_slot(guard: AIGuard, budget: Deadline, name: str, model: str) -> None:
+    """Wait for one of the AI's concurrency slots, but not past the call's deadline."""
+    waited = DeadlineReached(
+        name, model, f"no free slot before the deadline ({guard.limiter.total_tokens:g} requests in flight)"
+    )
+    if budget.remaining() <= 0:
+        raise waited
+    try:
+        with anyio.fail_after(budget.remaining()):
+            await guard.limiter.acquire()
+    except TimeoutError:
+        raise waited from None
+
+
 async def _attempt(
     name: str,
     model: str,
@@ -162,30 +184,27 @@ async def _attempt(
     temperature: float | None,
     max_tokens: int | None,
     limit: float,
+    timeout_error: type[ProviderTimeout],
 ) -> Completion:
-    """One attempt through the async client, or the sync client in a worker thread when there is no async
-    client or it failed for a reason that is not the provider's answer (which is never re-sent)."""
-    if limit <= 0:
-        raise ProviderTimeout(name, model, "no time left before the deadline")
-    client = ASYNC_AI_CLIENTS.get(name)
-    if client is not None:
-        try:
-            return await client.complete(prompt, temperature, max_tokens, system=system, timeout=limit)
-        except ProviderError:
-            raise
-        except Exception as error:  # not the provider's answer: the sync path may still work
-            logger.warning("%s: async client failed (%s); retrying on the sync client", name, type(error).__name__)
-    sync_client = AI_CLIENTS.get(name)
-    if sync_client is None:
-        raise AIUnavailable(name, "could not be built (see the server log)")
-    call = partial(sync_client.complete, prompt, temperature, max_tokens, system=system, timeout=limit)
-    try:
-        with anyio.fail_after(limit):
-            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-    except TimeoutError as error:
-        if isinstance(error, ProviderError):
-            raise
-        raise ProviderTimeout(name, model, f"no answer within {limit:.3g} s") from None
+    """One attempt, within `limit` seconds in all: through the async client, or the sync client in a
+    worker thread when there is no async client or it failed for a reason that is not the provider's
+    answer (a provider's answer is never re-sent)."""
+    ends = time.monotonic() + limit
+    with within(limit, name, model, timeout_error):
+        client = ASYNC_AI_CLIENTS.get(name)
+        if client is not None:
+            try:
+                return await client.complete(prompt, temperature, max_tokens, system=system, timeout=limit + 1)
+            except ProviderError:
+                raise
+            except Exception:  # the fallback the design asks for: logged in full, so a bug is not hidden
+                logger.exception("%s: the async client failed; trying the sync client", name)
+        sync_client = AI_CLIENTS.get(name)
+        if sync_client is None:
+            raise AIUnavailable(name, "could not be built (see the server log)")
+        left = max(0.001, ends - time.monotonic())
+        call = partial(sync_client.complete, prompt, temperature, max_tokens, system=system, timeout=left)
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
 
 
 async def call_ai_async(
@@ -242,8 +261,7 @@ async def ask_each(
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
     """
-    if not ai_clients.is_initialized():
-        await ai_clients.initialize_all_clients_async()
+    await ensure_registry()
     models = {name: usable_config(name).model for name in prompts}
     results: dict[str, AIResult] = {}
     started = time.perf_counter()
@@ -300,8 +318,7 @@ async def call_multiple_ais(
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when the names are wrong.
     """
-    if not ai_clients.is_initialized():
-        await ai_clients.initialize_all_clients_async()
+    await ensure_registry()
     prompts = dict.fromkeys(select_ais(ai_names), prompt)
     return await ask_each(
         prompts,

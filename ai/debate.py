@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from ai.caller import AIResult, Notify, ask_each, select_ais
+from ai.caller import AIResult, Notify, ask_each, ensure_registry, select_ais
 from core.deadline import Deadline
 from core.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
@@ -78,6 +78,7 @@ async def run_debate(
     """
     if not 1 <= rounds <= MAX_ROUNDS:
         raise InvalidRequest(f"rounds must be 1-{MAX_ROUNDS}, got {rounds}")
+    await ensure_registry()
     names = select_ais(ais)
     if len(names) < 2:
         raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ai.caller import AIResult, Notify, ask_each, select_ais
+from ai.caller import AIResult, Notify, ask_each, ensure_registry, select_ais
 from core.deadline import Deadline
 from core.errors import InvalidRequest
 
@@ -63,6 +63,7 @@ async def run_solve(
         InvalidRequest: an unknown approach.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
+    await ensure_registry()
     names = select_ais(ais)
     deadline = Deadline(deadline_s)
     if approach == "parallel":

@@ -63,33 +63,39 @@ def _key(ai: AIConfig) -> str | None:
     return ai.api_key.get_secret_value() if ai.api_key else None
 
 
-def _build_sync(settings: Settings) -> None:
+def _build(settings: Settings) -> None:
+    """Fill both (empty) pools: one sync and one async client per usable AI. No I/O happens here."""
+    from ai.async_client import build_async_ai_client
     from ai.sync_client import create_ai_client
 
-    cleanup_sync_ai_clients()
     for name in settings.usable_ais:
         ai = settings.ais[name]
+        options = _options(ai, settings)
         try:
-            AI_CLIENTS[name] = create_ai_client(name, _key(ai), ai.model, **_options(ai, settings))
+            ASYNC_AI_CLIENTS[name] = build_async_ai_client(name, _key(ai), ai.model, **options)
+        except Exception:  # one AI that cannot be built must not stop the others
+            logger.exception("%s: could not build the async client; skipping it", name)
+        try:
+            AI_CLIENTS[name] = create_ai_client(name, _key(ai), ai.model, **options)
         except Exception:  # one AI that cannot be built must not stop the others
             logger.exception("%s: could not build the sync client; skipping it", name)
-
-
-def _remember(settings: Settings) -> None:
     _settings[:] = [settings]
     GUARDS.clear()
     GUARDS.update({name: AIGuard.for_ai(settings.ais[name], settings) for name in settings.usable_ais})
 
 
 def initialize_all_clients(settings: Settings | None = None) -> dict[str, SyncAIClient]:
-    """Build the sync pool from `settings` (default: the configuration files and environment).
+    """Build both pools from `settings` (default: the configuration files and environment), for
+    synchronous callers. Sync clients built before are closed; async ones are dropped unclosed, since
+    closing them needs an event loop: from async code, use `initialize_all_clients_async`.
 
     Raises:
         ConfigError: the configuration is invalid.
     """
     settings = settings or current_settings() or load_settings()
-    _build_sync(settings)
-    _remember(settings)
+    cleanup_sync_ai_clients()
+    ASYNC_AI_CLIENTS.clear()
+    _build(settings)
     return AI_CLIENTS
 
 
@@ -99,18 +105,9 @@ async def initialize_all_clients_async(settings: Settings | None = None) -> dict
     Raises:
         ConfigError: the configuration is invalid.
     """
-    from ai.async_client import create_async_ai_client
-
     settings = settings or load_settings()
     await cleanup_async_ai_clients()
-    for name in settings.usable_ais:
-        ai = settings.ais[name]
-        try:
-            ASYNC_AI_CLIENTS[name] = await create_async_ai_client(name, _key(ai), ai.model, **_options(ai, settings))
-        except Exception:  # one AI that cannot be built must not stop the others
-            logger.exception("%s: could not build the async client; skipping it", name)
-    _build_sync(settings)
-    _remember(settings)
+    _build(settings)
     return ASYNC_AI_CLIENTS
 
 
@@ -126,7 +123,8 @@ def cleanup_sync_ai_clients() -> None:
 
 
 async def cleanup_async_ai_clients() -> None:
-    """Close and forget every client, async and sync. Safe to call more than once."""
+    """Close and forget every client, sync and async. Safe to call more than once."""
+    cleanup_sync_ai_clients()  # first: quick, and nothing below may keep it from happening
     clients = list(ASYNC_AI_CLIENTS.values())
     ASYNC_AI_CLIENTS.clear()
     for client in clients:
@@ -134,7 +132,6 @@ async def cleanup_async_ai_clients() -> None:
             await client.close()
         except Exception:  # shutdown goes on whatever one client does
             logger.exception("%s: error while closing the async client", client.name)
-    cleanup_sync_ai_clients()
     _settings.clear()
     GUARDS.clear()
 

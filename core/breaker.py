@@ -3,11 +3,13 @@ probe call decide. No maintained asyncio breaker library fits, so it is small an
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
-from core.errors import CircuitOpen
+from core.errors import CircuitOpen, DeadlineReached, ProviderError
 
 __all__ = ["CircuitBreaker"]
 
@@ -56,7 +58,7 @@ class CircuitBreaker:
                 raise CircuitOpen(
                     self.ai,
                     self.model,
-                    f"{self.ai} is cooling down after {self.failures} failures, retry in {wait:.0f} s",
+                    f"{self.ai} is cooling down after {self.failures} failures, retry in {math.ceil(wait)} s",
                     retry_in=wait,
                 )
             self.state, self._probing = "half_open", False
@@ -66,6 +68,29 @@ class CircuitBreaker:
                     self.ai, self.model, f"{self.ai} is recovering: a probe call is deciding, retry shortly", 1.0
                 )
             self._probing = True
+
+    @contextmanager
+    def attempt(self, counts: Callable[[BaseException], bool]) -> Iterator[None]:
+        """Guard one attempt: `check()` first, then record how it ended. A provider failure is recorded
+        (as counting when `counts(error)`); a deadline of ours, a cancellation or a bug says nothing of
+        the provider, so it only hands the probe, if this attempt was one, to the next call.
+
+        Raises:
+            CircuitOpen: from `check()`.
+        """
+        self.check()
+        try:
+            yield
+        except ProviderError as error:
+            if isinstance(error, DeadlineReached):
+                self._probing = False
+            else:
+                self.record_failure(counts(error))
+            raise
+        except BaseException:
+            self._probing = False
+            raise
+        self.record_success()
 
     def record_success(self) -> None:
         self.state, self.failures, self._probing = "closed", 0, False

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import anyio
 
 from core.defaults import MIN_STEP_S
+from core.errors import ProviderError, ProviderTimeout
 
-__all__ = ["Deadline"]
+__all__ = ["Deadline", "within"]
 
 
 class Deadline:
     """When a tool must have answered by; `share(n)` is one of n remaining steps' fair part of the time."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self._end = time.monotonic() + seconds
 
     def remaining(self) -> float:
@@ -26,3 +30,16 @@ class Deadline:
     @property
     def expired(self) -> bool:
         return self.remaining() < MIN_STEP_S
+
+
+@contextmanager
+def within(limit: float, ai: str, model: str, error: type[ProviderTimeout] = ProviderTimeout) -> Iterator[None]:
+    """Cancel the block after `limit` seconds and raise `error` naming the AI (a provider's own typed
+    errors pass through unchanged)."""
+    try:
+        with anyio.fail_after(limit):
+            yield
+    except TimeoutError as raised:
+        if isinstance(raised, ProviderError):
+            raise
+        raise error(ai, model, f"no answer within {limit:.3g} s") from None

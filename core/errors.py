@@ -8,6 +8,7 @@
     ├── AIUnavailable               the AI is configured but disabled or without a key
     └── ProviderError               an AI answered with an error, or not at all
         ├── ProviderTimeout (TimeoutError, so also asyncio.TimeoutError)
+        │   └── DeadlineReached     the call's own deadline ran out first: not the provider's fault
         ├── ProviderUnreachable     connection refused, reset, DNS, TLS
         ├── RateLimited             429; carries retry_after (seconds) when the provider said
         ├── AuthenticationFailed    401 / 403: the key is wrong or lacks access
@@ -32,6 +33,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigError",
     "ContentBlocked",
+    "DeadlineReached",
     "EmptyResponse",
     "InvalidRequest",
     "InvalidResponse",
@@ -112,6 +114,10 @@ class ProviderError(JuniorAIError):
 
 class ProviderTimeout(ProviderError, TimeoutError):
     kind = "timeout"
+
+
+class DeadlineReached(ProviderTimeout):
+    """The call's deadline (not the AI's own timeout) ended the wait; it says nothing of the provider."""
 
 
 class ProviderUnreachable(ProviderError):

@@ -161,14 +161,14 @@ async def test_an_ai_whose_client_cannot_be_built_is_reported_and_skipped(
 ) -> None:
     from ai import async_client
 
-    real = async_client.create_async_ai_client
+    real = async_client.build_async_ai_client
 
-    async def fails_for_grok(name: str, *args: object, **options: object) -> async_client.AsyncAIClient:
+    def fails_for_grok(name: str, *args: object, **options: object) -> async_client.AsyncAIClient:
         if name == "grok":
             raise RuntimeError("cannot build grok")
-        return await real(name, *args, **options)  # type: ignore[arg-type]
+        return real(name, *args, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(async_client, "create_async_ai_client", fails_for_grok)
+    monkeypatch.setattr(async_client, "build_async_ai_client", fails_for_grok)
     await ai_clients.initialize_all_clients_async(settings)
     try:
         assert "grok" not in ai_clients.ASYNC_AI_CLIENTS and "gemini" in ai_clients.ASYNC_AI_CLIENTS
