@@ -19,6 +19,7 @@ from mcp import Client
 
 from core import ai_clients
 from core.config import Settings, load_settings
+from core.errors import ProviderTimeout
 from server import build_server
 from tests.conftest import FAST_RETRIES, credentials_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
@@ -173,7 +174,8 @@ async def test_concurrency_per_ai_is_limited(fake: FakeProvider, tmp_path: Path)
         async with anyio.create_task_group() as group:
             for n in range(4):
                 group.start_soon(client.call_tool, "ask_ai", {"ai": "grok", "prompt": str(n)})
-    assert anyio.current_time() - started >= 0.4, "4 calls, 2 at a time, 0.2 s each"
+    elapsed = anyio.current_time() - started
+    assert 0.4 <= elapsed < 0.7, f"4 calls, 2 at a time, 0.2 s each: {elapsed:.2f} s"
 
 
 async def test_a_cancelled_call_aborts_its_requests_and_leaves_no_task(fake: FakeProvider, client: Client) -> None:
@@ -191,3 +193,72 @@ async def test_a_cancelled_call_aborts_its_requests_and_leaves_no_task(fake: Fak
     assert not await settled(baseline), "a task was left running"
     fake.reset()
     assert not (await client.call_tool("ask_ai", {"ai": "grok", "prompt": "next"})).is_error
+
+
+async def test_a_cancelled_probe_hands_over_to_the_next_call(fake: FakeProvider, tmp_path: Path) -> None:
+    body = credentials_for(fake, ("grok",)) | FAST_RETRIES | {"breaker_threshold": 1, "breaker_cooldown_s": 0.2}
+    settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
+    fake.behave("grok", status=503)
+    async with Client(build_server(settings)) as client:
+        await client.call_tool("ask_ai", {"ai": "grok", "prompt": "opens the breaker"})
+        breaker = ai_clients.GUARDS["grok"].breaker
+        assert breaker.state == "open"
+        await anyio.sleep(breaker.retry_in())  # the cooldown is the point here
+        fake.behave("grok", latency=30)
+        with anyio.move_on_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "ask_ai", {"ai": "grok", "prompt": "the probe"})
+                assert await anyio.to_thread.run_sync(fake.wait_for_requests, 2, 5)
+                group.cancel_scope.cancel()  # the client gives up on the probe
+        fake.behave("grok")
+        result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "next"})
+    assert not result.is_error, result.content
+    assert breaker.state == "closed"
+
+
+async def test_waiting_for_a_slot_ends_at_the_deadline_and_is_not_the_providers_fault(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    body = credentials_for(fake, ("grok",)) | {"max_concurrency": 1, "breaker_threshold": 1}
+    settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
+    fake.queue("grok", Behaviour(latency=3))
+    async with Client(build_server(settings)) as client, anyio.create_task_group() as group:
+        group.start_soon(client.call_tool, "ask_ai", {"ai": "grok", "prompt": "holds the only slot"})
+        assert await anyio.to_thread.run_sync(fake.wait_for_requests, 1, 5)
+        started = anyio.current_time()
+        queued = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "waits", "deadline_s": 1})
+        assert anyio.current_time() - started < 1.5
+        assert queued.is_error and "no free slot before the deadline (1 requests in flight)" in queued.content[0].text  # type: ignore[union-attr]
+        assert ai_clients.GUARDS["grok"].breaker.state == "closed", "our own deadline is not a provider failure"
+
+
+async def test_a_deadline_shorter_than_the_ais_timeout_does_not_open_the_breaker(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    body = credentials_for(fake, ("grok",)) | {"breaker_threshold": 1}
+    settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
+    fake.behave("grok", latency=3)
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "slow", "deadline_s": 1})
+        assert result.is_error and "no answer within 1 s" in result.content[0].text  # type: ignore[union-attr]
+        assert ai_clients.GUARDS["grok"].breaker.state == "closed"
+
+
+async def test_the_sync_fallback_stays_within_the_attempts_time(fake: FakeProvider, registry: Settings) -> None:
+    from ai.caller import complete_async
+
+    real = ai_clients.ASYNC_AI_CLIENTS["grok"]
+
+    class Broken(type(real)):  # type: ignore[misc]
+        """An async client whose path fails after 0.6 s for a reason that is not the provider's."""
+
+        async def complete(self, *args: object, **kwargs: object) -> object:
+            await anyio.sleep(0.6)
+            raise RuntimeError("the async path is broken")
+
+    real.__class__ = Broken
+    fake.behave("grok", latency=5)
+    started = anyio.current_time()
+    with pytest.raises(ProviderTimeout):
+        await complete_async("grok", "hi", timeout=1.0, deadline=1.0)
+    assert anyio.current_time() - started < 1.4, "the sync client got what was left, not a second full second"
