@@ -60,17 +60,21 @@ def build_server(settings: Settings, on_closed: Callable[[], None] | None = None
             if on_closed is not None:
                 on_closed()
 
-    level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
     server: MCPServer = MCPServer(
         SERVER_NAME,
         title="Junior AI Assistant",
         instructions=INSTRUCTIONS,
         version="0.1.0",
         lifespan=lifespan,
-        log_level=level if level in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "WARNING",  # type: ignore[arg-type]
+        log_level=_log_level(),  # type: ignore[arg-type]
     )
     register_tools(server, settings)
     return server
+
+
+def _log_level() -> str:
+    level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
+    return level if level in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "WARNING"
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -112,7 +116,7 @@ def _exit_once_closed(closed: threading.Event) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve MCP over stdio until stdin closes. Returns the exit code."""
     args = _parse(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="junior-ai %(levelname)s: %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=_log_level(), format="junior-ai %(levelname)s: %(message)s")
     try:
         settings = load_settings(args.credentials)
     except ConfigError as error:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ai.base import ClientBase, client_options
 from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
-from core.config import DEFAULT_TEMPERATURE
 from core.deadline import within
+from core.defaults import TEMPERATURE
 
 if TYPE_CHECKING:
     from google.genai import Client as GenaiClient
@@ -34,7 +34,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
     """One AI, asked asynchronously; `async with` closes it. Subclasses implement `_complete`, `_close`."""
 
     async def generate(
-        self, prompt: str, temperature: float | None = DEFAULT_TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
+        self, prompt: str, temperature: float | None = TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
     ) -> str:
         """Ask the AI and return its answer's text (keyword `system` sets a system prompt).
 
@@ -47,7 +47,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
     async def complete(
         self,
         prompt: str,
-        temperature: float | None = DEFAULT_TEMPERATURE,
+        temperature: float | None = TEMPERATURE,
         max_tokens: int | None = None,
         *,
         system: str | None = None,

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ai.translate import Prompt
 from core import defaults
-from core.config import BUILTIN_AIS, DEFAULT_TIMEOUT_S, ProviderKind, default_base_url
+from core.config import BUILTIN_AIS, ProviderKind, default_base_url
 from core.errors import ProviderError, UnknownAI
 
 __all__ = ["NO_KEY", "ClientBase", "client_options"]
@@ -37,7 +37,7 @@ class ClientBase:
         model: str,
         *,
         base_url: str,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        timeout: float = defaults.TIMEOUT_S,
         max_tokens_param: str = "max_tokens",
         connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
         max_connections: int = defaults.MAX_CONNECTIONS,

@@ -16,9 +16,8 @@ from pydantic import BaseModel
 from ai.translate import Completion
 from core import ai_clients
 from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, GUARDS, usable_config
-from core.config import DEFAULT_TEMPERATURE
 from core.deadline import Deadline, within
-from core.defaults import ASK_DEADLINE_S
+from core.defaults import ASK_DEADLINE_S, TEMPERATURE
 from core.errors import AIUnavailable, DeadlineReached, JuniorAIError, ProviderError, ProviderTimeout
 from core.guard import AIGuard
 from core.retry import should_retry, with_retries
@@ -83,7 +82,7 @@ def call_ai(
     prompt: str,
     *,
     system: str | None = None,
-    temperature: float | None = DEFAULT_TEMPERATURE,
+    temperature: float | None = TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
 ) -> str:
@@ -113,7 +112,7 @@ async def complete_async(
     prompt: str,
     *,
     system: str | None = None,
-    temperature: float | None = DEFAULT_TEMPERATURE,
+    temperature: float | None = TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
     deadline: float | None = None,
@@ -212,7 +211,7 @@ async def call_ai_async(
     prompt: str,
     *,
     system: str | None = None,
-    temperature: float | None = DEFAULT_TEMPERATURE,
+    temperature: float | None = TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
 ) -> str:
@@ -246,7 +245,7 @@ async def ask_each(
     prompts: Mapping[str, str],
     *,
     system: str | None = None,
-    temperature: float | None = DEFAULT_TEMPERATURE,
+    temperature: float | None = TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
     deadline: float | None = None,
@@ -305,7 +304,7 @@ async def call_multiple_ais(
     ai_names: Iterable[str] | None = None,
     *,
     system: str | None = None,
-    temperature: float | None = DEFAULT_TEMPERATURE,
+    temperature: float | None = TEMPERATURE,
     max_tokens: int | None = None,
     timeout: float | None = None,
     deadline: float | None = None,

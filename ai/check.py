@@ -64,9 +64,13 @@ async def run_check(settings: Settings, out: TextIO) -> int:
         )
     print(f"config: {settings.source or 'environment only'}", file=out)
     print(_table(rows), file=out)
-    failed = [name for name, ai in settings.ais.items() if ai.enabled and not (by_ai.get(name) and by_ai[name].ok)]
-    print(
-        f"{len(settings.ais) - len(failed)} of {len(settings.ais)} OK" if failed else "all enabled AIs answered",
-        file=out,
+    enabled = [name for name, ai in settings.ais.items() if ai.enabled]
+    answered = [name for name in enabled if name in by_ai and by_ai[name].ok]
+    if not enabled:
+        print("no AI is enabled", file=out)
+        return 1
+    summary = (
+        "all enabled AIs answered" if answered == enabled else f"{len(answered)} of {len(enabled)} enabled AIs answered"
     )
-    return 1 if failed else 0
+    print(summary, file=out)
+    return 0 if answered == enabled else 1

@@ -42,7 +42,7 @@ class ConsensusResult(BaseModel):
 
 
 def consensus_prompt(question: str, options: list[str] | None) -> str:
-    choose = f"Choose exactly one of these options: {'; '.join(options)}\n\n" if options else ""
+    choose = f"Choose exactly one of these options (a JSON list): {json.dumps(options)}\n\n" if options else ""
     return (
         f"Question: {question}\n\n{choose}"
         'Reply with only this JSON: {"choice": "<your answer>", "confidence": <0.0 to 1.0>, '
@@ -72,15 +72,17 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 def _confidence(value: Any) -> float | None:
-    """0-1 from 0.8, "0.8", 80, "80%"; None when there is no number."""
+    """0-1 from 0.8, "0.8", 8 (of 10), 80, "80%"; None when there is no number."""
     if isinstance(value, bool) or value is None:
         return None
     match = _NUMBER.search(str(value))
     if not match:
         return None
     number = float(match.group())
-    if number > 1 or "%" in str(value):
-        number /= 100
+    if "%" in str(value) or number > 10:
+        number /= 100  # a percentage
+    elif number > 1:
+        number /= 10  # a 0-10 scale
     return min(1.0, max(0.0, number))
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ai.base import ClientBase, client_options
 from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
-from core.config import DEFAULT_TEMPERATURE
+from core.defaults import TEMPERATURE
 
 if TYPE_CHECKING:
     from google.genai import Client as GenaiClient
@@ -22,7 +22,7 @@ class SyncAIClient(ClientBase, abc.ABC):
     """One AI, asked synchronously; `with` closes it. Timeouts are the SDK's (per connect and read)."""
 
     def generate(
-        self, prompt: str, temperature: float | None = DEFAULT_TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
+        self, prompt: str, temperature: float | None = TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
     ) -> str:
         """Ask the AI and return its answer's text (keyword `system` sets a system prompt).
 
@@ -34,7 +34,7 @@ class SyncAIClient(ClientBase, abc.ABC):
     def complete(
         self,
         prompt: str,
-        temperature: float | None = DEFAULT_TEMPERATURE,
+        temperature: float | None = TEMPERATURE,
         max_tokens: int | None = None,
         *,
         system: str | None = None,
@@ -106,6 +106,8 @@ class GeminiClient(SyncAIClient):
 
     def _close(self) -> None:
         if self._sdk is not None:
+            # Its async HTTP client was never used, so it holds no connection and needs no closing
+            # (closing it would need an event loop, and this may run inside one).
             self._sdk.close()
 
 

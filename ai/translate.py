@@ -5,13 +5,17 @@ Only ai/ imports an SDK, and only inside functions, so that start-up never pays 
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.config import DEFAULT_TEMPERATURE
+import pydantic
+
+from core.defaults import TEMPERATURE
 from core.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -50,7 +54,7 @@ class Prompt:
 
     text: str
     system: str | None = None
-    temperature: float | None = DEFAULT_TEMPERATURE
+    temperature: float | None = TEMPERATURE
     max_tokens: int | None = None
 
 
@@ -91,12 +95,15 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # HTTP dates are GMT
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _clean(reason: str, secret: str | None) -> str:
-    reason = " ".join(reason.split())[:MAX_REASON_CHARS] or "no reason given"
-    return reason.replace(secret, "***") if secret else reason
+    if secret:
+        reason = reason.replace(secret, "***")  # before cutting, so that no part of the key survives
+    return " ".join(reason.split())[:MAX_REASON_CHARS] or "no reason given"
 
 
 def _status_error(ai: str, model: str, status: int, reason: str, headers: Mapping[str, str] | None) -> ProviderError:
@@ -116,13 +123,25 @@ def _status_error(ai: str, model: str, status: int, reason: str, headers: Mappin
 # -- OpenAI-compatible ----------------------------------------------------------------------------
 
 
+# What reading an answer of the wrong shape raises: the SDKs accept any JSON object leniently.
+SHAPE_ERRORS = (AttributeError, TypeError, IndexError, KeyError)
+
+
 def read_openai(ai: str, model: str, response: Any) -> Completion:
     """Text and usage from a ChatCompletion.
 
     Raises:
         ContentBlocked: the provider's content filter stopped the answer.
         EmptyResponse: no choice, or a choice with no text.
+        InvalidResponse: the answer does not have a ChatCompletion's shape.
     """
+    try:
+        return _read_openai(ai, model, response)
+    except SHAPE_ERRORS as error:
+        raise InvalidResponse(ai, model, f"unexpected answer shape ({type(error).__name__})") from error
+
+
+def _read_openai(ai: str, model: str, response: Any) -> Completion:
     choices = getattr(response, "choices", None)
     if not choices:
         raise EmptyResponse(ai, model, "the provider returned no choices")
@@ -130,7 +149,7 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
     text = choice.message.content if choice.message else None
     if choice.finish_reason == "content_filter":
         raise ContentBlocked(ai, model, "the provider's content filter stopped the answer")
-    if not text or not text.strip():
+    if not isinstance(text, str) or not text.strip():
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={choice.finish_reason})")
     usage = response.usage
     return Completion(
@@ -156,7 +175,7 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
         cause = error.__cause__
         detail = f" ({type(cause).__name__})" if cause else ""
         return ProviderUnreachable(ai, model, f"connection failed{detail}")
-    if isinstance(error, (openai.APIResponseValidationError, ValueError)):
+    if isinstance(error, (openai.APIResponseValidationError, json.JSONDecodeError, pydantic.ValidationError)):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
     return None
 
@@ -170,7 +189,15 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
     Raises:
         ContentBlocked: the prompt or the answer was blocked by a safety filter.
         EmptyResponse: no candidate, or a candidate with no text.
+        InvalidResponse: the answer does not have a GenerateContentResponse's shape.
     """
+    try:
+        return _read_gemini(ai, model, response)
+    except SHAPE_ERRORS as error:
+        raise InvalidResponse(ai, model, f"unexpected answer shape ({type(error).__name__})") from error
+
+
+def _read_gemini(ai: str, model: str, response: Any) -> Completion:
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
         raise ContentBlocked(ai, model, f"the prompt was blocked ({_enum_name(feedback.block_reason)})")
@@ -205,7 +232,7 @@ def gemini_error(ai: str, model: str, error: BaseException, secret: str | None) 
         return ProviderTimeout(ai, model, "the request timed out")
     if isinstance(error, httpx2.TransportError):
         return ProviderUnreachable(ai, model, f"connection failed ({type(error).__name__})")
-    if isinstance(error, ValueError):
+    if isinstance(error, (json.JSONDecodeError, pydantic.ValidationError)):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
     return None
 

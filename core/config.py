@@ -30,8 +30,6 @@ from core.errors import ConfigError
 
 __all__ = [
     "BUILTIN_AIS",
-    "DEFAULT_TEMPERATURE",
-    "DEFAULT_TIMEOUT_S",
     "AIConfig",
     "BuiltinAI",
     "Settings",
@@ -42,8 +40,6 @@ __all__ = [
 
 logger = logging.getLogger("junior_ai.config")
 
-DEFAULT_TIMEOUT_S = defaults.TIMEOUT_S
-DEFAULT_TEMPERATURE = defaults.TEMPERATURE
 MAX_TIMEOUT_S = 3600.0
 CREDENTIALS_ENV = "JUNIOR_AI_CREDENTIALS"
 CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
@@ -91,7 +87,7 @@ class AIConfig(BaseModel):
     model: str = Field(min_length=1)
     base_url: str
     enabled: bool = True
-    timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
+    timeout: float = Field(default=defaults.TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
     attempts: int | None = Field(default=None, ge=1, le=10)
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     connect_timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
@@ -201,9 +197,14 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     blocks: dict[str, dict[str, Any]] = {}
     server: dict[str, Any] = {}
     ignored: list[str] = []
+    problems: list[str] = []
     for name, value in raw.items():
-        if not isinstance(value, dict):
+        if name.lower() in BUILTIN_AIS and not isinstance(value, dict):
+            problems.append(f'{where}: {name}: the block must be a JSON object like {{"api_key": "..."}}')
+        elif not isinstance(value, dict):
             server[name] = value
+        elif name.lower() in blocks:
+            problems.append(f"{where}: {name}: a second block for {name.lower()!r} (names ignore case)")
         elif name.lower() in BUILTIN_AIS or "base_url" in value:
             blocks[name.lower()] = dict(value)
         else:
@@ -217,7 +218,6 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         if any(env.get(var) for var in _key_vars(name)):
             blocks.setdefault(name, {})
 
-    problems: list[str] = []
     ais: dict[str, AIConfig] = {}
     for name, block in blocks.items():
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,13 @@ def fake(_provider: FakeProvider) -> Iterator[FakeProvider]:
     _provider.reset()
     yield _provider
     _provider.reset()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def api_of(name: str) -> str:

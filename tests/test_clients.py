@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
+import json
 
 import anyio
 import pytest
@@ -24,15 +24,12 @@ from core.errors import (
     RateLimited,
     UnknownAI,
 )
+from tests.conftest import api_of, closed_port
 from tests.fakes import Behaviour, FakeProvider
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-canary-key-do-not-leak-1234"
 AIS = ["grok", "gemini"]  # one per SDK: OpenAI-compatible, google-genai
-
-
-def api_of(ai: str) -> str:
-    return "gemini" if ai == "gemini" else "openai"
 
 
 async def client_for(fake: FakeProvider, ai: str, **options: object) -> AsyncAIClient:
@@ -129,12 +126,6 @@ async def test_a_per_call_timeout_overrides_the_clients(fake: FakeProvider, ai: 
             await client.generate("hi", timeout=0.2)
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize("ai", AIS)
 async def test_connection_refused_is_unreachable(ai: str) -> None:
     url = f"http://127.0.0.1:{closed_port()}" + ("" if ai == "gemini" else "/v1")
@@ -188,3 +179,33 @@ def test_sync_clients_share_the_signature_and_errors(fake: FakeProvider, ai: str
         with pytest.raises(ProviderTimeout):
             client.generate("hi", timeout=0.3)
     assert client.closed
+
+
+@pytest.mark.parametrize("ai", AIS)
+@pytest.mark.parametrize("where", [10, 290, 298])
+async def test_a_key_echoed_by_the_provider_never_reaches_the_message(fake: FakeProvider, ai: str, where: int) -> None:
+    message = "x" * where + f" invalid key: {KEY} end"
+    body = json.dumps({"error": {"message": message, "code": 401, "status": "UNAUTHENTICATED"}})
+    fake.behave(ai, status=401, body=body)
+    async with await client_for(fake, ai) as client:
+        with pytest.raises(AuthenticationFailed) as caught:
+            await client.generate("hi")
+    assert KEY not in str(caught.value)
+    assert KEY[:12] not in str(caught.value), "not even the start of the key"
+
+
+@pytest.mark.parametrize("ai", AIS)
+async def test_close_closes_the_http_connections(fake: FakeProvider, ai: str) -> None:
+    client = await client_for(fake, ai)
+    await client.generate("opens a connection")
+    await client.close()
+    sdk = client._sdk  # type: ignore[attr-defined]
+    http = sdk._client if ai != "gemini" else sdk._api_client._async_httpx_client
+    assert http.is_closed
+
+
+async def test_an_answer_of_the_wrong_shape_is_invalid_not_a_crash(fake: FakeProvider) -> None:
+    fake.behave("grok", body='{"choices": "nope"}')  # the openai SDK accepts any JSON object
+    async with await client_for(fake, "grok") as client:
+        with pytest.raises(InvalidResponse, match=r"unexpected answer shape \(AttributeError\)"):
+            await client.generate("hi")

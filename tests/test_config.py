@@ -78,7 +78,9 @@ def test_each_key_variable_enables_its_ai_without_a_file(
     assert settings.source is None
 
 
-def test_custom_ai_from_the_environment_only() -> None:
+def test_custom_ai_from_the_environment_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.config.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.config.PROJECT_ROOT", Path("/nonexistent"))
     env = {"JUNIOR_AI_CUSTOM_AIS": "ollama", "OLLAMA_BASE_URL": "http://localhost:11434/v1", "OLLAMA_MODEL": "qwen3"}
     ollama = load_settings(env=env).ais["ollama"]
     assert (ollama.model, ollama.base_url, ollama.usable) == ("qwen3", "http://localhost:11434/v1", True)
@@ -120,6 +122,9 @@ def test_disabled_ai_is_not_usable(tmp_path: Path) -> None:
         ),
         ({"mine": {"base_url": "http://localhost:1/v1"}}, r"mine: a custom AI needs model"),
         ({"Bad Name!": {"base_url": "http://localhost:1/v1", "model": "m"}}, r"AI names are lowercase"),
+        ({"gemini": None}, r"gemini: the block must be a JSON object"),
+        ({"grok": "xai-key"}, r"grok: the block must be a JSON object"),
+        ({"grok": {"api_key": SECRET}, "Grok": {"api_key": SECRET}}, r"Grok: a second block for 'grok'"),
         ({"tool_profile": "huge"}, r"credentials.json: tool_profile: Input should be 'compact' or 'full'"),
         ({"deadline_s": 0}, r"credentials.json: deadline_s: Input should be greater than 0"),
     ],

@@ -25,6 +25,8 @@ OPTIONS = ["Postgres", "SQLite", "DuckDB"]
             True,
         ),
         ('{"choice": "I pick Postgres for scale", "confidence": 150}', OPTIONS, "Postgres", 1.0, None, True),
+        ('{"choice": "DuckDB", "confidence": 7}', OPTIONS, "DuckDB", 0.7, None, True),
+        ('{"choice": "DuckDB", "confidence": 1.5}', OPTIONS, "DuckDB", 0.15, None, True),
         ('{"choice": "Oracle", "confidence": 0.5}', OPTIONS, "Oracle", 0.5, None, True),
         ("Definitely SQLite.\nIt is embedded.", OPTIONS, "SQLite", None, "Definitely SQLite.", False),
         ("Postgres or SQLite, hard to say", OPTIONS, None, None, "Postgres or SQLite, hard to say", False),

@@ -8,7 +8,6 @@ Retry delays are made short through configuration (conftest.FAST_RETRIES), never
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,12 @@ from core import ai_clients
 from core.config import Settings, load_settings
 from core.errors import ProviderTimeout
 from server import build_server
-from tests.conftest import FAST_RETRIES, credentials_for, write_credentials
+from tests.conftest import FAST_RETRIES, closed_port, credentials_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 0.3  # each attempt's limit, so that a hang costs 3 x 0.3 s
 AIS = ("grok", "gemini")
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from mcp import Client, StdioServerParameters
 
 from core.config import PROJECT_ROOT
 from tests.conftest import FAST_RETRIES, credentials_for, key_for, write_credentials
-from tests.fakes import FakeProvider
+from tests.fakes import Behaviour, FakeProvider
 
 pytestmark = pytest.mark.anyio
 SERVER = str(PROJECT_ROOT / "server.py")
@@ -136,7 +136,7 @@ def test_check_fails_when_one_ai_is_down_and_still_shows_the_others(fake: FakePr
     rows = {line.split()[0]: line for line in done.stdout.splitlines()[3:-1]}
     assert "FAILED: auth: fake provider error 401 (HTTP 401)" in rows["grok"]
     assert " OK (" in rows["gemini"] and " OK (" in rows["ollama"]
-    assert done.stdout.splitlines()[-1] == "2 of 3 OK"
+    assert done.stdout.splitlines()[-1] == "2 of 3 enabled AIs answered"
 
 
 LOAD_CALLS = 1_000
@@ -192,3 +192,36 @@ async def test_load_a_thousand_calls_with_one_in_ten_provider_requests_failing(
     assert sorted(answers) == list(range(1, LOAD_CALLS + 1)) and set(answers.values()) == {1}
     assert outcomes["ok"] >= LOAD_CALLS * 0.98, "3 attempts each: nearly every call recovers"
     assert retries > 0
+
+
+def test_check_with_every_ai_disabled_fails(tmp_path: Path) -> None:
+    path = write_credentials(tmp_path / "c.json", {"grok": {"api_key": "k" * 20, "enabled": False}})
+    done = subprocess.run(
+        [sys.executable, SERVER, "--credentials", str(path), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 1 and done.stdout.splitlines()[-1] == "no AI is enabled"
+
+
+def test_the_log_level_variable_reaches_our_loggers(fake: FakeProvider, tmp_path: Path) -> None:
+    path = credentials(fake, tmp_path, ("grok",))
+
+    def check_with(level: dict[str, str]) -> str:
+        fake.queue("grok", Behaviour(status=503))  # one retry, which is logged at INFO
+        done = subprocess.run(
+            [sys.executable, SERVER, "--credentials", str(path), "--check"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", **level},
+        )
+        assert done.returncode == 0, done.stdout
+        return done.stderr
+
+    assert "retrying in" not in check_with({})
+    assert "grok (grok-3-mini) (HTTP 503): fake provider error 503; retrying in" in check_with(
+        {"JUNIOR_AI_LOG_LEVEL": "info"}
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
+from ai.translate import parse_retry_after
 from core.breaker import CircuitBreaker
 from core.errors import (
     AuthenticationFailed,
@@ -133,3 +136,21 @@ def test_metrics_count_outcomes_and_keep_latency_memory_bounded() -> None:
     assert (snapshot.input_tokens, snapshot.output_tokens) == (50_000, 15_000)
     assert len(metrics._latencies) == 1_000
     assert snapshot.latency_p50_s == pytest.approx(4.5, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({}, None),
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "250", "retry-after": "7"}, 0.25),
+        ({"retry-after": "soon"}, None),
+        ({"retry-after": "Wed, 25 Nov 2026 00:01:30 GMT"}, 90.0),
+        ({"retry-after": "Wed, 25 Nov 2026 00:01:30"}, 90.0),  # no zone: HTTP dates are GMT
+        ({"retry-after": "-3"}, 0.0),
+    ],
+)
+def test_parse_retry_after(headers: dict[str, str], seconds: float | None) -> None:
+    now = datetime.datetime(2026, 11, 25, 0, 0, 0, tzinfo=datetime.UTC).timestamp()
+    assert parse_retry_after(headers, now=now) == seconds

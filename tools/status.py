@@ -77,7 +77,8 @@ def _render(status: ServerStatus) -> str:
         f"usable AIs: {', '.join(status.usable) or 'none (set an API key; see credentials.example.json)'}",
     ]
     for ai in status.ais:
-        state = "ready" if ai.usable and ai.async_client else ("disabled" if not ai.enabled else "not usable")
+        ready = ai.usable and (ai.async_client or ai.sync_client)
+        state = "ready" if ready else ("disabled" if not ai.enabled else "not usable")
         lines.append(f"- {ai.name}: {state}, model {ai.model}, {ai.base_url}, key {ai.key}, timeout {ai.timeout_s:g} s")
         if ai.metrics is not None:
             lines.append(f"  {_render_metrics(ai.metrics)}")
