@@ -22,6 +22,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 
 from ai.check import run_check
+from ai.warmup import warm_up_later
 from core.ai_clients import cleanup_async_ai_clients, initialize_all_clients_async
 from core.config import Settings, load_settings
 from core.errors import ConfigError
@@ -36,6 +37,7 @@ INSTRUCTIONS = (
     "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them."
 )
 
+WARM_UP_DELAY_S = 1.0  # import the provider SDKs this long after start, when the handshake is done
 CLEANUP_TIMEOUT_S = 1.5  # closing the clients ...
 SHUTDOWN_TIMEOUT_S = 1.8  # ... and the whole shutdown, within 2 s of a signal
 
@@ -51,6 +53,7 @@ def build_server(settings: Settings, on_closed: Callable[[], None] | None = None
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Settings]:
         await initialize_all_clients_async(settings)
+        warm_up_later({settings.ais[name].kind for name in settings.usable_ais}, WARM_UP_DELAY_S)
         try:
             yield settings
         finally:
