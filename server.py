@@ -26,6 +26,7 @@ from ai.warmup import warm_up_later
 from core.ai_clients import cleanup_async_ai_clients, initialize_all_clients_async
 from core.config import Settings, load_settings
 from core.errors import ConfigError
+from core.redact import RedactingFilter
 from tools import register_tools
 
 __all__ = ["build_server", "main"]
@@ -120,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve MCP over stdio until stdin closes. Returns the exit code."""
     args = _parse(argv)
     logging.basicConfig(stream=sys.stderr, level=_log_level(), format="junior-ai %(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     try:
         settings = load_settings(args.credentials)
     except ConfigError as error:

@@ -5,6 +5,7 @@ Used standalone (no server), the first call initializes the registry from the co
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -17,7 +18,7 @@ from ai.translate import Completion
 from core import ai_clients
 from core.ai_clients import AI_CLIENTS, ASYNC_AI_CLIENTS, GUARDS, usable_config
 from core.deadline import Deadline, within
-from core.defaults import ASK_DEADLINE_S, TEMPERATURE
+from core.defaults import ASK_DEADLINE_S, MAX_ANSWER_CHARS, TEMPERATURE
 from core.errors import AIUnavailable, DeadlineReached, JuniorAIError, ProviderError, ProviderTimeout
 from core.guard import AIGuard
 from core.retry import should_retry, with_retries
@@ -158,7 +159,16 @@ async def complete_async(
     guard.metrics.succeeded(
         time.perf_counter() - started, usage.input_tokens if usage else None, usage.output_tokens if usage else None
     )
-    return completion
+    return _capped(completion, settings.max_answer_chars if settings else MAX_ANSWER_CHARS)
+
+
+def _capped(completion: Completion, limit: int) -> Completion:
+    """The answer cut to `limit` characters, with a note saying how much was left out."""
+    extra = len(completion.text) - limit
+    if extra <= 0:
+        return completion
+    note = f"\n\n[answer truncated: {extra:,} more characters (max_answer_chars = {limit:,})]"
+    return dataclasses.replace(completion, text=completion.text[:limit] + note)
 
 
 async def _take_slot(guard: AIGuard, budget: Deadline, name: str, model: str) -> None:

@@ -27,6 +27,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAd
 
 from core import defaults
 from core.errors import ConfigError
+from core.redact import remember_secrets
 
 __all__ = [
     "BUILTIN_AIS",
@@ -142,6 +143,8 @@ class Settings(BaseModel):
     breaker_cooldown_s: float = Field(default=defaults.BREAKER_COOLDOWN_S, ge=0, le=3600)
     max_concurrency: int = Field(default=defaults.MAX_CONCURRENCY, ge=1, le=1000)
     max_connections: int = Field(default=defaults.MAX_CONNECTIONS, ge=1, le=1000)
+    max_prompt_chars: int = Field(default=defaults.MAX_PROMPT_CHARS, ge=1_000, le=10_000_000)
+    max_answer_chars: int = Field(default=defaults.MAX_ANSWER_CHARS, ge=1_000, le=10_000_000)
 
     @property
     def usable_ais(self) -> list[str]:
@@ -233,11 +236,25 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         del server[key]
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    remember_secrets(ai.api_key.get_secret_value() for ai in ais.values() if ai.api_key)
+    if source is not None:
+        _warn_if_readable_by_others(source)
     try:
         return Settings.model_validate({"ais": ais, "source": source, **server})
     except ValidationError as error:
         details = "; ".join(_describe(item) for item in error.errors())
         raise ConfigError(f"{where}: {details}") from None
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        logger.warning("%s holds API keys and is readable by group or others; fix: chmod 600 %s", path, path)
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -11,9 +11,11 @@ __all__ = [
     "CONNECT_TIMEOUT_S",
     "DEADLINE_S",
     "DEBATE_ROUND_S",
+    "MAX_ANSWER_CHARS",
     "MAX_CONCURRENCY",
     "MAX_CONNECTIONS",
     "MAX_DEADLINE_S",
+    "MAX_PROMPT_CHARS",
     "MIN_STEP_S",
     "RETRY_BASE_S",
     "RETRY_MAX_S",
@@ -46,3 +48,7 @@ MAX_CONNECTIONS = 20  # the HTTP connection pool's size
 
 # -- generation -------------------------------------------------------------------------------------
 TEMPERATURE = 0.7
+
+# -- input and output sizes -------------------------------------------------------------------------
+MAX_PROMPT_CHARS = 200_000  # a tool's prompt and context together
+MAX_ANSWER_CHARS = 100_000  # an AI's answer beyond this is cut, with a note saying so

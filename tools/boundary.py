@@ -13,9 +13,12 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from ai.caller import AIResult
-from core.errors import JuniorAIError
+from core import ai_clients
+from core.defaults import MAX_PROMPT_CHARS
+from core.errors import InvalidRequest, JuniorAIError
+from core.redact import redact, redact_data
 
-__all__ = ["REACHES_OUT", "Progress", "render", "section", "tool_errors", "with_context"]
+__all__ = ["REACHES_OUT", "Progress", "check_size", "render", "section", "tool_errors", "with_context"]
 
 logger = logging.getLogger("junior_ai.tools")
 
@@ -31,7 +34,7 @@ def tool_errors(tool: str) -> Iterator[None]:
     except ToolError:
         raise
     except JuniorAIError as error:
-        raise ToolError(str(error)) from error
+        raise ToolError(redact(str(error))) from error
     except Exception as error:  # the tool boundary: log the bug, tell the client without internals
         logger.exception("%s: unexpected error", tool)
         raise ToolError(f"{tool} failed with an internal error ({type(error).__name__}); see the server log") from error
@@ -56,8 +59,24 @@ class Progress:
         await self(result.describe())
 
 
+def check_size(*texts: str | None) -> None:
+    """Raises InvalidRequest when the texts together exceed the configured `max_prompt_chars`."""
+    settings = ai_clients.current_settings()
+    limit = settings.max_prompt_chars if settings else MAX_PROMPT_CHARS
+    size = sum(len(text) for text in texts if text)
+    if size > limit:
+        raise InvalidRequest(
+            f"the input is {size:,} characters; the limit is {limit:,} (max_prompt_chars): send less context"
+        )
+
+
 def with_context(prompt: str, context: str | None) -> str:
-    """The prompt an AI sees: the question, then the code or text it is about."""
+    """The prompt an AI sees: the question, then the code or text it is about.
+
+    Raises:
+        InvalidRequest: the two together are larger than `max_prompt_chars`.
+    """
+    check_size(prompt, context)
     if not context:
         return prompt
     return f"{prompt}\n\n--- context ---\n{context}"
@@ -72,11 +91,13 @@ def section(result: AIResult, heading: str = "##") -> str:
 
 
 def render(text: str, structured: BaseModel, *, failed: bool = False) -> CallToolResult:
-    """A tool result: readable text for the model, structured content for programs.
+    """A tool result: readable text for the model, structured content for programs; no key in either.
 
     The tools declare no output schema: schemas are paid for in the client's context on every turn, and
     the structured shapes (the models in ai/ and tools/) are documented in the README instead.
     """
     return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=structured.model_dump(), is_error=failed
+        content=[TextContent(type="text", text=redact(text))],
+        structured_content=redact_data(structured.model_dump()),
+        is_error=failed,
     )

@@ -10,7 +10,7 @@ from ai.consensus import MAX_OPTIONS, ConsensusResult, run_consensus
 from ai.debate import MAX_ROUNDS, DebateResult, run_debate
 from ai.solve import Approach, SolveResult, run_solve
 from core.config import Settings
-from tools.boundary import REACHES_OUT, Progress, render, section, tool_errors, with_context
+from tools.boundary import REACHES_OUT, Progress, check_size, render, section, tool_errors, with_context
 from tools.params import AINames, CodeContext, DeadlineS
 
 __all__ = ["register"]
@@ -65,6 +65,7 @@ def register(server: MCPServer, settings: Settings) -> None:
         deadline_s: DeadlineS = None,
     ) -> CallToolResult:
         with tool_errors("ai_debate"):
+            check_size(topic)
             result = await run_debate(
                 topic,
                 ais,
@@ -106,6 +107,7 @@ def register(server: MCPServer, settings: Settings) -> None:
         deadline_s: DeadlineS = None,
     ) -> CallToolResult:
         with tool_errors("ai_consensus"):
+            check_size(question, *(options or []))
             result = await run_consensus(
                 question, options, ais, deadline_s=deadline_s or settings.deadline_s, notify=Progress(ctx)
             )
