@@ -88,6 +88,7 @@ def env_for(fake: FakeProvider, names: tuple[str, ...] = ALL_AIS) -> dict[str, s
 
 def write_credentials(path: Path, body: dict[str, Any]) -> Path:
     path.write_text(json.dumps(body, indent=2))
+    path.chmod(0o600)  # as the README asks; a test of the permission warning loosens it itself
     return path
 
 

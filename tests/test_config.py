@@ -17,6 +17,7 @@ SECRET = "sk-secret-never-shown-0000abcd"
 def write(tmp_path: Path, body: object, name: str = "credentials.json") -> Path:
     path = tmp_path / name
     path.write_text(body if isinstance(body, str) else json.dumps(body))
+    path.chmod(0o600)
     return path
 
 
@@ -183,3 +184,12 @@ def test_deadline_from_file_and_environment(tmp_path: Path, caplog: pytest.LogCa
     assert load_settings(path, env={"JUNIOR_AI_DEADLINE_S": "12.5"}).deadline_s == 12.5
     assert load_settings(write(tmp_path, {}, "empty.json"), env={}).deadline_s == 45
     assert "ignoring unknown setting 'colour' (valid: tool_profile, deadline_s, ask_deadline_s" in caplog.text
+
+
+def test_a_credentials_file_others_can_read_gets_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write(tmp_path, {"grok": {"api_key": SECRET}})
+    load_settings(path, env={})
+    assert "chmod" not in caplog.text
+    path.chmod(0o644)
+    load_settings(path, env={})
+    assert f"{path} holds API keys and is readable by group or others; fix: chmod 600 {path}" in caplog.text
