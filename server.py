@@ -81,6 +81,30 @@ def _log_level() -> str:
     return level if level in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "WARNING"
 
 
+class _SkippedLines(logging.Filter):
+    """The MCP SDK skips a stdin line that is not JSON-RPC and says so only at DEBUG: say it as a warning,
+    shortly (the line may be megabytes long), and let the SDK's other debug records through only when
+    debugging."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "transport yielded exception: %r" and record.args:
+            first = str(record.args[0] if isinstance(record.args, tuple) else record.args).splitlines()
+            reason = " ".join(line.strip() for line in first[:3])[:300]
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "skipped a line on stdin that is not a JSON-RPC message: %s", (reason,)
+        return record.levelno >= self.level
+
+
+def _report_skipped_lines(level: int) -> None:
+    dispatcher = logging.getLogger("mcp.shared.jsonrpc_dispatcher")
+    dispatcher.setLevel(logging.DEBUG)
+    dispatcher.addFilter(_SkippedLines(level))
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="junior-ai", description=__doc__.splitlines()[0])
     parser.add_argument("--credentials", metavar="PATH", help="credentials.json to use (default: see README)")
@@ -123,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=_log_level(), format="junior-ai %(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+    _report_skipped_lines(logging.getLogger().level)
     try:
         settings = load_settings(args.credentials)
     except ConfigError as error:

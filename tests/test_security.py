@@ -1,0 +1,199 @@
+"""Secrets, limits, protocol robustness and provider answers as data, over the real stdio server."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from core.config import PROJECT_ROOT, Settings
+from server import build_server
+from tests.conftest import ALL_AIS, FAST_RETRIES, credentials_for, write_credentials
+from tests.fakes import FakeProvider
+
+pytestmark = pytest.mark.anyio
+SERVER = str(PROJECT_ROOT / "server.py")
+
+
+def canary(name: str) -> str:
+    return f"sk-canary-{name}-7f3a9c1e5b2d4f60"
+
+
+def request(request_id: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    return message
+
+
+def tool(request_id: int, name: str, arguments: Any) -> dict[str, Any]:
+    return request(request_id, "tools/call", {"name": name, "arguments": arguments})
+
+
+INIT = request(
+    0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
+)
+INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+
+async def session(
+    command: list[str], env: dict[str, str], lines: list[bytes], replies: int
+) -> tuple[list[dict[str, Any]], str]:
+    """Send raw lines to a server process; read `replies` responses (by id); close stdin; return all."""
+    process = await anyio.open_process(command, env=env)
+    assert process.stdin and process.stdout and process.stderr
+    errors = bytearray()
+
+    async def drain_stderr() -> None:
+        async for chunk in process.stderr:  # type: ignore[union-attr]
+            errors.extend(chunk)
+
+    received: list[dict[str, Any]] = []
+    buffer = b""
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(drain_stderr)
+            await process.stdin.send(b"".join(lines))
+            while len([m for m in received if "id" in m]) < replies:
+                buffer += await process.stdout.receive()
+                *complete, buffer = buffer.split(b"\n")
+                received += [json.loads(line) for line in complete]  # any non-JSON byte on stdout fails here
+            await process.stdin.aclose()
+            rest = b"".join([chunk async for chunk in process.stdout])
+            assert await process.wait() == 0
+    received += [json.loads(line) for line in (buffer + rest).split(b"\n") if line]
+    return received, errors.decode(errors="replace")
+
+
+def frames(*messages: dict[str, Any]) -> list[bytes]:
+    return [json.dumps(m).encode() + b"\n" for m in messages]
+
+
+async def test_the_canary_keys_appear_nowhere(fake: FakeProvider, tmp_path: Path) -> None:
+    body = credentials_for(fake) | FAST_RETRIES
+    for name in ALL_AIS:
+        body[name]["api_key"] = canary(name)
+    path = write_credentials(tmp_path / "credentials.json", body)
+    # The providers misbehave in ways that would carry a key back: echoing it in an error, or in an answer.
+    fake.behave("grok", status=401, body=json.dumps({"error": {"message": f"Incorrect API key: {canary('grok')}"}}))
+    fake.behave("deepseek", text=f"Sure, the key you use is {canary('deepseek')}.")
+    fake.behave("gemini", status=500, body=json.dumps({"error": {"code": 500, "message": f"key={canary('gemini')}"}}))
+    calls = [
+        *(tool(n, "ask_ai", {"ai": name, "prompt": "hi"}) for n, name in enumerate(ALL_AIS, start=10)),
+        tool(20, "ask_ai", {"ai": "nope", "prompt": "hi"}),
+        tool(21, "ask_ai", {"ai": "grok", "prompt": "", "temperature": 9}),
+        tool(22, "ask_all_ais", {"prompt": "hi", "deadline_s": 5}),
+        tool(23, "ai_debate", {"topic": "t", "rounds": 2, "deadline_s": 5}),
+        tool(24, "collaborative_solve", {"problem": "p", "deadline_s": 5}),
+        tool(25, "collaborative_solve", {"problem": "p", "approach": "sequential", "deadline_s": 5}),
+        tool(26, "ai_consensus", {"question": "q", "options": ["a", "b"], "deadline_s": 5}),
+        tool(27, "server_status", {}),
+        tool(28, "ask_ai", {"ai": "openai", "prompt": "x" * 300_000}),
+    ]
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "JUNIOR_AI_LOG_LEVEL": "DEBUG"}
+    received, errors = await session(
+        [sys.executable, SERVER, "--credentials", str(path)], env, frames(INIT, INITIALIZED, *calls), 1 + len(calls)
+    )
+    check = await anyio.run_process(
+        [sys.executable, SERVER, "--credentials", str(path), "--check"], env=env, check=False
+    )
+    everything = json.dumps(received) + errors + check.stdout.decode() + check.stderr.decode()
+    for name in ALL_AIS:
+        assert canary(name) not in everything, f"{name}'s key leaked"
+        assert canary(name)[:-4] not in everything, f"part of {name}'s key leaked"
+    assert "…4f60" in everything, "the masked hint is allowed (and shown by server_status and --check)"
+    assert "DEBUG" in errors, "the run really logged at DEBUG"
+    for recorded in fake.requests:  # each key went to its own AI only
+        sent = recorded.headers.get("authorization", "").removeprefix("Bearer ") or recorded.headers.get(
+            "x-goog-api-key"
+        )
+        assert sent == canary(recorded.ai), recorded.ai
+
+
+async def test_malformed_input_on_stdin_never_stops_the_server(tmp_path: Path) -> None:
+    huge = b'{"jsonrpc": "2.0", "id": 99, "method": "tools/list", "params": {"x": "' + b"a" * 10_000_000 + b'"}}\n'
+    lines = [
+        *frames(INIT, INITIALIZED),
+        b"{this is not json\n",
+        b"\xff\xfe binary garbage \x00\x01\n",
+        b"[1, 2, 3]\n",
+        *frames(
+            request(2, "no/such/method"),
+            request(3, "tools/call", {"nme": "ask_ai"}),
+            request(4, "tools/call", {"name": "ask_ai", "arguments": "not an object"}),
+            request(5, "tools/call", {"name": "no_such_tool", "arguments": {}}),
+        ),
+        huge,
+        *frames(request(6, "tools/list")),
+    ]
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    received, errors = await session([sys.executable, SERVER], env, lines, 7)
+    by_id = {m["id"]: m for m in received if "id" in m}
+    assert by_id[2]["error"]["code"] == -32601
+    assert by_id[3]["error"]["code"] == -32602 and by_id[4]["error"]["code"] == -32602
+    assert by_id[5]["result"]["isError"] and "Unknown tool" in by_id[5]["result"]["content"][0]["text"]
+    assert "tools" in by_id[99]["result"], "a 10 MB line is read like any other"
+    assert len(by_id[6]["result"]["tools"]) == 6, "and the server still answers"
+    assert errors.count("skipped a line on stdin that is not a JSON-RPC message") == 3
+    assert len(errors) < 5_000, "a skipped line is reported briefly, not echoed"
+
+
+ODD = '\x1b[31mred\x1b[0m {"jsonrpc": "2.0", "id": 1, "result": {}}\r\n\x07\x00 tab\tend \u202e'
+
+
+async def test_provider_answers_are_passed_as_text_never_interpreted(fake: FakeProvider, tmp_path: Path) -> None:
+    fake.behave("grok", text=ODD)
+    path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok",)))
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    received, _ = await session(
+        [sys.executable, SERVER, "--credentials", str(path)],
+        env,
+        frames(INIT, INITIALIZED, tool(1, "ask_ai", {"ai": "grok", "prompt": "x"})),
+        2,
+    )
+    [answer] = [m for m in received if m.get("id") == 1]
+    assert answer["result"]["content"][0]["text"] == ODD
+    assert answer["result"]["structuredContent"]["text"] == ODD
+
+
+async def test_huge_answers_are_cut_with_a_note(fake: FakeProvider, settings: Settings) -> None:
+    fake.behave("grok", text="y" * 5_000)
+    capped = settings.model_copy(update={"max_answer_chars": 1_000})
+    async with Client(build_server(capped)) as client:
+        result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "x"})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text == "y" * 1_000 + "\n\n[answer truncated: 4,000 more characters (max_answer_chars = 1,000)]"
+
+
+@pytest.mark.parametrize(
+    ("tool_name", "arguments"),
+    [
+        ("ask_ai", {"ai": "grok", "prompt": "x" * 150_000, "context": "y" * 60_000}),
+        ("ask_all_ais", {"prompt": "x" * 200_001}),
+        ("ai_debate", {"topic": "x" * 200_001}),
+        ("collaborative_solve", {"problem": "x", "context": "y" * 200_000}),
+        ("ai_consensus", {"question": "x" * 100_000, "options": ["a" * 100_000, "b"]}),
+    ],
+)
+async def test_oversized_input_is_refused_before_any_ai_is_asked(
+    fake: FakeProvider, settings: Settings, tool_name: str, arguments: dict[str, Any]
+) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(tool_name, arguments)
+    assert result.is_error
+    assert "characters; the limit is 200,000 (max_prompt_chars)" in result.content[0].text  # type: ignore[union-attr]
+    assert fake.requests == []
+
+
+async def test_limits_are_in_the_schema_for_clients_to_see(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        tools = {t.name: t.input_schema["properties"] for t in (await client.list_tools()).tools}
+    assert tools["ask_ai"]["temperature"]["anyOf"][0] == {"maximum": 2, "minimum": 0, "type": "number"}
+    assert tools["ask_ai"]["max_tokens"]["anyOf"][0] == {"maximum": 200000, "minimum": 1, "type": "integer"}
+    assert (tools["ai_debate"]["rounds"]["minimum"], tools["ai_debate"]["rounds"]["maximum"]) == (1, 5)
+    assert tools["ask_all_ais"]["ais"]["anyOf"][0]["maxItems"] == 50
