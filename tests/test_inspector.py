@@ -1,0 +1,76 @@
+"""A real client: the MCP Inspector's CLI mode (npm @modelcontextprotocol/inspector, the 0.15 line that
+runs on Node 20) against `python server.py` and the fake provider. `.ci/run` installs it; without node
+and npm the test is skipped, saying why."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import PROJECT_ROOT
+from tests.conftest import credentials_for, write_credentials
+from tests.fakes import FakeProvider
+
+INSPECTOR_VERSION = "0.15.0"
+PREFIX = PROJECT_ROOT / ".inspector"
+BINARY = PREFIX / "node_modules" / ".bin" / "mcp-inspector"
+
+
+@pytest.fixture(scope="module")
+def inspector() -> Path:
+    if not BINARY.exists():
+        if not (shutil.which("node") and shutil.which("npm")):
+            pytest.skip("node and npm are not installed: the MCP Inspector CLI test needs them (Node 20+)")
+        package = f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}"
+        done = subprocess.run(
+            ["npm", "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", "--loglevel=error", package],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"could not install {package} from the npm registry: {done.stderr[-500:]}")
+    return BINARY
+
+
+def run(inspector: Path, tmp_path: Path, path: Path, *method: str) -> dict[str, object]:
+    command = [str(inspector), "--cli", sys.executable, str(PROJECT_ROOT / "server.py"), "--credentials", str(path)]
+    done = subprocess.run(
+        [*command, *method],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_the_inspector_lists_the_tools_and_calls_them(inspector: Path, fake: FakeProvider, tmp_path: Path) -> None:
+    path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok", "gemini")))
+    listed = run(inspector, tmp_path, path, "--method", "tools/list")
+    names = {tool["name"] for tool in listed["tools"]}  # type: ignore[attr-defined]
+    assert names == {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status"}
+    called = run(
+        inspector,
+        tmp_path,
+        path,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "ask_ai",
+        "--tool-arg",
+        "ai=grok",
+        "prompt=hi",
+    )
+    assert called["content"] == [{"type": "text", "text": "[grok:grok-3-mini] hi"}]
+    everyone = run(
+        inspector, tmp_path, path, "--method", "tools/call", "--tool-name", "ask_all_ais", "--tool-arg", "prompt=hey"
+    )
+    assert everyone["structuredContent"]["succeeded"] == 2  # type: ignore[index]
