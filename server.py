@@ -28,6 +28,7 @@ from core.config import Settings, load_settings
 from core.errors import ConfigError
 from core.redact import RedactingFilter
 from tools import register_tools
+from tools.boundary import redact_results
 
 __all__ = ["build_server", "main"]
 
@@ -71,6 +72,7 @@ def build_server(settings: Settings, on_closed: Callable[[], None] | None = None
         version="0.1.0",
         lifespan=lifespan,
         log_level=_log_level(),  # type: ignore[arg-type]
+        middleware=[redact_results],
     )
     register_tools(server, settings)
     return server
@@ -126,12 +128,14 @@ async def serve(server: MCPServer, closed: threading.Event) -> None:
 async def _stop_on_signal(scope: anyio.CancelScope, closed: threading.Event) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for signum in signals:
+            if scope.cancel_called:  # already shutting down: a second signal changes nothing
+                logger.warning("%s received again: still shutting down", signal.Signals(signum).name)
+                continue
             logger.warning("%s received: shutting down", signal.Signals(signum).name)
-            scope.cancel()
             # The MCP transport reads stdin in a worker thread that a cancel cannot interrupt, so the
             # process would wait for one more line. Once the clients are closed, nothing is left to do.
             threading.Thread(target=_exit_once_closed, args=(closed,), daemon=True).start()
-            return
+            scope.cancel()
 
 
 def _exit_once_closed(closed: threading.Event) -> None:

@@ -7,6 +7,7 @@ from typing import TextIO
 from ai.caller import AIResult, call_multiple_ais
 from core import ai_clients
 from core.config import Settings
+from core.redact import redact
 
 __all__ = ["CHECK_PROMPT", "run_check"]
 
@@ -30,7 +31,7 @@ def _outcome(result: AIResult | None, enabled: bool, usable: bool) -> str:
         return "FAILED: not asked"
     if result.ok:
         return f"OK ({result.latency_s:.2f} s)"
-    return f"FAILED: {result.error_kind}: {result.error}"
+    return f"FAILED: {result.error_kind}: {redact(result.error or '')}"
 
 
 async def run_check(settings: Settings, out: TextIO) -> int:

@@ -323,6 +323,7 @@ def mcp_overhead(port_0: int, calls: int) -> list[Row]:
 
 
 SIX = ["gemini", "openai", "grok", "deepseek", "openrouter", "ollama"]
+OPENAI_KIND = SIX[1:]  # row 6 asks these, so that the raw floor (AsyncOpenAI) does the same work
 
 
 def cold_start(port: int, runs: int) -> list[Row]:
@@ -348,6 +349,7 @@ def cold_start(port: int, runs: int) -> list[Row]:
 
 def throughput(port_l: int, latency: float, concurrent: int) -> list[Row]:
     # One stdio session; the per-AI limits are raised for the test, since 500 at once is the point.
+    # Medians of four rounds, against the median of the raw SDK's own gather of the same calls.
     path = credentials(port_l, SIX, max_concurrency=concurrent, max_connections=concurrent)
     session = StdioSession([sys.executable, str(ROOT / "server.py"), "--credentials", str(path)])
     bare = StdioSession([sys.executable, str(ROOT / "bench" / "bare_server.py")])
@@ -360,7 +362,10 @@ def throughput(port_l: int, latency: float, concurrent: int) -> list[Row]:
             for _ in range(2):
                 started = time.perf_counter()
                 session.send(
-                    *(session.call("ask_ai", {"ai": SIX[n % len(SIX)], "prompt": PROMPT}) for n in range(concurrent))
+                    *(
+                        session.call("ask_ai", {"ai": OPENAI_KIND[n % len(OPENAI_KIND)], "prompt": PROMPT})
+                        for n in range(concurrent)
+                    )
                 )
                 replies = session.receive(concurrent)
                 walls.append(time.perf_counter() - started)
@@ -369,9 +374,10 @@ def throughput(port_l: int, latency: float, concurrent: int) -> list[Row]:
     finally:
         session.close()
         bare.close()
-    of_l = min(walls) / latency
+    wall = statistics.median(walls)
+    of_l = wall / latency
     floor = anyio.run(raw_gather, port_l, concurrent)
-    value = f"{of_l:.2f} x L; {min(walls) / floor:.2f} x the raw SDK's own gather of {concurrent} ({floor:.2f} s)"
+    value = f"{of_l:.2f} x L; {wall / floor:.2f} x the raw SDK's own gather of {concurrent} ({floor:.2f} s)"
     return [
         Row(f"6. {concurrent} concurrent ask_ai over one stdio session: wall / L", value, "<= 1.2 x L", of_l <= 1.2),
         Row(

@@ -46,8 +46,8 @@ class CircuitBreaker:
             return 0.0
         return max(0.0, self.cooldown_s - (self._clock() - self._opened_at))
 
-    def check(self) -> None:
-        """Call before each attempt.
+    def check(self) -> bool:
+        """Call before each attempt; True when this attempt is the half-open breaker's one probe.
 
         Raises:
             CircuitOpen: the breaker is open, or a probe is already deciding.
@@ -68,6 +68,8 @@ class CircuitBreaker:
                     self.ai, self.model, f"{self.ai} is recovering: a probe call is deciding, retry shortly", 1.0
                 )
             self._probing = True
+            return True
+        return False
 
     @contextmanager
     def attempt(self, counts: Callable[[BaseException], bool]) -> Iterator[None]:
@@ -78,32 +80,40 @@ class CircuitBreaker:
         Raises:
             CircuitOpen: from `check()`.
         """
-        self.check()
+        probe = self.check()
         try:
             yield
         except ProviderError as error:
             if isinstance(error, DeadlineReached):
-                self._probing = False
+                self._release(probe)
             else:
-                self.record_failure(counts(error))
+                self.record_failure(counts(error), probe)
             raise
         except BaseException:
-            self._probing = False
+            self._release(probe)
             raise
         self.record_success()
+
+    def _release(self, probe: bool) -> None:
+        if probe:
+            self._probing = False
 
     def record_success(self) -> None:
         self.state, self.failures, self._probing = "closed", 0, False
 
-    def record_failure(self, counts: bool) -> None:
+    def record_failure(self, counts: bool, probe: bool = False) -> None:
         """A failed attempt; `counts` when it is of a retryable kind (the provider is in trouble).
 
-        A failure that does not count (400, 401, ...) still proves the provider answers.
+        A failure that does not count (400, 401, ...) still proves the provider answers. Only the probe
+        decides a half-open breaker, and an attempt that started before the breaker opened and fails
+        after does not open it again.
         """
         if not counts:
             self.record_success()
             return
         self.failures += 1
-        if self.state == "half_open" or self.failures >= self.threshold:
+        if self.state == "open" or (self.state == "half_open" and not probe):
+            return
+        if probe or self.failures >= self.threshold:
             self.state, self._opened_at, self._probing = "open", self._clock(), False
             self.trips += 1

@@ -103,7 +103,8 @@ class AIConfig(BaseModel):
     @field_validator("api_key")
     @classmethod
     def _blank_key_is_none(cls, value: SecretStr | None) -> SecretStr | None:
-        return value if value is not None and value.get_secret_value().strip() else None
+        key = value.get_secret_value().strip() if value is not None else ""
+        return SecretStr(key) if key else None
 
     @property
     def usable(self) -> bool:

@@ -1,9 +1,11 @@
-"""Secrets never leave the process in a message: one redactor for log records and tool results.
+"""Secrets never leave the process in a message: one redactor for log records and everything we send.
 
 Every API key the configuration holds is remembered here (for the life of the process, so that a log
-line written after shutdown is covered too) and replaced by its masked hint wherever it appears:
-in log records, through `RedactingFilter` on the log handlers, and in every tool result, at the tool
-boundary. Bearer tokens and Google API-key headers are masked whatever their value.
+line written after shutdown is covered too) and replaced by its masked hint wherever it appears: in
+log records, through `RedactingFilter` on the log handlers, and in every result the server sends,
+through the MCP middleware at the tool boundary. Validation messages never echo the rejected value
+(pydantic may shorten a long value, and a shortened key would not match). Log records are also
+cleared of anything that looks like a bearer token or an API-key header, whatever its value.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["RedactingFilter", "hint", "redact", "redact_data", "remember_secrets"]
+__all__ = ["RedactingFilter", "hint", "redact", "redact_data", "redact_log", "remember_secrets"]
 
 _known: set[str] = set()
-_PATTERNS = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)(x-goog-api-key['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9._-]{8,}"),
-    re.compile(r"(?i)(api[_-]?key['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9._-]{8,}"),
-]
-MIN_SECRET_CHARS = 6  # shorter "keys" (placeholders like "none") would mask ordinary words
+# A rejected value, as pydantic's validation messages echo it: "[type=..., input_value=..., input_type=...]".
+_INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=)|input_value=\S+")
+# Token-like values (long, with a digit) after the names credentials go by: for log records only, where
+# a library may print a header; answers are left alone, since code and prose use these words too.
+_CREDENTIALS = re.compile(
+    r"(?i)((?:bearer\s+|x-goog-api-key['\"]?\s*[:=]\s*['\"]?|api[_-]?key['\"]?\s*[:=]\s*['\"]?))"
+    r"(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{20,}"
+)
+MIN_SECRET_CHARS = 16  # real keys are longer; shorter placeholders ("ollama") would mask ordinary words
 
 
 def hint(secret: str) -> str:
@@ -35,13 +40,18 @@ def remember_secrets(secrets: Iterable[str]) -> None:
 
 
 def redact(text: str) -> str:
-    """`text` with every known key replaced by its hint, and bearer tokens and key headers masked."""
+    """`text` with every known key replaced by its hint, and no echoed validation input."""
     for secret in sorted(_known, key=len, reverse=True):  # longest first: a key may contain another
         if secret in text:
             text = text.replace(secret, f"[key {hint(secret)}]")
-    for pattern in _PATTERNS:
-        text = pattern.sub(r"\1[redacted]", text)
+    if "input_value=" in text:
+        text = _INPUT_VALUE.sub("input_value=<hidden>", text)
     return text
+
+
+def redact_log(text: str) -> str:
+    """`redact`, plus anything that looks like a credential."""
+    return _CREDENTIALS.sub(r"\1[redacted]", redact(text))
 
 
 def redact_data(value: Any) -> Any:
@@ -59,12 +69,15 @@ class RedactingFilter(logging.Filter):
     """Masks secrets in each record's final message (and traceback) before any handler writes it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: leave it to the handler, which reports it safely
+            return True
+        cleaned = redact_log(message)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = redact_log(record.exc_text)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

@@ -97,11 +97,11 @@ def test_breaker_opens_after_consecutive_retryable_failures_and_a_probe_decides(
         breaker.check()
     assert caught.value.retry_in == pytest.approx(12)
     clock.now += 12
-    breaker.check()  # the probe goes through ...
+    assert breaker.check() is True  # the probe goes through ...
     assert breaker.state == "half_open"
     with pytest.raises(CircuitOpen, match="a probe call is deciding"):
         breaker.check()  # ... alone
-    breaker.record_failure(counts=True)  # the probe failed: open again, for a new cooldown
+    breaker.record_failure(counts=True, probe=True)  # the probe failed: open again, for a new cooldown
     assert (breaker.state, breaker.trips) == ("open", 2)
     clock.now += 30
     breaker.check()
@@ -154,3 +154,37 @@ def test_metrics_count_outcomes_and_keep_latency_memory_bounded() -> None:
 def test_parse_retry_after(headers: dict[str, str], seconds: float | None) -> None:
     now = datetime.datetime(2026, 11, 25, 0, 0, 0, tzinfo=datetime.UTC).timestamp()
     assert parse_retry_after(headers, now=now) == seconds
+
+
+def test_late_failures_neither_trip_the_breaker_again_nor_decide_a_probe() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("grok", "m", threshold=2, cooldown_s=30, clock=clock)
+    in_flight = [breaker.attempt(counts=lambda _: True) for _ in range(6)]
+    for guard in in_flight:
+        guard.__enter__()  # six attempts start while the breaker is closed
+    for guard in in_flight:
+        failure = ProviderServerError("grok", "m", "boom", 503)
+        assert guard.__exit__(ProviderServerError, failure, None) is False  # recorded, and passed on
+    assert (breaker.state, breaker.trips) == ("open", 1), "one trip, however many were in flight"
+    clock.now += 30
+    probe = breaker.attempt(counts=lambda _: True)
+    probe.__enter__()
+    breaker.record_failure(counts=True, probe=False)
+    assert breaker.state == "half_open"
+    with pytest.raises(CircuitOpen):
+        breaker.check()  # still one probe at a time
+    probe.__exit__(None, None, None)
+    assert breaker.state == "closed"
+
+
+def test_a_cancelled_attempt_that_was_not_the_probe_does_not_free_the_probe_slot() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("grok", "m", threshold=1, cooldown_s=30, clock=clock)
+    old = breaker.attempt(counts=lambda _: True)
+    old.__enter__()  # started while closed
+    breaker.record_failure(counts=True)  # another attempt's failure opens the breaker
+    clock.now += 30
+    assert breaker.check() is True  # the probe
+    assert old.__exit__(RuntimeError, RuntimeError("cancelled"), None) is False
+    with pytest.raises(CircuitOpen, match="a probe call is deciding"):
+        breaker.check()

@@ -11,7 +11,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from core.config import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings, load_settings
 from server import build_server
 from tests.conftest import ALL_AIS, FAST_RETRIES, credentials_for, write_credentials
 from tests.fakes import FakeProvider
@@ -197,3 +197,36 @@ async def test_limits_are_in_the_schema_for_clients_to_see(settings: Settings) -
     assert tools["ask_ai"]["max_tokens"]["anyOf"][0] == {"maximum": 200000, "minimum": 1, "type": "integer"}
     assert (tools["ai_debate"]["rounds"]["minimum"], tools["ai_debate"]["rounds"]["maximum"]) == (1, 5)
     assert tools["ask_all_ais"]["ais"]["anyOf"][0]["maxItems"] == 50
+
+
+async def test_redaction_leaves_ordinary_answers_alone(fake: FakeProvider, settings: Settings) -> None:
+    answer = 'Use Bearer authentication; client = OpenAI(api_key=os.environ["OPENAI_API_KEY"]); run ollama serve'
+    fake.behave("grok", text=answer)
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "x"})
+    assert result.content[0].text == answer  # type: ignore[union-attr]
+
+
+async def test_a_key_quoted_back_in_a_validation_error_is_hidden(fake: FakeProvider, tmp_path: Path) -> None:
+    body = credentials_for(fake, ("grok",))
+    body["grok"]["api_key"] = canary("grok") * 4  # long, as real keys are: pydantic would shorten it
+    path = write_credentials(tmp_path / "credentials.json", body)
+    settings = load_settings(path, env={})
+    async with Client(build_server(settings)) as client:
+        for arguments in ({"ai": "grok", "prompt": "x", "mode": canary("grok") * 4}, {"ai": canary("grok") * 4}):
+            result = await client.call_tool("ask_ai", arguments)
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert result.is_error and "input_value=<hidden>" in text, text
+            assert canary("grok")[:12] not in text
+
+
+def test_keys_are_stripped_of_surrounding_whitespace(tmp_path: Path) -> None:
+    settings = load_settings(env={"XAI_API_KEY": f"  {canary('grok')}\n", "JUNIOR_AI_CUSTOM_AIS": ""})
+    assert settings.ais["grok"].api_key is not None
+    assert settings.ais["grok"].api_key.get_secret_value() == canary("grok")
+
+
+async def test_ai_names_are_bounded_in_the_schema(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("ask_ai", {"ai": "n" * 3_000_000, "prompt": "x"})
+    assert result.is_error and len(result.content[0].text) < 2_000  # type: ignore[union-attr]

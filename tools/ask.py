@@ -11,7 +11,7 @@ from ai.caller import AIResult, call_multiple_ais, complete_async, select_ais
 from core.config import Settings
 from core.modes import MODES, ModeName
 from tools.boundary import REACHES_OUT, Progress, render, section, tool_errors, with_context
-from tools.params import AINames, CodeContext, DeadlineS, MaxTokens, Mode, Prompt, Temperature
+from tools.params import MAX_NAME_CHARS, AINames, CodeContext, DeadlineS, MaxTokens, Mode, Prompt, Temperature
 
 __all__ = ["AskAllResult", "ask_one", "register"]
 
@@ -54,7 +54,7 @@ def register(server: MCPServer, settings: Settings) -> None:
     configured = ", ".join(settings.usable_ais) or "none configured yet"
 
     async def ask_ai(
-        ai: Annotated[str, Field(min_length=1, description=f"Which AI: {configured}.")],
+        ai: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, description=f"Which AI: {configured}.")],
         prompt: Prompt,
         context: CodeContext = None,
         mode: Mode = "general",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -18,7 +19,16 @@ from core.defaults import MAX_PROMPT_CHARS
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import redact, redact_data
 
-__all__ = ["REACHES_OUT", "Progress", "check_size", "render", "section", "tool_errors", "with_context"]
+__all__ = [
+    "REACHES_OUT",
+    "Progress",
+    "check_size",
+    "redact_results",
+    "render",
+    "section",
+    "tool_errors",
+    "with_context",
+]
 
 logger = logging.getLogger("junior_ai.tools")
 
@@ -34,7 +44,7 @@ def tool_errors(tool: str) -> Iterator[None]:
     except ToolError:
         raise
     except JuniorAIError as error:
-        raise ToolError(redact(str(error))) from error
+        raise ToolError(str(error)) from error
     except Exception as error:  # the tool boundary: log the bug, tell the client without internals
         logger.exception("%s: unexpected error", tool)
         raise ToolError(f"{tool} failed with an internal error ({type(error).__name__}); see the server log") from error
@@ -51,12 +61,21 @@ class Progress:
     async def __call__(self, message: str) -> None:
         self.done += 1
         try:
-            await self._ctx.report_progress(self.done, self.total, message)
+            await self._ctx.report_progress(self.done, self.total, redact(message))
         except Exception:  # progress is a courtesy: a client that went away must not fail the answer
             logger.exception("could not send a progress notification")
 
     async def result(self, result: AIResult) -> None:
         await self(result.describe())
+
+
+async def redact_results(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """MCP middleware, the one place every result passes on its way out: no key leaves in it, whether
+    a provider echoed it, an AI repeated it, or a validation message quoted it."""
+    result = await call_next(ctx)
+    if isinstance(result, BaseModel):
+        result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return redact_data(result) if result is not None else None
 
 
 def check_size(*texts: str | None) -> None:
@@ -91,13 +110,11 @@ def section(result: AIResult, heading: str = "##") -> str:
 
 
 def render(text: str, structured: BaseModel, *, failed: bool = False) -> CallToolResult:
-    """A tool result: readable text for the model, structured content for programs; no key in either.
+    """A tool result: readable text for the model, structured content for programs.
 
     The tools declare no output schema: schemas are paid for in the client's context on every turn, and
     the structured shapes (the models in ai/ and tools/) are documented in the README instead.
     """
     return CallToolResult(
-        content=[TextContent(type="text", text=redact(text))],
-        structured_content=redact_data(structured.model_dump()),
-        is_error=failed,
+        content=[TextContent(type="text", text=text)], structured_content=structured.model_dump(), is_error=failed
     )

@@ -11,6 +11,7 @@ __all__ = ["AINames", "CodeContext", "DeadlineS", "MaxTokens", "Mode", "Prompt",
 
 MAX_TOKENS_LIMIT = 200_000
 MAX_AIS = 50
+MAX_NAME_CHARS = 64
 
 Prompt = Annotated[str, Field(min_length=1, description="The question or task.")]
 CodeContext = Annotated[str | None, Field(description="Code or text to look at.")]
@@ -18,7 +19,8 @@ Mode = Annotated[ModeName, Field(description="How to answer; sets the system pro
 Temperature = Annotated[float | None, Field(ge=0, le=2, description="0-2; default: the mode's.")]
 MaxTokens = Annotated[int | None, Field(ge=1, le=MAX_TOKENS_LIMIT, description="Cap on the answer's length.")]
 AINames = Annotated[
-    list[str] | None, Field(min_length=1, max_length=MAX_AIS, description="Which AIs (default: all configured).")
+    list[Annotated[str, Field(max_length=MAX_NAME_CHARS)]] | None,
+    Field(min_length=1, max_length=MAX_AIS, description="Which AIs (default: all configured)."),
 ]
 DeadlineS = Annotated[
     float | None, Field(ge=1, le=MAX_DEADLINE_S, description="Seconds to finish in; late AIs are marked timed out.")
