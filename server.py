@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -42,6 +43,7 @@ INSTRUCTIONS = (
 WARM_UP_DELAY_S = 1.0  # import the provider SDKs this long after start, when the handshake is done
 CLEANUP_TIMEOUT_S = 1.5  # closing the clients ...
 SHUTDOWN_TIMEOUT_S = 1.8  # ... and the whole shutdown, within 2 s of a signal
+THREAD_GRACE_S = 0.3  # how long an exit waits for worker threads still busy
 
 logger = logging.getLogger("junior_ai")
 
@@ -165,7 +167,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
         print(f"junior-ai: serving MCP on stdio; AIs: {usable}. Ctrl-D to stop.", file=sys.stderr)
     anyio.run(serve, server, closed)
+    _exit_without_waiting_for_abandoned_threads()
     return 0
+
+
+def _exit_without_waiting_for_abandoned_threads() -> None:
+    """A sync-fallback call abandoned at shutdown may still block a worker thread on the network;
+    Python would wait for it at exit. Everything is closed by now, so give threads a moment, then go."""
+    ends = time.monotonic() + THREAD_GRACE_S
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(max(0.0, ends - time.monotonic()))
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        logger.warning("exiting without waiting for a provider call abandoned at shutdown")
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -170,3 +171,15 @@ def test_the_sdks_are_imported_in_the_background_after_start() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[:2] == ["[]", "['google.genai', 'openai']"], done.stderr
+
+
+def test_exit_does_not_wait_for_a_thread_stuck_on_the_network() -> None:
+    code = (
+        "import threading, time, server; threading.Thread(target=time.sleep, args=(30,)).start(); "
+        "server._exit_without_waiting_for_abandoned_threads(); print('not reached')"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "")
+    assert time.monotonic() - started < 5
+    assert "exiting without waiting for a provider call abandoned at shutdown" in done.stderr
