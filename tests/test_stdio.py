@@ -183,3 +183,17 @@ def test_exit_does_not_wait_for_a_thread_stuck_on_the_network() -> None:
     assert (done.returncode, done.stdout) == (0, "")
     assert time.monotonic() - started < 5
     assert "exiting without waiting for a provider call abandoned at shutdown" in done.stderr
+
+
+async def test_the_readme_command_run_py_serve_speaks_mcp(fake: FakeProvider, tmp_path: Path) -> None:
+    path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok",)))
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=[str(PROJECT_ROOT / "run.py"), "serve", "--credentials", str(path)],
+        env={"HOME": str(tmp_path)},
+    )
+    with anyio.fail_after(60):
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("ask_ai", {"ai": "grok", "prompt": "via run.py"})
+    assert result.content[0].text == "[grok:grok-3-mini] via run.py"  # type: ignore[union-attr]
