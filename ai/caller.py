@@ -32,6 +32,7 @@ __all__ = [
     "call_multiple_ais",
     "complete_async",
     "ensure_registry",
+    "labelled",
     "select_ais",
 ]
 
@@ -76,6 +77,11 @@ class AIResult(BaseModel):
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
         )
+
+
+def labelled(texts: Mapping[str, str], cap: int) -> str:
+    """Several AIs' texts for a prompt: each under its `[name]` label, each cut to `cap` characters."""
+    return "\n\n".join(f"[{name}]\n{text[:cap]}" for name, text in texts.items())
 
 
 def call_ai(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from ai.caller import AIResult, Notify, ask_each, ensure_registry, select_ais
+from ai.caller import AIResult, Notify, ask_each, ensure_registry, labelled, select_ais
 from core.deadline import Deadline
 from core.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
@@ -41,7 +41,7 @@ def opening_prompt(topic: str, rounds: int) -> str:
 
 def response_prompt(topic: str, number: int, rounds: int, own: str, others: dict[str, str]) -> str:
     """Round `number`'s prompt for one AI: its own last statement and everyone else's."""
-    heard = "\n\n".join(f"[{name}]\n{text[:MAX_STATEMENT_CHARS]}" for name, text in others.items())
+    heard = labelled(others, MAX_STATEMENT_CHARS)
     return (
         f"Debate topic: {topic}\n\nRound {number} of {rounds}.\n\nYour previous statement:\n"
         f"{own[:MAX_STATEMENT_CHARS]}\n\nThe other participants said:\n\n{heard}\n\n"
@@ -50,7 +50,7 @@ def response_prompt(topic: str, number: int, rounds: int, own: str, others: dict
 
 
 def summary_prompt(topic: str, statements: dict[str, str]) -> str:
-    heard = "\n\n".join(f"[{name}]\n{text[:MAX_STATEMENT_CHARS]}" for name, text in statements.items())
+    heard = labelled(statements, MAX_STATEMENT_CHARS)
     return (
         f"Debate topic: {topic}\n\nThe participants' final statements:\n\n{heard}\n\n"
         "Summarize the debate in under 150 words: where they agree, where they still disagree, and the "

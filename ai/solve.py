@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ai.caller import AIResult, Notify, ask_each, ensure_registry, select_ais
+from ai.caller import AIResult, Notify, ask_each, ensure_registry, labelled, select_ais
 from core.deadline import Deadline
 from core.errors import InvalidRequest
 
@@ -33,7 +33,7 @@ def propose_prompt(problem: str) -> str:
 
 
 def synthesis_prompt(problem: str, proposals: dict[str, str]) -> str:
-    listed = "\n\n".join(f"[{name}]\n{text[:MAX_PROPOSAL_CHARS]}" for name, text in proposals.items())
+    listed = labelled(proposals, MAX_PROPOSAL_CHARS)
     return (
         f"Problem:\n{problem}\n\nProposals from several AIs:\n\n{listed}\n\n"
         "Combine them into the single best solution. Keep what is right, drop what is wrong, and name whose "

@@ -9,7 +9,7 @@ import datetime
 import email.utils
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,13 @@ def _status_error(ai: str, model: str, status: int, reason: str, headers: Mappin
 SHAPE_ERRORS = (AttributeError, TypeError, IndexError, KeyError)
 
 
+def _shape_checked(read: Callable[[str, str, Any], Completion], ai: str, model: str, response: Any) -> Completion:
+    try:
+        return read(ai, model, response)
+    except SHAPE_ERRORS as error:
+        raise InvalidResponse(ai, model, f"unexpected answer shape ({type(error).__name__})") from error
+
+
 def read_openai(ai: str, model: str, response: Any) -> Completion:
     """Text and usage from a ChatCompletion.
 
@@ -135,10 +142,7 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
         EmptyResponse: no choice, or a choice with no text.
         InvalidResponse: the answer does not have a ChatCompletion's shape.
     """
-    try:
-        return _read_openai(ai, model, response)
-    except SHAPE_ERRORS as error:
-        raise InvalidResponse(ai, model, f"unexpected answer shape ({type(error).__name__})") from error
+    return _shape_checked(_read_openai, ai, model, response)
 
 
 def _read_openai(ai: str, model: str, response: Any) -> Completion:
@@ -191,10 +195,7 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
         EmptyResponse: no candidate, or a candidate with no text.
         InvalidResponse: the answer does not have a GenerateContentResponse's shape.
     """
-    try:
-        return _read_gemini(ai, model, response)
-    except SHAPE_ERRORS as error:
-        raise InvalidResponse(ai, model, f"unexpected answer shape ({type(error).__name__})") from error
+    return _shape_checked(_read_gemini, ai, model, response)
 
 
 def _read_gemini(ai: str, model: str, response: Any) -> Completion:
