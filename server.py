@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -30,6 +30,7 @@ from core.errors import ConfigError
 from core.redact import RedactingFilter
 from tools import register_tools
 from tools.boundary import redact_results
+from tools.stdio import serve_stdio
 
 __all__ = ["build_server", "main"]
 
@@ -48,11 +49,8 @@ THREAD_GRACE_S = 0.3  # how long an exit waits for worker threads still busy
 logger = logging.getLogger("junior_ai")
 
 
-def build_server(settings: Settings, on_closed: Callable[[], None] | None = None) -> MCPServer:
-    """The MCP server for `settings`: the registry lives for as long as a connection does.
-
-    `on_closed` is called once every client is closed at the end of the connection.
-    """
+def build_server(settings: Settings) -> MCPServer:
+    """The MCP server for `settings`: the registry lives for as long as a connection does."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Settings]:
@@ -64,8 +62,6 @@ def build_server(settings: Settings, on_closed: Callable[[], None] | None = None
             # Shutdown runs inside a cancelled scope (a signal, or stdin closing): close the clients anyway.
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
                 await cleanup_async_ai_clients()
-            if on_closed is not None:
-                on_closed()
 
     server: MCPServer = MCPServer(
         SERVER_NAME,
@@ -118,30 +114,32 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def serve(server: MCPServer, closed: threading.Event) -> None:
-    """Serve stdio until stdin closes, or SIGTERM / SIGINT arrives; then cancel what is in flight."""
+async def serve(server: MCPServer) -> None:
+    """Serve stdio until stdin or stdout closes, or SIGTERM / SIGINT arrives; then answer what is in flight."""
+    stopped = anyio.Event()
     async with anyio.create_task_group() as group:
         if sys.platform != "win32":
-            group.start_soon(_stop_on_signal, group.cancel_scope, closed)
-        await server.run_stdio_async()
+            group.start_soon(_stop_on_signal, stopped)
+        await serve_stdio(server, stopped)
         group.cancel_scope.cancel()
 
 
-async def _stop_on_signal(scope: anyio.CancelScope, closed: threading.Event) -> None:
+async def _stop_on_signal(stopped: anyio.Event) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for signum in signals:
-            if scope.cancel_called:  # already shutting down: a second signal changes nothing
+            if stopped.is_set():  # already shutting down: a second signal changes nothing
                 logger.warning("%s received again: still shutting down", signal.Signals(signum).name)
                 continue
             logger.warning("%s received: shutting down", signal.Signals(signum).name)
-            # The MCP transport reads stdin in a worker thread that a cancel cannot interrupt, so the
-            # process would wait for one more line. Once the clients are closed, nothing is left to do.
-            threading.Thread(target=_exit_once_closed, args=(closed,), daemon=True).start()
-            scope.cancel()
+            # Shutdown is bounded: whatever still holds the process then (a provider call abandoned in a
+            # worker thread, a client that will not close) must not keep it alive past the promise.
+            threading.Thread(target=_exit_after, args=(SHUTDOWN_TIMEOUT_S,), daemon=True).start()
+            stopped.set()
 
 
-def _exit_once_closed(closed: threading.Event) -> None:
-    closed.wait(SHUTDOWN_TIMEOUT_S)
+def _exit_after(seconds: float) -> None:
+    time.sleep(seconds)
+    logger.warning("shutdown took longer than %.1f s; exiting now", seconds)
     logging.shutdown()
     sys.stderr.flush()
     os._exit(0)
@@ -161,12 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.check:
         return anyio.run(run_check, settings, sys.stdout)
-    closed = threading.Event()
-    server = build_server(settings, on_closed=closed.set)
+    server = build_server(settings)
     if sys.stdin.isatty():
         usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
         print(f"junior-ai: serving MCP on stdio; AIs: {usable}. Ctrl-D to stop.", file=sys.stderr)
-    anyio.run(serve, server, closed)
+    anyio.run(serve, server)
     _exit_without_waiting_for_abandoned_threads()
     return 0
 

@@ -7,7 +7,7 @@ from typing import TextIO
 from ai.caller import AIResult, call_multiple_ais
 from core import ai_clients
 from core.config import Settings
-from core.redact import redact
+from core.redact import clean
 
 __all__ = ["CHECK_PROMPT", "run_check"]
 
@@ -31,16 +31,21 @@ def _outcome(result: AIResult | None, enabled: bool, usable: bool) -> str:
         return "FAILED: not asked"
     if result.ok:
         return f"OK ({result.latency_s:.2f} s)"
-    return f"FAILED: {result.error_kind}: {redact(result.error or '')}"
+    return f"FAILED: {result.error_kind}: {result.error}"
 
 
 async def run_check(settings: Settings, out: TextIO) -> int:
     """Print the table, ask every usable AI once; 0 only if every enabled AI answered.
 
-    Never prints an API key: only its masked hint.
+    Never prints an API key (only its masked hint), and every line is cleaned before it is printed: a
+    provider's answer or error may hold anything.
     """
+
+    def say(text: str) -> None:
+        print(clean(text), file=out)
+
     if not settings.ais:
-        print("No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json.", file=out)
+        say("No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json.")
         return 1
     await ai_clients.initialize_all_clients_async(settings)
     try:
@@ -63,15 +68,15 @@ async def run_check(settings: Settings, out: TextIO) -> int:
                 _outcome(by_ai.get(name), ai.enabled, ai.usable),
             ]
         )
-    print(f"config: {settings.source or 'environment only'}", file=out)
-    print(_table(rows), file=out)
+    say(f"config: {settings.source or 'environment only'}")
+    say(_table(rows))
     enabled = [name for name, ai in settings.ais.items() if ai.enabled]
     answered = [name for name in enabled if name in by_ai and by_ai[name].ok]
     if not enabled:
-        print("no AI is enabled", file=out)
+        say("no AI is enabled")
         return 1
     summary = (
         "all enabled AIs answered" if answered == enabled else f"{len(answered)} of {len(enabled)} enabled AIs answered"
     )
-    print(summary, file=out)
+    say(summary)
     return 0 if answered == enabled else 1

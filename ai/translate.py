@@ -29,6 +29,7 @@ from core.errors import (
     ProviderUnreachable,
     RateLimited,
 )
+from core.redact import encodable
 
 __all__ = [
     "Completion",
@@ -157,7 +158,7 @@ def _read_openai(ai: str, model: str, response: Any) -> Completion:
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={choice.finish_reason})")
     usage = response.usage
     return Completion(
-        text=text,
+        text=encodable(text),  # a lone surrogate would break the next prompt (a debate round) and the wire
         model=getattr(response, "model", None) or model,
         usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
         finish_reason=choice.finish_reason,
@@ -213,7 +214,7 @@ def _read_gemini(ai: str, model: str, response: Any) -> Completion:
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
     usage = response.usage_metadata
     return Completion(
-        text=text,
+        text=encodable(text),  # a lone surrogate would break the next prompt (a debate round) and the wire
         model=getattr(response, "model_version", None) or model,
         usage=Usage(usage.prompt_token_count, usage.candidates_token_count) if usage else None,
         finish_reason=finish,

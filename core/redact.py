@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["RedactingFilter", "hint", "redact", "redact_data", "redact_log", "remember_secrets"]
+__all__ = ["RedactingFilter", "clean", "clean_data", "encodable", "hint", "redact", "redact_log", "remember_secrets"]
 
 _known: set[str] = set()
 # A rejected value, as pydantic's validation messages echo it: "[type=..., input_value=..., input_type=...]".
@@ -49,20 +49,35 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_log(text: str) -> str:
-    """`redact`, plus anything that looks like a credential."""
-    return _CREDENTIALS.sub(r"\1[redacted]", redact(text))
+def encodable(text: str) -> str:
+    """`text` with each lone surrogate (valid JSON from a provider, deadly to a JSON writer) replaced by
+    U+FFFD; a surrogate pair that stands for one character becomes that character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
-def redact_data(value: Any) -> Any:
-    """`redact` applied to every string inside JSON-like data."""
+def clean(text: str) -> str:
+    """What every text leaving the server becomes: encodable, and with no known key in it."""
+    return redact(encodable(text))
+
+
+def clean_data(value: Any) -> Any:
+    """`clean` applied to every string (keys included) inside JSON-like data."""
     if isinstance(value, str):
-        return redact(value)
+        return clean(value)
     if isinstance(value, dict):
-        return {key: redact_data(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact_data(item) for item in value]
+        return {clean_data(key): clean_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_data(item) for item in value]
     return value
+
+
+def redact_log(text: str) -> str:
+    """`clean`, plus anything that looks like a credential."""
+    return _CREDENTIALS.sub(r"\1[redacted]", clean(text))
 
 
 class RedactingFilter(logging.Filter):

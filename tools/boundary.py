@@ -17,7 +17,7 @@ from ai.caller import AIResult
 from core import ai_clients
 from core.defaults import MAX_PROMPT_CHARS
 from core.errors import InvalidRequest, JuniorAIError
-from core.redact import redact, redact_data
+from core.redact import clean, clean_data
 
 __all__ = [
     "REACHES_OUT",
@@ -61,7 +61,7 @@ class Progress:
     async def __call__(self, message: str) -> None:
         self.done += 1
         try:
-            await self._ctx.report_progress(self.done, self.total, redact(message))
+            await self._ctx.report_progress(self.done, self.total, clean(message))
         except Exception:  # progress is a courtesy: a client that went away must not fail the answer
             logger.exception("could not send a progress notification")
 
@@ -71,11 +71,12 @@ class Progress:
 
 async def redact_results(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """MCP middleware, the one place every result passes on its way out: no key leaves in it, whether
-    a provider echoed it, an AI repeated it, or a validation message quoted it."""
+    a provider echoed it, an AI repeated it, or a validation message quoted it, and every text in it can
+    be encoded (the stdio wire cleans anything else that cannot)."""
     result = await call_next(ctx)
     if isinstance(result, BaseModel):
         result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return redact_data(result) if result is not None else None
+    return clean_data(result) if result is not None else None
 
 
 def check_size(*texts: str | None) -> None:
