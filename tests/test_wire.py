@@ -188,3 +188,37 @@ def test_an_unencodable_result_is_cleaned_not_dropped() -> None:
 def test_a_result_that_is_not_json_still_answers_its_request() -> None:
     sent = encode(mcp_types.JSONRPCResponse(jsonrpc="2.0", id=8, result={"x": math.nan, "y": "\ud800"}))
     assert sent["id"] == 8 and "could not be encoded" in sent["error"]["message"]
+
+
+@pytest.mark.parametrize("case", ["success", "failure", "deadline"])
+async def test_every_progress_notification_arrives_before_its_response(
+    fake: FakeProvider, tmp_path: Path, case: str
+) -> None:
+    names = ("gemini", "grok", "deepseek")
+    if case == "failure":
+        fake.behave("grok", status=400)
+    if case == "deadline":
+        fake.behave("deepseek", latency=30)
+    path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, names) | FAST_RETRIES)
+    deadline = {"deadline_s": 2} if case == "deadline" else {}
+    calls = [
+        with_progress(tool(1, "ask_all_ais", {"prompt": "hi", **deadline}), 1),
+        with_progress(tool(2, "ai_debate", {"topic": "t", "rounds": 2, **deadline}), 2),
+        with_progress(tool(3, "collaborative_solve", {"problem": "p", **deadline}), 3),
+        with_progress(tool(4, "collaborative_solve", {"problem": "p", "approach": "sequential", **deadline}), 4),
+        with_progress(tool(5, "ai_consensus", {"question": "q", "options": ["a", "b"], **deadline}), 5),
+    ]
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    received, _ = await session(
+        [sys.executable, SERVER, "--credentials", str(path)], env, frames(INIT, INITIALIZED, *calls), 1 + len(calls)
+    )
+    answered: set[int] = set()
+    progress: dict[int, int] = {}
+    for message in received:
+        if "id" in message:
+            answered.add(message["id"])
+        elif message.get("method") == "notifications/progress":
+            token = message["params"]["progressToken"]
+            assert token not in answered, f"a progress notification for {token} came after its response"
+            progress[token] = progress.get(token, 0) + 1
+    assert set(progress) == {1, 2, 3, 4, 5}, "every tool reported progress"
