@@ -1,7 +1,26 @@
-"""What the sync and async clients share: who they talk to, how, and how SDK clients are made."""
+"""What the sync and async clients share: who they talk to, how, and how SDK clients are made.
+
+Every SDK client is built with every setting given explicitly, so that no AI picks up another's
+settings from the environment: the openai SDK would read OPENAI_API_KEY, OPENAI_ORG_ID,
+OPENAI_PROJECT_ID, OPENAI_BASE_URL, OPENAI_ADMIN_KEY, OPENAI_WEBHOOK_SECRET and OPENAI_CUSTOM_HEADERS
+for Grok and Ollama too; google-genai would read GOOGLE_GENAI_USE_VERTEXAI (and _ENTERPRISE),
+GOOGLE_CLOUD_PROJECT / _LOCATION, GOOGLE_API_KEY, GOOGLE_GEMINI_BASE_URL, GOOGLE_GENAI_API_VERSION,
+GOOGLE_GENAI_CLIENT_MODE (a replay recorder) and SSL_CERT_FILE.
+
+The HTTP clients follow no redirect (a 3xx is a `Redirected` error: the request carries the key, and
+the SDKs would resend it to wherever the provider points) and do not `trust_env`. What trusting the
+environment would give that users need is passed explicitly instead: the proxy from HTTP(S)_PROXY /
+ALL_PROXY / NO_PROXY, and the CA bundle from SSL_CERT_FILE / SSL_CERT_DIR (what a corporate proxy that
+inspects TLS needs). httpx2 reads no netrc today, but `trust_env` is where it would: off, no ambient
+credential (a netrc password, say) can reach an AI whatever a later httpx2 does.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+import ssl
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -9,12 +28,65 @@ from typing import Any, ClassVar
 from ai.translate import Prompt
 from core import defaults
 from core.config import BUILTIN_AIS, ProviderKind, default_base_url
-from core.errors import ProviderError, UnknownAI
+from core.errors import ConfigError, ProviderError, UnknownAI
+from core.redact import safe_url
 
-__all__ = ["NO_KEY", "ClientBase", "client_options"]
+__all__ = ["GEMINI_API_VERSION", "NO_KEY", "ClientBase", "client_options", "proxy_for"]
 # Sent when an OpenAI-compatible endpoint (e.g. Ollama) needs no key: the SDK insists on one, and it
 # must never fall back to OPENAI_API_KEY from the environment, which belongs to another AI.
 NO_KEY = "no-key-needed"
+# google-genai's own default, given explicitly so that GOOGLE_GENAI_API_VERSION cannot change it.
+GEMINI_API_VERSION = "v1"
+# google-genai's settings for tests (a recorder or replayer of requests), read from the environment
+# unless given: none, explicitly.
+_GEMINI_DEBUG = {"client_mode": None, "replays_directory": None, "replay_id": None}
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy to reach `url` through, from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY and NO_PROXY (in
+    either case; on macOS and Windows also the system's settings), as httpx's `trust_env` would
+    choose it; None for a direct connection."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(scheme.lower()) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def tls_context() -> ssl.SSLContext:
+    """The certificates to trust: SSL_CERT_FILE / SSL_CERT_DIR when set, else the system's.
+
+    Raises:
+        ConfigError: SSL_CERT_FILE or SSL_CERT_DIR names certificates that cannot be loaded.
+    """
+    return _tls_context(os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+
+
+@functools.lru_cache(maxsize=4)  # one context for every client: loading a CA bundle takes milliseconds
+def _tls_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    import httpx2
+
+    if not cafile and not capath:
+        return httpx2.create_ssl_context(trust_env=False)
+    try:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(
+            f"SSL_CERT_FILE={cafile or ''} SSL_CERT_DIR={capath or ''}: cannot load CA certificates ({error})"
+        ) from None
+
+
+def _ambient_openai_headers() -> list[str]:
+    """The header names OPENAI_CUSTOM_HEADERS adds to every request of every openai SDK client (parsed
+    as the SDK parses it), so that they can be omitted explicitly."""
+    names = []
+    for line in os.environ.get("OPENAI_CUSTOM_HEADERS", "").split("\n"):
+        name, colon, _ = line.partition(":")
+        if colon and name.strip() and name.strip().lower() != "authorization":
+            names.append(name.strip())
+    return names
 
 
 class ClientBase:
@@ -41,6 +113,8 @@ class ClientBase:
         max_tokens_param: str = "max_tokens",
         connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
         max_connections: int = defaults.MAX_CONNECTIONS,
+        organization: str | None = None,
+        project: str | None = None,
     ) -> None:
         self.name = name
         self.model = model
@@ -49,11 +123,15 @@ class ClientBase:
         self.max_tokens_param = max_tokens_param
         self.connect_timeout = connect_timeout
         self.max_connections = max_connections
+        # OpenAI's account settings; client_options keeps them from any other AI.
+        self.organization = organization
+        self.project = project
         self._api_key = api_key
         self.closed = False
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={self.base_url!r})"
+        url = safe_url(self.base_url)
+        return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={url!r})"
 
     def _check_open(self) -> None:
         if self.closed:
@@ -73,22 +151,43 @@ class ClientBase:
             raise mapped from error
 
     # -- arguments for the SDKs --------------------------------------------------------------------
-    def _limits(self) -> Any:
+    def _http_args(self) -> dict[str, Any]:
+        """The httpx2 client arguments both SDKs get: every one that the environment could set."""
         import httpx2
 
-        return httpx2.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
+        pool = self.max_connections
+        return {
+            "limits": httpx2.Limits(max_connections=pool, max_keepalive_connections=pool),
+            "follow_redirects": False,  # a 3xx becomes Redirected: the key is never resent elsewhere
+            "trust_env": False,  # no ambient credentials; the proxy and CA bundle come explicitly:
+            "proxy": proxy_for(self.base_url),
+            "verify": tls_context(),
+        }
 
     def _openai_args(self, asynchronous: bool) -> dict[str, Any]:
+        import httpx2
         import openai
 
         timeout = openai.Timeout(self.timeout, connect=min(self.connect_timeout, self.timeout))
-        http_client = openai.DefaultAsyncHttpxClient if asynchronous else openai.DefaultHttpxClient
+        http_client = httpx2.AsyncClient if asynchronous else httpx2.Client
+        key = self._api_key or NO_KEY
+        headers: dict[str, Any] = {name: openai.Omit() for name in _ambient_openai_headers()}
+        # Given here, an Authorization header also makes the SDK drop one from OPENAI_CUSTOM_HEADERS.
+        headers["Authorization"] = f"Bearer {key}"
+        # None would make the SDK read OPENAI_ORG_ID / OPENAI_PROJECT_ID; Omit sends no header at all.
+        headers["OpenAI-Organization"] = self.organization or openai.Omit()
+        headers["OpenAI-Project"] = self.project or openai.Omit()
         return {
-            "api_key": self._api_key or NO_KEY,
+            "api_key": key,
+            "organization": self.organization or "",
+            "project": self.project or "",
+            "admin_api_key": "",  # never sent on chat completions; "" keeps OPENAI_ADMIN_KEY unread
+            "webhook_secret": "",  # never used here; "" keeps OPENAI_WEBHOOK_SECRET unread
             "base_url": self.base_url,
             "timeout": timeout,
             "max_retries": 0,  # one retry loop in the whole server, ours
-            "http_client": http_client(timeout=timeout, limits=self._limits()),
+            "default_headers": headers,
+            "http_client": http_client(timeout=timeout, **self._http_args()),
         }
 
     def _openai_request(self, prompt: Prompt, timeout: float) -> dict[str, Any]:
@@ -108,11 +207,22 @@ class ClientBase:
         from google.genai import types
 
         # google-genai retries only when given retry options; we give none (one retry loop, ours).
-        pool = {"limits": self._limits()}
+        # Client arguments (not ready clients) keep the SDK's own async client, one pool per event loop.
+        http = self._http_args()
         options = types.HttpOptions(
-            base_url=self.base_url, timeout=int(self.timeout * 1000), client_args=pool, async_client_args=pool
+            base_url=self.base_url,
+            api_version=GEMINI_API_VERSION,
+            timeout=int(self.timeout * 1000),
+            client_args=http,
+            async_client_args=http,
         )
-        return genai.Client(api_key=self._api_key or NO_KEY, http_options=options)
+        return genai.Client(
+            vertexai=False,  # not GOOGLE_GENAI_USE_VERTEXAI, and so no GOOGLE_CLOUD_* or Google credentials
+            enterprise=False,
+            api_key=self._api_key or NO_KEY,
+            http_options=options,
+            debug_config=genai.client.DebugConfig(**_GEMINI_DEBUG),
+        )
 
     def _gemini_request(self, prompt: Prompt, timeout: float) -> dict[str, Any]:
         from google.genai import types
@@ -145,4 +255,8 @@ def client_options(ai_name: str, options: dict[str, Any]) -> tuple[ProviderKind,
     if ai_name == "openai":
         # OpenAI's current models reject max_tokens; other compatible endpoints may not know the new name.
         options.setdefault("max_tokens_param", "max_completion_tokens")
+    else:
+        # OpenAI's organization and project go to OpenAI only, whatever a caller passes.
+        options.pop("organization", None)
+        options.pop("project", None)
     return kind or "openai", options

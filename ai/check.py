@@ -7,7 +7,7 @@ from typing import TextIO
 from ai.caller import AIResult, call_multiple_ais
 from core import ai_clients
 from core.config import Settings
-from core.redact import clean
+from core.redact import clean, safe_url
 
 __all__ = ["CHECK_PROMPT", "run_check"]
 
@@ -63,7 +63,7 @@ async def run_check(settings: Settings, out: TextIO) -> int:
                 name,
                 "yes" if ai.enabled else "no",
                 ai.model,
-                ai.base_url,
+                safe_url(ai.base_url),
                 ai.key_hint,
                 _outcome(by_ai.get(name), ai.enabled, ai.usable),
             ]

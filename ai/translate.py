@@ -28,8 +28,9 @@ from core.errors import (
     ProviderTimeout,
     ProviderUnreachable,
     RateLimited,
+    Redirected,
 )
-from core.redact import encodable
+from core.redact import encodable, safe_origin
 
 __all__ = [
     "Completion",
@@ -108,6 +109,23 @@ def _clean(reason: str, secret: str | None) -> str:
 
 
 def _status_error(ai: str, model: str, status: int, reason: str, headers: Mapping[str, str] | None) -> ProviderError:
+    if 300 <= status < 400:
+        location = (headers or {}).get("location")
+        origin = safe_origin(location) if location else None
+        if origin:
+            where = origin
+        elif location:
+            where = "a relative or unreadable address" if len(location) < 2000 else "an overlong address"
+        else:
+            where = "nowhere (no Location header)"
+        return Redirected(
+            ai,
+            model,
+            f"the provider redirected to {where}; redirects are not followed, so that the key is not sent "
+            "elsewhere (if the new address is right, set base_url to it)",
+            status,
+            location=where,
+        )
     if status == 429:
         return RateLimited(ai, model, reason, status, retry_after=parse_retry_after(headers))
     if status in (401, 403):

@@ -56,6 +56,8 @@ def _options(ai: AIConfig, settings: Settings) -> dict[str, object]:
         "kind": ai.kind,
         "connect_timeout": ai.connect_timeout_s or settings.connect_timeout_s,
         "max_connections": settings.max_connections,
+        "organization": ai.organization,
+        "project": ai.project,
     }
 
 

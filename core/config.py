@@ -9,7 +9,13 @@ Top-level scalar keys are server settings (see `Settings` and core/defaults.py):
 
 Environment values override the file: `<NAME>_API_KEY` (plus the providers' usual aliases, e.g.
 `XAI_API_KEY`, `GOOGLE_API_KEY`), `<NAME>_BASE_URL`, `<NAME>_MODEL`, `<NAME>_TIMEOUT`. Custom AIs can
-be declared without a file by listing their names in `JUNIOR_AI_CUSTOM_AIS`.
+be declared without a file by listing their names in `JUNIOR_AI_CUSTOM_AIS`. The `openai` AI alone
+also takes `organization` and `project` (env `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`): they are OpenAI's
+account settings, and no other AI may receive them.
+
+A key is checked here, once, not at every call: anything but printable ASCII inside it (a space, a
+zero-width space, a smart quote, a non-breaking space; what copying from a web page or a chat adds)
+is a ConfigError naming where the key came from, the AI and the character, never the key.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import json
 import logging
 import os
 import re
+import stat
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +35,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAd
 
 from core import defaults
 from core.errors import ConfigError
-from core.redact import remember_secrets
+from core.redact import remember_secrets, safe_url, url_secrets
 
 __all__ = [
     "BUILTIN_AIS",
@@ -47,8 +55,23 @@ CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 USER_CREDENTIALS = Path("~/.config/junior-ai/credentials.json")
 AI_FIELDS = frozenset(
-    {"api_key", "model", "base_url", "enabled", "timeout", "attempts", "max_concurrency", "connect_timeout_s"}
+    {
+        "api_key",
+        "model",
+        "base_url",
+        "enabled",
+        "timeout",
+        "attempts",
+        "max_concurrency",
+        "connect_timeout_s",
+        "organization",
+        "project",
+    }
 )
+# OpenAI's account settings: only the `openai` AI takes them, from its block or these variables (which
+# the openai SDK would otherwise read for every AI it talks to, Grok and Ollama included).
+OPENAI_ACCOUNT_ENV = {"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}
+MAX_CREDENTIALS_BYTES = 1_000_000  # a credentials file is a few hundred bytes; more is a wrong file
 
 ProviderKind = Literal["gemini", "openai"]
 
@@ -92,6 +115,8 @@ class AIConfig(BaseModel):
     attempts: int | None = Field(default=None, ge=1, le=10)
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     connect_timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
+    organization: str | None = Field(default=None, min_length=1, max_length=200)
+    project: str | None = Field(default=None, min_length=1, max_length=200)
     builtin: bool = True
 
     @field_validator("base_url")
@@ -170,20 +195,37 @@ def default_base_url(name: str, env: Mapping[str, str] | None = None) -> str | N
 def find_credentials_file(explicit: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
     """Where the credentials come from: the explicit path, $JUNIOR_AI_CREDENTIALS, beside server.py, ~/.config.
 
+    Whatever exists at the chosen path is returned, a directory or a FIFO too: reading it then says
+    what is wrong with it, rather than the lookup passing over it in silence.
+
     Raises:
-        ConfigError: an explicitly named file (argument or environment) does not exist.
+        ConfigError: an explicitly named file (argument or environment) does not exist or cannot be
+            looked at.
     """
     env = os.environ if env is None else env
     for given, origin in ((explicit, "--credentials"), (env.get(CREDENTIALS_ENV), CREDENTIALS_ENV)):
         if given:
             path = Path(given).expanduser()
-            if not path.is_file():
+            if not _exists(path, origin):
                 raise ConfigError(f"{path}: no such credentials file (named by {origin})")
             return path
     for candidate in (PROJECT_ROOT / "credentials.json", USER_CREDENTIALS.expanduser()):
-        if candidate.is_file():
+        if _exists(candidate, "the default lookup"):
             return candidate
     return None
+
+
+def _exists(path: Path, origin: str) -> bool:
+    try:
+        os.stat(path)  # follows links: a dangling link is "no such file"
+    except FileNotFoundError:
+        return False
+    except NotADirectoryError:
+        return False  # a path through a regular file ("credentials.json/x"): nothing there
+    except OSError as error:
+        why = error.strerror
+        raise ConfigError(f"{path}: cannot look at the credentials file ({why}; named by {origin})") from None
+    return True
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -238,6 +280,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     remember_secrets(ai.api_key.get_secret_value() for ai in ais.values() if ai.api_key)
+    remember_secrets(secret for ai in ais.values() for secret in url_secrets(ai.base_url))
     if source is not None:
         _warn_if_readable_by_others(source)
     try:
@@ -258,13 +301,59 @@ def _warn_if_readable_by_others(path: Path) -> None:
         logger.warning("%s holds API keys and is readable by group or others; fix: chmod 600 %s", path, path)
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, if it is a regular file of a sane size; never blocks on a FIFO or a device."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        kind = os.stat(path).st_mode
     except OSError as error:
         raise ConfigError(f"{path}: cannot read credentials file ({error.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not valid JSON ({error})") from None
+    if stat.S_ISDIR(kind):
+        raise ConfigError(f"{path}: is a directory, not a credentials file; name the JSON file inside it")
+    if not stat.S_ISREG(kind):
+        raise ConfigError(f"{path}: is not a regular file (a {_file_kind(kind)}); name a JSON credentials file")
+    # Opened without blocking and checked again on the open file: the path may have been swapped for
+    # a FIFO since the stat above, and opening a FIFO for reading would wait for a writer forever.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read credentials file ({error.strerror})") from None
+    with open(fd, "rb") as file:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(f"{path}: is not a regular file; name a JSON credentials file")
+            data = file.read(MAX_CREDENTIALS_BYTES + 1)
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read credentials file ({error.strerror})") from None
+    if len(data) > MAX_CREDENTIALS_BYTES:
+        raise ConfigError(f"{path}: is larger than {MAX_CREDENTIALS_BYTES:,} bytes; not a credentials file")
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "FIFO", stat.S_ISSOCK: "socket", stat.S_ISCHR: "character device"}
+    return next((name for test, name in kinds.items() if test(mode)), "special file")
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    data = _read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")  # a BOM, as Windows editors write it, is harmless
+    except UnicodeDecodeError as error:
+        bad = data[error.start]
+        raise ConfigError(
+            f"{path}: is not UTF-8 text (byte 0x{bad:02x} at offset {error.start}); save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise ConfigError(f'{path}: is empty; it should hold a JSON object like {{"gemini": {{"api_key": "..."}}}}')
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid JSON (nested too deeply)") from None
+    except ValueError:  # int(): a number longer than Python's limit on digits
+        raise ConfigError(f"{path}: not valid JSON (a number with too many digits)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a JSON object with one block per AI, got {type(data).__name__}")
     return data
@@ -291,16 +380,28 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
         valid = ", ".join(sorted(AI_FIELDS))
         raise ConfigError(f"{where}: {name}: unknown field(s) {', '.join(unknown)}; valid: {valid}")
 
+    account = sorted(set(block) & set(OPENAI_ACCOUNT_ENV))
+    if account and name != "openai":
+        listed = " and ".join(account)
+        raise ConfigError(f"{where}: {name}: {listed}: OpenAI account settings; only the openai AI takes them")
+
     prefix = _env_prefix(name)
     merged = dict(block)
+    key_from = where
     for var in _key_vars(name):
         if env.get(var):
-            merged["api_key"] = env[var]
+            merged["api_key"], key_from = env[var], var
             break
     for field in ("base_url", "model", "timeout"):
         value = env.get(f"{prefix}_{field.upper()}")
         if value:
             merged[field] = value
+    if name == "openai":
+        for field, var in OPENAI_ACCOUNT_ENV.items():
+            if env.get(var):
+                merged[field] = env[var]
+    if isinstance(merged.get("api_key"), str):
+        _check_key(merged["api_key"], name, key_from)
 
     builtin = BUILTIN_AIS.get(name)
     if builtin:
@@ -317,7 +418,36 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
         raise ConfigError(f"{where}: {name}: {details}") from None
 
 
+def _check_key(key: str, name: str, where: str) -> None:
+    """A key is printable ASCII: HTTP headers carry nothing else, and a stray character is a copying
+    mistake the provider would only answer with a baffling error (httpx cannot even send it).
+
+    Raises:
+        ConfigError: naming where the key came from, the AI, the character and its position; never the key.
+    """
+    key = key.strip()  # leading and trailing whitespace is dropped, as it always was
+    for position, char in enumerate(key, start=1):
+        if not "!" <= char <= "~":
+            raise ConfigError(
+                f"{where}: {name}: api_key contains {_describe_char(char)} at position {position}; re-copy the key"
+            )
+
+
+def _describe_char(char: str) -> str:
+    if char == " ":
+        return "a space"
+    name = unicodedata.name(char, "").lower() or ("a control character" if ord(char) < 0x20 else "a character")
+    article = "" if name.startswith("a ") else ("an " if name[0] in "aeiou" else "a ")
+    return f"{article}{name} (U+{ord(char):04X})"
+
+
 def _describe(item: Mapping[str, Any]) -> str:
     field = ".".join(str(part) for part in item["loc"]) or "value"
-    shown = "<hidden>" if field == "api_key" else repr(item.get("input"))
+    value = item.get("input")
+    if field == "api_key":
+        shown = "<hidden>"
+    elif field == "base_url" and isinstance(value, str):
+        shown = repr(safe_url(value))  # a password written into the URL
+    else:
+        shown = repr(value)
     return f"{field}: {item['msg']} (got {shown})"

@@ -14,6 +14,7 @@
         ├── AuthenticationFailed    401 / 403: the key is wrong or lacks access
         ├── ModelNotFound           404: the model (or endpoint) does not exist
         ├── BadRequest              400 / 422: the provider rejected the request
+        ├── Redirected              3xx: the provider pointed elsewhere; never followed (the key stays home)
         ├── ProviderServerError     5xx
         ├── InvalidResponse         the answer could not be read (not JSON, wrong shape)
         ├── EmptyResponse           the provider answered with no text
@@ -45,6 +46,7 @@ __all__ = [
     "ProviderTimeout",
     "ProviderUnreachable",
     "RateLimited",
+    "Redirected",
     "UnknownAI",
 ]
 
@@ -149,6 +151,22 @@ class ModelNotFound(ProviderError):
 
 class BadRequest(ProviderError):
     kind = "bad_request"
+
+
+class Redirected(ProviderError):
+    """The provider answered 3xx. Redirects are never followed: the request carries the key, and a
+    redirect may point at another host.
+
+    Attributes:
+        location: Where it pointed, as scheme://host:port only (no user, path or query), or a
+            description when the Location header was missing, relative or unreadable.
+    """
+
+    kind = "redirected"
+
+    def __init__(self, ai: str, model: str, reason: str, status_code: int | None, location: str) -> None:
+        self.location = location
+        super().__init__(ai, model, reason, status_code)
 
 
 class ProviderServerError(ProviderError):

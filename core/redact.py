@@ -3,21 +3,52 @@
 Every API key the configuration holds is remembered here (for the life of the process, so that a log
 line written after shutdown is covered too) and replaced by its masked hint wherever it appears: in
 log records, through `RedactingFilter` on the log handlers, and in every result the server sends,
-through the MCP middleware at the tool boundary. Validation messages never echo the rejected value
-(pydantic may shorten a long value, and a shortened key would not match). Log records are also
-cleared of anything that looks like a bearer token or an API-key header, whatever its value.
+through the MCP middleware at the tool boundary. Not only the whole key: any run of `PARTIAL_CHARS`
+or more consecutive characters of a key is masked too, since providers echo keys partly hidden
+("sk-proj-****…Ab12cd34ef56"). A password in a URL (`https://user:pass@host`) is masked wherever a URL
+with user information appears (`safe_url` for showing a configured base URL). Validation messages
+never echo the rejected value (pydantic may shorten a long value, and a shortened key would not
+match). Log records are also cleared of anything that looks like a bearer token or an API-key header,
+whatever its value.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["RedactingFilter", "clean", "clean_data", "encodable", "hint", "redact", "redact_log", "remember_secrets"]
+__all__ = [
+    "RedactingFilter",
+    "clean",
+    "clean_data",
+    "encodable",
+    "hint",
+    "redact",
+    "redact_log",
+    "remember_secrets",
+    "safe_origin",
+    "safe_url",
+    "url_secrets",
+]
+
+MIN_SECRET_CHARS = 16  # real keys are longer; shorter placeholders ("ollama") would mask ordinary words
+PARTIAL_CHARS = 12  # this many consecutive characters of a key in a text are masked wherever they appear
+# Any run of PARTIAL_CHARS characters of a key contains one whole block starting at a multiple of
+# _BLOCK_CHARS (2 * _BLOCK_CHARS - 1 <= PARTIAL_CHARS), so searching a text for a key's few aligned
+# blocks with str.find (C speed) finds every candidate run; only a hit is then extended character by
+# character. That keeps masking at a few finds per key over the text, not a check at every position.
+_BLOCK_CHARS = PARTIAL_CHARS // 2
 
 _known: set[str] = set()
+_blocks: list[tuple[str, int, str]] = []  # (key, offset in the key, the block there), for every known key
+# User information in a URL: "//user:password@" is masked in every text; "//token@" (a lone user name,
+# which some services use as the credential) only in `safe_url`, since answers are full of
+# "ssh://git@github.com" and "postgres://postgres@localhost".
+_USERINFO = re.compile(r"(?<=//)([^/?#@\s:]*)(:[^/?#@\s]*)?@")
+_PASSWORD = re.compile(r"(?<=//)([^/?#@\s:]*):[^/?#@\s]*@")
 # A rejected value, as pydantic's validation messages echo it: "[type=..., input_value=..., input_type=...]".
 _INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=)|input_value=\S+")
 # Token-like values (long, with a digit) after the names credentials go by: for log records only, where
@@ -26,7 +57,6 @@ _CREDENTIALS = re.compile(
     r"(?i)((?:bearer\s+|x-goog-api-key['\"]?\s*[:=]\s*['\"]?|api[_-]?key['\"]?\s*[:=]\s*['\"]?))"
     r"(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{20,}"
 )
-MIN_SECRET_CHARS = 16  # real keys are longer; shorter placeholders ("ollama") would mask ordinary words
 
 
 def hint(secret: str) -> str:
@@ -35,15 +65,60 @@ def hint(secret: str) -> str:
 
 
 def remember_secrets(secrets: Iterable[str]) -> None:
-    """Add keys to the set that is masked everywhere."""
-    _known.update(secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS)
+    """Add keys to the set that is masked everywhere (shorter than `MIN_SECRET_CHARS`: ignored)."""
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET_CHARS and secret not in _known:
+            _known.add(secret)
+            _blocks.extend((secret, at, secret[at : at + _BLOCK_CHARS]) for at in range(0, len(secret), _BLOCK_CHARS))
+    # Longer keys first, so that a key containing another is masked as itself.
+    _blocks.sort(key=lambda block: len(block[0]), reverse=True)
+
+
+def _key_runs(text: str) -> list[tuple[int, int, str]]:
+    """Every run of at least PARTIAL_CHARS characters of a known key in `text`: (start, end, key)."""
+    runs: list[tuple[int, int, str]] = []
+    for key, offset, block in _blocks:
+        if len(block) < _BLOCK_CHARS:
+            continue  # a key's short tail: any run reaching it also holds a whole block before it
+        found = text.find(block)
+        while found != -1:
+            start, end = found, found + _BLOCK_CHARS
+            back = offset
+            while start > 0 and back > 0 and text[start - 1] == key[back - 1]:
+                start, back = start - 1, back - 1
+            ahead = offset + _BLOCK_CHARS
+            while end < len(text) and ahead < len(key) and text[end] == key[ahead]:
+                end, ahead = end + 1, ahead + 1
+            if end - start >= PARTIAL_CHARS:
+                runs.append((start, end, key))
+            found = text.find(block, end if end > found + 1 else found + 1)
+    return runs
+
+
+def _mask_keys(text: str) -> str:
+    runs = _key_runs(text)
+    if not runs:
+        return text
+    runs.sort(key=lambda run: (run[0], -run[1]))
+    pieces: list[str] = []
+    done = 0
+    for start, end, key in runs:
+        if end <= done:
+            continue  # inside a run already masked
+        pieces.append(text[done : max(start, done)])
+        pieces.append(f"[key {hint(key)}]")
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def redact(text: str) -> str:
-    """`text` with every known key replaced by its hint, and no echoed validation input."""
-    for secret in sorted(_known, key=len, reverse=True):  # longest first: a key may contain another
-        if secret in text:
-            text = text.replace(secret, f"[key {hint(secret)}]")
+    """`text` with every known key (and every run of PARTIAL_CHARS or more of its characters) replaced
+    by its hint, URL passwords masked, and no echoed validation input."""
+    if _blocks:
+        text = _mask_keys(text)
+    if "@" in text:
+        text = _PASSWORD.sub(r"\1:***@", text)
     if "input_value=" in text:
         text = _INPUT_VALUE.sub("input_value=<hidden>", text)
     return text
@@ -57,6 +132,48 @@ def encodable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    user, password = match.group(1), match.group(2)
+    if password is not None:
+        return f"{user}:***@"
+    return "***@" if user else "@"
+
+
+def safe_url(url: str) -> str:
+    """`url` fit to show: a password in it (`https://user:pass@host/v1`) becomes `***`, and a lone user
+    name (`https://token@host`), which some services use as the credential, too.
+
+    For example `safe_url("https://me:hunter2@gw.example/v1")` is `"https://me:***@gw.example/v1"`.
+    """
+    return _USERINFO.sub(_mask_userinfo, url) if "@" in url else url
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials written into `url` (its password, or a lone user name), for `remember_secrets`."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return []
+    if parts.password:
+        return [parts.password]
+    return [parts.username] if parts.username else []
+
+
+def safe_origin(url: str) -> str | None:
+    """`scheme://host[:port]` of an absolute http(s) URL (no user, path, query or fragment); None when
+    `url` is relative, not http(s), or unreadable."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or not re.fullmatch(r"[a-z0-9.:\[\]_-]+", host):
+        return None  # anything else could be text a hostile provider wants shown
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
 
 
 def clean(text: str) -> str:

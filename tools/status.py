@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from core import ai_clients
 from core.config import Settings
 from core.metrics import MetricsSnapshot
+from core.redact import safe_url
 from tools.boundary import render
 
 __all__ = ["AIStatus", "ServerStatus", "register", "server_status"]
@@ -41,7 +42,7 @@ def server_status() -> ServerStatus:
             enabled=ai.enabled,
             usable=ai.usable,
             model=ai.model,
-            base_url=ai.base_url,
+            base_url=safe_url(ai.base_url),  # a password written into the URL stays hidden
             key=ai.key_hint,
             timeout_s=ai.timeout,
             async_client=name in ai_clients.ASYNC_AI_CLIENTS,
