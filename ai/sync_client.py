@@ -79,9 +79,9 @@ class OpenAICompatibleClient(SyncAIClient):
         return self._sdk
 
     def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        sdk, request = self._client(), self._openai_request(prompt, timeout)
         with self._translated(openai_error):
-            response = self._client().chat.completions.create(**self._openai_request(prompt, timeout))
-        return read_openai(self.name, self.model, response)
+            return read_openai(self.name, self.model, sdk.chat.completions.create(**request))
 
     def _close(self) -> None:
         if self._sdk is not None:
@@ -100,9 +100,9 @@ class GeminiClient(SyncAIClient):
         return self._sdk
 
     def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        sdk, request = self._client(), self._gemini_request(prompt, timeout)
         with self._translated(gemini_error):
-            response = self._client().models.generate_content(**self._gemini_request(prompt, timeout))
-        return read_gemini(self.name, self.model, response)
+            return read_gemini(self.name, self.model, sdk.models.generate_content(**request))
 
     def _close(self) -> None:
         if self._sdk is not None:
