@@ -219,7 +219,12 @@ async def _attempt(
             raise AIUnavailable(name, "could not be built (see the server log)")
         left = max(0.001, ends - time.monotonic())
         call = partial(sync_client.complete, prompt, temperature, max_tokens, system=system, timeout=left)
-        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            # The worker thread cannot be cancelled; cutting its connection ends its request upstream now.
+            sync_client.abort()
+            raise
 
 
 async def call_ai_async(
