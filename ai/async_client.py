@@ -95,9 +95,10 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
         return self._sdk
 
     async def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
+        sdk, request = self._client(), self._openai_request(prompt, timeout)
         with self._translated(openai_error):
-            response = await self._client().chat.completions.create(**self._openai_request(prompt, timeout))
-        return read_openai(self.name, self.model, response)
+            return read_openai(self.name, self.model, await sdk.chat.completions.create(**request))
 
     async def _close(self) -> None:
         if self._sdk is not None:
@@ -116,9 +117,10 @@ class AsyncGeminiClient(AsyncAIClient):
         return self._sdk
 
     async def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+        # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
+        sdk, request = self._client(), self._gemini_request(prompt, timeout)
         with self._translated(gemini_error):
-            response = await self._client().aio.models.generate_content(**self._gemini_request(prompt, timeout))
-        return read_gemini(self.name, self.model, response)
+            return read_gemini(self.name, self.model, await sdk.aio.models.generate_content(**request))
 
     async def _close(self) -> None:
         if self._sdk is not None:

@@ -21,11 +21,11 @@ import functools
 import os
 import ssl
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from ai.translate import Prompt
+from ai.translate import Prompt, answer_of, gemini_hooks
 from core import defaults
 from core.config import BUILTIN_AIS, ProviderKind, default_base_url
 from core.errors import ConfigError, ProviderError, UnknownAI
@@ -137,18 +137,12 @@ class ClientBase:
         if self.closed:
             raise RuntimeError(f"{self!r} is closed")
 
-    @contextmanager
     def _translated(
         self, translate: Callable[[str, str, BaseException, str | None], ProviderError | None]
-    ) -> Iterator[None]:
-        """Re-raise the SDK's exceptions as our typed errors; anything else propagates unchanged."""
-        try:
-            yield
-        except Exception as error:
-            mapped = translate(self.name, self.model, error, self._api_key)
-            if mapped is None:
-                raise
-            raise mapped from error
+    ) -> AbstractContextManager[None]:
+        """Around sending a request and reading its answer: every exception becomes a typed error
+        (`ai.translate.answer_of`), so that an answer is never sent again by the sync fallback."""
+        return answer_of(self.name, self.model, self._api_key, translate)
 
     # -- arguments for the SDKs --------------------------------------------------------------------
     def _http_args(self) -> dict[str, Any]:
@@ -208,13 +202,14 @@ class ClientBase:
 
         # google-genai retries only when given retry options; we give none (one retry loop, ours).
         # Client arguments (not ready clients) keep the SDK's own async client, one pool per event loop.
+        # The hooks read error answers before google-genai does (see ai.translate.ErrorAnswer).
         http = self._http_args()
         options = types.HttpOptions(
             base_url=self.base_url,
             api_version=GEMINI_API_VERSION,
             timeout=int(self.timeout * 1000),
-            client_args=http,
-            async_client_args=http,
+            client_args=http | {"event_hooks": gemini_hooks(asynchronous=False)},
+            async_client_args=http | {"event_hooks": gemini_hooks(asynchronous=True)},
         )
         return genai.Client(
             vertexai=False,  # not GOOGLE_GENAI_USE_VERTEXAI, and so no GOOGLE_CLOUD_* or Google credentials

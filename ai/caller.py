@@ -202,8 +202,8 @@ async def _attempt(
     timeout_error: type[ProviderTimeout],
 ) -> Completion:
     """One attempt, within `limit` seconds in all: through the async client, or the sync client in a
-    worker thread when there is no async client or it failed for a reason that is not the provider's
-    answer (a provider's answer is never re-sent)."""
+    worker thread when there is no async client or it failed before sending (once a request is sent,
+    every failure is a typed ProviderError of its answer, so an answer is never sent again)."""
     ends = time.monotonic() + limit
     with within(limit, name, model, timeout_error):
         client = ASYNC_AI_CLIENTS.get(name)
@@ -213,13 +213,18 @@ async def _attempt(
             except ProviderError:
                 raise
             except Exception:  # the fallback the design asks for: logged in full, so a bug is not hidden
-                logger.exception("%s: the async client failed; trying the sync client", name)
+                logger.exception("%s: the async client failed before sending; trying the sync client", name)
         sync_client = AI_CLIENTS.get(name)
         if sync_client is None:
             raise AIUnavailable(name, "could not be built (see the server log)")
         left = max(0.001, ends - time.monotonic())
         call = partial(sync_client.complete, prompt, temperature, max_tokens, system=system, timeout=left)
-        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            # The worker thread cannot be cancelled; cutting its connection ends its request upstream now.
+            sync_client.abort()
+            raise
 
 
 async def call_ai_async(

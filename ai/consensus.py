@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,8 +21,14 @@ MAX_OPTIONS = 10
 MAX_CHOICE_CHARS = 200
 SYSTEM = "Answer independently and honestly. Reply with only a JSON object, no other text."
 TEMPERATURE = 0.2
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S | re.I)
+MAX_VOTE_CHARS = 20_000  # of an answer, read for its vote: a vote is a small JSON object near the start
+MAX_DECODES = 16  # JSON decodes tried per answer, whatever the text
+MAX_CONFIDENCE_CHARS = 40
+_FENCE = re.compile(r"```(?:json)?\s*+(.*?)```", re.S | re.I)  # possessive: no backtracking into \s*
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_DECODER = json.JSONDecoder()
+_REPR = reprlib.Repr()  # its limits are set below (Python 3.11 takes no keyword arguments)
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, MAX_CHOICE_CHARS, MAX_CHOICE_CHARS, 40
 
 
 class Vote(BaseModel):
@@ -50,21 +58,28 @@ def consensus_prompt(question: str, options: list[str] | None) -> str:
     )
 
 
+def _candidates(text: str) -> Iterator[str]:
+    """Where a vote's JSON object may start — the whole answer, each code fence, then each "{" in it —
+    at most MAX_DECODES of them, within the first MAX_VOTE_CHARS characters: bounded work on any text."""
+    text = text[:MAX_VOTE_CHARS]
+    fences = (match.group(1).strip() for match in _FENCE.finditer(text))
+    braces = (text[start:] for start in _positions(text, "{"))
+    return islice(chain([text.strip()], fences, braces), MAX_DECODES)
+
+
+def _positions(text: str, char: str) -> Iterator[int]:
+    start = text.find(char)
+    while start != -1:
+        yield start
+        start = text.find(char, start + 1)
+
+
 def _json_object(text: str) -> dict[str, Any] | None:
     """The first JSON object in `text`: bare, in a code fence, or inside prose."""
-    candidates = [text.strip(), *(match.strip() for match in _FENCE.findall(text))]
-    decoder = json.JSONDecoder()
-    for candidate in candidates:
+    for candidate in _candidates(text):
         try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    for start in (index for index, char in enumerate(text) if char == "{"):
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except ValueError:
+            value, _ = _DECODER.raw_decode(candidate)
+        except (ValueError, RecursionError):  # not JSON, a number past 4,300 digits, nesting past the stack
             continue
         if isinstance(value, dict):
             return value
@@ -73,17 +88,23 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 def _confidence(value: Any) -> float | None:
     """0-1 from 0.8, "0.8", 8 (of 10), 80, "80%"; None when there is no number."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    match = _NUMBER.search(str(value))
+    shown = value[:MAX_CONFIDENCE_CHARS] if isinstance(value, str) else repr(value)[:MAX_CONFIDENCE_CHARS]
+    match = _NUMBER.search(shown)
     if not match:
         return None
     number = float(match.group())
-    if "%" in str(value) or number > 10:
+    if "%" in shown or number > 10:
         number /= 100  # a percentage
     elif number > 1:
         number /= 10  # a 0-10 scale
     return min(1.0, max(0.0, number))
+
+
+def _short(value: Any) -> str:
+    """A parsed JSON value as text of bounded size and depth (str() of deep nesting would recurse)."""
+    return (value if isinstance(value, str) else _REPR.repr(value)).strip()[:MAX_CHOICE_CHARS]
 
 
 def _match_option(text: str, options: list[str] | None) -> str | None:
@@ -105,13 +126,13 @@ def parse_vote(ai: str, text: str, options: list[str] | None) -> Vote:
         fields = {str(key).casefold(): value for key, value in data.items()}
         raw = fields.get("choice", fields.get("answer", fields.get("option")))
         if raw is not None:
-            choice = str(raw).strip()[:MAX_CHOICE_CHARS]
+            choice = _short(raw)
             reason = fields.get("reason", fields.get("rationale"))
             return Vote(
                 ai=ai,
                 choice=_match_option(choice, options) or choice,
                 confidence=_confidence(fields.get("confidence")),
-                reason=str(reason).strip()[:MAX_CHOICE_CHARS] if reason is not None else None,
+                reason=_short(reason) if reason is not None else None,
                 parsed=True,
             )
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")[:MAX_CHOICE_CHARS]

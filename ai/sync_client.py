@@ -4,6 +4,9 @@ and as the fallback when an async client cannot do its work."""
 from __future__ import annotations
 
 import abc
+import contextlib
+import logging
+import socket
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -16,6 +19,8 @@ if TYPE_CHECKING:
     from openai import OpenAI
 
 __all__ = ["GeminiClient", "OpenAICompatibleClient", "SyncAIClient", "create_ai_client"]
+
+logger = logging.getLogger("junior_ai.sync_client")
 
 
 class SyncAIClient(ClientBase, abc.ABC):
@@ -50,6 +55,16 @@ class SyncAIClient(ClientBase, abc.ABC):
             self.closed = True
             self._close()
 
+    def abort(self) -> None:
+        """Cut every connection of this client at once; safe from any thread (the event loop's, while a
+        worker thread is blocked reading an answer: closing would not wake it, a shutdown does, and the
+        provider sees the request abandoned). Calls in flight on this client fail; the next call builds
+        a new SDK client, and each call closes the aborted one it used when it ends."""
+        http_client = self._http_client()
+        self._forget()
+        if http_client is not None and not _cut(http_client):
+            logger.debug("%s: no connection to cut", self.name)
+
     def __enter__(self) -> Self:
         return self
 
@@ -63,6 +78,14 @@ class SyncAIClient(ClientBase, abc.ABC):
 
     @abc.abstractmethod
     def _close(self) -> None: ...
+
+    @abc.abstractmethod
+    def _http_client(self) -> Any:
+        """The httpx client under the SDK client, or None before first use."""
+
+    @abc.abstractmethod
+    def _forget(self) -> None:
+        """Drop the SDK client (without closing it: a worker thread may still be using it)."""
 
 
 class OpenAICompatibleClient(SyncAIClient):
@@ -79,13 +102,23 @@ class OpenAICompatibleClient(SyncAIClient):
         return self._sdk
 
     def _complete(self, prompt: Prompt, timeout: float) -> Completion:
-        with self._translated(openai_error):
-            response = self._client().chat.completions.create(**self._openai_request(prompt, timeout))
-        return read_openai(self.name, self.model, response)
+        sdk, request = self._client(), self._openai_request(prompt, timeout)
+        try:
+            with self._translated(openai_error):
+                return read_openai(self.name, self.model, sdk.chat.completions.create(**request))
+        finally:
+            if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
+                sdk.close()
 
     def _close(self) -> None:
         if self._sdk is not None:
             self._sdk.close()
+
+    def _http_client(self) -> Any:
+        return None if self._sdk is None else self._sdk._client
+
+    def _forget(self) -> None:
+        self._sdk = None
 
 
 class GeminiClient(SyncAIClient):
@@ -100,15 +133,43 @@ class GeminiClient(SyncAIClient):
         return self._sdk
 
     def _complete(self, prompt: Prompt, timeout: float) -> Completion:
-        with self._translated(gemini_error):
-            response = self._client().models.generate_content(**self._gemini_request(prompt, timeout))
-        return read_gemini(self.name, self.model, response)
+        sdk, request = self._client(), self._gemini_request(prompt, timeout)
+        try:
+            with self._translated(gemini_error):
+                return read_gemini(self.name, self.model, sdk.models.generate_content(**request))
+        finally:
+            if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
+                sdk.close()
+
+    def _http_client(self) -> Any:
+        return None if self._sdk is None else self._sdk._api_client._httpx_client
+
+    def _forget(self) -> None:
+        self._sdk = None
 
     def _close(self) -> None:
         if self._sdk is not None:
             # Its async HTTP client was never used, so it holds no connection and needs no closing
             # (closing it would need an event loop, and this may run inside one).
             self._sdk.close()
+
+
+def _cut(http_client: Any) -> int:
+    """Shut down the socket of every connection in an httpx2.Client's pool; how many were cut.
+
+    Neither httpx nor the SDKs offer this (closing a pool does not wake a thread blocked reading), so it
+    reaches through httpx2's transport and httpcore2's connections; a test proves it still works.
+    """
+    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
+    cut = 0
+    for connection in list(getattr(pool, "connections", ())):
+        stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # closed by its own thread meanwhile
+                sock.shutdown(socket.SHUT_RDWR)
+                cut += 1
+    return cut
 
 
 def create_ai_client(ai_name: str, api_key: str | None, model: str, **options: Any) -> SyncAIClient:

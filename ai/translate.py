@@ -8,13 +8,16 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 
+from ai.clean import body_reason, message_of, plain, token_count
 from core.defaults import TEMPERATURE
 from core.errors import (
     AuthenticationFailed,
@@ -34,9 +37,12 @@ from core.redact import encodable, safe_origin
 
 __all__ = [
     "Completion",
+    "ErrorAnswer",
     "Prompt",
     "Usage",
+    "answer_of",
     "gemini_error",
+    "gemini_hooks",
     "openai_error",
     "parse_retry_after",
     "read_gemini",
@@ -48,6 +54,7 @@ GEMINI_BLOCK_REASONS = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE"}
 )
 MAX_REASON_CHARS = 300
+logger = logging.getLogger("junior_ai.translate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +110,13 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
 
 
 def _clean(reason: str, secret: str | None) -> str:
+    """A provider's error text made fit to show: the key hidden, one line, printable, at most 300 characters."""
     if secret:
         reason = reason.replace(secret, "***")  # before cutting, so that no part of the key survives
-    return " ".join(reason.split())[:MAX_REASON_CHARS] or "no reason given"
+    # Cut before the per-character pass, so that a 10 MB message costs no more than a short one.
+    reason = reason[: MAX_REASON_CHARS * 4]
+    printable = "".join(char if char.isprintable() else " " for char in reason)  # control chars, lone surrogates
+    return " ".join(printable.split())[:MAX_REASON_CHARS] or "no reason given"
 
 
 def _status_error(ai: str, model: str, status: int, reason: str, headers: Mapping[str, str] | None) -> ProviderError:
@@ -139,47 +150,68 @@ def _status_error(ai: str, model: str, status: int, reason: str, headers: Mappin
     return ProviderError(ai, model, reason, status)
 
 
+# -- Where an answer enters -----------------------------------------------------------------------
+
+
+# An SDK's exception → our error (ai, model, the exception, the key to hide), or None when it names nothing.
+Translate = Callable[[str, str, BaseException, str | None], ProviderError | None]
+
+
+@contextmanager
+def answer_of(ai: str, model: str, secret: str | None, translate: Translate) -> Iterator[None]:
+    """Around sending a request and reading its answer: whatever is raised in here becomes a typed
+    `ProviderError` for this AI. The request was built before (so it has been sent, or the SDK failed in
+    a way that its sync twin would repeat), and an answer that arrived is never sent again: a failure
+    the SDK does not name (a RecursionError, a ValueError, a UnicodeDecodeError in its JSON reading) is
+    an `InvalidResponse`, retried like any unreadable answer.
+
+    Raises:
+        ProviderError: for every exception raised inside (cancellation passes through unchanged).
+    """
+    try:
+        yield
+    except ProviderError:
+        raise
+    except Exception as error:  # everything here belongs to the answer; the SDKs' own are mapped first
+        mapped = translate(ai, model, error, secret)
+        if mapped is None:
+            logger.debug("%s: unreadable answer", ai, exc_info=True)
+            mapped = InvalidResponse(ai, model, f"unreadable answer ({type(error).__name__})")
+        raise mapped from error
+
+
 # -- OpenAI-compatible ----------------------------------------------------------------------------
 
 
-# What reading an answer of the wrong shape raises: the SDKs accept any JSON object leniently.
-SHAPE_ERRORS = (AttributeError, TypeError, IndexError, KeyError)
-
-
-def _shape_checked(read: Callable[[str, str, Any], Completion], ai: str, model: str, response: Any) -> Completion:
-    try:
-        return read(ai, model, response)
-    except SHAPE_ERRORS as error:
-        raise InvalidResponse(ai, model, f"unexpected answer shape ({type(error).__name__})") from error
-
-
 def read_openai(ai: str, model: str, response: Any) -> Completion:
-    """Text and usage from a ChatCompletion.
+    """Text and usage from a ChatCompletion, each field checked: the openai SDK builds it from any JSON
+    without validation (a list, a str for an HTML page, fields of any type).
 
     Raises:
         ContentBlocked: the provider's content filter stopped the answer.
         EmptyResponse: no choice, or a choice with no text.
         InvalidResponse: the answer does not have a ChatCompletion's shape.
     """
-    return _shape_checked(_read_openai, ai, model, response)
-
-
-def _read_openai(ai: str, model: str, response: Any) -> Completion:
     choices = getattr(response, "choices", None)
+    if not isinstance(choices, list):
+        raise InvalidResponse(ai, model, f"the answer is not a chat completion ({_shape(response, choices)})")
     if not choices:
         raise EmptyResponse(ai, model, "the provider returned no choices")
-    choice = choices[0]
-    text = choice.message.content if choice.message else None
-    if choice.finish_reason == "content_filter":
+    finish = plain(getattr(choices[0], "finish_reason", None))
+    message = getattr(choices[0], "message", None)
+    text = getattr(message, "content", None)
+    if finish == "content_filter":
         raise ContentBlocked(ai, model, "the provider's content filter stopped the answer")
-    if not isinstance(text, str) or not text.strip():
-        raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={choice.finish_reason})")
-    usage = response.usage
+    if text is not None and not isinstance(text, str):
+        raise InvalidResponse(ai, model, f"the answer's text is a {type(text).__name__}, not a string")
+    if not text or not text.strip():
+        raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
+    usage = getattr(response, "usage", None)
     return Completion(
         text=encodable(text),  # a lone surrogate would break the next prompt (a debate round) and the wire
-        model=getattr(response, "model", None) or model,
-        usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
-        finish_reason=choice.finish_reason,
+        model=plain(getattr(response, "model", None)) or model,
+        usage=_usage(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)),
+        finish_reason=finish,
     )
 
 
@@ -188,10 +220,10 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
     import openai
 
     if isinstance(error, openai.APIStatusError):
+        # The SDK keeps the body as it came: a dict, a list, an HTML page's text, nested to any depth.
         body = error.body
-        message = body.get("message") if isinstance(body, dict) else None
-        reason = _clean(str(message or error.message), secret)
-        return _status_error(ai, model, error.status_code, reason, error.response.headers)
+        reason = message_of(body) or (body if isinstance(body, str) else None) or error.message
+        return _status_error(ai, model, error.status_code, _clean(reason, secret), error.response.headers)
     if isinstance(error, openai.APITimeoutError):
         return ProviderTimeout(ai, model, "the request timed out")
     if isinstance(error, openai.APIConnectionError):
@@ -206,35 +238,71 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
 # -- Gemini ---------------------------------------------------------------------------------------
 
 
+class ErrorAnswer(Exception):
+    """An HTTP error answer from Gemini, read by us before google-genai parses it (it would raise a bare
+    RecursionError, ValueError or UnicodeDecodeError for some bodies, and lose the status)."""
+
+    def __init__(self, status: int, reason: str, headers: Mapping[str, str]) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        super().__init__(f"HTTP {status}")
+
+
+def _error_answer(response: Any) -> ErrorAnswer | None:
+    if response.status_code == 200:  # google-genai's own test: anything else is an error answer
+        return None
+    reason = body_reason(response.content) or str(response.reason_phrase or "")
+    return ErrorAnswer(response.status_code, reason, response.headers)
+
+
+def gemini_hooks(asynchronous: bool) -> dict[str, list[Callable[[Any], Any]]]:
+    """httpx event hooks for google-genai's HTTP clients that turn an error answer into `ErrorAnswer`."""
+
+    def check(response: Any) -> None:
+        response.read()
+        if (error := _error_answer(response)) is not None:
+            raise error
+
+    async def acheck(response: Any) -> None:
+        await response.aread()
+        if (error := _error_answer(response)) is not None:
+            raise error
+
+    return {"response": [acheck if asynchronous else check]}
+
+
 def read_gemini(ai: str, model: str, response: Any) -> Completion:
-    """Text and usage from a GenerateContentResponse.
+    """Text and usage from a GenerateContentResponse (google-genai has validated the types; the values
+    are still the provider's).
 
     Raises:
         ContentBlocked: the prompt or the answer was blocked by a safety filter.
         EmptyResponse: no candidate, or a candidate with no text.
-        InvalidResponse: the answer does not have a GenerateContentResponse's shape.
+        InvalidResponse: the answer has no candidates at all (not JSON object, or not Gemini's).
     """
-    return _shape_checked(_read_gemini, ai, model, response)
-
-
-def _read_gemini(ai: str, model: str, response: Any) -> Completion:
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
         raise ContentBlocked(ai, model, f"the prompt was blocked ({_enum_name(feedback.block_reason)})")
-    candidates = response.candidates or []
+    candidates = response.candidates
+    if candidates is None:
+        raise InvalidResponse(ai, model, "the answer is not a generateContent response (no candidates)")
     if not candidates:
         raise EmptyResponse(ai, model, "the provider returned no candidates")
-    finish = _enum_name(candidates[0].finish_reason) if candidates[0].finish_reason else None
+    if candidates[0].content is None and candidates[0].finish_reason is None:
+        # What google-genai makes of a candidate that is not an object ("candidates": "x"): no answer.
+        raise InvalidResponse(ai, model, "the answer is not a generateContent response (an empty candidate)")
+    finish = plain(_enum_name(candidates[0].finish_reason)) if candidates[0].finish_reason else None
     text = response.text
-    if not text or not text.strip():
+    if not isinstance(text, str) or not text.strip():
         if finish in GEMINI_BLOCK_REASONS:
             raise ContentBlocked(ai, model, f"the answer was blocked ({finish})")
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
     usage = response.usage_metadata
     return Completion(
         text=encodable(text),  # a lone surrogate would break the next prompt (a debate round) and the wire
-        model=getattr(response, "model_version", None) or model,
-        usage=Usage(usage.prompt_token_count, usage.candidates_token_count) if usage else None,
+        model=plain(response.model_version) or model,
+        usage=_usage(getattr(usage, "prompt_token_count", None), getattr(usage, "candidates_token_count", None)),
         finish_reason=finish,
     )
 
@@ -244,10 +312,12 @@ def gemini_error(ai: str, model: str, error: BaseException, secret: str | None) 
     import httpx2
     from google.genai import errors
 
+    if isinstance(error, ErrorAnswer):
+        return _status_error(ai, model, error.status, _clean(error.reason, secret), error.headers)
     if isinstance(error, errors.APIError):
-        reason = _clean(str(error.message or error.status or error), secret)
+        reason = next((v for v in (error.message, error.status) if isinstance(v, str) and v.strip()), "")
         headers = error.response.headers if getattr(error, "response", None) is not None else None
-        return _status_error(ai, model, error.code, reason, headers)
+        return _status_error(ai, model, error.code, _clean(reason, secret), headers)
     if isinstance(error, httpx2.TimeoutException):
         return ProviderTimeout(ai, model, "the request timed out")
     if isinstance(error, httpx2.TransportError):
@@ -255,6 +325,17 @@ def gemini_error(ai: str, model: str, error: BaseException, secret: str | None) 
     if isinstance(error, (json.JSONDecodeError, pydantic.ValidationError)):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
     return None
+
+
+def _usage(input_tokens: Any, output_tokens: Any) -> Usage | None:
+    usage = Usage(token_count(input_tokens), token_count(output_tokens))
+    return usage if usage != Usage() else None
+
+
+def _shape(response: Any, choices: Any) -> str:
+    if choices is None:
+        return f"a {type(response).__name__} without choices"
+    return f"choices is a {type(choices).__name__}"
 
 
 def _enum_name(value: Any) -> str:

@@ -207,5 +207,5 @@ async def test_close_closes_the_http_connections(fake: FakeProvider, ai: str) ->
 async def test_an_answer_of_the_wrong_shape_is_invalid_not_a_crash(fake: FakeProvider) -> None:
     fake.behave("grok", body='{"choices": "nope"}')  # the openai SDK accepts any JSON object
     async with await client_for(fake, "grok") as client:
-        with pytest.raises(InvalidResponse, match=r"unexpected answer shape \(AttributeError\)"):
+        with pytest.raises(InvalidResponse, match=r"not a chat completion \(choices is a str\)"):
             await client.generate("hi")

@@ -1,10 +1,23 @@
-"""Reading votes and tallying them: pure logic, table-driven."""
+"""Reading votes and tallying them: pure logic, table-driven; any text at all is read with bounded work."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from ai.consensus import Vote, check_options, parse_vote, tally
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ai.consensus import (
+    MAX_CHOICE_CHARS,
+    MAX_DECODES,
+    MAX_VOTE_CHARS,
+    Vote,
+    _candidates,
+    check_options,
+    parse_vote,
+    tally,
+)
 from core.errors import InvalidRequest
 
 OPTIONS = ["Postgres", "SQLite", "DuckDB"]
@@ -76,3 +89,61 @@ def test_options_are_cleaned_and_checked() -> None:
         check_options(["A", " A "])
     with pytest.raises(InvalidRequest, match="got 11"):
         check_options([str(n) for n in range(11)])
+
+
+ADVERSARIAL = [
+    "[" * 100_000,
+    "{" * 50_000,
+    '{"a": ' * 5_000 + "1" + "}" * 5_000,
+    '{"choice": ' + "9" * 10_000 + "}",
+    '{"choice": "A", "confidence": ' + "9" * 4_000 + "}",
+    '{"choice": "A", "confidence": 1e400}',
+    '{"choice": ' + "[" * 5_000 + "]" * 5_000 + "}",
+    "{ prose " * 25_000,
+    "```" + " " * 200_000,
+    "```json\n" + "{" * 100_000 + "\n```",
+    '{"choice": "A"' + " " * 200_000 + "}",
+]
+
+
+def within_bounds(text: str) -> bool:
+    """What reading a vote may cost: at most MAX_DECODES decodes, each of at most MAX_VOTE_CHARS."""
+    candidates = list(_candidates(text))
+    return len(candidates) <= MAX_DECODES and all(len(c) <= MAX_VOTE_CHARS for c in candidates)
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda text: text[:24])
+def test_any_text_is_read_as_a_vote_with_bounded_work(text: str) -> None:
+    vote = parse_vote("grok", text, OPTIONS)
+    assert vote.choice is None or len(vote.choice) <= MAX_CHOICE_CHARS
+    assert within_bounds(text)
+
+
+def test_a_vote_after_the_scanned_part_is_not_looked_for() -> None:
+    text = "x" * MAX_VOTE_CHARS + '{"choice": "SQLite"}'
+    assert parse_vote("grok", text, OPTIONS).parsed is False
+
+
+TEXTS = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet='{}[]":,0123456789.e- \n`json', max_size=3_000),
+    st.builds(
+        lambda c, n: c * n, st.sampled_from(["{", "[", '{"a":', "```", '{"choice": ', "9"]), st.integers(0, 60_000)
+    ),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["choice", "confidence", "reason"]), inner)
+        ),
+        max_leaves=10,
+    ).map(json.dumps),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(text=TEXTS, prefix=st.text(max_size=20))
+def test_no_text_breaks_vote_reading(text: str, prefix: str) -> None:
+    vote = parse_vote("grok", prefix + text, OPTIONS)
+    assert isinstance(vote, Vote)
+    assert vote.confidence is None or 0.0 <= vote.confidence <= 1.0
+    assert within_bounds(prefix + text)

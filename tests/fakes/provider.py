@@ -5,9 +5,10 @@ Each AI gets its own path prefix, so one server plays every provider at once and
     OpenAI-compatible:  POST http://127.0.0.1:PORT/<ai>/v1/chat/completions
     Gemini:             POST http://127.0.0.1:PORT/<ai>/v1beta/models/<model>:generateContent
 
-Per AI, a default `Behaviour` (latency, HTTP error, empty or blocked answer) and a queue of one-shot
-behaviours consumed first ("503 twice, then succeed"). Every request is recorded with its headers and
-JSON body, so tests can check what the SDKs really sent.
+Per AI, a default `Behaviour` (latency, HTTP error, empty or blocked answer, or a raw answer: any
+status, headers and body bytes) and a queue of one-shot behaviours consumed first ("503 twice, then
+succeed"). Every request is recorded with its headers and JSON body, so tests can check what the SDKs
+really sent.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class Behaviour:
     body: str | None = None
     reset: bool = False  # send the headers and part of the body, then drop the connection
     fail_rate: float = 0.0  # this share of requests (at random, seeded) answers 500 instead
+    # A raw answer, sent as given: `status` (default 200), these headers and these body bytes, for a
+    # provider that answers HTML, an event stream, invalid UTF-8... The fake sets content-length itself.
+    raw: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,8 @@ class FakeProvider:
     def _error(behaviour: Behaviour, api: str) -> Response | None:
         if behaviour.reset:
             return _CutShort()
+        if behaviour.raw is not None:
+            return _raw(behaviour.status or 200, behaviour.headers, behaviour.raw)
         if behaviour.body is not None:
             return Response(behaviour.body, status_code=behaviour.status or 200, media_type="application/json")
         if behaviour.status is None:
@@ -294,6 +301,22 @@ class FakeProvider:
                 "modelVersion": model,
             }
         )
+
+
+# Headers the HTTP server must own, or the framing of the answer would break instead of its content.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+def _raw(status: int, headers: tuple[tuple[str, str], ...], body: bytes) -> Response:
+    """Exactly this answer (no body where HTTP forbids one: 1xx, 204, 304)."""
+    bodiless = status < 200 or status in (204, 304)
+    response = Response(b"" if bodiless else body, status_code=status)
+    response.raw_headers += [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in headers
+        if name.lower() not in FRAMING_HEADERS
+    ]
+    return response
 
 
 class _CutShort(Response):

@@ -1,0 +1,54 @@
+"""Values from a provider's answer are untrusted: each is checked and cleaned here, once, where it enters.
+
+A provider (or a proxy in front of it) may send anything: a model name of 10,000 characters, a token
+count that is negative, fractional, NaN or 10**30, an error message that is a list, a body nested 5,000
+deep or not UTF-8. What leaves these functions is a short plain string, a sane count, or None (error
+reasons are then made printable and short by ai.translate).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["body_reason", "message_of", "plain", "token_count"]
+
+MAX_NAME_CHARS = 200  # a model name or a finish reason; longer is not a name
+MAX_TOKEN_COUNT = 10**9  # more tokens than any model reads or writes in one call: not a count
+MAX_BODY_CHARS = 100_000  # of an error body, read for its message; the rest cannot be shown anyway
+
+
+def plain(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
+    """`value` if it is a short, non-empty, printable str (no control characters, no lone surrogates)."""
+    if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable():
+        return value
+    return None
+
+
+def token_count(value: Any) -> int | None:
+    """`value` as a token count: a non-negative int within reason (12.0 counts; 1.5, NaN, -1, True do not)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # is_integer() is False for NaN and infinities
+    if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
+        return value
+    return None
+
+
+def body_reason(body: bytes) -> str | None:
+    """The message of an error body — `{"error": {"message": ...}}`, `{"message": ...}`, `{"error": "..."}`
+    — else the body's own text; None when it is empty. Never raises, whatever the bytes."""
+    text = body[: MAX_BODY_CHARS * 4].decode("utf-8", errors="replace")[:MAX_BODY_CHARS]
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON, a 5,000-digit number, or nested past the stack
+        return text.strip() or None
+    return message_of(data) or text.strip() or None
+
+
+def message_of(data: Any) -> str | None:
+    """The str message in a parsed error body, looked for only where providers put it."""
+    error = data.get("error", data) if isinstance(data, dict) else None
+    if isinstance(error, str):
+        return error
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message.strip() else None
