@@ -43,17 +43,30 @@ def with_progress(message: dict[str, Any], token: int) -> dict[str, Any]:
     return message
 
 
-def hostile(fake: FakeProvider) -> None:
-    fake.behave("gemini", body=GEMINI_ANSWER)
+DEEP = "[" * 2000 + "]" * 2000
+INVALID_UTF8 = b'{"choices": [{"message": {"content": "\xff\xfe broken"}}]}'
+CASES = ("surrogate", "invalid_utf8", "deep_nesting")
+
+
+def hostile(fake: FakeProvider, case: str = "surrogate") -> None:
+    """Two AIs answer 200 with the hostile body, one an error with it, one (grok) always the surrogate."""
     fake.behave("grok", body=OPENAI_ANSWER)
-    fake.behave("deepseek", status=400, body=ERROR)  # not retried: never trips the breaker
-    fake.behave("ollama", body=OPENAI_ANSWER)
+    if case == "surrogate":
+        fake.behave("gemini", body=GEMINI_ANSWER)
+        fake.behave("deepseek", status=400, body=ERROR)  # not retried: never trips the breaker
+        fake.behave("ollama", body=OPENAI_ANSWER)
+        return
+    body = INVALID_UTF8 if case == "invalid_utf8" else DEEP.encode()
+    fake.behave("gemini", Behaviour(raw=body, headers=(("content-type", "application/json"),)))
+    fake.behave("deepseek", Behaviour(status=400, raw=body, headers=(("content-type", "application/json"),)))
+    fake.behave("ollama", Behaviour(raw=body, headers=(("content-type", "application/json"),)))
 
 
-async def test_lone_surrogates_in_answers_and_errors_reach_every_tool_and_the_session_lives(
-    fake: FakeProvider, tmp_path: Path
+@pytest.mark.parametrize("case", CASES)
+async def test_hostile_answers_and_errors_reach_every_tool_and_the_session_lives(
+    fake: FakeProvider, tmp_path: Path, case: str
 ) -> None:
-    hostile(fake)
+    hostile(fake, case)
     path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, AIS) | FAST_RETRIES)
     calls = [
         tool(10, "ask_ai", {"ai": "grok", "prompt": "hi"}),
@@ -73,16 +86,20 @@ async def test_lone_surrogates_in_answers_and_errors_reach_every_tool_and_the_se
     assert sorted(answers) == [0, 10, 11, 12, 14, 15, 16, 17, 18, 20], "every request answered exactly once"
     by_id = {m["id"]: m for m in received if "id" in m}
     assert "bad \ufffd answer" in by_id[10]["result"]["content"][0]["text"]
-    assert "bad \ufffd answer" in by_id[11]["result"]["content"][0]["text"]
     assert by_id[12]["result"]["isError"]
-    assert re.search("broken \ufffd? ?proxy", json.dumps(received, ensure_ascii=False)), "the error is shown"
+    if case == "surrogate":
+        assert "bad \ufffd answer" in by_id[11]["result"]["content"][0]["text"]
+        assert re.search("broken \ufffd? ?proxy", json.dumps(received, ensure_ascii=False)), "the error is shown"
+    else:
+        assert "invalid_response" in json.dumps(received), "the unreadable answers are named as such"
     assert len(by_id[20]["result"]["tools"]) == 6, "the session still answers after all of it"
     assert '"internal' not in json.dumps(received), "a provider's text is data, wherever it goes next"
     assert "Traceback" not in errors
 
 
-def test_check_prints_a_line_for_each_hostile_ai(fake: FakeProvider, tmp_path: Path) -> None:
-    hostile(fake)
+@pytest.mark.parametrize("case", CASES)
+def test_check_prints_a_line_for_each_hostile_ai(fake: FakeProvider, tmp_path: Path, case: str) -> None:
+    hostile(fake, case)
     path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, AIS) | FAST_RETRIES)
     done = subprocess.run(
         [sys.executable, SERVER, "--credentials", str(path), "--check"],
@@ -94,8 +111,12 @@ def test_check_prints_a_line_for_each_hostile_ai(fake: FakeProvider, tmp_path: P
     assert done.returncode == 1, (out, err)  # deepseek failed
     rows = {line.split()[0]: line for line in out.splitlines()[3:-1]}
     assert set(rows) == set(AIS), out
-    assert re.search("FAILED: bad_request: broken \ufffd? ?proxy", rows["deepseek"])
-    assert "OK" in rows["grok"] and "OK" in rows["gemini"]
+    assert "OK" in rows["grok"]
+    if case == "surrogate":
+        assert re.search("FAILED: bad_request: broken \ufffd? ?proxy", rows["deepseek"])
+        assert "OK" in rows["gemini"]
+    else:
+        assert "FAILED: bad_request" in rows["deepseek"] and "FAILED: invalid_response" in rows["ollama"]
     assert "Traceback" not in err
 
 
