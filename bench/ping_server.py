@@ -1,7 +1,6 @@
 """Our server plus one trivial tool, so that the MCP overhead of ask_ai can be measured on one server."""
 
 import sys
-import threading
 
 import anyio
 
@@ -15,7 +14,6 @@ def ping() -> str:
 
 
 if __name__ == "__main__":
-    closed = threading.Event()
-    server = build_server(load_settings(sys.argv[1]), on_closed=closed.set)
+    server = build_server(load_settings(sys.argv[1]))
     server.add_tool(ping)
-    anyio.run(serve, server, closed)
+    anyio.run(serve, server)
