@@ -163,8 +163,8 @@ async def serve_stdio(server: MCPServer, stopped: anyio.Event) -> None:
     async with anyio.create_task_group() as group:
         group.start_soon(wire.write_all, outgoing)
         reader.start()
-        async with anyio.create_task_group() as serving:
-            group.start_soon(_stop_when, serving.cancel_scope, stopped, wire)
+        with anyio.CancelScope() as serving:
+            group.start_soon(_stop_when, serving, stopped, wire)
             # The lowlevel server is private in the SDK; its own in-memory client reaches it the same way.
             lowlevel = server._lowlevel_server
             await lowlevel.run(incoming, outgoing_send.clone(), lowlevel.create_initialization_options())
