@@ -44,6 +44,7 @@ _BLOCK_CHARS = PARTIAL_CHARS // 2
 
 _known: set[str] = set()
 _blocks: list[tuple[str, int, str]] = []  # (key, offset in the key, the block there), for every known key
+_any_block: re.Pattern[str] | None = None  # any whole block of any known key: the cheap first test
 # User information in a URL: "//user:password@" is masked in every text; "//token@" (a lone user name,
 # which some services use as the credential) only in `safe_url`, since answers are full of
 # "ssh://git@github.com" and "postgres://postgres@localhost".
@@ -72,6 +73,9 @@ def remember_secrets(secrets: Iterable[str]) -> None:
             _blocks.extend((secret, at, secret[at : at + _BLOCK_CHARS]) for at in range(0, len(secret), _BLOCK_CHARS))
     # Longer keys first, so that a key containing another is masked as itself.
     _blocks.sort(key=lambda block: len(block[0]), reverse=True)
+    global _any_block
+    whole = sorted({block for _, _, block in _blocks if len(block) == _BLOCK_CHARS})
+    _any_block = re.compile("|".join(map(re.escape, whole))) if whole else None
 
 
 def _key_runs(text: str) -> list[tuple[int, int, str]]:
@@ -96,6 +100,9 @@ def _key_runs(text: str) -> list[tuple[int, int, str]]:
 
 
 def _mask_keys(text: str) -> str:
+    # The hot path (every string of every result): one regex scan says whether any block is there at all.
+    if len(text) < PARTIAL_CHARS or _any_block is None or _any_block.search(text) is None:
+        return text
     runs = _key_runs(text)
     if not runs:
         return text
