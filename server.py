@@ -16,15 +16,15 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from ai.check import run_check
 from ai.warmup import warm_up_later
-from core.ai_clients import cleanup_async_ai_clients, initialize_all_clients_async
+from callers import Junior
+from check import run_check
 from core.config import Settings, load_settings
 from core.errors import ConfigError
 from core.redact import RedactingFilter
@@ -49,21 +49,23 @@ THREAD_GRACE_S = 0.3  # how long an exit waits for worker threads still busy
 logger = logging.getLogger("junior_ai")
 
 
-def build_server(settings: Settings) -> MCPServer:
-    """The MCP server for `settings`: the registry lives for as long as a connection does."""
+def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] = Junior.build) -> MCPServer[Junior]:
+    """The MCP server for `settings`: its application (clients, guards), made by `build_app` (a test
+    passes its own, with its own clock), lives as long as a connection does, and tools reach it through
+    the lifespan context."""
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer) -> AsyncIterator[Settings]:
-        await initialize_all_clients_async(settings)
+    async def lifespan(_: MCPServer[Junior]) -> AsyncIterator[Junior]:
+        app = build_app(settings)
         warm_up_later({settings.ais[name].kind for name in settings.usable_ais}, WARM_UP_DELAY_S)
         try:
-            yield settings
+            yield app
         finally:
             # Shutdown runs inside a cancelled scope (a signal, or stdin closing): close the clients anyway.
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
-                await cleanup_async_ai_clients()
+                await app.aclose()
 
-    server: MCPServer = MCPServer(
+    server: MCPServer[Junior] = MCPServer(
         SERVER_NAME,
         title="Junior AI Assistant",
         instructions=INSTRUCTIONS,

@@ -9,11 +9,13 @@ SDK clients are created on first use, so building a pool of clients at start-up 
 from __future__ import annotations
 
 import abc
+import importlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ai.base import ClientBase, client_options
-from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
+from ai.request import Completion, Request
+from ai.translate import gemini_error, openai_error, read_gemini, read_openai
 from core.deadline import within
 from core.defaults import TEMPERATURE
 
@@ -31,7 +33,7 @@ __all__ = [
 
 
 class AsyncAIClient(ClientBase, abc.ABC):
-    """One AI, asked asynchronously; `async with` closes it. Subclasses implement `_complete`, `_close`."""
+    """One AI, asked asynchronously; `async with` closes it. Subclasses implement `_send`, `_close`."""
 
     async def generate(
         self, prompt: str, temperature: float | None = TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
@@ -54,11 +56,21 @@ class AsyncAIClient(ClientBase, abc.ABC):
         timeout: float | None = None,
     ) -> Completion:
         """Like `generate`, but returns the whole `Completion` (text, model, usage, finish reason)."""
-        self._check_open()
         limit = timeout or self.timeout
-        request = Prompt(prompt, system, temperature, max_tokens)
         with within(limit, self.name, self.model):
-            return await self._complete(request, limit)
+            return await self.send(
+                Request(prompt, system=system, temperature=temperature, max_tokens=max_tokens), limit
+            )
+
+    async def send(self, request: Request, timeout: float | None = None) -> Completion:
+        """Send `request` once and read the answer; `timeout` (default: the request's, else the client's)
+        is the SDK's own limit. No retry and no overall time limit: the caller sets those.
+
+        Raises:
+            ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
+        """
+        self._check_open()
+        return await self._send(request, timeout or request.timeout or self.timeout)
 
     async def close(self) -> None:
         """Close the connections. Safe to call more than once."""
@@ -75,7 +87,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
         await self.close()
 
     @abc.abstractmethod
-    async def _complete(self, prompt: Prompt, timeout: float) -> Completion: ...
+    async def _send(self, request: Request, timeout: float) -> Completion: ...
 
     @abc.abstractmethod
     async def _close(self) -> None: ...
@@ -94,11 +106,11 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
             self._sdk = openai.AsyncOpenAI(**self._openai_args(asynchronous=True))
         return self._sdk
 
-    async def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+    async def _send(self, request: Request, timeout: float) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
-        sdk, request = self._client(), self._openai_request(prompt, timeout)
+        sdk, body = self._client(), self._openai_request(request, timeout)
         with self._translated(openai_error):
-            return read_openai(self.name, self.model, await sdk.chat.completions.create(**request))
+            return read_openai(self.name, body["model"], await sdk.chat.completions.create(**body))
 
     async def _close(self) -> None:
         if self._sdk is not None:
@@ -116,11 +128,11 @@ class AsyncGeminiClient(AsyncAIClient):
             self._sdk = self._gemini_client()
         return self._sdk
 
-    async def _complete(self, prompt: Prompt, timeout: float) -> Completion:
+    async def _send(self, request: Request, timeout: float) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
-        sdk, request = self._client(), self._gemini_request(prompt, timeout)
+        sdk, body = self._client(), self._gemini_request(request, timeout)
         with self._translated(gemini_error):
-            return read_gemini(self.name, self.model, await sdk.aio.models.generate_content(**request))
+            return read_gemini(self.name, body["model"], await sdk.aio.models.generate_content(**body))
 
     async def _close(self) -> None:
         if self._sdk is not None:
@@ -151,9 +163,8 @@ async def create_async_ai_client(ai_name: str, api_key: str | None, model: str, 
 
 
 def __getattr__(name: str) -> Any:
-    # The seed imports call_ai_async from here; it lives in ai.caller (which imports this module).
+    # The seed imports call_ai_async from here; it is the shim's (callers.seed), loaded on first use so
+    # that importing ai/ never imports the layers above it.
     if name == "call_ai_async":
-        from ai.caller import call_ai_async
-
-        return call_ai_async
+        return importlib.import_module("callers.seed").call_ai_async
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

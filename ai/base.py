@@ -25,7 +25,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from ai.translate import Prompt, answer_of, gemini_hooks
+from ai.request import Request
+from ai.translate import answer_of, gemini_hooks
 from core import defaults
 from core.config import BUILTIN_AIS, ProviderKind, default_base_url
 from core.errors import ConfigError, ProviderError, UnknownAI
@@ -184,17 +185,17 @@ class ClientBase:
             "http_client": http_client(timeout=timeout, **self._http_args()),
         }
 
-    def _openai_request(self, prompt: Prompt, timeout: float) -> dict[str, Any]:
-        messages = [{"role": "system", "content": prompt.system}] if prompt.system else []
-        messages.append({"role": "user", "content": prompt.text})
-        request: dict[str, Any] = {"model": self.model, "messages": messages}
-        if prompt.temperature is not None:
-            request["temperature"] = prompt.temperature
-        if prompt.max_tokens is not None:
-            request[self.max_tokens_param] = prompt.max_tokens
+    def _openai_request(self, request: Request, timeout: float) -> dict[str, Any]:
+        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages.extend({"role": turn.role, "content": turn.text} for turn in request.messages)
+        body: dict[str, Any] = {"model": request.model or self.model, "messages": messages}
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body[self.max_tokens_param] = request.max_tokens
         if timeout != self.timeout:
-            request["timeout"] = timeout
-        return request
+            body["timeout"] = timeout
+        return body
 
     def _gemini_client(self) -> Any:
         from google import genai
@@ -219,17 +220,23 @@ class ClientBase:
             debug_config=genai.client.DebugConfig(**_GEMINI_DEBUG),
         )
 
-    def _gemini_request(self, prompt: Prompt, timeout: float) -> dict[str, Any]:
+    def _gemini_request(self, request: Request, timeout: float) -> dict[str, Any]:
         from google.genai import types
 
         override = types.HttpOptions(timeout=int(timeout * 1000)) if timeout != self.timeout else None
         config = types.GenerateContentConfig(
-            system_instruction=prompt.system,
-            temperature=prompt.temperature,
-            max_output_tokens=prompt.max_tokens,
+            system_instruction=request.system,
+            temperature=request.temperature,
+            max_output_tokens=request.max_tokens,
             http_options=override,
         )
-        return {"model": self.model, "contents": prompt.text, "config": config}
+        contents: Any = request.prompt
+        if request.history:  # Gemini calls the AI's turns "model"
+            contents = [
+                types.Content(role="model" if turn.role == "assistant" else "user", parts=[types.Part(text=turn.text)])
+                for turn in request.messages
+            ]
+        return {"model": request.model or self.model, "contents": contents, "config": config}
 
 
 def client_options(ai_name: str, options: dict[str, Any]) -> tuple[ProviderKind, dict[str, Any]]:

@@ -11,7 +11,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ai.base import ClientBase, client_options
-from ai.translate import Completion, Prompt, gemini_error, openai_error, read_gemini, read_openai
+from ai.request import Completion, Request
+from ai.translate import gemini_error, openai_error, read_gemini, read_openai
 from core.defaults import TEMPERATURE
 
 if TYPE_CHECKING:
@@ -46,8 +47,17 @@ class SyncAIClient(ClientBase, abc.ABC):
         timeout: float | None = None,
     ) -> Completion:
         """Like `generate`, but returns the whole `Completion`."""
+        return self.send(Request(prompt, system=system, temperature=temperature, max_tokens=max_tokens), timeout)
+
+    def send(self, request: Request, timeout: float | None = None) -> Completion:
+        """Send `request` once and read the answer; `timeout` (default: the request's, else the client's)
+        is the SDK's own limit, per connect and per read.
+
+        Raises:
+            ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
+        """
         self._check_open()
-        return self._complete(Prompt(prompt, system, temperature, max_tokens), timeout or self.timeout)
+        return self._send(request, timeout or request.timeout or self.timeout)
 
     def close(self) -> None:
         """Close the connections. Safe to call more than once."""
@@ -74,7 +84,7 @@ class SyncAIClient(ClientBase, abc.ABC):
         self.close()
 
     @abc.abstractmethod
-    def _complete(self, prompt: Prompt, timeout: float) -> Completion: ...
+    def _send(self, request: Request, timeout: float) -> Completion: ...
 
     @abc.abstractmethod
     def _close(self) -> None: ...
@@ -101,11 +111,11 @@ class OpenAICompatibleClient(SyncAIClient):
             self._sdk = openai.OpenAI(**self._openai_args(asynchronous=False))
         return self._sdk
 
-    def _complete(self, prompt: Prompt, timeout: float) -> Completion:
-        sdk, request = self._client(), self._openai_request(prompt, timeout)
+    def _send(self, request: Request, timeout: float) -> Completion:
+        sdk, body = self._client(), self._openai_request(request, timeout)
         try:
             with self._translated(openai_error):
-                return read_openai(self.name, self.model, sdk.chat.completions.create(**request))
+                return read_openai(self.name, body["model"], sdk.chat.completions.create(**body))
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()
@@ -132,11 +142,11 @@ class GeminiClient(SyncAIClient):
             self._sdk = self._gemini_client()
         return self._sdk
 
-    def _complete(self, prompt: Prompt, timeout: float) -> Completion:
-        sdk, request = self._client(), self._gemini_request(prompt, timeout)
+    def _send(self, request: Request, timeout: float) -> Completion:
+        sdk, body = self._client(), self._gemini_request(request, timeout)
         try:
             with self._translated(gemini_error):
-                return read_gemini(self.name, self.model, sdk.models.generate_content(**request))
+                return read_gemini(self.name, body["model"], sdk.models.generate_content(**body))
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()

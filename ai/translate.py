@@ -12,13 +12,12 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 
 from ai.clean import body_reason, message_of, plain, token_count
-from core.defaults import TEMPERATURE
+from ai.request import Completion, Usage
 from core.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -36,10 +35,7 @@ from core.errors import (
 from core.redact import encodable, safe_origin
 
 __all__ = [
-    "Completion",
     "ErrorAnswer",
-    "Prompt",
-    "Usage",
     "answer_of",
     "gemini_error",
     "gemini_hooks",
@@ -55,32 +51,6 @@ GEMINI_BLOCK_REASONS = frozenset(
 )
 MAX_REASON_CHARS = 300
 logger = logging.getLogger("junior_ai.translate")
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """One request to an AI, independent of the provider."""
-
-    text: str
-    system: str | None = None
-    temperature: float | None = TEMPERATURE
-    max_tokens: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """An AI's answer: the text plus what the provider told us about it."""
-
-    text: str
-    model: str
-    usage: Usage | None = None
-    finish_reason: str | None = None
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:

@@ -115,7 +115,7 @@ def seed_table(port_l: int, latency: float, repeats: int) -> tuple[list[Row], st
 
     ai_clients.initialize_all_clients(settings)
     sync_s = median_of(repeats, sync_once)
-    ai_clients.cleanup_sync_ai_clients()
+    anyio.run(ai_clients.cleanup_async_ai_clients)
 
     async def async_part() -> float:
         await ai_clients.initialize_all_clients_async(settings)

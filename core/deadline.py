@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import anyio
@@ -17,11 +17,12 @@ __all__ = ["Deadline", "within"]
 class Deadline:
     """When a tool must have answered by; `share(n)` is one of n remaining steps' fair part of the time."""
 
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._end = clock() + seconds
 
     def remaining(self) -> float:
-        return max(0.0, self._end - time.monotonic())
+        return max(0.0, self._end - self._clock())
 
     def share(self, steps: int) -> float:
         """The time one step may take when `steps` steps (this one included) are still to come."""

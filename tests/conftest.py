@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core import ai_clients
+from callers import Junior, seed
 from core.config import Settings, load_settings
+from server import build_server
 from tests.fakes import FakeProvider
 
 ALL_AIS = ("gemini", "openai", "grok", "deepseek", "openrouter", "ollama")
@@ -104,8 +106,47 @@ def settings(fake: FakeProvider, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def registry(settings: Settings) -> AsyncIterator[Settings]:
-    """The registry initialized with `settings`, cleaned up afterwards."""
-    await ai_clients.initialize_all_clients_async(settings)
-    yield settings
-    await ai_clients.cleanup_async_ai_clients()
+async def registry(settings: Settings) -> AsyncIterator[Junior]:
+    """The seed's default application, built from `settings` through the seed's API, closed afterwards."""
+    await seed.initialize_all_clients_async(settings)
+    yield seed.default_app()
+    await seed.cleanup_async_ai_clients()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Junior]:
+    """An application of the test's own for `settings`, closed afterwards."""
+    async with Junior.build(settings) as app:
+        yield app
+
+
+class Clock:
+    """The monotonic clock, plus however far a test has moved it on: a breaker's cooldown passes at
+    once, without a test waiting for it."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class Served:
+    """A server for `settings` whose applications (one per connection) the test can see, on its clock."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.apps: list[Junior] = []
+        self.server = build_server(settings, build_app=self._build)
+
+    def _build(self, settings: Settings) -> Junior:
+        self.apps.append(Junior.build(settings, clock=self.clock))
+        return self.apps[-1]
+
+    @property
+    def app(self) -> Junior:
+        """The application of the current (last) connection."""
+        return self.apps[-1]

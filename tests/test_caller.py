@@ -1,4 +1,5 @@
-"""call_ai, call_ai_async and call_multiple_ais over the registry, against the loopback fake."""
+"""The seed's API (call_ai, call_ai_async, call_multiple_ais over the default application), against the
+loopback fake."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import anyio
 import pytest
 
 from ai.caller import AIResult, call_ai, call_ai_async, call_multiple_ais
+from callers import Junior
 from core import ai_clients
 from core.config import Settings, load_settings
 from core.errors import AIUnavailable, AuthenticationFailed, NoAIConfigured, UnknownAI
@@ -18,13 +20,13 @@ pytestmark = pytest.mark.anyio
 LATENCY = 0.5
 
 
-async def test_call_ai_async_uses_the_async_client(fake: FakeProvider, registry: Settings) -> None:
+async def test_call_ai_async_uses_the_async_client(fake: FakeProvider, registry: Junior) -> None:
     answer = await call_ai_async("deepseek", "What is 2+2?", temperature=0.1)
     assert answer == "[deepseek:deepseek-chat] What is 2+2?"
     assert fake.requests_for("deepseek")[0].headers["user-agent"].startswith("AsyncOpenAI")
 
 
-async def test_call_multiple_ais_is_concurrent(fake: FakeProvider, registry: Settings) -> None:
+async def test_call_multiple_ais_is_concurrent(fake: FakeProvider, registry: Junior) -> None:
     for name in ("gemini", "openai", "grok"):
         fake.behave(name, latency=LATENCY)
     await call_multiple_ais("warm up the SDK imports", ["gemini", "openai", "grok"])
@@ -35,7 +37,7 @@ async def test_call_multiple_ais_is_concurrent(fake: FakeProvider, registry: Set
     assert elapsed < 1.5 * LATENCY, f"3 AIs at {LATENCY} s each took {elapsed:.2f} s"
 
 
-async def test_one_failing_ai_never_loses_the_others_answers(fake: FakeProvider, registry: Settings) -> None:
+async def test_one_failing_ai_never_loses_the_others_answers(fake: FakeProvider, registry: Junior) -> None:
     fake.behave("grok", status=500)
     fake.behave("openai", blocked=True)
     results = await call_multiple_ais("hello")
@@ -54,7 +56,7 @@ async def test_one_failing_ai_never_loses_the_others_answers(fake: FakeProvider,
     assert by_ai["gemini"].input_tokens == 1 and by_ai["gemini"].latency_s > 0
 
 
-async def test_names_are_validated_before_any_ai_is_asked(fake: FakeProvider, registry: Settings) -> None:
+async def test_names_are_validated_before_any_ai_is_asked(fake: FakeProvider, registry: Junior) -> None:
     with pytest.raises(UnknownAI, match="unknown AI 'claude'; configured: deepseek, gemini, grok, ollama"):
         await call_multiple_ais("hello", ["grok", "claude"])
     assert fake.requests == []
@@ -62,7 +64,7 @@ async def test_names_are_validated_before_any_ai_is_asked(fake: FakeProvider, re
     assert [r.ai for r in results] == ["grok", "gemini"]
 
 
-async def test_on_result_is_awaited_as_each_ai_finishes(fake: FakeProvider, registry: Settings) -> None:
+async def test_on_result_is_awaited_as_each_ai_finishes(fake: FakeProvider, registry: Junior) -> None:
     fake.behave("grok", latency=0.3)
     finished: list[str] = []
 
@@ -73,15 +75,15 @@ async def test_on_result_is_awaited_as_each_ai_finishes(fake: FakeProvider, regi
     assert finished == ["deepseek", "grok"]
 
 
-async def test_falls_back_to_sync_when_the_async_client_cannot_work(fake: FakeProvider, registry: Settings) -> None:
+async def test_falls_back_to_sync_when_the_async_client_cannot_work(fake: FakeProvider, registry: Junior) -> None:
     await ai_clients.ASYNC_AI_CLIENTS["grok"].close()  # not the provider's doing: the async path is broken
     assert await call_ai_async("grok", "via the sync path") == "[grok:grok-3-mini] via the sync path"
     assert fake.requests_for("grok")[0].headers["user-agent"].startswith("OpenAI/")
-    del ai_clients.ASYNC_AI_CLIENTS["gemini"]  # no async client at all
+    registry.pool.clients["gemini"] = registry.pool.threaded("gemini")  # type: ignore[assignment]  # no async client
     assert await call_ai_async("gemini", "sync gemini") == "[gemini:gemini-2.5-flash] sync gemini"
 
 
-async def test_provider_errors_are_not_resent_through_the_sync_path(fake: FakeProvider, registry: Settings) -> None:
+async def test_provider_errors_are_not_resent_through_the_sync_path(fake: FakeProvider, registry: Junior) -> None:
     fake.behave("grok", status=401)
     with pytest.raises(AuthenticationFailed):
         await call_ai_async("grok", "hello")
@@ -125,7 +127,7 @@ async def test_standalone_use_initializes_from_the_environment(
     monkeypatch.setattr("core.config.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
     for name, value in env_for(fake, ("grok", "ollama")).items():
         monkeypatch.setenv(name, value)
-    assert not ai_clients.is_initialized()
+    assert not ai_clients.ASYNC_AI_CLIENTS, "nothing is built before the first call"
     try:
         assert await call_ai_async("ollama", "standalone") == "[ollama:llama3.2] standalone"
         assert sorted(ai_clients.ASYNC_AI_CLIENTS) == ["grok", "ollama"]
@@ -139,7 +141,6 @@ def test_call_ai_is_synchronous_and_initializes_on_first_use(fake: FakeProvider,
         assert call_ai("openrouter", "sync please", temperature=0.2) == "[openrouter:openrouter/auto] sync please"
         assert fake.requests_for("openrouter")[0].headers["user-agent"].startswith("OpenAI/")
     finally:
-        ai_clients.cleanup_sync_ai_clients()
         anyio.run(ai_clients.cleanup_async_ai_clients)
 
 
@@ -153,13 +154,13 @@ async def test_cleanup_closes_every_client_and_is_safe_twice(fake: FakeProvider,
     assert all(client.closed for client in clients)
     sdk_clients = [client._sdk for client in clients if client.kind == "openai" and client._sdk is not None]
     assert sdk_clients and all(sdk.is_closed() for sdk in sdk_clients), "the HTTP connections are closed"
-    assert not ai_clients.ASYNC_AI_CLIENTS and not ai_clients.AI_CLIENTS and not ai_clients.is_initialized()
+    assert not ai_clients.ASYNC_AI_CLIENTS and not ai_clients.AI_CLIENTS
 
 
 async def test_an_ai_whose_client_cannot_be_built_is_reported_and_skipped(
     fake: FakeProvider, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ai import async_client
+    from ai import async_client, pool
 
     real = async_client.build_async_ai_client
 
@@ -168,7 +169,7 @@ async def test_an_ai_whose_client_cannot_be_built_is_reported_and_skipped(
             raise RuntimeError("cannot build grok")
         return real(name, *args, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(async_client, "build_async_ai_client", fails_for_grok)
+    monkeypatch.setattr(pool, "build_async_ai_client", fails_for_grok)
     await ai_clients.initialize_all_clients_async(settings)
     try:
         assert "grok" not in ai_clients.ASYNC_AI_CLIENTS and "gemini" in ai_clients.ASYNC_AI_CLIENTS

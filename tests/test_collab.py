@@ -16,8 +16,8 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
+from collab.modes import MODES
 from core.config import Settings
-from core.modes import MODES
 from server import build_server
 from tests.fakes import Behaviour, FakeProvider
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai.consensus import (
+from collab.consensus import (
     MAX_CHOICE_CHARS,
     MAX_DECODES,
     MAX_VOTE_CHARS,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from ai.caller import call_ai_async, complete_async
+from ai.caller import call_ai_async
+from ai.request import Request
+from callers import Junior, complete
 from core import ai_clients
-from core.config import Settings
 from core.errors import DeadlineReached
 from tests.fakes import FakeProvider
 
@@ -19,8 +20,8 @@ pytestmark = pytest.mark.anyio
 MODELS = {"grok": "grok-3-mini", "gemini": "gemini-2.5-flash"}
 
 
-async def take_the_sync_path(ai: str) -> None:
-    await ai_clients.ASYNC_AI_CLIENTS.pop(ai).close()  # no async client: the sync one, in a worker thread
+def take_the_sync_path(app: Junior, ai: str) -> None:
+    app.pool.clients[ai] = app.pool.threaded(ai)  # type: ignore[assignment]  # the sync client, in a worker thread
 
 
 async def upstream_hung_up(fake: FakeProvider, count: int = 1, within: float = 1.0) -> bool:
@@ -30,10 +31,10 @@ async def upstream_hung_up(fake: FakeProvider, count: int = 1, within: float = 1
 @pytest.mark.parametrize("ai", list(MODELS))
 @pytest.mark.parametrize("path", ["async", "sync-fallback"])
 async def test_a_cancelled_call_leaves_nothing_open_upstream_after_1_s(
-    fake: FakeProvider, registry: Settings, ai: str, path: str
+    fake: FakeProvider, registry: Junior, ai: str, path: str
 ) -> None:
     if path == "sync-fallback":
-        await take_the_sync_path(ai)
+        take_the_sync_path(registry, ai)
     fake.behave(ai, latency=30)
     with anyio.fail_after(10):
         async with anyio.create_task_group() as group:
@@ -48,19 +49,19 @@ async def test_a_cancelled_call_leaves_nothing_open_upstream_after_1_s(
 
 @pytest.mark.parametrize("ai", list(MODELS))
 async def test_a_fallback_call_ended_by_its_deadline_hangs_up_too(
-    fake: FakeProvider, registry: Settings, ai: str
+    fake: FakeProvider, registry: Junior, ai: str
 ) -> None:
-    await take_the_sync_path(ai)
+    take_the_sync_path(registry, ai)
     fake.behave(ai, latency=30)
     with anyio.fail_after(10), pytest.raises(DeadlineReached):
-        await complete_async(ai, "slow", deadline=0.5)
+        await complete(registry, ai, Request("slow", deadline=0.5))
     assert await upstream_hung_up(fake)
     assert len(fake.requests_for(ai)) == 1
 
 
 @pytest.mark.parametrize("ai", list(MODELS))
 async def test_cutting_one_fallback_call_leaves_the_sync_client_usable_from_any_thread(
-    fake: FakeProvider, registry: Settings, ai: str
+    fake: FakeProvider, registry: Junior, ai: str
 ) -> None:
     client = ai_clients.AI_CLIENTS[ai]
     client.abort()  # before any use: nothing to cut

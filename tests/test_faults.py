@@ -16,11 +16,12 @@ import anyio
 import pytest
 from mcp import Client
 
-from core import ai_clients
+from ai.request import Request
+from callers import Junior, complete
 from core.config import Settings, load_settings
 from core.errors import ProviderTimeout
 from server import build_server
-from tests.conftest import FAST_RETRIES, closed_port, credentials_for, write_credentials
+from tests.conftest import FAST_RETRIES, Served, closed_port, credentials_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
 
 pytestmark = pytest.mark.anyio
@@ -139,7 +140,8 @@ async def test_breaker_opens_fails_fast_and_recovers(fake: FakeProvider, tmp_pat
     body = credentials_for(fake, ("grok",)) | FAST_RETRIES | {"breaker_threshold": 2, "breaker_cooldown_s": 1.0}
     settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
     fake.behave("grok", status=503)
-    async with Client(build_server(settings)) as client:
+    served = Served(settings)
+    async with Client(served.server) as client:
         first = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "1"})
         assert "grok is cooling down after 2 failures" in first.content[0].text  # type: ignore[union-attr]
         assert len(fake.requests_for("grok")) == 2, "the third attempt was stopped by the open breaker"
@@ -149,7 +151,7 @@ async def test_breaker_opens_fails_fast_and_recovers(fake: FakeProvider, tmp_pat
         assert "retry in 1 s" in second.content[0].text  # type: ignore[union-attr]
 
         fake.behave("grok")  # healthy again
-        await anyio.sleep(ai_clients.GUARDS["grok"].breaker.retry_in())  # the cooldown is the point here
+        served.clock.advance(served.app.guards["grok"].breaker.retry_in())  # the cooldown passes
         third = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "3"})
         assert not third.is_error
         status = await client.call_tool("server_status", {})
@@ -192,11 +194,12 @@ async def test_a_cancelled_probe_hands_over_to_the_next_call(fake: FakeProvider,
     body = credentials_for(fake, ("grok",)) | FAST_RETRIES | {"breaker_threshold": 1, "breaker_cooldown_s": 0.2}
     settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
     fake.behave("grok", status=503)
-    async with Client(build_server(settings)) as client:
+    served = Served(settings)
+    async with Client(served.server) as client:
         await client.call_tool("ask_ai", {"ai": "grok", "prompt": "opens the breaker"})
-        breaker = ai_clients.GUARDS["grok"].breaker
+        breaker = served.app.guards["grok"].breaker
         assert breaker.state == "open"
-        await anyio.sleep(breaker.retry_in())  # the cooldown is the point here
+        served.clock.advance(breaker.retry_in())  # the cooldown passes
         fake.behave("grok", latency=30)
         with anyio.move_on_after(10):
             async with anyio.create_task_group() as group:
@@ -215,14 +218,16 @@ async def test_waiting_for_a_slot_ends_at_the_deadline_and_is_not_the_providers_
     body = credentials_for(fake, ("grok",)) | {"max_concurrency": 1, "breaker_threshold": 1}
     settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
     fake.queue("grok", Behaviour(latency=3))
-    async with Client(build_server(settings)) as client, anyio.create_task_group() as group:
+    served = Served(settings)
+    async with Client(served.server) as client, anyio.create_task_group() as group:
         group.start_soon(client.call_tool, "ask_ai", {"ai": "grok", "prompt": "holds the only slot"})
         assert await anyio.to_thread.run_sync(fake.wait_for_requests, 1, 5)
         started = anyio.current_time()
         queued = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "waits", "deadline_s": 1})
         assert anyio.current_time() - started < 1.5
         assert queued.is_error and "no free slot before the deadline (1 requests in flight)" in queued.content[0].text  # type: ignore[union-attr]
-        assert ai_clients.GUARDS["grok"].breaker.state == "closed", "our own deadline is not a provider failure"
+        assert served.app.guards["grok"].breaker.state == "closed", "our own deadline is not a provider failure"
+        group.cancel_scope.cancel()
 
 
 async def test_a_deadline_shorter_than_the_ais_timeout_does_not_open_the_breaker(
@@ -231,21 +236,20 @@ async def test_a_deadline_shorter_than_the_ais_timeout_does_not_open_the_breaker
     body = credentials_for(fake, ("grok",)) | {"breaker_threshold": 1}
     settings = load_settings(write_credentials(tmp_path / "c.json", body), env={})
     fake.behave("grok", latency=3)
-    async with Client(build_server(settings)) as client:
+    served = Served(settings)
+    async with Client(served.server) as client:
         result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "slow", "deadline_s": 1})
         assert result.is_error and "no answer within 1 s" in result.content[0].text  # type: ignore[union-attr]
-        assert ai_clients.GUARDS["grok"].breaker.state == "closed"
+        assert served.app.guards["grok"].breaker.state == "closed"
 
 
-async def test_the_sync_fallback_stays_within_the_attempts_time(fake: FakeProvider, registry: Settings) -> None:
-    from ai.caller import complete_async
-
-    real = ai_clients.ASYNC_AI_CLIENTS["grok"]
+async def test_the_sync_fallback_stays_within_the_attempts_time(fake: FakeProvider, registry: Junior) -> None:
+    real = registry.pool.async_clients["grok"]
 
     class Broken(type(real)):  # type: ignore[misc]
         """An async client whose path fails after 0.6 s for a reason that is not the provider's."""
 
-        async def complete(self, *args: object, **kwargs: object) -> object:
+        async def send(self, *args: object, **kwargs: object) -> object:
             await anyio.sleep(0.6)
             raise RuntimeError("the async path is broken")
 
@@ -253,5 +257,5 @@ async def test_the_sync_fallback_stays_within_the_attempts_time(fake: FakeProvid
     fake.behave("grok", latency=5)
     started = anyio.current_time()
     with pytest.raises(ProviderTimeout):
-        await complete_async("grok", "hi", timeout=1.0, deadline=1.0)
+        await complete(registry, "grok", Request("hi", timeout=1.0, deadline=1.0))
     assert anyio.current_time() - started < 1.4, "the sync client got what was left, not a second full second"

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp.types import CallToolResult
 
+from collab.modes import MODES
 from core.config import Settings
-from core.modes import MODES
 from server import build_server
 from tests.conftest import ALL_AIS
 from tests.fakes import FakeProvider

@@ -18,6 +18,8 @@ import anyio
 import pytest
 
 from ai.caller import AIResult, call_multiple_ais
+from callers import Junior
+from callers.seed import default_app
 from core import ai_clients
 from core.config import Settings, load_settings
 from tests.conftest import FAST_RETRIES, credentials_for, key_for, write_credentials
@@ -124,12 +126,12 @@ ANSWERS: dict[str, Case] = {
 
 
 @pytest.fixture
-async def hostile(fake: FakeProvider, tmp_path: Path) -> Settings:
+async def hostile(fake: FakeProvider, tmp_path: Path) -> Junior:
     """grok, gemini and two healthy AIs; short retries (invalid answers are retried), a patient breaker."""
     body = credentials_for(fake, ("grok", "gemini", "deepseek", "ollama")) | FAST_RETRIES | {"breaker_threshold": 100}
     settings = load_settings(write_credentials(tmp_path / "credentials.json", body), env={})
     await ai_clients.initialize_all_clients_async(settings)
-    yield settings  # type: ignore[misc]
+    yield default_app()  # type: ignore[misc]
     await ai_clients.cleanup_async_ai_clients()
 
 
@@ -140,7 +142,7 @@ async def ask(ai: str) -> AIResult:
 
 
 def assert_clean_metrics(ai: str) -> None:
-    metrics = ai_clients.GUARDS[ai].metrics.snapshot(0, "closed")
+    metrics = default_app().guards[ai].metrics.snapshot(0, "closed")
     for tokens in (metrics.input_tokens, metrics.output_tokens):
         assert type(tokens) is int and 0 <= tokens <= 10**9, tokens
     assert "internal" not in metrics.failures
@@ -183,7 +185,7 @@ async def test_cleaned_values_are_what_the_provider_meant_or_nothing(fake: FakeP
         None,
         12,
     ), "a lone surrogate becomes U+FFFD where it enters: it could not be sent on, or written out"
-    metrics = ai_clients.GUARDS["gemini"].metrics.snapshot(0, "closed")
+    metrics = default_app().guards["gemini"].metrics.snapshot(0, "closed")
     assert (metrics.input_tokens, metrics.output_tokens) == (0, 12)
 
 
@@ -233,7 +235,7 @@ async def test_one_hostile_ai_never_loses_the_others_answers(
     assert by_ai[ai].ok or by_ai[ai].error_kind == INVALID, by_ai[ai]
     for name in (ai, "deepseek", "ollama"):
         assert_clean_metrics(name)
-    assert ai_clients.GUARDS["deepseek"].metrics.input_tokens > 0
+    assert default_app().guards["deepseek"].metrics.input_tokens > 0
 
 
 @pytest.mark.parametrize("api", list(AIS))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from core import ai_clients
+from callers import Junior
 from core.config import PROJECT_ROOT, load_settings
 from core.errors import ConfigError
 from core.redact import PARTIAL_CHARS, RedactingFilter, redact, remember_secrets, safe_origin, safe_url, url_secrets
@@ -56,12 +56,9 @@ async def test_a_base_url_password_shows_nowhere(
     body = credentials_for(fake, ("grok",)) | FAST_RETRIES
     body["grok"]["base_url"] = body["grok"]["base_url"].replace("http://", f"http://me:{URL_PASSWORD}@")
     settings = load_settings(write_credentials(tmp_path / "credentials.json", body), env={})
-    await ai_clients.initialize_all_clients_async(settings)
-    try:
-        status = server_status()
-        shown = _render(status) + status.model_dump_json() + repr(ai_clients.ASYNC_AI_CLIENTS["grok"])
-    finally:
-        await ai_clients.cleanup_async_ai_clients()
+    async with Junior.build(settings) as app:
+        status = server_status(app)
+        shown = _render(status) + status.model_dump_json() + repr(app.pool.async_clients["grok"])
     assert URL_PASSWORD not in shown and "http://me:***@127.0.0.1" in shown
     # Logs and anything sent: the URL form is masked whatever the password's length, and the
     # password, long enough to be told from ordinary words, is masked on its own too.

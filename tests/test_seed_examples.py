@@ -6,13 +6,14 @@ import asyncio
 
 import pytest
 
+from callers import Junior
 from core.config import Settings
 from tests.fakes import FakeProvider
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_basic_async_call(fake: FakeProvider, registry: Settings) -> None:
+async def test_basic_async_call(fake: FakeProvider, registry: Junior) -> None:
     from ai.async_client import call_ai_async
 
     # Single async call
@@ -22,7 +23,7 @@ async def test_basic_async_call(fake: FakeProvider, registry: Settings) -> None:
     assert fake.requests_for("gemini")[0].body["generationConfig"]["temperature"] == 0.1
 
 
-async def test_concurrent_calls(fake: FakeProvider, registry: Settings) -> None:
+async def test_concurrent_calls(fake: FakeProvider, registry: Junior) -> None:
     from ai.async_client import call_ai_async
 
     prompt = "Review this function"

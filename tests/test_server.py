@@ -8,9 +8,9 @@ import anyio
 import pytest
 from mcp import Client
 
-from core import ai_clients
+from callers import Junior
+from collab.modes import MODES
 from core.config import Settings
-from core.modes import MODES
 from server import build_server
 from tests.conftest import ALL_AIS, key_for
 from tests.fakes import FakeProvider
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.anyio
 TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status"}
 
 
-async def test_tools_are_listed_with_titles_annotations_and_constraints(registry: Settings) -> None:
-    async with Client(build_server(registry)) as client:
+async def test_tools_are_listed_with_titles_annotations_and_constraints(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(tools) == TOOLS
     assert all(tool.title and tool.description for tool in tools.values())
@@ -126,12 +126,18 @@ async def test_server_status_shows_masked_keys_only(settings: Settings) -> None:
 
 
 async def test_every_client_is_closed_when_the_connection_ends(fake: FakeProvider, settings: Settings) -> None:
-    async with Client(build_server(settings)) as client:
+    built: list[Junior] = []
+
+    def build_app(settings: Settings) -> Junior:
+        built.append(Junior.build(settings))
+        return built[-1]
+
+    async with Client(build_server(settings, build_app=build_app)) as client:
         await client.call_tool("ask_all_ais", {"prompt": "open connections"})
-        clients = [*ai_clients.ASYNC_AI_CLIENTS.values(), *ai_clients.AI_CLIENTS.values()]
+        [app] = built
+        clients = [*app.pool.async_clients.values(), *app.pool.sync_clients.values()]
     assert len(clients) == 2 * len(ALL_AIS)
-    assert all(c.closed for c in clients)
-    assert not ai_clients.ASYNC_AI_CLIENTS and not ai_clients.AI_CLIENTS
+    assert all(c.closed for c in clients) and app.closed
 
 
 async def test_server_status_reports_metrics_and_breaker_state(fake: FakeProvider, settings: Settings) -> None:

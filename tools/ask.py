@@ -3,27 +3,43 @@
 import time
 from typing import Annotated
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult
+from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field
 
-from ai.caller import AIResult, call_multiple_ais, complete_async, select_ais
+from ai.request import Request
+from callers import AIResult, ask_routes, complete
+from collab.modes import MODES, ModeName
 from core.config import Settings
-from core.modes import MODES, ModeName
-from tools.boundary import REACHES_OUT, Progress, render, section, tool_errors, with_context
+from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section, with_context
 from tools.params import MAX_NAME_CHARS, AINames, CodeContext, DeadlineS, MaxTokens, Mode, Prompt, Temperature
 
 __all__ = ["AskAllResult", "ask_one", "register"]
 
 
 class AskAllResult(BaseModel):
+    """ask_all_ais's structured content: every AI's result, in the order asked, and the counts."""
+
     results: list[AIResult]
     succeeded: int
     failed: int
 
 
+def mode_request(
+    mode: ModeName, prompt: str, temperature: float | None, max_tokens: int | None, deadline_s: float | None
+) -> Request:
+    """The request for `prompt` in `mode`: the mode's system prompt, and its temperature unless given."""
+    chosen = MODES[mode]
+    return Request(
+        prompt,
+        system=chosen.system,
+        temperature=chosen.temperature if temperature is None else temperature,
+        max_tokens=max_tokens,
+        deadline=deadline_s,
+    )
+
+
 async def ask_one(
-    tool: str,
+    ctx: AppContext,
     ai: str,
     mode: ModeName,
     prompt: str,
@@ -31,22 +47,14 @@ async def ask_one(
     temperature: float | None,
     max_tokens: int | None,
     deadline_s: float | None = None,
-) -> CallToolResult:
+) -> Answer:
     """Ask one AI in a mode; the shared body of ask_ai and the generated ask_<ai> / <ai>_<mode> tools."""
-    chosen = MODES[mode]
+    app = app_of(ctx)
+    name = ai.strip().lower()
+    request = mode_request(mode, with_context(app, prompt, context), temperature, max_tokens, deadline_s)
     started = time.perf_counter()
-    with tool_errors(tool):
-        name = ai.strip().lower()
-        completion = await complete_async(
-            name,
-            with_context(prompt, context),
-            system=chosen.system,
-            temperature=chosen.temperature if temperature is None else temperature,
-            max_tokens=max_tokens,
-            deadline=deadline_s,
-        )
-    result = AIResult.answered(name, completion, started)
-    return render(completion.text, result)
+    completion = await complete(app, name, request)
+    return Answer(completion.text, AIResult.answered(name, completion, started))
 
 
 def register(server: MCPServer, settings: Settings) -> None:
@@ -56,44 +64,36 @@ def register(server: MCPServer, settings: Settings) -> None:
     async def ask_ai(
         ai: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, description=f"Which AI: {configured}.")],
         prompt: Prompt,
+        ctx: AppContext,
         context: CodeContext = None,
         mode: Mode = "general",
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
         deadline_s: DeadlineS = None,
-    ) -> CallToolResult:
-        return await ask_one("ask_ai", ai, mode, prompt, context, temperature, max_tokens, deadline_s)
+    ) -> Answer:
+        return await ask_one(ctx, ai, mode, prompt, context, temperature, max_tokens, deadline_s)
 
     async def ask_all_ais(
         prompt: Prompt,
-        ctx: Context,
+        ctx: AppContext,
         ais: AINames = None,
         context: CodeContext = None,
         mode: Mode = "general",
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
         deadline_s: DeadlineS = None,
-    ) -> CallToolResult:
-        chosen = MODES[mode]
-        with tool_errors("ask_all_ais"):
-            progress = Progress(ctx, total=len(select_ais(ais)))
-            results = await call_multiple_ais(
-                with_context(prompt, context),
-                ais,
-                system=chosen.system,
-                temperature=chosen.temperature if temperature is None else temperature,
-                max_tokens=max_tokens,
-                deadline=deadline_s or settings.deadline_s,
-                on_result=progress.result,
-            )
+    ) -> Answer:
+        app = app_of(ctx)
+        routes = app.select(ais)
+        request = mode_request(
+            mode, with_context(app, prompt, context), temperature, max_tokens, deadline_s or app.settings.deadline_s
+        )
+        results = await ask_routes(app, routes, request, Progress(ctx, len(routes)).result)
         succeeded = sum(result.ok for result in results)
         summary = AskAllResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
-        return render("\n\n".join(section(r) for r in results), summary, failed=succeeded == 0)
+        return Answer("\n\n".join(section(r) for r in results), summary, failed=succeeded == 0)
 
-    server.add_tool(ask_ai, title="Ask one AI", description="Ask one AI; answer as text.", annotations=REACHES_OUT)
-    server.add_tool(
-        ask_all_ais,
-        title="Ask all AIs",
-        description="Ask several AIs at once; every answer, failures named.",
-        annotations=REACHES_OUT,
+    add_tool(server, ask_ai, title="Ask one AI", description="Ask one AI; answer as text.")
+    add_tool(
+        server, ask_all_ais, title="Ask all AIs", description="Ask several AIs at once; every answer, failures named."
     )

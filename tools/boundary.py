@@ -1,32 +1,45 @@
-"""Where errors become tool errors (the one place), and what every tool shares: progress, rendering."""
+"""The tool boundary, applied once to every tool when it is registered (`add_tool`): errors become tool
+errors here and nowhere else, and every answer is rendered here. Also what every tool shares: the
+application from the lifespan context, progress, the size check, markdown sections.
+
+    async def ask_ai(ai: str, prompt: str, ctx: AppContext) -> Answer:
+        completion = await complete(app_of(ctx), ai, Request(prompt))
+        return Answer(completion.text, ...)
+
+    add_tool(server, ask_ai, title="Ask one AI", description="...")
+
+Key redaction and cleaning happen once more, below the tools, for every response: `redact_results`.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
-from ai.caller import AIResult
-from core import ai_clients
-from core.defaults import MAX_PROMPT_CHARS
+from callers import AIResult, Junior
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import clean, clean_data
 
 __all__ = [
     "REACHES_OUT",
+    "Answer",
+    "AppContext",
     "Progress",
+    "add_tool",
+    "app_of",
     "check_size",
     "redact_results",
-    "render",
     "section",
-    "tool_errors",
     "with_context",
 ]
 
@@ -35,25 +48,80 @@ logger = logging.getLogger("junior_ai.tools")
 # These tools read and change nothing local, but talk to the outside world.
 REACHES_OUT = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
 
+# What a tool's `ctx` parameter is: the request's context, whose lifespan context is the application.
+AppContext = Context[Junior, Any]
 
-@contextmanager
-def tool_errors(tool: str) -> Iterator[None]:
-    """Turn our typed errors into tool errors the model can read; hide (and log) anything else."""
-    try:
-        yield
-    except ToolError:
-        raise
-    except JuniorAIError as error:
-        raise ToolError(str(error)) from error
-    except Exception as error:  # the tool boundary: log the bug, tell the client without internals
-        logger.exception("%s: unexpected error", tool)
-        raise ToolError(f"{tool} failed with an internal error ({type(error).__name__}); see the server log") from error
+
+def app_of(ctx: AppContext) -> Junior:
+    """The application the server's lifespan built."""
+    return ctx.request_context.lifespan_context
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a tool body returns: readable text for the model, structured content for programs, and
+    whether the tool failed as a whole (every AI failed)."""
+
+    text: str
+    structured: BaseModel
+    failed: bool = False
+
+    def render(self) -> CallToolResult:
+        """The MCP result. Tools declare no output schema: schemas are paid for in the client's context
+        on every turn, and the structured shapes are documented in the README instead."""
+        return CallToolResult(
+            content=[TextContent(type="text", text=self.text)],
+            structured_content=self.structured.model_dump(),
+            is_error=self.failed,
+        )
+
+
+ToolBody = Callable[..., Awaitable[Answer]]
+
+
+def add_tool(
+    server: MCPServer[Any],
+    body: ToolBody,
+    *,
+    name: str | None = None,
+    title: str,
+    description: str,
+    annotations: ToolAnnotations = REACHES_OUT,
+) -> None:
+    """Register `body` as a tool behind the boundary: its parameters are the tool's schema, its `Answer`
+    is rendered, our typed errors become tool errors the model can read, and anything else (a bug, a
+    failure while rendering) is logged and reported without internals."""
+    tool = name or body.__name__
+
+    async def bounded(**arguments: Any) -> CallToolResult:
+        try:
+            return (await body(**arguments)).render()
+        except ToolError:
+            raise
+        except JuniorAIError as error:
+            raise ToolError(str(error)) from error
+        except Exception as error:  # the tool boundary: log the bug, tell the client without internals
+            logger.exception("%s: unexpected error", tool)
+            raise ToolError(
+                f"{tool} failed with an internal error ({type(error).__name__}); see the server log"
+            ) from error
+
+    # The SDK reads the tool's schema from the signature: the body's parameters, returning a ready result.
+    hints = typing.get_type_hints(body, include_extras=True)
+    parameters = [
+        p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(body).parameters.values()
+    ]
+    bounded.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
+    bounded.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
+    bounded.__name__ = bounded.__qualname__ = tool
+    bounded.__doc__ = body.__doc__
+    server.add_tool(bounded, name=tool, title=title, description=description, annotations=annotations)
 
 
 class Progress:
     """Progress notifications to the client (a no-op unless it asked for them); never fails the tool."""
 
-    def __init__(self, ctx: Context[Any, Any], total: int | None = None) -> None:
+    def __init__(self, ctx: AppContext, total: int | None = None) -> None:
         self._ctx = ctx
         self.total = total
         self.done = 0
@@ -79,10 +147,9 @@ async def redact_results(ctx: ServerRequestContext[Any, Any], call_next: CallNex
     return clean_data(result) if result is not None else None
 
 
-def check_size(*texts: str | None) -> None:
+def check_size(app: Junior, *texts: str | None) -> None:
     """Raises InvalidRequest when the texts together exceed the configured `max_prompt_chars`."""
-    settings = ai_clients.current_settings()
-    limit = settings.max_prompt_chars if settings else MAX_PROMPT_CHARS
+    limit = app.settings.max_prompt_chars
     size = sum(len(text) for text in texts if text)
     if size > limit:
         raise InvalidRequest(
@@ -90,13 +157,13 @@ def check_size(*texts: str | None) -> None:
         )
 
 
-def with_context(prompt: str, context: str | None) -> str:
+def with_context(app: Junior, prompt: str, context: str | None) -> str:
     """The prompt an AI sees: the question, then the code or text it is about.
 
     Raises:
         InvalidRequest: the two together are larger than `max_prompt_chars`.
     """
-    check_size(prompt, context)
+    check_size(app, prompt, context)
     if not context:
         return prompt
     return f"{prompt}\n\n--- context ---\n{context}"
@@ -108,14 +175,3 @@ def section(result: AIResult, heading: str = "##") -> str:
         return f"{heading} {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}"
     failure = f"failed: {result.error_kind}, after {result.latency_s:.1f} s"
     return f"{heading} {result.ai} ({result.model}) {failure}\n{result.error}"
-
-
-def render(text: str, structured: BaseModel, *, failed: bool = False) -> CallToolResult:
-    """A tool result: readable text for the model, structured content for programs.
-
-    The tools declare no output schema: schemas are paid for in the client's context on every turn, and
-    the structured shapes (the models in ai/ and tools/) are documented in the README instead.
-    """
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=structured.model_dump(), is_error=failed
-    )

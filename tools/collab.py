@@ -2,15 +2,14 @@
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult
+from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from ai.consensus import MAX_OPTIONS, ConsensusResult, run_consensus
-from ai.debate import MAX_ROUNDS, DebateResult, run_debate
-from ai.solve import Approach, SolveResult, run_solve
+from collab.consensus import MAX_OPTIONS, ConsensusResult, run_consensus
+from collab.debate import MAX_ROUNDS, DebateResult, run_debate
+from collab.solve import Approach, SolveResult, run_solve
 from core.config import Settings
-from tools.boundary import REACHES_OUT, Progress, check_size, render, section, tool_errors, with_context
+from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check_size, section, with_context
 from tools.params import AINames, CodeContext, DeadlineS
 
 __all__ = ["register"]
@@ -59,75 +58,77 @@ def register(server: MCPServer, settings: Settings) -> None:
 
     async def ai_debate(
         topic: Annotated[str, Field(min_length=1, description="What to debate.")],
-        ctx: Context,
+        ctx: AppContext,
         ais: AINames = None,
         rounds: Annotated[int, Field(ge=1, le=MAX_ROUNDS, description="Rounds, 1-5.")] = 2,
         deadline_s: DeadlineS = None,
-    ) -> CallToolResult:
-        with tool_errors("ai_debate"):
-            check_size(topic)
-            result = await run_debate(
-                topic,
-                ais,
-                rounds,
-                deadline_s=deadline_s or settings.deadline_s,
-                round_s=settings.debate_round_s,
-                notify=Progress(ctx),
-            )
+    ) -> Answer:
+        app = app_of(ctx)
+        check_size(app, topic)
+        result = await run_debate(
+            app,
+            topic,
+            ais,
+            rounds,
+            deadline_s=deadline_s or app.settings.deadline_s,
+            round_s=app.settings.debate_round_s,
+            notify=Progress(ctx),
+        )
         answered = any(r.ok for played in result.rounds for r in played.results)
-        return render(render_debate(result), result, failed=not answered)
+        return Answer(render_debate(result), result, failed=not answered)
 
     async def collaborative_solve(
         problem: Annotated[str, Field(min_length=1, description="The problem to solve.")],
-        ctx: Context,
+        ctx: AppContext,
         context: CodeContext = None,
         ais: AINames = None,
         approach: Annotated[
             Approach, Field(description="parallel: all propose, one combines; sequential: each refines the last.")
         ] = "parallel",
         deadline_s: DeadlineS = None,
-    ) -> CallToolResult:
-        with tool_errors("collaborative_solve"):
-            result = await run_solve(
-                with_context(problem, context),
-                ais,
-                approach,
-                deadline_s=deadline_s or settings.deadline_s,
-                notify=Progress(ctx),
-            )
-        return render(render_solve(result), result, failed=result.solution is None)
+    ) -> Answer:
+        app = app_of(ctx)
+        result = await run_solve(
+            app,
+            with_context(app, problem, context),
+            ais,
+            approach,
+            deadline_s=deadline_s or app.settings.deadline_s,
+            notify=Progress(ctx),
+        )
+        return Answer(render_solve(result), result, failed=result.solution is None)
 
     async def ai_consensus(
         question: Annotated[str, Field(min_length=1, description="The question to decide.")],
-        ctx: Context,
+        ctx: AppContext,
         options: Annotated[
             list[str] | None, Field(min_length=2, max_length=MAX_OPTIONS, description="Choices to pick from.")
         ] = None,
         ais: AINames = None,
         deadline_s: DeadlineS = None,
-    ) -> CallToolResult:
-        with tool_errors("ai_consensus"):
-            check_size(question, *(options or []))
-            result = await run_consensus(
-                question, options, ais, deadline_s=deadline_s or settings.deadline_s, notify=Progress(ctx)
-            )
-        return render(render_consensus(result), result, failed=not result.votes)
+    ) -> Answer:
+        app = app_of(ctx)
+        check_size(app, question, *(options or []))
+        result = await run_consensus(
+            app, question, options, ais, deadline_s=deadline_s or app.settings.deadline_s, notify=Progress(ctx)
+        )
+        return Answer(render_consensus(result), result, failed=not result.votes)
 
-    server.add_tool(
+    add_tool(
+        server,
         ai_debate,
         title="AI debate",
         description="AIs debate a topic in rounds, each answering the others; then a summary.",
-        annotations=REACHES_OUT,
     )
-    server.add_tool(
+    add_tool(
+        server,
         collaborative_solve,
         title="Collaborative solve",
         description="AIs solve a problem together: parallel proposals combined, or sequential refinement.",
-        annotations=REACHES_OUT,
     )
-    server.add_tool(
+    add_tool(
+        server,
         ai_consensus,
         title="AI consensus",
         description="AIs answer independently with choice, confidence, reason; returns the majority and dissent.",
-        annotations=REACHES_OUT,
     )

@@ -7,17 +7,16 @@
 from collections.abc import Awaitable, Callable
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult
 
+from collab.modes import MODES, Mode
 from core.config import Settings
-from core.modes import MODES, Mode
 from tools.ask import ask_one
-from tools.boundary import REACHES_OUT
+from tools.boundary import Answer, AppContext, add_tool
 from tools.params import CodeContext, MaxTokens, Prompt, Temperature
 
 __all__ = ["register", "tool_name"]
 
-AskTool = Callable[..., Awaitable[CallToolResult]]
+AskTool = Callable[..., Awaitable[Answer]]
 
 
 def tool_name(ai: str, mode: Mode) -> str:
@@ -25,12 +24,14 @@ def tool_name(ai: str, mode: Mode) -> str:
 
 
 def _tool(ai: str, mode: Mode) -> AskTool:
-    name = tool_name(ai, mode)
-
     async def ask(
-        prompt: Prompt, context: CodeContext = None, temperature: Temperature = None, max_tokens: MaxTokens = None
-    ) -> CallToolResult:
-        return await ask_one(name, ai, mode.name, prompt, context, temperature, max_tokens)
+        prompt: Prompt,
+        ctx: AppContext,
+        context: CodeContext = None,
+        temperature: Temperature = None,
+        max_tokens: MaxTokens = None,
+    ) -> Answer:
+        return await ask_one(ctx, ai, mode.name, prompt, context, temperature, max_tokens)
 
     return ask
 
@@ -39,10 +40,10 @@ def register(server: MCPServer, settings: Settings) -> None:
     """Register the per-AI tools for every usable AI."""
     for ai in settings.usable_ais:
         for mode in MODES.values():
-            server.add_tool(
+            add_tool(
+                server,
                 _tool(ai, mode),
                 name=tool_name(ai, mode),
                 title=f"{mode.title} ({ai})",
                 description=f"Ask {ai} for {mode.summary}.",
-                annotations=REACHES_OUT,
             )

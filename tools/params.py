@@ -4,8 +4,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from collab.modes import ModeName
 from core.defaults import MAX_DEADLINE_S
-from core.modes import ModeName
 
 __all__ = ["AINames", "CodeContext", "DeadlineS", "MaxTokens", "Mode", "Prompt", "Temperature"]
 

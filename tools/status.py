@@ -1,19 +1,21 @@
 """server_status: which AIs are configured, how, and whether their clients are ready."""
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
-from core import ai_clients
+from callers import Junior
 from core.config import Settings
 from core.metrics import MetricsSnapshot
 from core.redact import safe_url
-from tools.boundary import render
+from tools.boundary import Answer, AppContext, add_tool, app_of
 
 __all__ = ["AIStatus", "ServerStatus", "register", "server_status"]
 
 
 class AIStatus(BaseModel):
+    """One configured AI as server_status shows it: never its key, only a masked hint."""
+
     name: str
     enabled: bool
     usable: bool
@@ -27,15 +29,17 @@ class AIStatus(BaseModel):
 
 
 class ServerStatus(BaseModel):
+    """server_status's structured content: the configuration's source, the tool profile, every AI."""
+
     config_file: str | None
     tool_profile: str
     usable: list[str]
     ais: list[AIStatus]
 
 
-def server_status() -> ServerStatus:
-    """The registry's view of every configured AI; keys appear only as masked hints."""
-    settings = ai_clients.current_settings() or Settings()
+def server_status(app: Junior) -> ServerStatus:
+    """The application's view of every configured AI; keys appear only as masked hints."""
+    settings = app.settings
     ais = [
         AIStatus(
             name=name,
@@ -45,9 +49,9 @@ def server_status() -> ServerStatus:
             base_url=safe_url(ai.base_url),  # a password written into the URL stays hidden
             key=ai.key_hint,
             timeout_s=ai.timeout,
-            async_client=name in ai_clients.ASYNC_AI_CLIENTS,
-            sync_client=name in ai_clients.AI_CLIENTS,
-            metrics=ai_clients.GUARDS[name].snapshot() if name in ai_clients.GUARDS else None,
+            async_client=name in app.pool.async_clients,
+            sync_client=name in app.pool.sync_clients,
+            metrics=app.guards[name].snapshot() if name in app.guards else None,
         )
         for name, ai in settings.ais.items()
     ]
@@ -89,11 +93,12 @@ def _render(status: ServerStatus) -> str:
 def register(server: MCPServer, settings: Settings) -> None:
     """Register server_status on `server`."""
 
-    async def status_tool() -> CallToolResult:
-        status = server_status()
-        return render(_render(status), status)
+    async def status_tool(ctx: AppContext) -> Answer:
+        status = server_status(app_of(ctx))
+        return Answer(_render(status), status)
 
-    server.add_tool(
+    add_tool(
+        server,
         status_tool,
         name="server_status",
         title="Server status",

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ai.caller import AIResult, Notify, ask_each, ensure_registry, labelled, select_ais
+from ai.request import Request
+from callers import AIResult, Junior, ask_each
+from collab.shared import Notify, labelled, say
 from core.deadline import Deadline
 from core.errors import InvalidRequest
 
@@ -20,6 +22,9 @@ TEMPERATURE = 0.5
 
 
 class SolveResult(BaseModel):
+    """What collaborative_solve found: every proposal (or step), the solution and who made it, and notes
+    on what went wrong on the way."""
+
     problem: str
     approach: Approach
     proposals: list[AIResult]
@@ -50,6 +55,7 @@ def refine_prompt(problem: str, author: str, current: str) -> str:
 
 
 async def run_solve(
+    app: Junior,
     problem: str,
     ais: Iterable[str] | None = None,
     approach: Approach = "parallel",
@@ -63,33 +69,24 @@ async def run_solve(
         InvalidRequest: an unknown approach.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
-    await ensure_registry()
-    names = select_ais(ais)
-    deadline = Deadline(deadline_s)
+    names = [route.name for route in app.select(ais)]
+    deadline = Deadline(deadline_s, app.clock)
     if approach == "parallel":
-        return await _parallel(problem, names, deadline, notify)
+        return await _parallel(app, problem, names, deadline, notify)
     if approach == "sequential":
-        return await _sequential(problem, names, deadline, notify)
+        return await _sequential(app, problem, names, deadline, notify)
     raise InvalidRequest(f"approach must be 'parallel' or 'sequential', got {approach!r}")
 
 
-async def _say(notify: Notify | None, message: str) -> None:
-    if notify is not None:
-        await notify(message)
-
-
-async def _parallel(problem: str, names: list[str], deadline: Deadline, notify: Notify | None) -> SolveResult:
+async def _parallel(
+    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None
+) -> SolveResult:
     async def heard(result: AIResult) -> None:
-        await _say(notify, f"proposal: {result.describe()}")
+        await say(notify, f"proposal: {result.describe()}")
 
     # The proposals and the synthesis share the time: half each, at most.
-    proposals = await ask_each(
-        dict.fromkeys(names, propose_prompt(problem)),
-        system=SYSTEM,
-        temperature=TEMPERATURE,
-        deadline=deadline.share(2),
-        on_result=heard,
-    )
+    propose = Request(propose_prompt(problem), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(2))
+    proposals = await ask_each(app, dict.fromkeys(names, propose), heard)
     notes = [f"{r.ai} did not propose: {r.error_kind}: {r.error}" for r in proposals if not r.ok]
     good = [r for r in proposals if r.ok and r.text]
     result = SolveResult(
@@ -105,20 +102,20 @@ async def _parallel(problem: str, names: list[str], deadline: Deadline, notify: 
         notes.append("No synthesis: the deadline was reached; the proposals are all there is.")
         return result
     synthesizer = min(good, key=lambda r: r.latency_s).ai
+    combine = synthesis_prompt(problem, {r.ai: r.text or "" for r in good})
     [synthesis] = await ask_each(
-        {synthesizer: synthesis_prompt(problem, {r.ai: r.text or "" for r in good})},
-        system=SYSTEM,
-        temperature=0.3,
-        deadline=deadline.remaining(),
+        app, {synthesizer: Request(combine, system=SYSTEM, temperature=0.3, deadline=deadline.remaining())}
     )
-    await _say(notify, f"synthesis: {synthesis.describe()}")
+    await say(notify, f"synthesis: {synthesis.describe()}")
     if not synthesis.ok:
         notes.append(f"The synthesis by {synthesizer} failed: {synthesis.error_kind}: {synthesis.error}")
         return result
     return result.model_copy(update={"solution": synthesis, "solved_by": synthesizer})
 
 
-async def _sequential(problem: str, names: list[str], deadline: Deadline, notify: Notify | None) -> SolveResult:
+async def _sequential(
+    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None
+) -> SolveResult:
     steps: list[AIResult] = []
     notes: list[str] = []
     current: AIResult | None = None
@@ -127,11 +124,10 @@ async def _sequential(problem: str, names: list[str], deadline: Deadline, notify
             notes.append(f"The deadline was reached before {', '.join(names[index:])} could refine the solution.")
             break
         prompt = propose_prompt(problem) if current is None else refine_prompt(problem, current.ai, current.text or "")
-        [step] = await ask_each(
-            {name: prompt}, system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(len(names) - index)
-        )
+        request = Request(prompt, system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(len(names) - index))
+        [step] = await ask_each(app, {name: request})
         steps.append(step)
-        await _say(notify, f"step {index + 1} of {len(names)}: {step.describe()}")
+        await say(notify, f"step {index + 1} of {len(names)}: {step.describe()}")
         if step.ok and step.text:
             current = step
         else:

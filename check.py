@@ -1,11 +1,12 @@
-"""`--check`: a table of the configured AIs, then one tiny live call to each usable one."""
+"""`junior-ai --check`, command-line code: a table of the configured AIs, then one tiny live call to each
+usable one."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from ai.caller import AIResult, call_multiple_ais
-from core import ai_clients
+from ai.request import Request
+from callers import AIResult, Junior, ask_all
 from core.config import Settings
 from core.redact import clean, safe_url
 
@@ -47,14 +48,10 @@ async def run_check(settings: Settings, out: TextIO) -> int:
     if not settings.ais:
         say("No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json.")
         return 1
-    await ai_clients.initialize_all_clients_async(settings)
-    try:
-        usable = settings.usable_ais
-        results = (
-            await call_multiple_ais(CHECK_PROMPT, usable, max_tokens=16, deadline=CHECK_DEADLINE_S) if usable else []
-        )
-    finally:
-        await ai_clients.cleanup_async_ai_clients()
+    usable = settings.usable_ais
+    async with Junior.build(settings) as app:
+        request = Request(CHECK_PROMPT, max_tokens=16, deadline=CHECK_DEADLINE_S)
+        results = await ask_all(app, usable, request) if usable else []
     by_ai = {result.ai: result for result in results}
     rows = [["AI", "enabled", "model", "base URL", "key", "check"]]
     for name, ai in settings.ais.items():

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from ai.caller import AIResult, Notify, ask_each, ensure_registry, labelled, select_ais
+from ai.request import Request
+from callers import AIResult, Junior, ask_each
+from collab.shared import Notify, labelled, say
 from core.deadline import Deadline
 from core.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
@@ -23,11 +25,15 @@ TEMPERATURE = 0.7
 
 
 class DebateRound(BaseModel):
+    """One round of a debate: every AI's statement (or failure) in it."""
+
     round: int
     results: list[AIResult]
 
 
 class DebateResult(BaseModel):
+    """A whole debate: its rounds, the summary (None when there was none) and notes on who dropped out."""
+
     topic: str
     ais: list[str]
     rounds: list[DebateRound]
@@ -58,7 +64,15 @@ def summary_prompt(topic: str, statements: dict[str, str]) -> str:
     )
 
 
+def _prompt(topic: str, number: int, rounds: int, name: str, statements: dict[str, str], active: list[str]) -> str:
+    if number == 1:
+        return opening_prompt(topic, rounds)
+    others = {other: statements[other] for other in active if other != name}
+    return response_prompt(topic, number, rounds, statements[name], others)
+
+
 async def run_debate(
+    app: Junior,
     topic: str,
     ais: Iterable[str] | None = None,
     rounds: int = 2,
@@ -78,11 +92,10 @@ async def run_debate(
     """
     if not 1 <= rounds <= MAX_ROUNDS:
         raise InvalidRequest(f"rounds must be 1-{MAX_ROUNDS}, got {rounds}")
-    await ensure_registry()
-    names = select_ais(ais)
+    names = [route.name for route in app.select(ais)]
     if len(names) < 2:
         raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")
-    deadline = Deadline(deadline_s)
+    deadline = Deadline(deadline_s, app.clock)
     statements: dict[str, str] = {}
     latencies: dict[str, float] = {}
     played: list[DebateRound] = []
@@ -95,25 +108,13 @@ async def run_debate(
             break
 
         async def heard(result: AIResult, number: int = number) -> None:
-            if notify is not None:
-                await notify(f"round {number}: {result.describe()}")
+            await say(notify, f"round {number}: {result.describe()}")
 
-        prompts = {
-            name: opening_prompt(topic, rounds)
-            if number == 1
-            else response_prompt(
-                topic, number, rounds, statements[name], {o: statements[o] for o in active if o != name}
-            )
-            for name in active
-        }
         # This round, the later ones and the summary share what is left of the time.
-        results = await ask_each(
-            prompts,
-            system=SYSTEM,
-            temperature=TEMPERATURE,
-            deadline=min(round_s, deadline.share(rounds - number + 2)),
-            on_result=heard,
-        )
+        share = min(round_s, deadline.share(rounds - number + 2))
+        ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=share)
+        requests = {name: ask.asking(_prompt(topic, number, rounds, name, statements, active)) for name in active}
+        results = await ask_each(app, requests, heard)
         played.append(DebateRound(round=number, results=results))
         for result in results:
             if result.ok and result.text:
@@ -121,8 +122,7 @@ async def run_debate(
             else:
                 notes.append(f"{result.ai} dropped out in round {number}: {result.error_kind}: {result.error}")
         active = [result.ai for result in results if result.ok]
-        if notify is not None:
-            await notify(f"round {number} of {rounds} done: {len(active)} AIs still debating")
+        await say(notify, f"round {number} of {rounds} done: {len(active)} AIs still debating")
         if len(active) < 2:
             if not active:
                 notes.append(f"No AI answered in round {number}.")
@@ -130,11 +130,12 @@ async def run_debate(
                 notes.append(f"Only {active[0]} remains, so the debate ended after round {number}.")
             break
 
-    summary = await _summarize(topic, active, statements, latencies, deadline, notes, notify)
+    summary = await _summarize(app, topic, active, statements, latencies, deadline, notes, notify)
     return DebateResult(topic=topic, ais=names, rounds=played, summary=summary, notes=notes)
 
 
 async def _summarize(
+    app: Junior,
     topic: str,
     active: list[str],
     statements: dict[str, str],
@@ -152,11 +153,9 @@ async def _summarize(
         return None
     summarizer = min(active, key=lambda name: latencies[name])
     final = {name: statements[name] for name in active}
-    [summary] = await ask_each(
-        {summarizer: summary_prompt(topic, final)}, temperature=0.3, deadline=deadline.remaining()
-    )
-    if notify is not None:
-        await notify(f"summary: {summary.describe()}")
+    request = Request(summary_prompt(topic, final), temperature=0.3, deadline=deadline.remaining())
+    [summary] = await ask_each(app, {summarizer: request})
+    await say(notify, f"summary: {summary.describe()}")
     if not summary.ok:
         notes.append(f"The summary by {summarizer} failed: {summary.error_kind}: {summary.error}")
     return summary

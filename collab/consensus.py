@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ai.caller import AIResult, Notify, call_multiple_ais
+from ai.request import Request
+from callers import AIResult, Junior, ask_all
+from collab.shared import Notify, say
 from core.errors import InvalidRequest
 
 __all__ = ["ConsensusResult", "Vote", "check_options", "consensus_prompt", "parse_vote", "run_consensus", "tally"]
@@ -32,6 +34,9 @@ _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, MAX_CHOICE_C
 
 
 class Vote(BaseModel):
+    """One AI's vote: its choice, confidence and reason; `parsed` is False when its answer held no
+    readable vote and the choice was guessed from the text."""
+
     ai: str
     choice: str | None
     confidence: float | None = None
@@ -40,6 +45,9 @@ class Vote(BaseModel):
 
 
 class ConsensusResult(BaseModel):
+    """The tally: every AI's result and vote, the majority choice (None without one), the share of votes
+    that agree with it, and the votes that dissent."""
+
     question: str
     options: list[str] | None
     results: list[AIResult]
@@ -177,6 +185,7 @@ def check_options(options: list[str] | None) -> list[str] | None:
 
 
 async def run_consensus(
+    app: Junior,
     question: str,
     options: list[str] | None = None,
     ais: Iterable[str] | None = None,
@@ -193,17 +202,10 @@ async def run_consensus(
     options = check_options(options)
 
     async def heard(result: AIResult) -> None:
-        if notify is not None:
-            await notify(result.describe())
+        await say(notify, result.describe())
 
-    results = await call_multiple_ais(
-        consensus_prompt(question, options),
-        ais,
-        system=SYSTEM,
-        temperature=TEMPERATURE,
-        deadline=deadline_s,
-        on_result=heard,
-    )
+    request = Request(consensus_prompt(question, options), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline_s)
+    results = await ask_all(app, ais, request, heard)
     votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok]
     majority, agreement, dissent = tally(votes)
     return ConsensusResult(

@@ -1,0 +1,77 @@
+"""What is asked of an AI and what comes back, independent of the provider.
+
+One frozen `Request` travels from the tool that builds it, through the resilient caller, to the client
+that translates it for an SDK; the caller reads its time limits, the client its content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from core.defaults import TEMPERATURE
+
+__all__ = ["Completion", "Message", "Request", "Usage"]
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One earlier turn of a conversation: what the user said, or what the AI answered."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One question to one AI.
+
+    Attributes:
+        prompt: The question (the last user turn).
+        history: Earlier turns, oldest first, that the AI sees before `prompt`.
+        system: The system prompt, if any.
+        temperature: Sampling temperature; None leaves it to the provider.
+        max_tokens: Cap on the answer's length; None leaves it to the provider.
+        model: The model to ask; None means the AI's configured model.
+        timeout: Seconds one attempt may take; None means the AI's configured timeout.
+        deadline: Seconds the whole call may take, retries and waiting for a slot included; None means
+            the server's default (`ask_deadline_s`).
+    """
+
+    prompt: str
+    history: tuple[Message, ...] = ()
+    system: str | None = None
+    temperature: float | None = TEMPERATURE
+    max_tokens: int | None = None
+    model: str | None = None
+    timeout: float | None = None
+    deadline: float | None = None
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """Every turn the AI sees, the prompt last."""
+        return (*self.history, Message("user", self.prompt))
+
+    def asking(self, prompt: str) -> Request:
+        """The same request with another prompt (each AI of a debate hears its own)."""
+        return replace(self, prompt=prompt)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens the provider counted for one answer; None where it did not say."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """An AI's answer: the text plus what the provider told us about it."""
+
+    text: str
+    model: str
+    usage: Usage | None = None
+    finish_reason: str | None = None

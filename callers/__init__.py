@@ -1,0 +1,7 @@
+"""The resilient single call and the fan-out, on top of ai/: what tools and collab/ ask AIs through."""
+
+from callers.app import Junior, Route
+from callers.call import complete, complete_sync
+from callers.fanout import AIResult, OnResult, ask_all, ask_each, ask_routes
+
+__all__ = ["AIResult", "Junior", "OnResult", "Route", "ask_all", "ask_each", "ask_routes", "complete", "complete_sync"]

@@ -1,0 +1,141 @@
+"""The resilient single call: one AI, one request, through its breaker, its concurrency limit and the
+one retry loop, each attempt within one time limit, the whole call within the request's deadline.
+
+    completion = await complete(app, "grok", Request("Explain async/await", deadline=20))
+    completion = complete_sync(app, "grok", Request(...))     # the same policy, from synchronous code
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+
+import anyio
+
+from ai.pool import Sender
+from ai.request import Completion, Request
+from callers.app import Junior, Route
+from core.deadline import Deadline, within
+from core.errors import DeadlineReached, ProviderError, ProviderTimeout
+from core.retry import should_retry, with_retries
+
+__all__ = ["SDK_BACKSTOP_S", "complete", "complete_sync", "completed"]
+
+logger = logging.getLogger("junior_ai.call")
+
+# The SDK's own per-request timeout is set this much beyond ours, so that the one limit that ends an
+# attempt is ours (and says whose fault it was); the SDK's is only a backstop.
+SDK_BACKSTOP_S = 1.0
+
+
+async def complete(app: Junior, name: str, request: Request) -> Completion:
+    """Ask AI `name`, resiliently (see the module docstring).
+
+    Raises:
+        UnknownAI, AIUnavailable, NoAIConfigured: `name` cannot be called (the message says why).
+        ProviderError: the provider failed for good (typed; see core.errors); CircuitOpen when cooling
+            down; DeadlineReached when the call's deadline, not the provider, ended it.
+    """
+    return await completed(app, app.route(name), request)
+
+
+async def completed(app: Junior, route: Route, request: Request, client: Sender | None = None) -> Completion:
+    """`complete` for a route already checked (a fan-out checks all its AIs before asking any);
+    `client` replaces the route's (the synchronous path sends through the sync client)."""
+    guard, sender = route.guard, client or route.client
+    model = request.model or route.config.model
+    budget = Deadline(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
+    own_limit = request.timeout or route.config.timeout
+    started = time.perf_counter()
+
+    async def attempt() -> Completion:
+        with guard.breaker.attempt(counts=should_retry):
+            await _take_slot(route, model, budget)
+            try:
+                limit = min(own_limit, budget.remaining())
+                # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
+                error = ProviderTimeout if limit >= own_limit else DeadlineReached
+                with within(limit, route.name, model, error):
+                    return await sender.send(request, limit + SDK_BACKSTOP_S)
+            finally:
+                guard.limiter.release()
+
+    def retried(error: BaseException, delay: float) -> None:
+        guard.metrics.retried()
+        logger.info("%s: %s; retrying in %.2f s", route.name, error, delay)
+
+    try:
+        completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
+    except ProviderError as error:
+        guard.metrics.failed(error.kind, time.perf_counter() - started)
+        raise
+    usage = completion.usage
+    guard.metrics.succeeded(
+        time.perf_counter() - started, usage.input_tokens if usage else None, usage.output_tokens if usage else None
+    )
+    return _capped(completion, app.settings.max_answer_chars)
+
+
+def complete_sync(app: Junior, name: str, request: Request) -> Completion:
+    """`complete` from synchronous code, through the AI's sync client: the same breaker, limit, retry
+    loop and metrics. Called from a thread that runs an event loop, it runs in a thread of its own.
+
+    Raises:
+        As `complete`.
+    """
+    route = app.route(name)
+    client = app.pool.threaded(name) or route.client
+
+    async def run() -> Completion:
+        return await completed(app, route, request, client)
+
+    if not _loop_running():
+        return anyio.run(run)
+    outcome: list[Completion | BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            outcome.append(anyio.run(run))
+        except BaseException as error:  # handed to the calling thread as it is
+            outcome.append(error)
+
+    thread = threading.Thread(target=in_thread, name=f"junior-ai call_ai {name}")
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _loop_running() -> bool:
+    try:
+        anyio.get_current_task()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _capped(completion: Completion, limit: int) -> Completion:
+    """The answer cut to `limit` characters, with a note saying how much was left out."""
+    extra = len(completion.text) - limit
+    if extra <= 0:
+        return completion
+    note = f"\n\n[answer truncated: {extra:,} more characters (max_answer_chars = {limit:,})]"
+    return dataclasses.replace(completion, text=completion.text[:limit] + note)
+
+
+async def _take_slot(route: Route, model: str, budget: Deadline) -> None:
+    """Wait for one of the AI's concurrency slots, but not past the call's deadline."""
+    limiter = route.guard.limiter
+    waited = DeadlineReached(
+        route.name, model, f"no free slot before the deadline ({limiter.total_tokens:g} requests in flight)"
+    )
+    if budget.remaining() <= 0:
+        raise waited
+    try:
+        with anyio.fail_after(budget.remaining()):
+            await limiter.acquire()
+    except TimeoutError:
+        raise waited from None

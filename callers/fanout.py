@@ -1,0 +1,140 @@
+"""The fan-out: several AIs at once, each through the resilient single call; total time ≈ the slowest.
+
+results = await ask_all(app, ["gemini", "grok"], Request("Review this", deadline=30))
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+import anyio
+from pydantic import BaseModel
+
+from ai.request import Completion, Request
+from callers.app import Junior, Route
+from callers.call import completed
+from core.errors import JuniorAIError, ProviderError
+
+__all__ = ["AIResult", "OnResult", "ask_all", "ask_each", "ask_routes"]
+
+logger = logging.getLogger("junior_ai.fanout")
+
+
+class AIResult(BaseModel):
+    """One AI's part of a multi-AI call: its answer (`ok`, `text`) or its error (`error`, `error_kind`).
+
+    Attributes:
+        ai: The AI's configured name.
+        model: The model that answered (or was asked, on failure).
+        ok: Whether an answer arrived.
+        text: The answer, when `ok`.
+        error: What went wrong, in one line, when not `ok`.
+        error_kind: The error's kind ("timeout", "rate_limited", "auth", ...; see core.errors).
+        latency_s: Seconds from the start of the fan-out to this AI's outcome.
+        input_tokens: Tokens the provider counted in the request, when it said.
+        output_tokens: Tokens the provider counted in the answer, when it said.
+    """
+
+    ai: str
+    model: str
+    ok: bool
+    text: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    latency_s: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    def describe(self) -> str:
+        """One line for progress messages: "grok answered in 1.2 s" / "grok failed (timeout)"."""
+        if self.ok:
+            return f"{self.ai} answered in {self.latency_s:.1f} s"
+        return f"{self.ai} failed ({self.error_kind})"
+
+    @classmethod
+    def answered(cls, name: str, completion: Completion, started: float) -> AIResult:
+        """The result for an answer that arrived; `started` is the call's `time.perf_counter()`."""
+        usage = completion.usage
+        return cls(
+            ai=name,
+            model=completion.model,
+            ok=True,
+            text=completion.text,
+            latency_s=round(time.perf_counter() - started, 3),
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+        )
+
+    @classmethod
+    def failed(cls, name: str, model: str, error: BaseException, started: float) -> AIResult:
+        """The result for a call that ended in `error`; internals of an unexpected error stay out."""
+        if isinstance(error, ProviderError):
+            message = error.reason + (f" (HTTP {error.status_code})" if error.status_code else "")
+            kind = error.kind
+        elif isinstance(error, JuniorAIError):
+            message, kind = str(error), "unavailable"
+        else:
+            message, kind = f"internal error ({type(error).__name__})", "internal"
+        latency = round(time.perf_counter() - started, 3)
+        return cls(ai=name, model=model, ok=False, error=message, error_kind=kind, latency_s=latency)
+
+
+# Awaited as each AI finishes (progress: "grok answered in 1.2 s").
+OnResult = Callable[[AIResult], Awaitable[None]]
+
+
+async def ask_each(app: Junior, requests: Mapping[str, Request], on_result: OnResult | None = None) -> list[AIResult]:
+    """Ask each AI its own request, all at once; one `AIResult` per AI, in the order given.
+
+    Each call ends by its request's deadline (retries and waiting for a slot included), and an AI still
+    unanswered then is marked timed out; one AI's failure never loses the others' answers.
+
+    Raises:
+        NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
+    """
+    routes = [app.route(name) for name in requests]
+    return await _fan_out(app, [(route, requests[route.name]) for route in routes], on_result)
+
+
+async def ask_all(
+    app: Junior, names: Iterable[str] | None, request: Request, on_result: OnResult | None = None
+) -> list[AIResult]:
+    """Ask several AIs (every usable one when `names` is None) the same request at once.
+
+    Raises:
+        NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when the names are wrong.
+    """
+    return await ask_routes(app, app.select(names), request, on_result)
+
+
+async def ask_routes(
+    app: Junior, routes: Iterable[Route], request: Request, on_result: OnResult | None = None
+) -> list[AIResult]:
+    """`ask_all` for AIs already checked (`Junior.select`)."""
+    return await _fan_out(app, [(route, request) for route in routes], on_result)
+
+
+async def _fan_out(app: Junior, calls: list[tuple[Route, Request]], on_result: OnResult | None) -> list[AIResult]:
+    results: dict[str, AIResult] = {}
+    started = time.perf_counter()
+
+    async def ask(route: Route, request: Request) -> None:
+        try:
+            completion = await completed(app, route, request)
+        except JuniorAIError as error:
+            result = AIResult.failed(route.name, request.model or route.config.model, error, started)
+        except Exception as error:  # a bug in one AI's path must not lose the others' answers
+            logger.exception("%s: unexpected error", route.name)
+            result = AIResult.failed(route.name, request.model or route.config.model, error, started)
+        else:
+            result = AIResult.answered(route.name, completion, started)
+        results[route.name] = result
+        if on_result is not None:
+            await on_result(result)
+
+    async with anyio.create_task_group() as group:
+        for route, request in calls:
+            group.start_soon(ask, route, request)
+    return [results[route.name] for route, _ in calls]
