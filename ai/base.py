@@ -23,6 +23,7 @@ import ssl
 import urllib.request
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from ai.request import Request
@@ -40,7 +41,7 @@ NO_KEY = "no-key-needed"
 GEMINI_API_VERSION = "v1"
 # google-genai's settings for tests (a recorder or replayer of requests), read from the environment
 # unless given: none, explicitly.
-_GEMINI_DEBUG = {"client_mode": None, "replays_directory": None, "replay_id": None}
+_GEMINI_DEBUG = MappingProxyType({"client_mode": None, "replays_directory": None, "replay_id": None})
 
 
 def proxy_for(url: str) -> str | None:

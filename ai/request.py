@@ -55,7 +55,7 @@ class Request:
         return (*self.history, Message("user", self.prompt))
 
     def asking(self, prompt: str) -> Request:
-        """The same request with another prompt (each AI of a debate hears its own)."""
+        """The same request with another prompt (when each AI is asked its own question)."""
         return replace(self, prompt=prompt)
 
 

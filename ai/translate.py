@@ -178,7 +178,7 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
     usage = getattr(response, "usage", None)
     return Completion(
-        text=encodable(text),  # a lone surrogate would break the next prompt (a debate round) and the wire
+        text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
         model=plain(getattr(response, "model", None)) or model,
         usage=_usage(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)),
         finish_reason=finish,
@@ -270,7 +270,7 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
     usage = response.usage_metadata
     return Completion(
-        text=encodable(text),  # a lone surrogate would break the next prompt (a debate round) and the wire
+        text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
         model=plain(response.model_version) or model,
         usage=_usage(getattr(usage, "prompt_token_count", None), getattr(usage, "candidates_token_count", None)),
         finish_reason=finish,

@@ -6,12 +6,13 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from types import MappingProxyType
 
 __all__ = ["SDK_MODULES", "warm_up_later"]
 
 logger = logging.getLogger("junior_ai.warmup")
 
-SDK_MODULES = {"openai": ("openai",), "gemini": ("google.genai", "google.genai.types")}
+SDK_MODULES = MappingProxyType({"openai": ("openai",), "gemini": ("google.genai", "google.genai.types")})
 
 
 def _import(kinds: set[str]) -> None:

@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
@@ -70,7 +71,7 @@ AI_FIELDS = frozenset(
 )
 # OpenAI's account settings: only the `openai` AI takes them, from its block or these variables (which
 # the openai SDK would otherwise read for every AI it talks to, Grok and Ollama included).
-OPENAI_ACCOUNT_ENV = {"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}
+OPENAI_ACCOUNT_ENV = MappingProxyType({"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"})
 MAX_CREDENTIALS_BYTES = 1_000_000  # a credentials file is a few hundred bytes; more is a wrong file
 
 ProviderKind = Literal["gemini", "openai"]
@@ -86,15 +87,20 @@ class BuiltinAI:
     key_env: tuple[str, ...]
 
 
-BUILTIN_AIS: dict[str, BuiltinAI] = {
-    "gemini": BuiltinAI(
-        "gemini", "https://generativelanguage.googleapis.com", "gemini-2.5-flash", ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    ),
-    "openai": BuiltinAI("openai", "https://api.openai.com/v1", "gpt-4.1-mini", ("OPENAI_API_KEY",)),
-    "grok": BuiltinAI("openai", "https://api.x.ai/v1", "grok-3-mini", ("XAI_API_KEY", "GROK_API_KEY")),
-    "deepseek": BuiltinAI("openai", "https://api.deepseek.com", "deepseek-chat", ("DEEPSEEK_API_KEY",)),
-    "openrouter": BuiltinAI("openai", "https://openrouter.ai/api/v1", "openrouter/auto", ("OPENROUTER_API_KEY",)),
-}
+BUILTIN_AIS: Mapping[str, BuiltinAI] = MappingProxyType(
+    {
+        "gemini": BuiltinAI(
+            "gemini",
+            "https://generativelanguage.googleapis.com",
+            "gemini-2.5-flash",
+            ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        ),
+        "openai": BuiltinAI("openai", "https://api.openai.com/v1", "gpt-4.1-mini", ("OPENAI_API_KEY",)),
+        "grok": BuiltinAI("openai", "https://api.x.ai/v1", "grok-3-mini", ("XAI_API_KEY", "GROK_API_KEY")),
+        "deepseek": BuiltinAI("openai", "https://api.deepseek.com", "deepseek-chat", ("DEEPSEEK_API_KEY",)),
+        "openrouter": BuiltinAI("openai", "https://openrouter.ai/api/v1", "openrouter/auto", ("OPENROUTER_API_KEY",)),
+    }
+)
 
 _URL = TypeAdapter(AnyHttpUrl)
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -178,11 +184,13 @@ class Settings(BaseModel):
 
 
 # Server settings: top-level keys of credentials.json, and the environment variables that override them.
-SERVER_SETTINGS = {
-    key: "JUNIOR_AI_TOOLS" if key == "tool_profile" else f"JUNIOR_AI_{key.upper()}"
-    for key in Settings.model_fields
-    if key not in {"ais", "source"}
-}
+SERVER_SETTINGS: Mapping[str, str] = MappingProxyType(
+    {
+        key: "JUNIOR_AI_TOOLS" if key == "tool_profile" else f"JUNIOR_AI_{key.upper()}"
+        for key in Settings.model_fields
+        if key not in {"ais", "source"}
+    }
+)
 
 
 def default_base_url(name: str, env: Mapping[str, str] | None = None) -> str | None:

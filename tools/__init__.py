@@ -1,9 +1,15 @@
-"""The MCP surface: one module per family of tools; thin: validate, call ai/, format."""
+"""The MCP surface: one module per family of tools; thin: validate, call, format."""
 
-from mcp.server.mcpserver import MCPServer
+from __future__ import annotations
 
-from core.config import Settings
+from typing import TYPE_CHECKING
+
 from tools import ask, collab, legacy, status
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from core.config import Settings
 
 __all__ = ["register_tools"]
 
