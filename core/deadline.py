@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import anyio
@@ -15,13 +15,18 @@ __all__ = ["Deadline", "within"]
 
 
 class Deadline:
-    """When a tool must have answered by; `share(n)` is one of n remaining steps' fair part of the time."""
+    """When a tool must have answered by; `share(n)` is one of n remaining steps' fair part of the time.
 
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
+    `clock` is read at creation and at every question (tests pass a fake one they move by hand).
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._end = clock() + seconds
 
     def remaining(self) -> float:
-        return max(0.0, self._end - time.monotonic())
+        """Seconds left, never below 0."""
+        return max(0.0, self._end - self._clock())
 
     def share(self, steps: int) -> float:
         """The time one step may take when `steps` steps (this one included) are still to come."""
@@ -29,6 +34,7 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
+        """Too little time left for another step to be worth starting."""
         return self.remaining() < MIN_STEP_S
 
 
