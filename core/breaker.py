@@ -99,6 +99,7 @@ class CircuitBreaker:
             self._probing = False
 
     def record_success(self) -> None:
+        """An attempt the provider answered: the breaker closes and the count of failures starts again."""
         self.state, self.failures, self._probing = "closed", 0, False
 
     def record_failure(self, counts: bool, probe: bool = False) -> None:

@@ -36,7 +36,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAd
 
 from core import defaults
 from core.errors import ConfigError
-from core.redact import remember_secrets, safe_url, url_secrets
+from core.redact import key_hint, remember_secrets, safe_url, url_secrets
 
 __all__ = [
     "BUILTIN_AIS",
@@ -149,11 +149,11 @@ class AIConfig(BaseModel):
 
     @property
     def key_hint(self) -> str:
-        """A masked hint of the key: at most its last 4 characters, never the key."""
+        """The key as status output shows it: masked by `core.redact.key_hint`, or "missing" (a built-in
+        AI needs one) / "none" (a custom AI may need none) when there is no key."""
         if self.api_key is None:
             return "missing" if self.builtin else "none"
-        key = self.api_key.get_secret_value()
-        return f"…{key[-4:]}" if len(key) >= 16 else "set"
+        return key_hint(self.api_key.get_secret_value())
 
 
 class Settings(BaseModel):

@@ -15,13 +15,17 @@ __all__ = ["Deadline", "within"]
 
 
 class Deadline:
-    """When a tool must have answered by; `share(n)` is one of n remaining steps' fair part of the time."""
+    """When a tool must have answered by; `share(n)` is one of n remaining steps' fair part of the time.
+
+    `clock` is read at creation and at every question (tests pass a fake one they move by hand).
+    """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._end = clock() + seconds
 
     def remaining(self) -> float:
+        """Seconds left, never below 0."""
         return max(0.0, self._end - self._clock())
 
     def share(self, steps: int) -> float:
@@ -30,6 +34,7 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
+        """Too little time left for another step to be worth starting."""
         return self.remaining() < MIN_STEP_S
 
 

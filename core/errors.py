@@ -7,7 +7,7 @@
     ├── NoAIConfigured              no AI has credentials; says how to add one
     ├── AIUnavailable               the AI is configured but disabled or without a key
     └── ProviderError               an AI answered with an error, or not at all
-        ├── ProviderTimeout (TimeoutError, so also asyncio.TimeoutError)
+        ├── ProviderTimeout         no answer within the AI's timeout (a TimeoutError, so also asyncio's)
         │   └── DeadlineReached     the call's own deadline ran out first: not the provider's fault
         ├── ProviderUnreachable     connection refused, reset, DNS, TLS
         ├── RateLimited             429; carries retry_after (seconds) when the provider said
@@ -15,14 +15,15 @@
         ├── ModelNotFound           404: the model (or endpoint) does not exist
         ├── BadRequest              400 / 422: the provider rejected the request
         ├── Redirected              3xx: the provider pointed elsewhere; never followed (the key stays home)
-        ├── ProviderServerError     5xx
+        ├── ProviderServerError     5xx: the provider's own trouble
         ├── InvalidResponse         the answer could not be read (not JSON, wrong shape)
         ├── EmptyResponse           the provider answered with no text
         ├── ContentBlocked          a safety or content filter stopped the answer
-        └── CircuitOpen             the AI failed too often lately; calls fail at once for a while
+        └── CircuitOpen             the AI failed too often lately; calls fail at once (carries retry_in)
 
-Every ProviderError carries `ai`, `model`, `status_code` (None when there was no HTTP answer) and a
-readable `reason`; it is raised `from` the SDK exception. No message ever contains an API key.
+Every ProviderError carries `ai`, `model`, `status_code` (None when there was no HTTP answer), a
+readable `reason` and a short `kind`; it is raised `from` the SDK exception. No message ever contains
+an API key.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class ProviderError(JuniorAIError):
         model: The model that was asked.
         status_code: The HTTP status, or None when no HTTP answer arrived.
         reason: A readable reason, free of secrets.
+        kind: The error's short, stable name ("timeout", "rate_limited", ...), as metrics and results
+            report it (a class attribute).
     """
 
     kind = "provider_error"
@@ -115,6 +118,8 @@ class ProviderError(JuniorAIError):
 
 
 class ProviderTimeout(ProviderError, TimeoutError):
+    """The AI did not answer within its timeout."""
+
     kind = "timeout"
 
 
@@ -123,10 +128,18 @@ class DeadlineReached(ProviderTimeout):
 
 
 class ProviderUnreachable(ProviderError):
+    """No connection to the AI: refused, reset, DNS or TLS failed."""
+
     kind = "unreachable"
 
 
 class RateLimited(ProviderError):
+    """429: the AI asked us to slow down.
+
+    Attributes:
+        retry_after: Seconds the provider asked us to wait (Retry-After), or None when it did not say.
+    """
+
     kind = "rate_limited"
 
     def __init__(
@@ -142,14 +155,20 @@ class RateLimited(ProviderError):
 
 
 class AuthenticationFailed(ProviderError):
+    """401 / 403: the key is wrong, expired, or lacks access to the model."""
+
     kind = "auth"
 
 
 class ModelNotFound(ProviderError):
+    """404: the model (or the endpoint under the base URL) does not exist."""
+
     kind = "not_found"
 
 
 class BadRequest(ProviderError):
+    """400 / 422: the provider rejected the request itself; sending it again would not help."""
+
     kind = "bad_request"
 
 
@@ -170,22 +189,36 @@ class Redirected(ProviderError):
 
 
 class ProviderServerError(ProviderError):
+    """5xx: the provider's own trouble, often brief."""
+
     kind = "server_error"
 
 
 class InvalidResponse(ProviderError):
+    """The answer could not be read: not JSON, or not the shape the API promises."""
+
     kind = "invalid_response"
 
 
 class EmptyResponse(ProviderError):
+    """The provider answered, but with no text."""
+
     kind = "empty_response"
 
 
 class ContentBlocked(ProviderError):
+    """A safety or content filter stopped the answer."""
+
     kind = "content_blocked"
 
 
 class CircuitOpen(ProviderError):
+    """The AI failed too often lately; calls fail at once until its breaker lets a probe through.
+
+    Attributes:
+        retry_in: Seconds until a call may go through again.
+    """
+
     kind = "circuit_open"
 
     def __init__(self, ai: str, model: str, reason: str, retry_in: float) -> None:

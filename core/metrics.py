@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 __all__ = ["AIMetrics", "MetricsSnapshot", "percentile"]
 
@@ -22,16 +22,31 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 class MetricsSnapshot(BaseModel):
+    """One AI's counts since the server started, as `server_status` reports them."""
+
+    # The docstrings below become the fields' descriptions in server_status's output schema.
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     calls: int
+    """Calls made; one call is one ask of this AI, its retries included."""
     successes: int
+    """Calls that got an answer."""
     failures: dict[str, int]
+    """Failed calls by error kind ("timeout", "rate_limited", ...)."""
     retries: int
+    """Retries taken, over all calls."""
     breaker_trips: int
+    """How many times the circuit breaker has opened."""
     breaker_state: str
+    """The circuit breaker now: "closed", "open" or "half_open"."""
     latency_p50_s: float | None
+    """Median seconds per whole call over the most recent calls (None before the first)."""
     latency_p95_s: float | None
+    """95th-percentile seconds per whole call over the most recent calls (None before the first)."""
     input_tokens: int
+    """Prompt tokens, as the provider reported them."""
     output_tokens: int
+    """Answer tokens, as the provider reported them."""
 
 
 class AIMetrics:
@@ -47,6 +62,7 @@ class AIMetrics:
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
     def succeeded(self, latency_s: float, input_tokens: int | None, output_tokens: int | None) -> None:
+        """Count a call that got an answer, with its tokens when the provider reported them."""
         self.calls += 1
         self.successes += 1
         self._latencies.append(latency_s)
@@ -54,14 +70,17 @@ class AIMetrics:
         self.output_tokens += output_tokens or 0
 
     def failed(self, kind: str, latency_s: float) -> None:
+        """Count a call that failed for good, by its error's `kind`."""
         self.calls += 1
         self.failures[kind] += 1
         self._latencies.append(latency_s)
 
     def retried(self) -> None:
+        """Count one retry (the call it belongs to is counted when it ends)."""
         self.retries += 1
 
     def snapshot(self, breaker_trips: int, breaker_state: str) -> MetricsSnapshot:
+        """The counts so far, with the breaker's, which the breaker keeps."""
         latencies = list(self._latencies)
         p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
         return MetricsSnapshot(

@@ -25,7 +25,7 @@ __all__ = [
     "clean",
     "clean_data",
     "encodable",
-    "hint",
+    "key_hint",
     "redact",
     "redact_log",
     "remember_secrets",
@@ -60,9 +60,13 @@ _CREDENTIALS = re.compile(
 )
 
 
-def hint(secret: str) -> str:
-    """A masked hint: at most the last 4 characters, never the key."""
-    return f"…{secret[-4:]}" if len(secret) >= 16 else "***"
+def key_hint(secret: str) -> str:
+    """How a key is shown wherever it would appear (status, `--check`, masked text): `…` plus its last
+    4 characters, or `***` for a key shorter than `MIN_SECRET_CHARS`, of which 4 characters are too much.
+
+    For example `key_hint("sk-0123456789abcdefWXYZ")` is `"…WXYZ"`.
+    """
+    return f"…{secret[-4:]}" if len(secret) >= MIN_SECRET_CHARS else "***"
 
 
 def remember_secrets(secrets: Iterable[str]) -> None:
@@ -113,7 +117,7 @@ def _mask_keys(text: str) -> str:
         if end <= done:
             continue  # inside a run already masked
         pieces.append(text[done : max(start, done)])
-        pieces.append(f"[key {hint(key)}]")
+        pieces.append(f"[key {key_hint(key)}]")
         done = end
     pieces.append(text[done:])
     return "".join(pieces)

@@ -1,16 +1,17 @@
 """The one retry loop (the SDKs' own are off): which failures to retry, how long to wait, and the loop.
 
-Timing is tenacity's; the policy is two pure functions, `should_retry` and `retry_delay`.
+The policy is two pure functions, `should_retry` and `retry_delay`; `with_retries` is a plain
+`for retries_taken in range(attempts)` loop over them, in the manner of openai-python's `_base_client`.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from core.deadline import Deadline
 from core.errors import (
@@ -59,13 +60,25 @@ def retry_delay(
     return float(ceiling / 2 + ceiling / 2 * spread)
 
 
+@dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently to retry one AI."""
+    """How often and how patiently to retry one AI.
 
-    def __init__(self, attempts: int, base_s: float, max_s: float) -> None:
-        self.attempts = attempts
-        self.base_s = base_s
-        self.max_s = max_s
+    Attributes:
+        attempts: Attempts in all, the first included (at least 1).
+        base_s: The first retry's wait before jitter; each further retry doubles it.
+        max_s: The longest wait between two attempts (a provider's Retry-After aside).
+        sleep: How to wait; tests pass one that records the waits instead of taking them.
+    """
+
+    attempts: int
+    base_s: float
+    max_s: float
+    sleep: Callable[[float], Awaitable[None]] = field(default=anyio.sleep, kw_only=True, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1, not {self.attempts}")
 
 
 async def with_retries(
@@ -75,47 +88,51 @@ async def with_retries(
     on_retry: Callable[[BaseException, float], None] | None = None,
 ) -> T:
     """Await `call()` until it succeeds, fails for good, runs out of attempts, or the next wait would pass
-    the deadline. The last error is raised as it was, except a rate limit whose Retry-After does not
-    fit in the time left, which says so.
+    the deadline. `on_retry(error, delay)` is told of each retry before its wait. The last error is
+    raised as it was, except a rate limit whose Retry-After does not fit in the time left, which says so.
 
     Raises:
         ProviderError: the last attempt's error.
     """
+    for retries_taken in range(policy.attempts):
+        try:
+            return await call()
+        except ProviderError as error:
+            if not should_retry(error):
+                raise  # final: asking again would fail the same way
+            if retries_taken + 1 >= policy.attempts:
+                _raise_if_wait_does_not_fit(error, deadline)
+                raise  # out of attempts
+            delay = _calculate_retry_timeout(retries_taken + 1, error, policy)
+            if delay >= deadline.remaining():
+                _raise_if_wait_does_not_fit(error, deadline)
+                raise  # the wait would outlast the deadline: fail now with the real error, not later with ours
+            if on_retry is not None:
+                on_retry(error, delay)
+        # Outside the `except`: a cancellation during the wait is not chained to the provider's error.
+        await policy.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        return retry_delay(
-            state.attempt_number, getattr(error, "retry_after", None), base=policy.base_s, cap=policy.max_s
-        )
 
-    def stop(state: RetryCallState) -> bool:
-        return state.attempt_number >= policy.attempts or state.upcoming_sleep >= deadline.remaining()
+def _calculate_retry_timeout(retry: int, error: ProviderError, policy: RetryPolicy) -> float:
+    """The wait before retry number `retry`, honouring the provider's Retry-After when it sent one."""
+    retry_after = error.retry_after if isinstance(error, RateLimited) else None
+    return retry_delay(retry, retry_after, base=policy.base_s, cap=policy.max_s)
 
-    def before_sleep(state: RetryCallState) -> None:
-        if on_retry is not None and state.outcome is not None:
-            on_retry(state.outcome.exception() or RuntimeError("retry"), state.upcoming_sleep)
 
-    retrying = AsyncRetrying(
-        stop=stop,
-        wait=wait,
-        retry=retry_if_exception(should_retry),
-        reraise=True,
-        sleep=anyio.sleep,
-        before_sleep=before_sleep,
-    )
-    try:
-        async for attempt in retrying:
-            with attempt:
-                return await call()
-    except RateLimited as error:
-        asks = error.retry_after
-        if asks is not None and asks >= deadline.remaining():
-            raise RateLimited(
-                error.ai,
-                error.model,
-                f"rate limited, provider asks to wait {asks:g} s (more than the {deadline.remaining():.0f} s left)",
-                error.status_code,
-                retry_after=asks,
-            ) from error
-        raise
-    raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+def _raise_if_wait_does_not_fit(error: ProviderError, deadline: Deadline) -> None:
+    """A rate limit whose Retry-After is longer than the time left is raised saying so.
+
+    Raises:
+        RateLimited: naming the wait the provider asked for and the time that was left.
+    """
+    asks = error.retry_after if isinstance(error, RateLimited) else None
+    if asks is None or asks < deadline.remaining():
+        return
+    raise RateLimited(
+        error.ai,
+        error.model,
+        f"rate limited, provider asks to wait {asks:g} s (more than the {deadline.remaining():.0f} s left)",
+        error.status_code,
+        retry_after=asks,
+    ) from error

