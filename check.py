@@ -8,7 +8,7 @@ from typing import TextIO
 from ai.request import Request
 from callers import AIResult, Junior, ask_all
 from core.config import Settings
-from core.redact import clean, safe_url
+from core.redact import Redactor, safe_url
 
 __all__ = ["CHECK_PROMPT", "run_check"]
 
@@ -42,8 +42,10 @@ async def run_check(settings: Settings, out: TextIO) -> int:
     provider's answer or error may hold anything.
     """
 
+    redactor = Redactor(settings.secrets)
+
     def say(text: str) -> None:
-        print(clean(text), file=out)
+        print(redactor.clean(text), file=out)
 
     if not settings.ais:
         say("No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json.")

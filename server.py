@@ -27,7 +27,7 @@ from callers import Junior
 from check import run_check
 from core.config import Settings, load_settings
 from core.errors import ConfigError
-from core.redact import RedactingFilter
+from core.redact import RedactingFilter, Redactor
 from tools import register_tools
 from tools.boundary import redact_results
 from tools.stdio import serve_stdio
@@ -151,14 +151,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve MCP over stdio until stdin closes. Returns the exit code."""
     args = _parse(argv)
     logging.basicConfig(stream=sys.stderr, level=_log_level(), format="junior-ai %(levelname)s: %(message)s")
+    redactor = Redactor()  # the process's log lines: the configuration's keys, once it is read
     for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())
+        handler.addFilter(RedactingFilter(redactor))
     _report_skipped_lines(logging.getLogger().level)
     try:
         settings = load_settings(args.credentials)
     except ConfigError as error:
         print(f"junior-ai: {error}", file=sys.stderr)
         return 2
+    redactor.remember(settings.secrets)
     if args.check:
         return anyio.run(run_check, settings, sys.stdout)
     server = build_server(settings)

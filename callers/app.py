@@ -20,6 +20,7 @@ from ai.pool import ClientPool, Sender
 from core.config import AIConfig, Settings
 from core.errors import AIUnavailable, NoAIConfigured, UnknownAI
 from core.guard import AIGuard
+from core.redact import Redactor
 
 __all__ = ["Junior", "Route"]
 
@@ -35,10 +36,12 @@ class Route:
 
 
 class Junior:
-    """The settings, the client pool and the per-AI guards (breaker, limiter, retry policy, metrics).
+    """The settings, the client pool, the per-AI guards (breaker, limiter, retry policy, metrics) and
+    the redactor that keeps the configuration's keys out of everything the application says.
 
     Attributes:
         settings: What the server was configured with.
+        redactor: Masks the configuration's keys (`Settings.secrets`) in any text.
         pool: The sync and async clients of every usable AI.
         guards: name → AIGuard, one per usable AI.
         clock: The monotonic clock the guards and deadlines measure time with.
@@ -49,6 +52,7 @@ class Junior:
         self, settings: Settings, pool: ClientPool, guards: dict[str, AIGuard], clock: Callable[[], float]
     ) -> None:
         self.settings = settings
+        self.redactor = Redactor(settings.secrets)
         self.pool = pool
         self.guards = guards
         self.clock = clock

@@ -36,7 +36,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAd
 
 from core import defaults
 from core.errors import ConfigError
-from core.redact import key_hint, remember_secrets, safe_url, url_secrets
+from core.redact import key_hint, safe_url, url_secrets
 
 __all__ = [
     "BUILTIN_AIS",
@@ -182,6 +182,13 @@ class Settings(BaseModel):
     def usable_ais(self) -> list[str]:
         return [name for name, ai in self.ais.items() if ai.usable]
 
+    @property
+    def secrets(self) -> list[str]:
+        """Every credential in the configuration, to mask wherever it would appear: the API keys, and
+        passwords written into base URLs."""
+        keys = [ai.api_key.get_secret_value() for ai in self.ais.values() if ai.api_key]
+        return keys + [secret for ai in self.ais.values() for secret in url_secrets(ai.base_url)]
+
 
 # Server settings: top-level keys of credentials.json, and the environment variables that override them.
 SERVER_SETTINGS: Mapping[str, str] = MappingProxyType(
@@ -287,8 +294,6 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         del server[key]
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    remember_secrets(ai.api_key.get_secret_value() for ai in ais.values() if ai.api_key)
-    remember_secrets(secret for ai in ais.values() for secret in url_secrets(ai.base_url))
     if source is not None:
         _warn_if_readable_by_others(source)
     try:

@@ -1,9 +1,10 @@
 """Secrets never leave the process in a message: one redactor for log records and everything we send.
 
-Every API key the configuration holds is remembered here (for the life of the process, so that a log
-line written after shutdown is covered too) and replaced by its masked hint wherever it appears: in
-log records, through `RedactingFilter` on the log handlers, and in every result the server sends,
-through the MCP middleware at the tool boundary. Not only the whole key: any run of `PARTIAL_CHARS`
+A `Redactor` holds the keys to mask (every API key the configuration holds, `Settings.secrets`) and
+replaces each by its masked hint wherever it appears: the application's redactor in every result the
+server sends, through the MCP middleware at the tool boundary, and the server process's in log records,
+through `RedactingFilter` on the log handlers (for the life of the process, so that a log line written
+after shutdown is covered too). Not only the whole key: any run of `PARTIAL_CHARS`
 or more consecutive characters of a key is masked too, since providers echo keys partly hidden
 ("sk-proj-****…Ab12cd34ef56"). A password in a URL (`https://user:pass@host`) is masked wherever a URL
 with user information appears (`safe_url` for showing a configured base URL). Validation messages
@@ -22,13 +23,10 @@ from typing import Any
 
 __all__ = [
     "RedactingFilter",
-    "clean",
-    "clean_data",
+    "Redactor",
     "encodable",
+    "encodable_data",
     "key_hint",
-    "redact",
-    "redact_log",
-    "remember_secrets",
     "safe_origin",
     "safe_url",
     "url_secrets",
@@ -42,9 +40,6 @@ PARTIAL_CHARS = 12  # this many consecutive characters of a key in a text are ma
 # character. That keeps masking at a few finds per key over the text, not a check at every position.
 _BLOCK_CHARS = PARTIAL_CHARS // 2
 
-_known: set[str] = set()
-_blocks: list[tuple[str, int, str]] = []  # (key, offset in the key, the block there), for every known key
-_any_block: re.Pattern[str] | None = None  # any whole block of any known key: the cheap first test
 # User information in a URL: "//user:password@" is masked in every text; "//token@" (a lone user name,
 # which some services use as the credential) only in `safe_url`, since answers are full of
 # "ssh://git@github.com" and "postgres://postgres@localhost".
@@ -69,70 +64,100 @@ def key_hint(secret: str) -> str:
     return f"…{secret[-4:]}" if len(secret) >= MIN_SECRET_CHARS else "***"
 
 
-def remember_secrets(secrets: Iterable[str]) -> None:
-    """Add keys to the set that is masked everywhere (shorter than `MIN_SECRET_CHARS`: ignored)."""
-    for secret in secrets:
-        if len(secret) >= MIN_SECRET_CHARS and secret not in _known:
-            _known.add(secret)
-            _blocks.extend((secret, at, secret[at : at + _BLOCK_CHARS]) for at in range(0, len(secret), _BLOCK_CHARS))
-    # Longer keys first, so that a key containing another is masked as itself.
-    _blocks.sort(key=lambda block: len(block[0]), reverse=True)
-    global _any_block
-    whole = sorted({block for _, _, block in _blocks if len(block) == _BLOCK_CHARS})
-    _any_block = re.compile("|".join(map(re.escape, whole))) if whole else None
+class Redactor:
+    """The keys to mask, and the masking: `redact` for a text, `clean` for a text that leaves the
+    process, `clean_data` for JSON-like data, `redact_log` for a log line.
 
+    The application holds one for its configuration's keys (`Redactor(settings.secrets)`); the server
+    process gives the same keys to its log filter.
+    """
 
-def _key_runs(text: str) -> list[tuple[int, int, str]]:
-    """Every run of at least PARTIAL_CHARS characters of a known key in `text`: (start, end, key)."""
-    runs: list[tuple[int, int, str]] = []
-    for key, offset, block in _blocks:
-        if len(block) < _BLOCK_CHARS:
-            continue  # a key's short tail: any run reaching it also holds a whole block before it
-        found = text.find(block)
-        while found != -1:
-            start, end = found, found + _BLOCK_CHARS
-            back = offset
-            while start > 0 and back > 0 and text[start - 1] == key[back - 1]:
-                start, back = start - 1, back - 1
-            ahead = offset + _BLOCK_CHARS
-            while end < len(text) and ahead < len(key) and text[end] == key[ahead]:
-                end, ahead = end + 1, ahead + 1
-            if end - start >= PARTIAL_CHARS:
-                runs.append((start, end, key))
-            found = text.find(block, end if end > found + 1 else found + 1)
-    return runs
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._known: set[str] = set()
+        self._blocks: list[tuple[str, int, str]] = []  # (key, offset in the key, the block there)
+        self._any_block: re.Pattern[str] | None = None  # any whole block of any known key: the cheap first test
+        self.remember(secrets)
 
+    def remember(self, secrets: Iterable[str]) -> None:
+        """Add keys to those masked (shorter than `MIN_SECRET_CHARS`: ignored)."""
+        for secret in secrets:
+            if len(secret) >= MIN_SECRET_CHARS and secret not in self._known:
+                self._known.add(secret)
+                self._blocks.extend(
+                    (secret, at, secret[at : at + _BLOCK_CHARS]) for at in range(0, len(secret), _BLOCK_CHARS)
+                )
+        # Longer keys first, so that a key containing another is masked as itself.
+        self._blocks.sort(key=lambda block: len(block[0]), reverse=True)
+        whole = sorted({block for _, _, block in self._blocks if len(block) == _BLOCK_CHARS})
+        self._any_block = re.compile("|".join(map(re.escape, whole))) if whole else None
 
-def _mask_keys(text: str) -> str:
-    # The hot path (every string of every result): one regex scan says whether any block is there at all.
-    if len(text) < PARTIAL_CHARS or _any_block is None or _any_block.search(text) is None:
+    def _key_runs(self, text: str) -> list[tuple[int, int, str]]:
+        """Every run of at least PARTIAL_CHARS characters of a known key in `text`: (start, end, key)."""
+        runs: list[tuple[int, int, str]] = []
+        for key, offset, block in self._blocks:
+            if len(block) < _BLOCK_CHARS:
+                continue  # a key's short tail: any run reaching it also holds a whole block before it
+            found = text.find(block)
+            while found != -1:
+                start, end = found, found + _BLOCK_CHARS
+                back = offset
+                while start > 0 and back > 0 and text[start - 1] == key[back - 1]:
+                    start, back = start - 1, back - 1
+                ahead = offset + _BLOCK_CHARS
+                while end < len(text) and ahead < len(key) and text[end] == key[ahead]:
+                    end, ahead = end + 1, ahead + 1
+                if end - start >= PARTIAL_CHARS:
+                    runs.append((start, end, key))
+                found = text.find(block, end if end > found + 1 else found + 1)
+        return runs
+
+    def _mask_keys(self, text: str) -> str:
+        # The hot path (every string of every result): one regex scan says whether any block is there at all.
+        if len(text) < PARTIAL_CHARS or self._any_block is None or self._any_block.search(text) is None:
+            return text
+        runs = self._key_runs(text)
+        if not runs:
+            return text
+        runs.sort(key=lambda run: (run[0], -run[1]))
+        pieces: list[str] = []
+        done = 0
+        for start, end, key in runs:
+            if end <= done:
+                continue  # inside a run already masked
+            pieces.append(text[done : max(start, done)])
+            pieces.append(f"[key {key_hint(key)}]")
+            done = end
+        pieces.append(text[done:])
+        return "".join(pieces)
+
+    def redact(self, text: str) -> str:
+        """`text` with every known key (and every run of PARTIAL_CHARS or more of its characters) replaced
+        by its hint, URL passwords masked, and no echoed validation input."""
+        if self._blocks:
+            text = self._mask_keys(text)
+        if "@" in text:
+            text = _PASSWORD.sub(r"\1:***@", text)
+        if "input_value=" in text:
+            text = _INPUT_VALUE.sub("input_value=<hidden>", text)
         return text
-    runs = _key_runs(text)
-    if not runs:
-        return text
-    runs.sort(key=lambda run: (run[0], -run[1]))
-    pieces: list[str] = []
-    done = 0
-    for start, end, key in runs:
-        if end <= done:
-            continue  # inside a run already masked
-        pieces.append(text[done : max(start, done)])
-        pieces.append(f"[key {key_hint(key)}]")
-        done = end
-    pieces.append(text[done:])
-    return "".join(pieces)
 
+    def clean(self, text: str) -> str:
+        """What every text leaving the server becomes: encodable, and with no known key in it."""
+        return self.redact(encodable(text))
 
-def redact(text: str) -> str:
-    """`text` with every known key (and every run of PARTIAL_CHARS or more of its characters) replaced
-    by its hint, URL passwords masked, and no echoed validation input."""
-    if _blocks:
-        text = _mask_keys(text)
-    if "@" in text:
-        text = _PASSWORD.sub(r"\1:***@", text)
-    if "input_value=" in text:
-        text = _INPUT_VALUE.sub("input_value=<hidden>", text)
-    return text
+    def clean_data(self, value: Any) -> Any:
+        """`clean` applied to every string (keys included) inside JSON-like data."""
+        if isinstance(value, str):
+            return self.clean(value)
+        if isinstance(value, dict):
+            return {self.clean_data(key): self.clean_data(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.clean_data(item) for item in value]
+        return value
+
+    def redact_log(self, text: str) -> str:
+        """`clean`, plus anything that looks like a credential."""
+        return _CREDENTIALS.sub(r"\1[redacted]", self.clean(text))
 
 
 def encodable(text: str) -> str:
@@ -143,6 +168,17 @@ def encodable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text
+
+
+def encodable_data(value: Any) -> Any:
+    """`encodable` applied to every string (keys included) inside JSON-like data."""
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, dict):
+        return {encodable_data(key): encodable_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable_data(item) for item in value]
+    return value
 
 
 def _mask_userinfo(match: re.Match[str]) -> str:
@@ -162,7 +198,7 @@ def safe_url(url: str) -> str:
 
 
 def url_secrets(url: str) -> list[str]:
-    """The credentials written into `url` (its password, or a lone user name), for `remember_secrets`."""
+    """The credentials written into `url` (its password, or a lone user name), to mask like keys."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -187,40 +223,23 @@ def safe_origin(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
 
 
-def clean(text: str) -> str:
-    """What every text leaving the server becomes: encodable, and with no known key in it."""
-    return redact(encodable(text))
-
-
-def clean_data(value: Any) -> Any:
-    """`clean` applied to every string (keys included) inside JSON-like data."""
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, dict):
-        return {clean_data(key): clean_data(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_data(item) for item in value]
-    return value
-
-
-def redact_log(text: str) -> str:
-    """`clean`, plus anything that looks like a credential."""
-    return _CREDENTIALS.sub(r"\1[redacted]", clean(text))
-
-
 class RedactingFilter(logging.Filter):
     """Masks secrets in each record's final message (and traceback) before any handler writes it."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a malformed log call: leave it to the handler, which reports it safely
             return True
-        cleaned = redact_log(message)
+        cleaned = self.redactor.redact_log(message)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact_log(record.exc_text)
+            record.exc_text = self.redactor.redact_log(record.exc_text)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

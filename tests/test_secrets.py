@@ -15,7 +15,7 @@ from mcp import Client
 from callers import Junior
 from core.config import PROJECT_ROOT, load_settings
 from core.errors import ConfigError
-from core.redact import PARTIAL_CHARS, RedactingFilter, redact, remember_secrets, safe_origin, safe_url, url_secrets
+from core.redact import PARTIAL_CHARS, RedactingFilter, Redactor, safe_origin, safe_url, url_secrets
 from server import build_server
 from tests.conftest import FAST_RETRIES, credentials_for, write_credentials
 from tests.fakes import FakeProvider
@@ -63,7 +63,7 @@ async def test_a_base_url_password_shows_nowhere(
     # Logs and anything sent: the URL form is masked whatever the password's length, and the
     # password, long enough to be told from ordinary words, is masked on its own too.
     logger = logging.getLogger("junior_ai.test")
-    masking = RedactingFilter()
+    masking = RedactingFilter(Redactor(settings.secrets))
     caplog.handler.addFilter(masking)
     try:
         logger.warning("connecting to %s (password %s)", settings.ais["grok"].base_url, URL_PASSWORD)
@@ -71,7 +71,7 @@ async def test_a_base_url_password_shows_nowhere(
         caplog.handler.removeFilter(masking)
     assert URL_PASSWORD not in caplog.text and f"http://me:[key …{URL_PASSWORD[-4:]}]@127.0.0.1" in caplog.text
     assert (
-        redact("postgres://app:short@db/x and ssh://git@github.com/x")
+        Redactor().redact("postgres://app:short@db/x and ssh://git@github.com/x")
         == "postgres://app:***@db/x and ssh://git@github.com/x"
     )
 
@@ -99,17 +99,15 @@ def test_an_invalid_base_url_is_reported_without_its_password(tmp_path: Path) ->
     ids=["whole", "openai-style", "head", "middle", "tail", "two-halves"],
 )
 def test_any_run_of_twelve_characters_of_a_key_is_masked(echo: str) -> None:
-    remember_secrets([KEY])
-    masked = redact(echo)
+    masked = Redactor([KEY]).redact(echo)
     for start in range(len(KEY) - PARTIAL_CHARS + 1):
         assert KEY[start : start + PARTIAL_CHARS] not in masked
     assert f"[key …{KEY[-4:]}]" in masked
 
 
 def test_fewer_than_twelve_characters_of_a_key_are_left_alone() -> None:
-    remember_secrets([KEY])
     text = f"prefix {KEY[: PARTIAL_CHARS - 1]} and {KEY[10 : 10 + PARTIAL_CHARS - 1]} suffix"
-    assert redact(text) == text
+    assert Redactor([KEY]).redact(text) == text
 
 
 async def test_a_key_a_provider_echoes_partly_hidden_is_masked_in_the_result(
@@ -128,12 +126,12 @@ async def test_a_key_a_provider_echoes_partly_hidden_is_masked_in_the_result(
 
 def test_masking_a_long_answer_stays_cheap() -> None:
     keys = [f"sk-test-{n}-" + "Zq8rT2vW9yB4nM6kL1pX3cV7bN0aS5dF"[n:] + f"{n:04d}" for n in range(6)]
-    remember_secrets(keys)
+    redactor = Redactor(keys)
     answer = ("Here is the fix: use `client = OpenAI()` and a retry loop; see https://example.com/x. " * 1200)[:100_000]
     runs = 20
     started = time.perf_counter()
     for _ in range(runs):
-        assert redact(answer) == answer
+        assert redactor.redact(answer) == answer
     per_answer = (time.perf_counter() - started) / runs
     assert per_answer < 0.05, f"{per_answer * 1000:.1f} ms per 100,000-character answer"
 

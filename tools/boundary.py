@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from callers import AIResult, Junior
 from core.errors import InvalidRequest, JuniorAIError
-from core.redact import clean, clean_data
+from core.redact import Redactor
 
 __all__ = [
     "REACHES_OUT",
@@ -129,7 +129,7 @@ class Progress:
     async def __call__(self, message: str) -> None:
         self.done += 1
         try:
-            await self._ctx.report_progress(self.done, self.total, clean(message))
+            await self._ctx.report_progress(self.done, self.total, app_of(self._ctx).redactor.clean(message))
         except Exception:  # progress is a courtesy: a client that went away must not fail the answer
             logger.exception("could not send a progress notification")
 
@@ -137,14 +137,15 @@ class Progress:
         await self(result.describe())
 
 
-async def redact_results(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+async def redact_results(ctx: ServerRequestContext[Junior, Any], call_next: CallNext) -> HandlerResult:
     """MCP middleware, the one place every result passes on its way out: no key leaves in it, whether
     a provider echoed it, an AI repeated it, or a validation message quoted it, and every text in it can
     be encoded (the stdio wire cleans anything else that cannot)."""
     result = await call_next(ctx)
     if isinstance(result, BaseModel):
         result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return clean_data(result) if result is not None else None
+    redactor: Redactor = ctx.lifespan_context.redactor
+    return redactor.clean_data(result) if result is not None else None
 
 
 def check_size(app: Junior, *texts: str | None) -> None:

@@ -3,8 +3,9 @@
 It replaces the SDK's `stdio_server` because the wire needs four guarantees that one does not give:
 
 - **The writer never dies.** A message that cannot be encoded (a provider answer with a lone surrogate,
-  say) is cleaned by `core.redact.clean_data` and sent; a request whose answer still cannot be written gets
-  a JSON-RPC error instead. One bad message never silences the session.
+  say) is made encodable by `core.redact.encodable_data` (results were cleared of keys before, at the
+  tool boundary) and sent; a request whose answer still cannot be written gets a JSON-RPC error
+  instead. One bad message never silences the session.
 - **Shutdown answers everyone.** When `stop()` is called (SIGTERM, SIGINT), every request still in flight
   gets an error response ("server shutting down"), written and flushed before `serve_stdio` returns.
 - **A closed stdout ends the session quietly**, as a closed stdin does: no traceback.
@@ -32,7 +33,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
 from pydantic_core import PydanticSerializationError
 
-from core.redact import clean_data
+from core.redact import encodable_data
 
 __all__ = ["SHUTTING_DOWN", "StdioWire", "serve_stdio"]
 
@@ -109,7 +110,7 @@ class StdioWire:
         try:
             text = message.model_dump_json(by_alias=True, exclude_unset=True)
         except (PydanticSerializationError, ValueError):
-            data = clean_data(message.model_dump(by_alias=True, exclude_unset=True, mode="python"))
+            data = encodable_data(message.model_dump(by_alias=True, exclude_unset=True, mode="python"))
             try:
                 text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
             except ValueError:  # NaN and the like: answer the request all the same, with an error
