@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT
-from tests.conftest import credentials_for, write_credentials
 from tests.fakes import FakeProvider
+from tests.helpers import credentials_for, write_credentials
 
 INSPECTOR_VERSION = "0.15.0"
 PREFIX = PROJECT_ROOT / ".inspector"

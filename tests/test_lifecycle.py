@@ -17,8 +17,8 @@ from anyio.abc import Process
 from mcp import Client, StdioServerParameters
 
 from core.config import PROJECT_ROOT
-from tests.conftest import FAST_RETRIES, credentials_for, key_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
+from tests.helpers import FAST_RETRIES, credentials_for, key_for, write_credentials
 
 pytestmark = pytest.mark.anyio
 SERVER = str(PROJECT_ROOT / "server.py")

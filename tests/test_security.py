@@ -11,67 +11,28 @@ import anyio
 import pytest
 from mcp import Client
 
-from core.config import PROJECT_ROOT, Settings, load_settings
+from core.config import Settings, load_settings
 from server import build_server
-from tests.conftest import ALL_AIS, FAST_RETRIES, credentials_for, write_credentials
 from tests.fakes import FakeProvider
+from tests.helpers import (
+    ALL_AIS,
+    FAST_RETRIES,
+    INIT,
+    INITIALIZED,
+    SERVER,
+    credentials_for,
+    frames,
+    request,
+    session,
+    tool,
+    write_credentials,
+)
 
 pytestmark = pytest.mark.anyio
-SERVER = str(PROJECT_ROOT / "server.py")
 
 
 def canary(name: str) -> str:
     return f"sk-canary-{name}-7f3a9c1e5b2d4f60"
-
-
-def request(request_id: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
-    if params is not None:
-        message["params"] = params
-    return message
-
-
-def tool(request_id: int, name: str, arguments: Any) -> dict[str, Any]:
-    return request(request_id, "tools/call", {"name": name, "arguments": arguments})
-
-
-INIT = request(
-    0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
-)
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-
-
-async def session(
-    command: list[str], env: dict[str, str], lines: list[bytes], replies: int
-) -> tuple[list[dict[str, Any]], str]:
-    """Send raw lines to a server process; read `replies` responses (by id); close stdin; return all."""
-    process = await anyio.open_process(command, env=env)
-    assert process.stdin and process.stdout and process.stderr
-    errors = bytearray()
-
-    async def drain_stderr() -> None:
-        async for chunk in process.stderr:  # type: ignore[union-attr]
-            errors.extend(chunk)
-
-    received: list[dict[str, Any]] = []
-    buffer = b""
-    with anyio.fail_after(60):
-        async with anyio.create_task_group() as group:
-            group.start_soon(drain_stderr)
-            await process.stdin.send(b"".join(lines))
-            while len([m for m in received if "id" in m]) < replies:
-                buffer += await process.stdout.receive()
-                *complete, buffer = buffer.split(b"\n")
-                received += [json.loads(line) for line in complete]  # any non-JSON byte on stdout fails here
-            await process.stdin.aclose()
-            rest = b"".join([chunk async for chunk in process.stdout])
-            assert await process.wait() == 0
-    received += [json.loads(line) for line in (buffer + rest).split(b"\n") if line]
-    return received, errors.decode(errors="replace")
-
-
-def frames(*messages: dict[str, Any]) -> list[bytes]:
-    return [json.dumps(m).encode() + b"\n" for m in messages]
 
 
 async def test_the_canary_keys_appear_nowhere(fake: FakeProvider, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from callers import Junior
 from collab.modes import MODES
 from core.config import Settings
 from server import build_server
-from tests.conftest import ALL_AIS, key_for
 from tests.fakes import FakeProvider
+from tests.helpers import ALL_AIS, key_for
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status"}

@@ -17,9 +17,18 @@ import mcp_types
 import pytest
 from anyio.abc import Process
 
-from tests.conftest import FAST_RETRIES, credentials_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
-from tests.test_security import INIT, INITIALIZED, SERVER, frames, session, tool
+from tests.helpers import (
+    FAST_RETRIES,
+    INIT,
+    INITIALIZED,
+    SERVER,
+    credentials_for,
+    frames,
+    session,
+    tool,
+    write_credentials,
+)
 from tools.stdio import SHUTTING_DOWN, StdioWire
 
 pytestmark = pytest.mark.anyio

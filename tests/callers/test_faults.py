@@ -22,8 +22,8 @@ from callers import Junior, complete
 from core.config import Settings, load_settings
 from core.errors import ProviderTimeout
 from server import build_server
-from tests.conftest import FAST_RETRIES, Served, closed_port, credentials_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
+from tests.helpers import FAST_RETRIES, Served, closed_port, credentials_for, write_credentials
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 0.3  # each attempt's limit, so that a hang costs 3 x 0.3 s

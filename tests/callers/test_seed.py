@@ -13,8 +13,8 @@ from callers import Junior
 from core import ai_clients
 from core.config import Settings, load_settings
 from core.errors import AIUnavailable, AuthenticationFailed, NoAIConfigured, UnknownAI
-from tests.conftest import ALL_AIS, env_for, write_credentials
 from tests.fakes import FakeProvider
+from tests.helpers import ALL_AIS, env_for, write_credentials
 
 pytestmark = pytest.mark.anyio
 

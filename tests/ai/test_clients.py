@@ -24,8 +24,8 @@ from core.errors import (
     RateLimited,
     UnknownAI,
 )
-from tests.conftest import api_of, closed_port
 from tests.fakes import Behaviour, FakeProvider
+from tests.helpers import api_of, closed_port
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-canary-key-do-not-leak-1234"

@@ -8,11 +8,9 @@ internal error, never a lost answer of another AI, never a poisoned metric, neve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -22,56 +20,14 @@ from callers import Junior
 from callers.seed import default_app
 from core import ai_clients
 from core.config import Settings, load_settings
-from tests.conftest import FAST_RETRIES, credentials_for, key_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
+from tests.fakes.answers import DEPTH, DIGITS, encoded, nested, raw, with_usage
+from tests.helpers import FAST_RETRIES, credentials_for, key_for, write_credentials
 
 pytestmark = pytest.mark.anyio
 
 AIS = {"openai": "grok", "gemini": "gemini"}  # one AI per API: grok speaks OpenAI's
 MODELS = {"grok": "grok-3-mini", "gemini": "gemini-2.5-flash"}
-JSON = (("content-type", "application/json"),)
-DEPTH = 3_000  # past Python's recursion limit, so the SDKs' json.loads raises RecursionError
-DIGITS = "9" * 5_000  # past int's 4,300-digit limit, so json.loads raises ValueError
-
-
-def answer(
-    api: str, text: Any = "fine", *, model: Any = "m-1", finish: Any = None, usage: Any = (3, 4)
-) -> dict[str, Any]:
-    """A well-formed answer of `api`'s shape, with any field replaced by something hostile."""
-    if api == "openai":
-        return {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1,
-            "model": model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish or "stop"}
-            ],
-            "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": 7},
-        }
-    return {
-        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish or "STOP"}],
-        "usageMetadata": {"promptTokenCount": usage[0], "candidatesTokenCount": usage[1], "totalTokenCount": 7},
-        "modelVersion": model,
-    }
-
-
-def raw(body: bytes | str, status: int = 200, headers: tuple[tuple[str, str], ...] = JSON) -> Behaviour:
-    return Behaviour(status=status, headers=headers, raw=body.encode() if isinstance(body, str) else body)
-
-
-def encoded(api: str, **fields: Any) -> str:
-    return json.dumps(answer(api, **fields))  # ensure_ascii: a lone surrogate becomes the escape "\ud800"
-
-
-def nested(api: str) -> str:
-    """A good answer with one more field, nested DEPTH deep."""
-    return encoded(api)[:-1] + ', "extra": ' + "[" * DEPTH + "]" * DEPTH + "}"
-
-
-def with_usage(api: str, figure: str) -> str:
-    """A good answer whose token counts are `figure`, written into the JSON as it is (NaN, 1e400...)."""
-    return encoded(api, usage=(11111, 22222)).replace("11111", figure).replace("22222", figure)
 
 
 @dataclass(frozen=True)

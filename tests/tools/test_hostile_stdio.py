@@ -24,12 +24,10 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.config import PROJECT_ROOT
-from tests.conftest import FAST_RETRIES, credentials_for, key_for, write_credentials
 from tests.fakes import Behaviour, FakeProvider
-from tests.test_hostile import DIGITS, answer
+from tests.fakes.answers import DIGITS, answer
+from tests.helpers import FAST_RETRIES, SERVER, credentials_for, key_for, write_credentials
 
-SERVER = str(PROJECT_ROOT / "server.py")
 AIS = ("grok", "gemini", "deepseek")  # deepseek stays healthy
 EXAMPLES = 100
 

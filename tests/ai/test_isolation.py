@@ -16,8 +16,8 @@ from core import ai_clients
 from core.config import load_settings
 from core.errors import Redirected
 from core.retry import should_retry
-from tests.conftest import FAST_RETRIES, write_credentials
 from tests.fakes.recorder import Recorder, Request
+from tests.helpers import FAST_RETRIES, write_credentials
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,8 @@ from core.config import PROJECT_ROOT, load_settings
 from core.errors import ConfigError
 from core.redact import PARTIAL_CHARS, RedactingFilter, Redactor, safe_origin, safe_url, url_secrets
 from server import build_server
-from tests.conftest import FAST_RETRIES, credentials_for, write_credentials
 from tests.fakes import FakeProvider
+from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
 from tools.status import _render, server_status
 
 pytestmark = pytest.mark.anyio

@@ -23,8 +23,8 @@ from mcp.types import CallToolResult
 from collab.modes import MODES
 from core.config import Settings
 from server import build_server
-from tests.conftest import ALL_AIS
 from tests.fakes import FakeProvider
+from tests.helpers import ALL_AIS
 
 EXAMPLES = 40  # per tool: 240 in all
 

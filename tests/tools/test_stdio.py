@@ -12,8 +12,8 @@ import pytest
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 
 from core.config import PROJECT_ROOT
-from tests.conftest import ALL_AIS, credentials_for, env_for, write_credentials
 from tests.fakes import FakeProvider
+from tests.helpers import ALL_AIS, credentials_for, env_for, write_credentials
 
 pytestmark = pytest.mark.anyio
 SERVER = str(PROJECT_ROOT / "server.py")

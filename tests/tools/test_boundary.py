@@ -13,7 +13,7 @@ from callers import Junior
 from core.config import Settings
 from core.errors import InvalidRequest
 from server import build_server
-from tests.conftest import Served
+from tests.helpers import Served
 from tools.boundary import Answer, AppContext, add_tool, app_of
 
 pytestmark = pytest.mark.anyio

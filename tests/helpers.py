@@ -1,0 +1,166 @@
+"""What the tests share that is not a fixture: configurations pointing at the fake provider, a clock a
+test moves by hand, a server whose applications a test can see, and raw JSON-RPC over a server process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from callers import Junior
+from core.config import PROJECT_ROOT, Settings
+from server import build_server
+from tests.fakes import FakeProvider
+
+ALL_AIS = ("gemini", "openai", "grok", "deepseek", "openrouter", "ollama")
+KEY_ENV = {
+    "gemini": "GEMINI_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "grok": "XAI_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def api_of(name: str) -> str:
+    return "gemini" if name == "gemini" else "openai"
+
+
+def key_for(name: str) -> str:
+    return f"test-key-for-{name}-0123456789"
+
+
+def credentials_for(fake: FakeProvider, names: tuple[str, ...] = ALL_AIS, **per_ai: Any) -> dict[str, Any]:
+    """A credentials.json body pointing each AI at the fake (ollama as a custom AI, keyless)."""
+    blocks: dict[str, Any] = {}
+    for name in names:
+        block: dict[str, Any] = {"base_url": fake.base_url(name, api_of(name)), "timeout": 5}
+        if name == "ollama":
+            block["model"] = "llama3.2"
+        else:
+            block["api_key"] = key_for(name)
+        block.update(per_ai.get(name, {}))
+        blocks[name] = block
+    return blocks
+
+
+def env_for(fake: FakeProvider, names: tuple[str, ...] = ALL_AIS) -> dict[str, str]:
+    """The same configuration as environment variables only."""
+    env: dict[str, str] = {}
+    for name in names:
+        prefix = name.upper()
+        env[f"{prefix}_BASE_URL"] = fake.base_url(name, api_of(name))
+        if name in KEY_ENV:
+            env[KEY_ENV[name]] = key_for(name)
+        else:
+            env["JUNIOR_AI_CUSTOM_AIS"] = name
+            env[f"{prefix}_MODEL"] = "llama3.2"
+    return env
+
+
+def write_credentials(path: Path, body: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(body, indent=2))
+    path.chmod(0o600)  # as the README asks; a test of the permission warning loosens it itself
+    return path
+
+
+# Retry delays are made short through configuration, never patched out.
+FAST_RETRIES = {"retry_base_s": 0.01, "retry_max_s": 0.05}
+
+
+class Clock:
+    """The monotonic clock, plus however far a test has moved it on: a breaker's cooldown passes at
+    once, without a test waiting for it."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class Served:
+    """A server for `settings` whose applications (one per connection) the test can see, on its clock."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.apps: list[Junior] = []
+        self.server = build_server(settings, build_app=self._build)
+
+    def _build(self, settings: Settings) -> Junior:
+        self.apps.append(Junior.build(settings, clock=self.clock))
+        return self.apps[-1]
+
+    @property
+    def app(self) -> Junior:
+        """The application of the current (last) connection."""
+        return self.apps[-1]
+
+
+# -- raw JSON-RPC over a server process ----------------------------------------------------------
+
+SERVER = str(PROJECT_ROOT / "server.py")
+
+
+def request(request_id: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    return message
+
+
+def tool(request_id: int, name: str, arguments: Any) -> dict[str, Any]:
+    return request(request_id, "tools/call", {"name": name, "arguments": arguments})
+
+
+INIT = request(
+    0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
+)
+INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+
+async def session(
+    command: list[str], env: dict[str, str], lines: list[bytes], replies: int
+) -> tuple[list[dict[str, Any]], str]:
+    """Send raw lines to a server process; read `replies` responses (by id); close stdin; return all."""
+    process = await anyio.open_process(command, env=env)
+    assert process.stdin and process.stdout and process.stderr
+    errors = bytearray()
+
+    async def drain_stderr() -> None:
+        async for chunk in process.stderr:  # type: ignore[union-attr]
+            errors.extend(chunk)
+
+    received: list[dict[str, Any]] = []
+    buffer = b""
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(drain_stderr)
+            await process.stdin.send(b"".join(lines))
+            while len([m for m in received if "id" in m]) < replies:
+                buffer += await process.stdout.receive()
+                *complete, buffer = buffer.split(b"\n")
+                received += [json.loads(line) for line in complete]  # any non-JSON byte on stdout fails here
+            await process.stdin.aclose()
+            rest = b"".join([chunk async for chunk in process.stdout])
+            assert await process.wait() == 0
+    received += [json.loads(line) for line in (buffer + rest).split(b"\n") if line]
+    return received, errors.decode(errors="replace")
+
+
+def frames(*messages: dict[str, Any]) -> list[bytes]:
+    return [json.dumps(m).encode() + b"\n" for m in messages]
