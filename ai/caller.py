@@ -21,7 +21,8 @@ from core.deadline import Deadline, within
 from core.defaults import ASK_DEADLINE_S, MAX_ANSWER_CHARS, TEMPERATURE
 from core.errors import AIUnavailable, DeadlineReached, JuniorAIError, ProviderError, ProviderTimeout
 from core.guard import AIGuard
-from core.retry import should_retry, with_retries
+from core.limiter import outcome_of
+from core.retry import with_retries
 
 __all__ = [
     "AIResult",
@@ -142,15 +143,18 @@ async def complete_async(
     started = time.perf_counter()
 
     async def attempt() -> Completion:
-        with guard.breaker.attempt(counts=should_retry):
+        with guard.breaker.attempt(counts=guard.counts):
             await _take_slot(guard, budget, name, config.model)
             try:
                 limit = min(own_limit, budget.remaining())
                 # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
                 error = ProviderTimeout if limit >= own_limit else DeadlineReached
-                return await _attempt(name, config.model, prompt, system, temperature, max_tokens, limit, error)
-            finally:
-                guard.limiter.release()
+                completion = await _attempt(name, config.model, prompt, system, temperature, max_tokens, limit, error)
+            except BaseException as failure:
+                guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
+                raise
+            guard.limiter.release("ok")
+            return completion
 
     def retried(error: BaseException, delay: float) -> None:
         guard.metrics.retried()
@@ -180,7 +184,7 @@ def _capped(completion: Completion, limit: int) -> Completion:
 async def _take_slot(guard: AIGuard, budget: Deadline, name: str, model: str) -> None:
     """Wait for one of the AI's concurrency slots, but not past the call's deadline."""
     waited = DeadlineReached(
-        name, model, f"no free slot before the deadline ({guard.limiter.total_tokens:g} requests in flight)"
+        name, model, f"no free slot before the deadline ({guard.limiter.in_flight} requests in flight)"
     )
     if budget.remaining() <= 0:
         raise waited

@@ -46,7 +46,9 @@ BREAKER_THRESHOLD = 5  # consecutive retryable failures that open it
 BREAKER_COOLDOWN_S = 30.0  # how long it stays open before one probe call
 
 # -- limits, per AI ---------------------------------------------------------------------------------
-MAX_CONCURRENCY = 8  # requests in flight at once (per AI: "max_concurrency")
+# The ceiling of each AI's adaptive limit, which starts there: nothing waits until the provider pushes
+# back (429, or a timeout of the AI's own), then the limit follows what the provider takes.
+MAX_CONCURRENCY = 64  # requests in flight at once, at most (per AI: "max_concurrency")
 MAX_CONNECTIONS = 20  # the HTTP connection pool's size
 
 # -- the adaptive limit's policy, per AI (core/limiter.py) -------------------------------------------
