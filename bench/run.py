@@ -4,7 +4,8 @@
     python3 run.py bench --quick    # a small version in seconds (CI runs it so the script cannot rot)
 
 It starts the loopback fake provider itself, in separate processes (one answering after L seconds,
-one at once), so the provider never shares our interpreter's GIL. Every ratio compares two things
+one at once, one after L but answering 429 above N requests at once), so the provider never shares our
+interpreter's GIL. Every ratio compares two things
 measured in this same run; medians over repeats, warm-up discarded.
 """
 
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,13 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import anyio  # noqa: E402
+import anyio.lowlevel  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
+from callers.seed import default_app  # noqa: E402
 from core import ai_clients  # noqa: E402
 from core.config import Settings, load_settings  # noqa: E402
+from core.defaults import RETRY_BASE_S  # noqa: E402
+from core.errors import ProviderError  # noqa: E402
 
 PROMPT = "Explain async/await in one sentence."
 SEED = {"sync": 4.82, "async": 1.76, "speedup": 2.74}
+TAKES = 4  # row 8: the provider answers 429 above this many requests at once
 
 
 @dataclass
@@ -50,10 +57,12 @@ class Row:
 
 
 @contextmanager
-def fake_provider(latency: float) -> Iterator[int]:
-    """A loopback fake provider answering after `latency` s, in a child process; yields its port."""
+def fake_provider(latency: float, max_concurrent: int | None = None) -> Iterator[int]:
+    """A loopback fake provider answering after `latency` s (429 above `max_concurrent` requests at once
+    per AI, when given), in a child process; yields its port."""
+    limit = [] if max_concurrent is None else ["--max-concurrent", str(max_concurrent)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes", "--latency", str(latency)],
+        [sys.executable, "-m", "tests.fakes", "--latency", str(latency), *limit],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -390,6 +399,76 @@ def throughput(port_l: int, latency: float, concurrent: int) -> list[Row]:
     ]
 
 
+# -- 7-8. the adaptive concurrency limit -------------------------------------------------------------
+
+
+async def one_ai_burst(port_l: int, latency: float, count: int, repeats: int) -> list[Row]:
+    """`count` calls at once to one AI, with the default settings: nothing should wait for a slot."""
+    await ai_clients.initialize_all_clients_async(settings_for(port_l, ["grok"]))
+    try:
+
+        async def once() -> float:
+            started = time.perf_counter()
+            async with anyio.create_task_group() as group:
+                for _ in range(count):
+                    group.start_soon(call_ai_async, "grok", PROMPT)
+            return time.perf_counter() - started
+
+        wall = await amedian_of(repeats, once)
+    finally:
+        await ai_clients.cleanup_async_ai_clients()
+    floor = await raw_gather(port_l, count)
+    of_l = wall / latency
+    value = f"{of_l:.3f} x L, {wall / floor:.3f} x the raw SDK's own gather ({wall:.3f} s vs {floor:.3f} s)"
+    return [Row(f"7. {count} concurrent calls to one AI: wall / L", value, "<= 1.15 x L", of_l <= 1.15)]
+
+
+async def limited_provider(port_n: int, latency: float, takes: int, workers: int, seconds: float) -> list[Row]:
+    """`workers` callers in a loop for `seconds` against a provider that takes `takes` at once and answers
+    429 above that; the default retry settings (3 attempts, backoff from RETRY_BASE_S). How many calls
+    end in 429 after the first second, and how close throughput comes to the provider's `takes / L`."""
+    await ai_clients.initialize_all_clients_async(settings_for(port_n, ["grok"], retry_base_s=RETRY_BASE_S))
+    guard = default_app().guards["grok"]
+    ended: list[tuple[float, str]] = []
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        while time.perf_counter() - started < seconds:
+            try:
+                await call_ai_async("grok", PROMPT)
+            except ProviderError as error:
+                ended.append((time.perf_counter() - started, error.kind))
+                await anyio.lowlevel.checkpoint()  # a failure can be immediate (an open breaker)
+            else:
+                ended.append((time.perf_counter() - started, "ok"))
+
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(workers):
+                group.start_soon(worker)
+        limit = guard.limiter.limit
+    finally:
+        await ai_clients.cleanup_async_ai_clients()
+    after = [kind for at, kind in ended if at >= 1.0]
+    refused = after.count("rate_limited")
+    share = refused / max(1, len(after))
+    span = max(at for at, _ in ended) - 1.0
+    of_ideal = after.count("ok") / span / (takes / latency)
+    others = {kind: count for kind, count in Counter(after).items() if kind not in ("ok", "rate_limited")}
+    value = (
+        f"{share:.1%} ({refused} of {len(after)} calls{f'; other failures {others}' if others else ''}); "
+        f"limit settled at {limit}; throughput {of_ideal:.2f} x N / L ({workers} callers, {seconds:g} s)"
+    )
+    return [
+        Row(
+            f"8. provider limited to N = {takes} concurrent: calls ending in 429 after the first second",
+            value,
+            "<= 5 %",
+            share <= 0.05,
+        )
+    ]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -411,7 +490,7 @@ def main() -> int:
     repeats = 1 if quick else 5
     rows: list[Row] = []
     started = time.perf_counter()
-    with fake_provider(latency) as port_l, fake_provider(0.0) as port_0:
+    with fake_provider(latency) as port_l, fake_provider(0.0) as port_0, fake_provider(latency, TAKES) as port_n:
         seed_rows, seed = seed_table(port_l, latency, repeats)
         rows += seed_rows
         rows += fan_out(port_l, latency, [3, 10] if quick else [3, 10, 50, 200], repeats)
@@ -419,6 +498,8 @@ def main() -> int:
         rows += mcp_overhead(port_0, 20 if quick else 500)
         rows += cold_start(port_0, 2 if quick else 10)
         rows += throughput(port_l, latency, 50 if quick else 500)
+        rows += anyio.run(one_ai_burst, port_l, latency, 20, repeats)
+        rows += anyio.run(limited_provider, port_n, latency, TAKES, 20, 4.0 if quick else 30.0)
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"

@@ -19,7 +19,8 @@ from ai.request import Completion, Request
 from callers.app import Junior, Route
 from core.deadline import Deadline, within
 from core.errors import DeadlineReached, ProviderError, ProviderTimeout
-from core.retry import should_retry, with_retries
+from core.limiter import outcome_of
+from core.retry import with_retries
 
 __all__ = ["SDK_BACKSTOP_S", "complete", "complete_sync", "completed"]
 
@@ -51,16 +52,19 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
     started = time.perf_counter()
 
     async def attempt() -> Completion:
-        with guard.breaker.attempt(counts=should_retry):
+        with guard.breaker.attempt(counts=guard.counts):
             await _take_slot(route, model, budget)
             try:
                 limit = min(own_limit, budget.remaining())
                 # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
                 error = ProviderTimeout if limit >= own_limit else DeadlineReached
                 with within(limit, route.name, model, error):
-                    return await sender.send(request, limit + SDK_BACKSTOP_S)
-            finally:
-                guard.limiter.release()
+                    completion = await sender.send(request, limit + SDK_BACKSTOP_S)
+            except BaseException as failure:
+                guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
+                raise
+            guard.limiter.release("ok")
+            return completion
 
     def retried(error: BaseException, delay: float) -> None:
         guard.metrics.retried()
@@ -130,7 +134,7 @@ async def _take_slot(route: Route, model: str, budget: Deadline) -> None:
     """Wait for one of the AI's concurrency slots, but not past the call's deadline."""
     limiter = route.guard.limiter
     waited = DeadlineReached(
-        route.name, model, f"no free slot before the deadline ({limiter.total_tokens:g} requests in flight)"
+        route.name, model, f"no free slot before the deadline ({limiter.in_flight} requests in flight)"
     )
     if budget.remaining() <= 0:
         raise waited

@@ -119,7 +119,7 @@ class AIConfig(BaseModel):
     enabled: bool = True
     timeout: float = Field(default=defaults.TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
     attempts: int | None = Field(default=None, ge=1, le=10)
-    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)  # the ceiling of its adaptive limit
     connect_timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
     organization: str | None = Field(default=None, min_length=1, max_length=200)
     project: str | None = Field(default=None, min_length=1, max_length=200)
@@ -173,6 +173,7 @@ class Settings(BaseModel):
     retry_max_s: float = Field(default=defaults.RETRY_MAX_S, ge=0, le=600)
     breaker_threshold: int = Field(default=defaults.BREAKER_THRESHOLD, ge=1, le=1000)
     breaker_cooldown_s: float = Field(default=defaults.BREAKER_COOLDOWN_S, ge=0, le=3600)
+    # Each AI's adaptive limit starts at this ceiling and never goes above it (core/limiter.py).
     max_concurrency: int = Field(default=defaults.MAX_CONCURRENCY, ge=1, le=1000)
     max_connections: int = Field(default=defaults.MAX_CONNECTIONS, ge=1, le=1000)
     max_prompt_chars: int = Field(default=defaults.MAX_PROMPT_CHARS, ge=1_000, le=10_000_000)

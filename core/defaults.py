@@ -1,5 +1,6 @@
-"""Every tunable's default, in one place. Each is overridable in credentials.json (top-level key, or the
-AI's block where noted) and by an environment variable `JUNIOR_AI_<KEY>`; some also per call."""
+"""Every tunable's default, in one place. The settings are overridable in credentials.json (top-level key,
+or the AI's block where noted) and by an environment variable `JUNIOR_AI_<KEY>`, some also per call; the
+adaptive limit's policy constants (LIMIT_*, PROBE_*) are not settings."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ __all__ = [
     "CONNECT_TIMEOUT_S",
     "DEADLINE_S",
     "DEBATE_ROUND_S",
+    "LIMIT_CUT",
     "MAX_ANSWER_CHARS",
     "MAX_CONCURRENCY",
     "MAX_CONNECTIONS",
     "MAX_DEADLINE_S",
     "MAX_PROMPT_CHARS",
     "MIN_STEP_S",
+    "PROBE_AFTER_S",
     "RETRY_BASE_S",
     "RETRY_MAX_S",
     "TEMPERATURE",
@@ -43,8 +46,16 @@ BREAKER_THRESHOLD = 5  # consecutive retryable failures that open it
 BREAKER_COOLDOWN_S = 30.0  # how long it stays open before one probe call
 
 # -- limits, per AI ---------------------------------------------------------------------------------
-MAX_CONCURRENCY = 8  # requests in flight at once (per AI: "max_concurrency")
-MAX_CONNECTIONS = 20  # the HTTP connection pool's size
+# The ceiling of each AI's adaptive limit, which starts there: nothing waits until the provider pushes
+# back (429, or a timeout of the AI's own), then the limit follows what the provider takes.
+MAX_CONCURRENCY = 64  # requests in flight at once, at most (per AI: "max_concurrency")
+MAX_CONNECTIONS = 64  # the HTTP connection pool's size: as many as may be in flight, so none waits for a socket
+
+# -- the adaptive limit's policy, per AI (core/limiter.py) -------------------------------------------
+LIMIT_CUT = 0.5  # an overload we did not probe for halves what was in flight (TCP's multiplicative decrease)
+# Near the level that last overloaded, one more request in flight is tried only after this long (and a
+# round of answers) at the level below: at most one refused attempt per this many seconds, retried.
+PROBE_AFTER_S = 5.0
 
 # -- generation -------------------------------------------------------------------------------------
 TEMPERATURE = 0.7

@@ -39,6 +39,8 @@ class MetricsSnapshot(BaseModel):
     """How many times the circuit breaker has opened."""
     breaker_state: str
     """The circuit breaker now: "closed", "open" or "half_open"."""
+    concurrency_limit: int
+    """Requests this AI may have in flight now, as the adaptive limit stands (max_concurrency at most)."""
     latency_p50_s: float | None
     """Median seconds per whole call over the most recent calls (None before the first)."""
     latency_p95_s: float | None
@@ -79,8 +81,8 @@ class AIMetrics:
         """Count one retry (the call it belongs to is counted when it ends)."""
         self.retries += 1
 
-    def snapshot(self, breaker_trips: int, breaker_state: str) -> MetricsSnapshot:
-        """The counts so far, with the breaker's, which the breaker keeps."""
+    def snapshot(self, breaker_trips: int, breaker_state: str, concurrency_limit: int) -> MetricsSnapshot:
+        """The counts so far, with the breaker's and the limiter's, which they keep."""
         latencies = list(self._latencies)
         p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
         return MetricsSnapshot(
@@ -90,6 +92,7 @@ class AIMetrics:
             retries=self.retries,
             breaker_trips=breaker_trips,
             breaker_state=breaker_state,
+            concurrency_limit=concurrency_limit,
             latency_p50_s=round(p50, 3) if p50 is not None else None,
             latency_p95_s=round(p95, 3) if p95 is not None else None,
             input_tokens=self.input_tokens,

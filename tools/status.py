@@ -72,7 +72,8 @@ def _render_metrics(m: MetricsSnapshot) -> str:
     return (
         f"calls {m.calls} (ok {m.successes}; failed: {failures}), retries {m.retries}, "
         f"latency p50 {_seconds(m.latency_p50_s)} p95 {_seconds(m.latency_p95_s)}, "
-        f"tokens {m.input_tokens} in / {m.output_tokens} out, breaker {m.breaker_state} (trips {m.breaker_trips})"
+        f"tokens {m.input_tokens} in / {m.output_tokens} out, breaker {m.breaker_state} (trips {m.breaker_trips}), "
+        f"limit {m.concurrency_limit} in flight"
     )
 
 

@@ -98,7 +98,7 @@ async def ask(ai: str) -> AIResult:
 
 
 def assert_clean_metrics(ai: str) -> None:
-    metrics = default_app().guards[ai].metrics.snapshot(0, "closed")
+    metrics = default_app().guards[ai].snapshot()
     for tokens in (metrics.input_tokens, metrics.output_tokens):
         assert type(tokens) is int and 0 <= tokens <= 10**9, tokens
     assert "internal" not in metrics.failures
@@ -141,7 +141,7 @@ async def test_cleaned_values_are_what_the_provider_meant_or_nothing(fake: FakeP
         None,
         12,
     ), "a lone surrogate becomes U+FFFD where it enters: it could not be sent on, or written out"
-    metrics = default_app().guards["gemini"].metrics.snapshot(0, "closed")
+    metrics = default_app().guards["gemini"].snapshot()
     assert (metrics.input_tokens, metrics.output_tokens) == (0, 12)
 
 

@@ -170,7 +170,7 @@ async def test_concurrency_per_ai_is_limited(fake: FakeProvider, tmp_path: Path)
                 assert await anyio.to_thread.run_sync(fake.wait_for_requests, 2, 5)
                 limiter = served.app.guards["grok"].limiter
                 # A condition polled under fail_after, not a sleep to let things settle: the limiter has no event.
-                while limiter.statistics().tasks_waiting < 2:  # noqa: ASYNC110
+                while limiter.waiting < 2:  # noqa: ASYNC110
                     await anyio.sleep(0.01)
                 assert len(fake.requests_for("grok")) == 2, "4 calls: 2 at the provider, 2 waiting for a slot"
                 group.cancel_scope.cancel()

@@ -243,7 +243,7 @@ def test_metrics_count_outcomes_and_keep_latency_memory_bounded() -> None:
         metrics.succeeded(n / 1000, 10, 3)
     metrics.failed("timeout", 9.0)
     metrics.retried()
-    snapshot = metrics.snapshot(breaker_trips=1, breaker_state="closed")
+    snapshot = metrics.snapshot(breaker_trips=1, breaker_state="closed", concurrency_limit=8)
     assert (snapshot.calls, snapshot.successes, snapshot.failures, snapshot.retries) == (5001, 5000, {"timeout": 1}, 1)
     assert (snapshot.input_tokens, snapshot.output_tokens) == (50_000, 15_000)
     assert len(metrics._latencies) == 1_000

@@ -1,5 +1,5 @@
-"""Run the fake provider on its own: `python -m tests.fakes [--latency S]`; prints its port, then serves
-until stdin closes. The benchmark runs it in a separate process so it does not share our GIL."""
+"""Run the fake provider on its own: `python -m tests.fakes [--latency S] [--max-concurrent N]`; prints
+its port, then serves until stdin closes. The benchmark runs it in a separate process so it does not share our GIL."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from tests.fakes.provider import Behaviour, FakeProvider
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument(
+        "--max-concurrent", type=int, default=None, help="answer 429 to a request above this many in progress per AI"
+    )
     args = parser.parse_args()
-    with FakeProvider(default=Behaviour(latency=args.latency), record=False) as fake:
+    default = Behaviour(latency=args.latency, max_concurrent=args.max_concurrent)
+    with FakeProvider(default=default, record=False) as fake:
         print(fake.port, flush=True)
         sys.stdin.read()
 

@@ -8,7 +8,8 @@ Each AI gets its own path prefix, so one server plays every provider at once and
 Per AI, a default `Behaviour` (latency, HTTP error, empty or blocked answer, or a raw answer: any
 status, headers and body bytes) and a queue of one-shot behaviours consumed first ("503 twice, then
 succeed"). Every request is recorded with its headers and JSON body, so tests can check what the SDKs
-really sent.
+really sent. Per AI it also counts the requests in progress (`active`, and the most at once, `peak`),
+and with `Behaviour(max_concurrent=N)` answers 429 at once to a request that would be the N+1-th.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import socket
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +52,9 @@ class Behaviour:
     # provider that answers HTML, an event stream, invalid UTF-8... The fake sets content-length itself.
     raw: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    # A provider's concurrency limit: a request arriving while this many of the AI's are in progress
+    # is answered 429 at once (no latency, no Retry-After) and counted in `FakeProvider.refused`.
+    max_concurrent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,10 @@ class FakeProvider:
     _random: random.Random = field(default_factory=lambda: random.Random(20261124))
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _closing: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+    # Per AI: requests in progress (refused ones excluded), the most at once, and 429s for max_concurrent.
+    active: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    peak: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    refused: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     # -- control, from the test's thread ---------------------------------------------------------
     def behave(self, ai: str, behaviour: Behaviour | None = None, **changes: Any) -> None:
@@ -121,10 +130,17 @@ class FakeProvider:
         with self._changed:
             return self._changed.wait_for(lambda: len(self.requests) >= count, timeout)
 
+    def wait_for_active(self, ai: str, count: int, timeout: float) -> bool:
+        """Block until `count` of `ai`'s requests are in progress at once (call it from a worker thread)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.active[ai] >= count, timeout)
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
             self.disconnects.clear()
+            self.peak.clear()
+            self.refused.clear()
             self._behaviours.clear()
             self._queues.clear()
 
@@ -174,10 +190,37 @@ class FakeProvider:
     def _app(self) -> Starlette:
         return Starlette(
             routes=[
-                Route("/{ai}/v1/chat/completions", self._openai, methods=["POST"]),
-                Route("/{ai}/{version}/models/{model}:generateContent", self._gemini, methods=["POST"]),
+                Route("/{ai}/v1/chat/completions", self._counted(self._openai), methods=["POST"]),
+                Route("/{ai}/{version}/models/{model}:generateContent", self._counted(self._gemini), methods=["POST"]),
             ]
         )
+
+    def _counted(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """The handler, with the AI's request counted in `active` while it is in progress (once admitted)."""
+
+        async def counted(request: Request) -> Response:
+            request.state.admitted = False
+            try:
+                return await handler(request)
+            finally:
+                if request.state.admitted:
+                    with self._changed:
+                        self.active[request.path_params["ai"]] -= 1
+                        self._changed.notify_all()
+
+        return counted
+
+    def _admit(self, request: Request, ai: str, behaviour: Behaviour) -> Behaviour:
+        """Count the request in progress, or the behaviour of a refusal when the AI has too many."""
+        with self._changed:
+            if behaviour.max_concurrent is not None and self.active[ai] >= behaviour.max_concurrent:
+                self.refused[ai] += 1
+                return Behaviour(status=429)
+            self.active[ai] += 1
+            self.peak[ai] = max(self.peak[ai], self.active[ai])
+            request.state.admitted = True
+            self._changed.notify_all()
+        return behaviour
 
     def _next(self, ai: str) -> Behaviour:
         with self._lock:
@@ -197,7 +240,7 @@ class FakeProvider:
             with self._changed:
                 self.requests.append(recorded)
                 self._changed.notify_all()
-        behaviour = self._next(ai)
+        behaviour = self._admit(request, ai, self._next(ai))
         if behaviour.fail_rate and self._random.random() < behaviour.fail_rate:
             behaviour = Behaviour(status=500)
         if behaviour.latency:
