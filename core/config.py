@@ -20,11 +20,9 @@ is a ConfigError naming where the key came from, the AI and the character, never
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import stat
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
 from core import defaults
+from core.credentials import find_credentials_file, read_credentials, warn_if_readable_by_others
 from core.errors import ConfigError
 from core.redact import key_hint, safe_url, url_secrets
 
@@ -44,17 +43,13 @@ __all__ = [
     "BuiltinAI",
     "Settings",
     "default_base_url",
-    "find_credentials_file",
     "load_settings",
 ]
 
 logger = logging.getLogger("junior_ai.config")
 
 MAX_TIMEOUT_S = 3600.0
-CREDENTIALS_ENV = "JUNIOR_AI_CREDENTIALS"
 CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-USER_CREDENTIALS = Path("~/.config/junior-ai/credentials.json")
 AI_FIELDS = frozenset(
     {
         "api_key",
@@ -72,7 +67,6 @@ AI_FIELDS = frozenset(
 # OpenAI's account settings: only the `openai` AI takes them, from its block or these variables (which
 # the openai SDK would otherwise read for every AI it talks to, Grok and Ollama included).
 OPENAI_ACCOUNT_ENV = MappingProxyType({"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"})
-MAX_CREDENTIALS_BYTES = 1_000_000  # a credentials file is a few hundred bytes; more is a wrong file
 
 ProviderKind = Literal["gemini", "openai"]
 
@@ -208,42 +202,6 @@ def default_base_url(name: str, env: Mapping[str, str] | None = None) -> str | N
     return env.get(f"{_env_prefix(name)}_BASE_URL") or (builtin.base_url if builtin else None)
 
 
-def find_credentials_file(explicit: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
-    """Where the credentials come from: the explicit path, $JUNIOR_AI_CREDENTIALS, beside server.py, ~/.config.
-
-    Whatever exists at the chosen path is returned, a directory or a FIFO too: reading it then says
-    what is wrong with it, rather than the lookup passing over it in silence.
-
-    Raises:
-        ConfigError: an explicitly named file (argument or environment) does not exist or cannot be
-            looked at.
-    """
-    env = os.environ if env is None else env
-    for given, origin in ((explicit, "--credentials"), (env.get(CREDENTIALS_ENV), CREDENTIALS_ENV)):
-        if given:
-            path = Path(given).expanduser()
-            if not _exists(path, origin):
-                raise ConfigError(f"{path}: no such credentials file (named by {origin})")
-            return path
-    for candidate in (PROJECT_ROOT / "credentials.json", USER_CREDENTIALS.expanduser()):
-        if _exists(candidate, "the default lookup"):
-            return candidate
-    return None
-
-
-def _exists(path: Path, origin: str) -> bool:
-    try:
-        os.stat(path)  # follows links: a dangling link is "no such file"
-    except FileNotFoundError:
-        return False
-    except NotADirectoryError:
-        return False  # a path through a regular file ("credentials.json/x"): nothing there
-    except OSError as error:
-        why = error.strerror
-        raise ConfigError(f"{path}: cannot look at the credentials file ({why}; named by {origin})") from None
-    return True
-
-
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read, merge and validate the configuration. No file and no keys is a valid (empty) result.
 
@@ -254,7 +212,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     env = os.environ if env is None else env
     source = find_credentials_file(path, env)
     where = str(source) if source else "environment"
-    raw = _read_file(source) if source else {}
+    raw = read_credentials(source) if source else {}
 
     blocks: dict[str, dict[str, Any]] = {}
     server: dict[str, Any] = {}
@@ -296,81 +254,12 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     if source is not None:
-        _warn_if_readable_by_others(source)
+        warn_if_readable_by_others(source)
     try:
         return Settings.model_validate({"ais": ais, "source": source, **server})
     except ValidationError as error:
         details = "; ".join(_describe(item) for item in error.errors())
         raise ConfigError(f"{where}: {details}") from None
-
-
-def _warn_if_readable_by_others(path: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & 0o077:
-        logger.warning("%s holds API keys and is readable by group or others; fix: chmod 600 %s", path, path)
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, if it is a regular file of a sane size; never blocks on a FIFO or a device."""
-    try:
-        kind = os.stat(path).st_mode
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read credentials file ({error.strerror})") from None
-    if stat.S_ISDIR(kind):
-        raise ConfigError(f"{path}: is a directory, not a credentials file; name the JSON file inside it")
-    if not stat.S_ISREG(kind):
-        raise ConfigError(f"{path}: is not a regular file (a {_file_kind(kind)}); name a JSON credentials file")
-    # Opened without blocking and checked again on the open file: the path may have been swapped for
-    # a FIFO since the stat above, and opening a FIFO for reading would wait for a writer forever.
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read credentials file ({error.strerror})") from None
-    with open(fd, "rb") as file:
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise ConfigError(f"{path}: is not a regular file; name a JSON credentials file")
-            data = file.read(MAX_CREDENTIALS_BYTES + 1)
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read credentials file ({error.strerror})") from None
-    if len(data) > MAX_CREDENTIALS_BYTES:
-        raise ConfigError(f"{path}: is larger than {MAX_CREDENTIALS_BYTES:,} bytes; not a credentials file")
-    return data
-
-
-def _file_kind(mode: int) -> str:
-    kinds = {stat.S_ISFIFO: "FIFO", stat.S_ISSOCK: "socket", stat.S_ISCHR: "character device"}
-    return next((name for test, name in kinds.items() if test(mode)), "special file")
-
-
-def _read_file(path: Path) -> dict[str, Any]:
-    data = _read_bytes(path)
-    try:
-        text = data.decode("utf-8-sig")  # a BOM, as Windows editors write it, is harmless
-    except UnicodeDecodeError as error:
-        bad = data[error.start]
-        raise ConfigError(
-            f"{path}: is not UTF-8 text (byte 0x{bad:02x} at offset {error.start}); save it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise ConfigError(f'{path}: is empty; it should hold a JSON object like {{"gemini": {{"api_key": "..."}}}}')
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: not valid JSON (nested too deeply)") from None
-    except ValueError:  # int(): a number longer than Python's limit on digits
-        raise ConfigError(f"{path}: not valid JSON (a number with too many digits)") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must be a JSON object with one block per AI, got {type(data).__name__}")
-    return data
 
 
 def _split_names(value: str) -> list[str]:

@@ -12,7 +12,8 @@ from typing import Any
 import anyio
 
 from callers import Junior
-from core.config import PROJECT_ROOT, Settings
+from core.config import Settings
+from core.credentials import PROJECT_ROOT
 from server import build_server
 from tests.fakes import FakeProvider
 

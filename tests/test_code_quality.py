@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from core.config import PROJECT_ROOT
+from core.credentials import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import PROJECT_ROOT
+from core.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
 from tests.helpers import credentials_for, write_credentials
 

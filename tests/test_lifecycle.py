@@ -16,7 +16,7 @@ import pytest
 from anyio.abc import Process
 from mcp import Client, StdioServerParameters
 
-from core.config import PROJECT_ROOT
+from core.credentials import PROJECT_ROOT
 from tests.fakes import Behaviour, FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, key_for, write_credentials
 

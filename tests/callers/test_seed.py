@@ -123,8 +123,8 @@ async def test_no_keys_at_all_gives_setup_guidance() -> None:
 async def test_standalone_use_initializes_from_the_environment(
     fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.config.PROJECT_ROOT", Path("/nonexistent"))
-    monkeypatch.setattr("core.config.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.credentials.PROJECT_ROOT", Path("/nonexistent"))
+    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
     for name, value in env_for(fake, ("grok", "ollama")).items():
         monkeypatch.setenv(name, value)
     assert not ai_clients.ASYNC_AI_CLIENTS, "nothing is built before the first call"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import PROJECT_ROOT, load_settings
+from core.config import load_settings
+from core.credentials import PROJECT_ROOT
 from core.errors import ConfigError
 
 SERVER = str(PROJECT_ROOT / "server.py")

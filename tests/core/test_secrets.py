@@ -13,7 +13,8 @@ import pytest
 from mcp import Client
 
 from callers import Junior
-from core.config import PROJECT_ROOT, load_settings
+from core.config import load_settings
+from core.credentials import PROJECT_ROOT
 from core.errors import ConfigError
 from core.redact import PARTIAL_CHARS, RedactingFilter, Redactor, safe_origin, safe_url, url_secrets
 from server import build_server
@@ -157,8 +158,8 @@ def stray_key(char: str) -> str:
 def test_a_key_with_a_stray_character_in_the_environment_is_named_at_start(
     char: str, described: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.config.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
-    monkeypatch.setattr("core.config.PROJECT_ROOT", Path("/nonexistent"))
+    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.credentials.PROJECT_ROOT", Path("/nonexistent"))
     expected = rf"XAI_API_KEY: grok: api_key contains {described} at position 13; re-copy the key"
     with pytest.raises(ConfigError, match=expected) as caught:
         load_settings(env={"XAI_API_KEY": stray_key(char)})

@@ -11,7 +11,7 @@ import anyio
 import pytest
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 
-from core.config import PROJECT_ROOT
+from core.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
 from tests.helpers import ALL_AIS, credentials_for, env_for, write_credentials
 
