@@ -18,6 +18,7 @@ from typing import Self
 
 from ai.pool import ClientPool, Sender
 from core.config import AIConfig, Settings
+from core.credentials import lookup_order
 from core.errors import AIUnavailable, NoAIConfigured, UnknownAI
 from core.guard import AIGuard
 from core.redact import Redactor
@@ -89,12 +90,30 @@ class Junior:
         if ai is not None and ai.usable:
             return ai
         if not self.settings.usable_ais:
-            raise NoAIConfigured()
+            raise NoAIConfigured(self._why_none())
         if ai is not None and not ai.enabled:
             raise AIUnavailable(name, 'is disabled in the configuration (set "enabled": true to use it)')
+        if ai is not None and ai.placeholder_key:
+            where = self.settings.source or "credentials.json"
+            raise AIUnavailable(
+                name,
+                f"has a placeholder, not a key, in {where}: put the key in {name}.api_key or set {ai.key_env_hint}",
+            )
         if ai is not None:
             raise AIUnavailable(name, f"has no API key (set {ai.key_env_hint} or {name}.api_key in credentials.json)")
+        broken = [problem for problem in self.settings.problems if f": {name}:" in problem]
+        if broken:
+            raise AIUnavailable(name, f"is not usable: its configuration is broken ({broken[0]})")
         raise UnknownAI(name, self.settings.usable_ais)
+
+    def _why_none(self) -> str:
+        placeholders = [name for name, ai in self.settings.ais.items() if ai.placeholder_key]
+        if self.settings.problems:
+            return "the configuration has problems: " + "; ".join(self.settings.problems)
+        if placeholders:
+            where = self.settings.source or "credentials.json"
+            return f"{', '.join(placeholders)} have placeholders, not keys, in {where}"
+        return f"credentials.json is looked for at: {lookup_order()}"
 
     def route(self, name: str) -> Route:
         """Everything a call to AI `name` goes through.

@@ -20,11 +20,12 @@ is a ConfigError naming where the key came from, the AI and the character, never
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -43,7 +44,9 @@ __all__ = [
     "BuiltinAI",
     "Settings",
     "default_base_url",
+    "is_placeholder",
     "load_settings",
+    "read_settings",
 ]
 
 logger = logging.getLogger("junior_ai.config")
@@ -118,6 +121,7 @@ class AIConfig(BaseModel):
     organization: str | None = Field(default=None, min_length=1, max_length=200)
     project: str | None = Field(default=None, min_length=1, max_length=200)
     builtin: bool = True
+    placeholder_key: bool = False  # the configured key was a placeholder, so the AI has none
 
     @field_validator("base_url")
     @classmethod
@@ -133,8 +137,9 @@ class AIConfig(BaseModel):
 
     @property
     def usable(self) -> bool:
-        """Enabled and able to authenticate (custom endpoints such as Ollama need no key)."""
-        return self.enabled and (self.api_key is not None or not self.builtin)
+        """Enabled and able to authenticate (custom endpoints such as Ollama need no key, unless a
+        placeholder where the key goes says this one does)."""
+        return self.enabled and (self.api_key is not None or not (self.builtin or self.placeholder_key))
 
     @property
     def key_env_hint(self) -> str:
@@ -145,6 +150,8 @@ class AIConfig(BaseModel):
     def key_hint(self) -> str:
         """The key as status output shows it: masked by `core.redact.key_hint`, or "missing" (a built-in
         AI needs one) / "none" (a custom AI may need none) when there is no key."""
+        if self.placeholder_key:
+            return "placeholder"
         if self.api_key is None:
             return "missing" if self.builtin else "none"
         return key_hint(self.api_key.get_secret_value())
@@ -172,6 +179,8 @@ class Settings(BaseModel):
     max_connections: int = Field(default=defaults.MAX_CONNECTIONS, ge=1, le=1000)
     max_prompt_chars: int = Field(default=defaults.MAX_PROMPT_CHARS, ge=1_000, le=10_000_000)
     max_answer_chars: int = Field(default=defaults.MAX_ANSWER_CHARS, ge=1_000, le=10_000_000)
+    # What could not be read (file, AI, field, what to write instead); empty when all is well.
+    problems: tuple[str, ...] = ()
 
     @property
     def usable_ais(self) -> list[str]:
@@ -190,7 +199,7 @@ SERVER_SETTINGS: Mapping[str, str] = MappingProxyType(
     {
         key: "JUNIOR_AI_TOOLS" if key == "tool_profile" else f"JUNIOR_AI_{key.upper()}"
         for key in Settings.model_fields
-        if key not in {"ais", "source"}
+        if key not in {"ais", "source", "problems"}
     }
 )
 
@@ -207,17 +216,41 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
 
     Raises:
         ConfigError: the file is unreadable or malformed, or a value is invalid; the message names
-            the file, the AI and the field.
+            the file, the AI and the field (every problem, one per line).
     """
+    settings, unreadable = _read(path, env)
+    if unreadable is not None:
+        raise unreadable
+    if settings.problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(settings.problems))
+    return settings
+
+
+def read_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """`load_settings` that never raises: what could be read, and every problem in `Settings.problems`.
+
+    A file that cannot be read at all gives no AI from the file (the environment's still count); a bad
+    AI block leaves that AI out and the others working; a bad server setting keeps its default.
+    """
+    return _read(path, env)[0]
+
+
+def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Settings, ConfigError | None]:
+    """The settings and their problems, and the error that kept the file from being read, if one did."""
     env = os.environ if env is None else env
-    source = find_credentials_file(path, env)
+    problems: list[str] = []
+    unreadable: ConfigError | None = None
+    try:
+        source = find_credentials_file(path, env)
+        raw = read_credentials(source) if source else {}
+    except ConfigError as error:
+        source, raw, unreadable = None, {}, error
+        problems.append(str(error))
     where = str(source) if source else "environment"
-    raw = read_credentials(source) if source else {}
 
     blocks: dict[str, dict[str, Any]] = {}
     server: dict[str, Any] = {}
     ignored: list[str] = []
-    problems: list[str] = []
     for name, value in raw.items():
         if name.lower() in BUILTIN_AIS and not isinstance(value, dict):
             problems.append(f'{where}: {name}: the block must be a JSON object like {{"api_key": "..."}}')
@@ -227,6 +260,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             problems.append(f"{where}: {name}: a second block for {name.lower()!r} (names ignore case)")
         elif name.lower() in BUILTIN_AIS or "base_url" in value:
             blocks[name.lower()] = dict(value)
+        elif close := _close_to(name.lower(), BUILTIN_AIS):
+            problems.append(
+                f"{where}: {name}: not a known AI; did you mean {close!r}? (a custom AI's block needs base_url)"
+            )
         else:
             ignored.append(name)
     if ignored:
@@ -249,17 +286,36 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         if env.get(variable):
             server[key] = env[variable]
     for key in sorted(set(server) - set(SERVER_SETTINGS)):
-        logger.warning("%s: ignoring unknown setting %r (valid: %s)", where, key, ", ".join(SERVER_SETTINGS))
+        close = _close_to(key, SERVER_SETTINGS)
+        if close:
+            problems.append(f"{where}: {key}: not a setting; did you mean {close!r}?")
+        else:
+            logger.warning("%s: ignoring unknown setting %r (valid: %s)", where, key, ", ".join(SERVER_SETTINGS))
         del server[key]
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     if source is not None:
         warn_if_readable_by_others(source)
+    return _settings(ais, source, server, where, problems), unreadable
+
+
+def _settings(
+    ais: dict[str, AIConfig], source: Path | None, server: dict[str, Any], where: str, problems: list[str]
+) -> Settings:
+    """The settings, with each invalid server setting reported and left at its default."""
     try:
-        return Settings.model_validate({"ais": ais, "source": source, **server})
+        settings = Settings.model_validate({"ais": ais, "source": source, **server})
     except ValidationError as error:
-        details = "; ".join(_describe(item) for item in error.errors())
-        raise ConfigError(f"{where}: {details}") from None
+        problems.extend(f"{where}: {_describe(item)}" for item in error.errors())
+        bad = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+        settings = Settings.model_validate(
+            {"ais": ais, "source": source, **{k: v for k, v in server.items() if k not in bad}}
+        )
+    return settings.model_copy(update={"problems": tuple(problems)})
+
+
+def _close_to(name: str, valid: Iterable[str]) -> str | None:
+    """The valid name `name` is most likely a misspelling of, if any."""
+    matches = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 def _split_names(value: str) -> list[str]:
@@ -281,7 +337,10 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
     unknown = sorted(set(block) - AI_FIELDS)
     if unknown:
         valid = ", ".join(sorted(AI_FIELDS))
-        raise ConfigError(f"{where}: {name}: unknown field(s) {', '.join(unknown)}; valid: {valid}")
+        named = [
+            f"{field} (did you mean {close}?)" if (close := _close_to(field, AI_FIELDS)) else field for field in unknown
+        ]
+        raise ConfigError(f"{where}: {name}: unknown field(s) {', '.join(named)}; valid: {valid}")
 
     account = sorted(set(block) & set(OPENAI_ACCOUNT_ENV))
     if account and name != "openai":
@@ -303,7 +362,10 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
         for field, var in OPENAI_ACCOUNT_ENV.items():
             if env.get(var):
                 merged[field] = env[var]
-    if isinstance(merged.get("api_key"), str):
+    placeholder = isinstance(merged.get("api_key"), str) and is_placeholder(merged["api_key"])
+    if placeholder:
+        merged["api_key"] = None  # the example file's value, not a key: the AI needs one
+    elif isinstance(merged.get("api_key"), str):
         _check_key(merged["api_key"], name, key_from)
 
     builtin = BUILTIN_AIS.get(name)
@@ -315,10 +377,24 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
     elif "model" not in merged:
         raise ConfigError(f"{where}: {name}: a custom AI needs model (set it in the file or {prefix}_MODEL)")
     try:
-        return AIConfig(name=name, kind=builtin.kind if builtin else "openai", builtin=builtin is not None, **merged)
+        kind: ProviderKind = builtin.kind if builtin else "openai"
+        return AIConfig(name=name, kind=kind, builtin=builtin is not None, placeholder_key=placeholder, **merged)
     except ValidationError as error:
         details = "; ".join(_describe(item) for item in error.errors())
         raise ConfigError(f"{where}: {name}: {details}") from None
+
+
+# What people leave where a key goes: the example file's values ("your-gemini-api-key"), "<key>",
+# "${KEY}", "changeme", "xxxx", "...", "TODO" and the like. Real keys look like none of these.
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:your[-_ ].*|.*[-_ ]here|<.*>|\{\{.*\}\}|\$\{.*\}|change[-_ ]?me|replace[-_ ]?me|todo|tbd|placeholder"
+    r"|x{3,}|\*{3,}|\.{3,}|…+|(?:sk-)?\.\.\.|api[-_ ]?key|none|null)$"
+)
+
+
+def is_placeholder(key: str) -> bool:
+    """Whether `key` is a stand-in for a key rather than one (an empty key is simply missing)."""
+    return _PLACEHOLDER.match(key.strip()) is not None
 
 
 def _check_key(key: str, name: str, where: str) -> None:
