@@ -6,9 +6,9 @@ call neither imports an SDK nor builds an SDK client on the event loop, and star
 What a first call needs, and what it costs when the call pays for it (2 cores, Python 3.11, after
 `mcp`, which already loads pydantic, anyio and httpx2):
 
-    import openai (and its chat resource)       ~0.35 s
-    import google.genai                         ~0.22 s
-    the SDKs' response models                   ~0.10 s   both SDKs build them on first use (defer_build)
+    import openai (and its chat resource)       ~0.26 s
+    import google.genai                         ~0.27 s
+    the SDKs' models                            ~0.15 s   both SDKs build them on first use (defer_build)
     the TLS context, once                       ~0.02 s
     each SDK client                             ~1 ms openai, ~20 ms genai (its own websocket TLS context)
 
@@ -31,7 +31,7 @@ from core.errors import AIUnavailable, ConfigError
 if TYPE_CHECKING:
     from ai.base import ClientBase
 
-__all__ = ["SDK_MODELS", "SDK_MODULES", "load_sdk", "warm_up"]
+__all__ = ["ANSWER_MODELS", "SDK_MODULES", "SEND_MODELS", "load_sdk", "warm_up"]
 
 logger = logging.getLogger("junior_ai.warmup")
 
@@ -46,9 +46,21 @@ SDK_MODULES = {
     ),
     "gemini": ("google.genai", "google.genai.types", "concurrent.futures.thread"),
 }
-# The SDK models a first call validates ("module:name"); both SDKs build them on first use. A name that a
-# later SDK drops is skipped: it only costs that first call the time to build what replaced it.
-SDK_MODELS = {
+# The SDK models a first call validates ("module:name"): both SDKs build them on first use (defer_build).
+# Those that take part in sending are built before a client is ready; those that read the answer are
+# built by the warm-up while the first requests are out (pydantic >= 2.14 makes that safe: a model is
+# rebuilt under a lock). A name that a later SDK drops is skipped: its first call builds what replaced it.
+SEND_MODELS = {
+    "openai": (),
+    "gemini": (
+        "google.genai.types:GenerateContentConfig",
+        "google.genai.types:_GenerateContentParameters",
+        "google.genai.types:UserContent",
+        "google.genai.types:Content",
+        "google.genai.types:Part",
+    ),
+}
+ANSWER_MODELS = {
     "openai": (
         "openai.types.chat:ChatCompletion",
         "openai.types.chat.chat_completion:Choice",
@@ -56,11 +68,6 @@ SDK_MODELS = {
         "openai.types:CompletionUsage",
     ),
     "gemini": (
-        "google.genai.types:GenerateContentConfig",
-        "google.genai.types:_GenerateContentParameters",
-        "google.genai.types:UserContent",
-        "google.genai.types:Content",
-        "google.genai.types:Part",
         "google.genai.types:HttpResponse",
         "google.genai.types:GenerateContentResponse",
         "google.genai.types:Candidate",
@@ -71,7 +78,7 @@ SDK_MODELS = {
 
 @functools.cache  # once per process; a failed import is not cached, so the next call tries again
 def load_sdk(kind: str) -> None:
-    """Import the SDK that speaks to `kind` ("openai", "gemini") and build the models a first call uses.
+    """Import the SDK that speaks to `kind` ("openai", "gemini") and build the models sending needs.
 
     Blocking (up to half a second) and holding the GIL: call it from a worker thread.
 
@@ -80,7 +87,11 @@ def load_sdk(kind: str) -> None:
     """
     for module in SDK_MODULES.get(kind, ()):
         importlib.import_module(module)
-    for path in SDK_MODELS.get(kind, ()):
+    _build(SEND_MODELS.get(kind, ()))
+
+
+def _build(models: Iterable[str]) -> None:
+    for path in models:
         module, _, name = path.partition(":")
         model = getattr(importlib.import_module(module), name, None)
         if model is not None:
@@ -106,3 +117,6 @@ def _prepare_all(clients: list[ClientBase]) -> None:
             logger.warning("%s: could not get ready in the background: %s", client.name, error)
         except RuntimeError:  # closed meanwhile (the server is shutting down): nothing to get ready
             continue
+    # Last: a first call can already send meanwhile; its answers arrive a provider's latency later.
+    for kind in sorted({client.kind for client in clients if client.prepared}):
+        _build(ANSWER_MODELS.get(kind, ()))
