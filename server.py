@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from ai.warmup import warm_up_later
+from ai.warmup import warm_up
 from callers import Junior
 from check import run_check
 from core.config import Settings, load_settings
@@ -41,7 +41,6 @@ INSTRUCTIONS = (
     "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them."
 )
 
-WARM_UP_DELAY_S = 1.0  # import the provider SDKs this long after start, when the handshake is done
 CLEANUP_TIMEOUT_S = 1.5  # closing the clients ...
 SHUTDOWN_TIMEOUT_S = 1.8  # ... and the whole shutdown, within 2 s of a signal
 THREAD_GRACE_S = 0.3  # how long an exit waits for worker threads still busy
@@ -57,7 +56,7 @@ def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Junior]) -> AsyncIterator[Junior]:
         app = build_app(settings)
-        warm_up_later({settings.ais[name].kind for name in settings.usable_ais}, WARM_UP_DELAY_S)
+        warm_up(app.pool.async_clients.values())  # the SDKs get ready in the background: the first call finds them so
         try:
             yield app
         finally:

@@ -3,7 +3,9 @@
     async with await create_async_ai_client("gemini", api_key, model) as client:
         answer = await client.generate("Explain async/await")
 
-SDK clients are created on first use, so building a pool of clients at start-up imports no SDK.
+SDK clients are created on first use, so building a pool of clients at start-up imports no SDK: by
+`prepare()` (see ai.warmup, which runs it in the background), or else by the first call, in a worker
+thread so that importing an SDK never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import abc
 import importlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
+
+import anyio.to_thread
 
 from ai.base import ClientBase, client_options
 from ai.request import Completion, Request
@@ -70,6 +74,8 @@ class AsyncAIClient(ClientBase, abc.ABC):
             ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
         """
         self._check_open()
+        if self._sdk is None:  # the first call: the SDK is imported, or the warm-up awaited, off the loop
+            await anyio.to_thread.run_sync(self.prepare, abandon_on_cancel=True)
         return await self._send(request, timeout or request.timeout or self.timeout)
 
     async def close(self) -> None:
@@ -100,11 +106,13 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
     _sdk: AsyncOpenAI | None = None
 
     def _client(self) -> AsyncOpenAI:
-        if self._sdk is None:
-            import openai
+        sdk: AsyncOpenAI = self._prepared()
+        return sdk
 
-            self._sdk = openai.AsyncOpenAI(**self._openai_args(asynchronous=True))
-        return self._sdk
+    def _new_sdk(self) -> AsyncOpenAI:
+        import openai
+
+        return openai.AsyncOpenAI(**self._openai_args(asynchronous=True))
 
     async def _send(self, request: Request, timeout: float) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
@@ -124,9 +132,12 @@ class AsyncGeminiClient(AsyncAIClient):
     _sdk: GenaiClient | None = None
 
     def _client(self) -> GenaiClient:
-        if self._sdk is None:
-            self._sdk = self._gemini_client()
-        return self._sdk
+        sdk: GenaiClient = self._prepared()
+        return sdk
+
+    def _new_sdk(self) -> GenaiClient:
+        sdk: GenaiClient = self._gemini_client()
+        return sdk
 
     async def _send(self, request: Request, timeout: float) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import ssl
+import threading
 import urllib.request
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -28,9 +29,10 @@ from typing import Any, ClassVar
 
 from ai.request import Request
 from ai.translate import answer_of, gemini_hooks
+from ai.warmup import load_sdk
 from core import defaults
 from core.config import BUILTIN_AIS, ProviderKind, default_base_url
-from core.errors import ConfigError, ProviderError, UnknownAI
+from core.errors import AIUnavailable, ConfigError, ProviderError, UnknownAI
 from core.redact import safe_url
 
 __all__ = ["GEMINI_API_VERSION", "NO_KEY", "ClientBase", "client_options", "proxy_for"]
@@ -42,6 +44,10 @@ GEMINI_API_VERSION = "v1"
 # google-genai's settings for tests (a recorder or replayer of requests), read from the environment
 # unless given: none, explicitly.
 _GEMINI_DEBUG = MappingProxyType({"client_mode": None, "replays_directory": None, "replay_id": None})
+# Held while an SDK client is built (and its SDK imported, the first time): by the warm-up thread, or by
+# a call's worker thread, which so waits for the warm-up rather than importing alongside it. One lock for
+# every client: imports cannot run in parallel anyway (the GIL), and no two threads import one SDK.
+_PREPARING = threading.Lock()
 
 
 def proxy_for(url: str) -> str | None:
@@ -103,6 +109,7 @@ class ClientBase:
     """
 
     kind: ClassVar[ProviderKind]
+    _sdk: Any = None  # the SDK client, built once by `prepare` (each subclass gives its type)
 
     def __init__(
         self,
@@ -134,6 +141,44 @@ class ClientBase:
     def __repr__(self) -> str:
         url = safe_url(self.base_url)
         return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={url!r})"
+
+    @property
+    def prepared(self) -> bool:
+        """True once the SDK client is built: the next call neither imports nor builds anything."""
+        return self._sdk is not None
+
+    def prepare(self) -> None:
+        """Build the SDK client now (importing the SDK first, if no client did yet), so that the first call
+        finds it ready. Thread-safe and idempotent. It blocks, for up to half a second the first time: from
+        async code, run it in a worker thread (the async clients do, when a call finds them unprepared).
+
+        Raises:
+            AIUnavailable: the SDK cannot be imported (not installed, or broken).
+            ConfigError: SSL_CERT_FILE or SSL_CERT_DIR names certificates that cannot be loaded.
+            RuntimeError: the client is closed.
+        """
+        self._prepared()
+
+    def _prepared(self) -> Any:
+        """The SDK client, built by whichever thread needs it first; the others wait for it."""
+        sdk = self._sdk
+        if sdk is None:
+            with _PREPARING:
+                sdk = self._sdk
+                if sdk is None:
+                    self._check_open()
+                    try:
+                        load_sdk(self.kind)
+                    except ImportError as error:
+                        raise AIUnavailable(
+                            self.name, f"cannot be called: its SDK does not import ({error})"
+                        ) from error
+                    sdk = self._sdk = self._new_sdk()
+        return sdk
+
+    def _new_sdk(self) -> Any:
+        """A new SDK client; `prepare` calls it once, with the SDK imported."""
+        raise NotImplementedError
 
     def _check_open(self) -> None:
         if self.closed:

@@ -105,11 +105,13 @@ class OpenAICompatibleClient(SyncAIClient):
     _sdk: OpenAI | None = None
 
     def _client(self) -> OpenAI:
-        if self._sdk is None:
-            import openai
+        sdk: OpenAI = self._prepared()
+        return sdk
 
-            self._sdk = openai.OpenAI(**self._openai_args(asynchronous=False))
-        return self._sdk
+    def _new_sdk(self) -> OpenAI:
+        import openai
+
+        return openai.OpenAI(**self._openai_args(asynchronous=False))
 
     def _send(self, request: Request, timeout: float) -> Completion:
         sdk, body = self._client(), self._openai_request(request, timeout)
@@ -138,9 +140,12 @@ class GeminiClient(SyncAIClient):
     _sdk: GenaiClient | None = None
 
     def _client(self) -> GenaiClient:
-        if self._sdk is None:
-            self._sdk = self._gemini_client()
-        return self._sdk
+        sdk: GenaiClient = self._prepared()
+        return sdk
+
+    def _new_sdk(self) -> GenaiClient:
+        sdk: GenaiClient = self._gemini_client()
+        return sdk
 
     def _send(self, request: Request, timeout: float) -> Completion:
         sdk, body = self._client(), self._gemini_request(request, timeout)

@@ -24,6 +24,7 @@ def test_the_quick_benchmark_runs_and_prints_every_row() -> None:
         "| 3. per-call",
         "| 4. MCP overhead",
         "| 5. cold start",
+        "| 5b. spawn → first ask_all_ais answer",
         "| 6. ",
         "| 7. 20 concurrent calls to one AI",
         "| 8. provider limited to N = 4 concurrent",
