@@ -74,8 +74,7 @@ class AIResult(BaseModel):
         """The result for a call that ended in `error`; internals of an unexpected error stay out."""
         status = None
         if isinstance(error, ProviderError):
-            message = error.reason + (f" (HTTP {error.status_code})" if error.status_code else "")
-            kind, status = error.kind, error.status_code
+            message, kind, status = error.detail, error.kind, error.status_code
         elif isinstance(error, JuniorAIError):
             message, kind = str(error), "unavailable"
         else:

@@ -123,6 +123,21 @@ async def test_a_failed_ask_ai_carries_the_fields_of_a_multi_ai_result(fake: Fak
     assert one.content[0].text.startswith("grok (grok-3-mini) (HTTP 403): ")  # type: ignore[union-attr]
 
 
+async def test_a_deadline_that_ends_the_retries_keeps_the_rate_limit_as_the_cause(
+    fake: FakeProvider, settings: Settings
+) -> None:
+    fake.queue("grok", Behaviour(status=429), Behaviour(latency=30))  # the retry hangs past the deadline
+    async with Client(build_server(settings)) as client:
+        with anyio.fail_after(10):
+            result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "hello", "deadline_s": 1})
+    failure = result.structured_content or {}
+    assert result.is_error
+    assert (failure["error_kind"], failure["status_code"]) == ("rate_limited", 429)
+    assert failure["error"] == "fake provider error 429 (HTTP 429), retried once until the deadline"
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text == "grok (grok-3-mini) (HTTP 429): fake provider error 429, retried once until the deadline"
+
+
 async def test_a_name_that_cannot_be_asked_stays_a_tool_error(client: Client) -> None:
     result = await client.call_tool("ask_ai", {"ai": "claude", "prompt": "hello"})
     assert result.is_error and result.structured_content is None
