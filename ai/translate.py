@@ -9,6 +9,7 @@ import datetime
 import email.utils
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -49,7 +50,8 @@ __all__ = [
 GEMINI_BLOCK_REASONS = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE"}
 )
-MAX_REASON_CHARS = 300
+MAX_REASON_CHARS = 300  # of a provider's error text, the note on a cut included
+_WORD = re.compile(r"\S+")
 logger = logging.getLogger("junior_ai.translate")
 
 
@@ -80,13 +82,33 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
 
 
 def _clean(reason: str, secret: str | None) -> str:
-    """A provider's error text made fit to show: the key hidden, one line, printable, at most 300 characters."""
+    """A provider's error text made fit to show: the key hidden, one line, printable, at most 300
+    characters. A longer one is cut after a whole word, with a note of how much was left out (only a
+    single word longer than the room is cut inside itself)."""
     if secret:
         reason = reason.replace(secret, "***")  # before cutting, so that no part of the key survives
-    # Cut before the per-character pass, so that a 10 MB message costs no more than a short one.
-    reason = reason[: MAX_REASON_CHARS * 4]
-    printable = "".join(char if char.isprintable() else " " for char in reason)  # control chars, lone surrogates
-    return " ".join(printable.split())[:MAX_REASON_CHARS] or "no reason given"
+    # Only the head is read, so that a 10 MB message costs no more than a short one; the per-character
+    # pass keeps every index, so a position in `head` is one in `reason`.
+    head = "".join(char if char.isprintable() else " " for char in reason[: MAX_REASON_CHARS * 4])
+    line = " ".join(head.split())
+    if len(reason) <= len(head) and len(line) <= MAX_REASON_CHARS:
+        return line or "no reason given"
+    room = MAX_REASON_CHARS - len(_cut_note(len(reason)))  # the note's longest: the note fits too
+    kept: list[str] = []
+    size = end = 0
+    for word in _WORD.finditer(head):
+        size += len(word[0]) + (1 if kept else 0)
+        if size > room:
+            if not kept:  # one word longer than the room: cut it, or nothing at all would show
+                kept, end = [word[0][:room]], word.start() + room
+            break
+        kept.append(word[0])
+        end = word.end()
+    return " ".join(kept) + _cut_note(len(reason) - end) if kept else "no reason given"
+
+
+def _cut_note(left_out: int) -> str:
+    return f" … [cut: {left_out:,} more characters]"
 
 
 def _status_error(ai: str, model: str, status: int, reason: str, headers: Mapping[str, str] | None) -> ProviderError:

@@ -32,6 +32,7 @@ class AIResult(BaseModel):
         text: The answer, when `ok`.
         error: What went wrong, in one line, when not `ok`.
         error_kind: The error's kind ("timeout", "rate_limited", "auth", ...; see core.errors).
+        status_code: The provider's HTTP status on failure, when an HTTP answer arrived.
         latency_s: Seconds from the start of the fan-out to this AI's outcome.
         input_tokens: Tokens the provider counted in the request, when it said.
         output_tokens: Tokens the provider counted in the answer, when it said.
@@ -43,6 +44,7 @@ class AIResult(BaseModel):
     text: str | None = None
     error: str | None = None
     error_kind: str | None = None
+    status_code: int | None = None
     latency_s: float
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -70,15 +72,17 @@ class AIResult(BaseModel):
     @classmethod
     def failed(cls, name: str, model: str, error: BaseException, started: float) -> AIResult:
         """The result for a call that ended in `error`; internals of an unexpected error stay out."""
+        status = None
         if isinstance(error, ProviderError):
-            message = error.reason + (f" (HTTP {error.status_code})" if error.status_code else "")
-            kind = error.kind
+            message, kind, status = error.detail, error.kind, error.status_code
         elif isinstance(error, JuniorAIError):
             message, kind = str(error), "unavailable"
         else:
             message, kind = f"internal error ({type(error).__name__})", "internal"
         latency = round(time.perf_counter() - started, 3)
-        return cls(ai=name, model=model, ok=False, error=message, error_kind=kind, latency_s=latency)
+        return cls(
+            ai=name, model=model, ok=False, error=message, error_kind=kind, status_code=status, latency_s=latency
+        )
 
 
 # Awaited as each AI finishes (progress: "grok answered in 1.2 s").

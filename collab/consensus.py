@@ -7,6 +7,7 @@ import re
 import reprlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
 
@@ -17,7 +18,16 @@ from callers import AIResult, Junior, ask_all
 from collab.shared import Notify, say
 from core.errors import InvalidRequest
 
-__all__ = ["ConsensusResult", "Vote", "check_options", "consensus_prompt", "parse_vote", "run_consensus", "tally"]
+__all__ = [
+    "ConsensusResult",
+    "Tally",
+    "Vote",
+    "check_options",
+    "consensus_prompt",
+    "parse_vote",
+    "run_consensus",
+    "tally",
+]
 
 MAX_OPTIONS = 10
 MAX_CHOICE_CHARS = 200
@@ -27,6 +37,7 @@ MAX_VOTE_CHARS = 20_000  # of an answer, read for its vote: a vote is a small JS
 MAX_DECODES = 16  # JSON decodes tried per answer, whatever the text
 MAX_CONFIDENCE_CHARS = 40
 _FENCE = re.compile(r"```(?:json)?\s*+(.*?)```", re.S | re.I)  # possessive: no backtracking into \s*
+_MARKUP = " \t*_`\"'"  # around an option alone on a line: spaces, emphasis, code, quotes
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _DECODER = json.JSONDecoder()
 _REPR = reprlib.Repr()  # its limits are set below (Python 3.11 takes no keyword arguments)
@@ -34,8 +45,9 @@ _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, MAX_CHOICE_C
 
 
 class Vote(BaseModel):
-    """One AI's vote: its choice, confidence and reason; `parsed` is False when its answer held no
-    readable vote and the choice was guessed from the text."""
+    """One AI's vote: its choice, confidence and reason. `parsed` is False when its answer held no
+    readable vote (no JSON choice, no option alone on a line); such an answer has no choice and is not
+    counted."""
 
     ai: str
     choice: str | None
@@ -45,8 +57,11 @@ class Vote(BaseModel):
 
 
 class ConsensusResult(BaseModel):
-    """The tally: every AI's result and vote, the majority choice (None without one), the share of votes
-    that agree with it, and the votes that dissent."""
+    """The tally. Only parsed votes count: of the `len(votes)` AIs that answered, `parsed` gave a
+    readable vote; `agreeing` of those chose the most chosen answer, and `agreement` is
+    `agreeing / parsed` (0 when nothing was parsed). The majority is a choice of more than half of the
+    parsed votes (None without one, ties included); `dissent` holds the parsed votes against it.
+    Unparsed answers are in `votes` with `parsed: false`, and count in none of these."""
 
     question: str
     options: list[str] | None
@@ -54,6 +69,8 @@ class ConsensusResult(BaseModel):
     votes: list[Vote]
     majority: str | None
     agreement: float
+    agreeing: int
+    parsed: int
     dissent: list[Vote]
 
 
@@ -115,59 +132,84 @@ def _short(value: Any) -> str:
     return (value if isinstance(value, str) else _REPR.repr(value)).strip()[:MAX_CHOICE_CHARS]
 
 
-def _match_option(text: str, options: list[str] | None) -> str | None:
-    """The option `text` names: an exact (case-blind) match, else the only option mentioned in it."""
-    if not options:
-        return None
-    folded = text.casefold().strip().strip(".!\"'")
-    for option in options:
-        if option.casefold() == folded:
-            return option
-    mentioned = [o for o in options if re.search(rf"(?<!\w){re.escape(o.casefold())}(?!\w)", text.casefold())]
-    return mentioned[0] if len(mentioned) == 1 else None
+def _bare(text: str) -> str:
+    """`text` without the markup around it (spaces, markdown, quotes, a list or quote mark, end
+    punctuation), case-folded: "- **SQLite**." and "sqlite" are the same."""
+    return text.strip().lstrip(_MARKUP + ">#-").rstrip(_MARKUP + ".!").casefold()
+
+
+def _as_option(text: str, options: list[str] | None) -> str | None:
+    """The option that `text` is, as a whole (markup aside); None when it is none of them."""
+    bare = _bare(text)
+    return next((option for option in options or [] if bare and _bare(option) == bare), None)
+
+
+def _option_alone(text: str, options: list[str]) -> str | None:
+    """The one option that stands alone on a line of `text`; None when none does, or several do."""
+    wanted = {bare: option for option in options if (bare := _bare(option))}
+    found = {wanted[bare] for line in text[:MAX_VOTE_CHARS].splitlines() if (bare := _bare(line)) in wanted}
+    return found.pop() if len(found) == 1 else None
 
 
 def parse_vote(ai: str, text: str, options: list[str] | None) -> Vote:
-    """Read one AI's answer as a vote. A non-JSON answer still counts, marked `parsed=False`."""
+    """Read one AI's answer as a vote: the choice of its JSON object (bare, fenced or inside prose; the
+    option it names when it is one, else as written), or, when options were given and there is no JSON
+    choice, the one option standing alone on a line. Nothing else is a vote — not an option named inside
+    prose, not a bare word — and such an answer is returned unparsed: no choice, `parsed=False`."""
     data = _json_object(text)
     if data is not None:
         fields = {str(key).casefold(): value for key, value in data.items()}
         raw = fields.get("choice", fields.get("answer", fields.get("option")))
-        if raw is not None:
-            choice = _short(raw)
+        choice = _short(raw) if raw is not None else ""
+        if choice:
             reason = fields.get("reason", fields.get("rationale"))
             return Vote(
                 ai=ai,
-                choice=_match_option(choice, options) or choice,
+                choice=_as_option(choice, options) or choice,
                 confidence=_confidence(fields.get("confidence")),
-                reason=_short(reason) if reason is not None else None,
+                reason=(_short(reason) or None) if reason is not None else None,
                 parsed=True,
             )
-    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")[:MAX_CHOICE_CHARS]
-    if options:
-        return Vote(ai=ai, choice=_match_option(text, options), reason=first_line or None, parsed=False)
-    return Vote(ai=ai, choice=first_line or None, reason=None, parsed=False)
+    alone = _option_alone(text, options) if options else None
+    return Vote(ai=ai, choice=alone, parsed=alone is not None)
 
 
 def _key(choice: str) -> str:
     return re.sub(r"[\W_]+", " ", choice.casefold()).strip()
 
 
-def tally(votes: list[Vote]) -> tuple[str | None, float, list[Vote]]:
-    """(majority choice or None, agreement 0-1, the dissenting votes) over the votes that made a choice.
+@dataclass(frozen=True)
+class Tally:
+    """The count over the parsed votes (see ConsensusResult for what each number means)."""
 
-    The majority is the choice of more than half of them; agreement is the largest group's share.
+    majority: str | None
+    agreeing: int
+    parsed: int
+    dissent: list[Vote]
+
+    @property
+    def agreement(self) -> float:
+        """`agreeing / parsed`, to three places; 0.0 when nothing was parsed."""
+        return round(self.agreeing / self.parsed, 3) if self.parsed else 0.0
+
+
+def tally(votes: list[Vote]) -> Tally:
+    """Count the parsed votes; unparsed answers count nowhere.
+
+    Choices are grouped case- and punctuation-blind. `agreeing` is the largest group's size; the
+    majority is its choice when it holds more than half of the parsed votes (a tie has no majority and
+    no dissent); the dissent is every parsed vote outside it.
     """
-    counted = [vote for vote in votes if vote.choice]
+    counted = [vote for vote in votes if vote.parsed and vote.choice]
     if not counted:
-        return None, 0.0, []
+        return Tally(majority=None, agreeing=0, parsed=0, dissent=[])
     groups = Counter(_key(vote.choice or "") for vote in counted)
     (top, size), *rest = groups.most_common()
     tied = bool(rest) and rest[0][1] == size
     leader = None if tied else next(vote.choice for vote in counted if _key(vote.choice or "") == top)
     majority = leader if size * 2 > len(counted) else None
     dissent = [vote for vote in counted if _key(vote.choice or "") != top] if leader else []
-    return majority, round(size / len(counted), 3), dissent
+    return Tally(majority=majority, agreeing=size, parsed=len(counted), dissent=dissent)
 
 
 def check_options(options: list[str] | None) -> list[str] | None:
@@ -207,13 +249,15 @@ async def run_consensus(
     request = Request(consensus_prompt(question, options), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline_s)
     results = await ask_all(app, ais, request, heard)
     votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok]
-    majority, agreement, dissent = tally(votes)
+    counted = tally(votes)
     return ConsensusResult(
         question=question,
         options=options,
         results=results,
         votes=votes,
-        majority=majority,
-        agreement=agreement,
-        dissent=dissent,
+        majority=counted.majority,
+        agreement=counted.agreement,
+        agreeing=counted.agreeing,
+        parsed=counted.parsed,
+        dissent=counted.dissent,
     )

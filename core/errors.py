@@ -23,10 +23,14 @@
 
 Every ProviderError carries `ai`, `model`, `status_code` (None when there was no HTTP answer), a
 readable `reason` and a short `kind`; it is raised `from` the SDK exception. No message ever contains
-an API key.
+an API key. When the call's deadline ends a run of retries, the error raised is the provider's last one
+(its class, kind and status kept; `ended_by_deadline`), its message ending "retried 3 times until the
+deadline"; DeadlineReached is raised only when the provider gave no error before it.
 """
 
 from __future__ import annotations
+
+from typing import Self
 
 __all__ = [
     "AIUnavailable",
@@ -102,6 +106,8 @@ class ProviderError(JuniorAIError):
         model: The model that was asked.
         status_code: The HTTP status, or None when no HTTP answer arrived.
         reason: A readable reason, free of secrets.
+        retries_before_deadline: When the call's deadline ended a run of retries and this error was the
+            last the provider gave: the retries taken (0: the deadline left no time for one); else None.
         kind: The error's short, stable name ("timeout", "rate_limited", ...), as metrics and results
             report it (a class attribute).
     """
@@ -113,8 +119,37 @@ class ProviderError(JuniorAIError):
         self.model = model
         self.reason = reason
         self.status_code = status_code
-        status = f" (HTTP {status_code})" if status_code is not None else ""
-        super().__init__(f"{ai} ({model}){status}: {reason}")
+        self.retries_before_deadline: int | None = None
+        super().__init__(self._message())
+
+    @property
+    def detail(self) -> str:
+        """The reason, the HTTP status and how the retries ended, without the AI's name:
+        "rate limited (HTTP 429), retried 3 times until the deadline"."""
+        return f"{self.reason}{self._status()}{self._retries()}"
+
+    def ended_by_deadline(self, retries: int) -> Self:
+        """This error (a copy: the same class and fields) as the call's final one, the call's deadline having
+        ended its retries after `retries` of them; its message says so."""
+        final = type(self).__new__(type(self))
+        final.__dict__.update(self.__dict__, retries_before_deadline=retries)
+        final.args = (final._message(),)
+        return final
+
+    def _message(self) -> str:
+        return f"{self.ai} ({self.model}){self._status()}: {self.reason}{self._retries()}"
+
+    def _status(self) -> str:
+        return f" (HTTP {self.status_code})" if self.status_code is not None else ""
+
+    def _retries(self) -> str:
+        retries = self.retries_before_deadline
+        if retries is None:
+            return ""
+        if retries == 0:
+            return ", not retried: too little time was left before the deadline"
+        times = {1: "once", 2: "twice"}.get(retries, f"{retries} times")
+        return f", retried {times} until the deadline"
 
 
 class ProviderTimeout(ProviderError, TimeoutError):

@@ -15,6 +15,7 @@ import anyio
 
 from core.deadline import Deadline
 from core.errors import (
+    DeadlineReached,
     InvalidResponse,
     ProviderError,
     ProviderServerError,
@@ -88,15 +89,25 @@ async def with_retries(
     on_retry: Callable[[BaseException, float], None] | None = None,
 ) -> T:
     """Await `call()` until it succeeds, fails for good, runs out of attempts, or the next wait would pass
-    the deadline. `on_retry(error, delay)` is told of each retry before its wait. The last error is
-    raised as it was, except a rate limit whose Retry-After does not fit in the time left, which says so.
+    the deadline. `on_retry(error, delay)` is told of each retry before its wait.
+
+    The last error is raised as it was, except when the deadline ended the retries: then it is the
+    provider's last error, saying so ("rate limited (HTTP 429), retried twice until the deadline"), also
+    when the deadline cut the last attempt short (a DeadlineReached says nothing of the provider; it is
+    raised itself only when the provider gave no error before it). A rate limit whose Retry-After does not
+    fit in the time left says that instead.
 
     Raises:
-        ProviderError: the last attempt's error.
+        ProviderError: the last attempt's error, or the provider's last before the deadline.
     """
+    cause: ProviderError | None = None  # the provider's last error, the one a deadline must not hide
     for retries_taken in range(policy.attempts):
         try:
             return await call()
+        except DeadlineReached as error:
+            if cause is None:
+                raise  # the first attempt: the deadline is the whole story
+            raise cause.ended_by_deadline(retries_taken) from error
         except ProviderError as error:
             if not should_retry(error):
                 raise  # final: asking again would fail the same way
@@ -106,7 +117,9 @@ async def with_retries(
             delay = _calculate_retry_timeout(retries_taken + 1, error, policy)
             if delay >= deadline.remaining():
                 _raise_if_wait_does_not_fit(error, deadline)
-                raise  # the wait would outlast the deadline: fail now with the real error, not later with ours
+                # The wait would outlast the deadline: fail now with the real error, not later with ours.
+                raise error.ended_by_deadline(retries_taken) from error
+            cause = error
             if on_retry is not None:
                 on_retry(error, delay)
         # Outside the `except`: a cancellation during the wait is not chained to the provider's error.

@@ -10,6 +10,7 @@ from ai.request import Request
 from callers import AIResult, ask_routes, complete
 from collab.modes import MODES, ModeName
 from core.config import Settings
+from core.errors import ProviderError
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section, with_context
 from tools.params import MAX_NAME_CHARS, AINames, CodeContext, DeadlineS, MaxTokens, Mode, Prompt, Temperature
 
@@ -48,12 +49,22 @@ async def ask_one(
     max_tokens: int | None,
     deadline_s: float | None = None,
 ) -> Answer:
-    """Ask one AI in a mode; the shared body of ask_ai and the generated ask_<ai> / <ai>_<mode> tools."""
+    """Ask one AI in a mode; the shared body of ask_ai and the generated ask_<ai> / <ai>_<mode> tools.
+
+    The provider's failure is an error result whose structured content is the AI's `AIResult`, as in
+    ask_all_ais; a name or configuration that cannot work raises (the boundary makes it a tool error).
+
+    Raises:
+        UnknownAI, AIUnavailable, NoAIConfigured, InvalidRequest: the AI cannot be asked this.
+    """
     app = app_of(ctx)
     name = ai.strip().lower()
     request = mode_request(mode, with_context(app, prompt, context), temperature, max_tokens, deadline_s)
     started = time.perf_counter()
-    completion = await complete(app, name, request)
+    try:
+        completion = await complete(app, name, request)
+    except ProviderError as error:  # this AI failed: say so as data a program can read, not only as text
+        return Answer(str(error), AIResult.failed(name, error.model, error, started), failed=True)
     return Answer(completion.text, AIResult.answered(name, completion, started))
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from collab.consensus import MAX_OPTIONS, ConsensusResult, run_consensus
+from collab.consensus import MAX_OPTIONS, ConsensusResult, Vote, run_consensus
 from collab.debate import MAX_ROUNDS, DebateResult, run_debate
 from collab.solve import Approach, SolveResult, run_solve
 from core.config import Settings
@@ -13,6 +13,8 @@ from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check
 from tools.params import AINames, CodeContext, DeadlineS
 
 __all__ = ["register"]
+
+MAX_EXCERPT_CHARS = 120  # of an unparsed answer or a reason, in the consensus text
 
 
 def _notes(notes: list[str]) -> str:
@@ -40,14 +42,49 @@ def render_solve(result: SolveResult) -> str:
     return "\n\n".join(parts) + _notes(result.notes)
 
 
+def consensus_headline(result: ConsensusResult) -> str:
+    """The consensus text's first line, whose every number is in the structured content:
+
+        Majority: SQLite (agreement 67%: 2 of 3 parsed votes); 3 of 4 votes parsed; 1 AI failed
+
+    (`agreement`: `agreeing` of `parsed`; 4 is `len(votes)`, the AIs that answered; the failed AIs are
+    the `results` that are not `ok`.)
+    """
+    if result.parsed:
+        verdict = f"Majority: {result.majority}" if result.majority else "No majority"
+        verdict += f" (agreement {result.agreement:.0%}: {result.agreeing} of {result.parsed} parsed votes)"
+    else:
+        verdict = "No majority"
+    parts = [verdict, f"{result.parsed} of {len(result.votes)} votes parsed"]
+    failed = sum(not r.ok for r in result.results)
+    if failed:
+        parts.append(f"{failed} AI{'' if failed == 1 else 's'} failed")
+    return "; ".join(parts)
+
+
+def _one_line(text: str, limit: int = MAX_EXCERPT_CHARS) -> str:
+    """`text` on one line, cut at a word boundary to about `limit` characters."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    return (line[:limit].rsplit(" ", 1)[0] or line[:limit]) + " …"
+
+
+def _vote_line(vote: Vote, answer: str | None) -> str:
+    if not vote.parsed:
+        excerpt = _one_line(answer or "")
+        return f"- {vote.ai}: unparsed answer, not counted" + (f': "{excerpt}"' if excerpt else "")
+    confidence = f" (confidence {vote.confidence:.2f})" if vote.confidence is not None else ""
+    reason = " ".join((vote.reason or "").split())
+    return f"- {vote.ai}: {vote.choice}{confidence}" + (f" — {reason}" if reason else "")
+
+
 def render_consensus(result: ConsensusResult) -> str:
-    verdict = f"Majority: {result.majority}" if result.majority else "No majority"
-    lines = [f"{verdict} (agreement {result.agreement:.0%} of {len(result.votes)} votes)"]
-    for vote in result.votes:
-        confidence = f", confidence {vote.confidence:.2f}" if vote.confidence is not None else ""
-        unparsed = " [unparsed answer]" if not vote.parsed else ""
-        lines.append(f"- {vote.ai}: {vote.choice or '(no choice)'}{confidence}{unparsed} — {vote.reason or ''}")
-    lines.extend(f"- {r.ai}: failed ({r.error_kind}): {r.error}" for r in result.results if not r.ok)
+    answers = {r.ai: r.text for r in result.results if r.ok}
+    lines = [consensus_headline(result)]
+    lines.extend(_vote_line(vote, answers.get(vote.ai)) for vote in result.votes)
+    for failed in (r for r in result.results if not r.ok):
+        lines.append(f"- {failed.ai}: failed ({failed.error_kind})" + (f": {failed.error}" if failed.error else ""))
     if result.dissent:
         lines.append("Dissent: " + ", ".join(f"{v.ai} ({v.choice})" for v in result.dissent))
     return "\n".join(lines)

@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from ai.caller import AIResult, call_multiple_ais
+from ai.translate import MAX_REASON_CHARS, _clean
 from callers import Junior
 from callers.seed import default_app
 from core import ai_clients
@@ -171,6 +172,8 @@ async def test_an_error_answer_with_a_hostile_body_is_the_usual_status_error(
     assert (result.ok, result.error_kind) == (False, STATUS_KINDS[status]), result
     error = result.error or ""
     assert error.endswith(f"(HTTP {status})") and error.isprintable() and len(error) <= 320, error
+    if body == "10-megabytes":
+        assert " … [cut: " in error and " more characters] (HTTP" in error, "cut, with a note"
     assert key_for(ai) not in error
     assert len(fake.requests_for(ai)) == attempts_for(STATUS_KINDS[status])
     assert_clean_metrics(ai)
@@ -211,3 +214,38 @@ async def test_an_answer_that_broke_the_sdk_is_not_sent_again_by_the_sync_fallba
         await ai_clients.cleanup_async_ai_clients()
     assert result.error_kind == (INVALID if getattr(ANSWERS[case], api) == INVALID else None), result
     assert len(fake.requests_for(ai)) == 1
+
+
+KEY = "sk-" + "0123456789abcdef" * 20  # longer than the room for a reason: cut first, a part would show
+WORDS = " ".join(f"word{n}" for n in range(100))  # 689 characters
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        pytest.param("quota exceeded", "quota exceeded", id="short: as it was"),
+        pytest.param(" bad\x00\x1b[2J  input\n\tnow ", "bad [2J input now", id="one printable line"),
+        pytest.param(f"key {KEY} is wrong", "key *** is wrong", id="the key hidden"),
+        pytest.param(KEY + " is wrong" * 20, "***" + " is wrong" * 20, id="hidden before cutting: nothing to cut"),
+        pytest.param("", "no reason given", id="empty"),
+        pytest.param(
+            WORDS,
+            " ".join(f"word{n}" for n in range(40)) + " … [cut: 420 more characters]",
+            id="long: cut after a whole word, the note counting what is left out",
+        ),
+        pytest.param(
+            "x" * 10_000_000,
+            "x" * 264 + " … [cut: 9,999,736 more characters]",
+            id="one word longer than the room: cut inside it",
+        ),
+        pytest.param(
+            "w " * 148 + KEY + " tail",
+            "w " * 135 + "w … [cut: 33 more characters]",
+            id="a key past the cut: hidden first, then counted as three characters",
+        ),
+    ],
+)
+def test_a_provider_message_is_cleaned_and_a_long_one_cut_at_a_word_with_a_note(message: str, shown: str) -> None:
+    cleaned = _clean(message, KEY)
+    assert cleaned == shown
+    assert len(cleaned) <= MAX_REASON_CHARS and KEY[:8] not in cleaned

@@ -9,6 +9,7 @@ configuration (conftest.FAST_RETRIES), never patched out.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -96,14 +97,51 @@ async def test_fault(
     if expected == "ok":
         assert not result.is_error and text.startswith(f"[{ai}:"), text
     else:
-        assert result.is_error and f"ask_ai: {ai} (" in text, text
+        failure = result.structured_content or {}
+        assert result.is_error and text.startswith(f"{ai} ("), text
         assert any(part in text for part in expected.split("|")), text
+        assert (failure["ai"], failure["ok"], failure["text"]) == (ai, False, None)
+        status = re.search(r"\(HTTP (\d+)\)", text)
+        assert failure["error_kind"] and failure["status_code"] == (int(status[1]) if status else None), failure
     assert len(fake.requests_for(ai)) == attempts
     assert not await settled(baseline), "a task was left running"
 
     fake.reset()
     after = await client.call_tool("ask_ai", {"ai": ai, "prompt": "still there?"})
     assert not after.is_error and after.content[0].text.startswith(f"[{ai}:")  # type: ignore[union-attr]
+
+
+async def test_a_failed_ask_ai_carries_the_fields_of_a_multi_ai_result(fake: FakeProvider, client: Client) -> None:
+    fake.behave("grok", status=403)  # not retried, so the breaker stays closed for the second call
+    with anyio.fail_after(10):
+        one = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "hello"})
+        many = await client.call_tool("ask_all_ais", {"prompt": "hello", "ais": ["grok"]})
+    alone, [among] = one.structured_content or {}, (many.structured_content or {})["results"]
+    assert one.is_error and many.is_error
+    assert {**alone, "latency_s": 0} == {**among, "latency_s": 0}
+    assert (alone["ok"], alone["error_kind"], alone["status_code"]) == (False, "auth", 403)
+    assert one.content[0].text.startswith("grok (grok-3-mini) (HTTP 403): ")  # type: ignore[union-attr]
+
+
+async def test_a_deadline_that_ends_the_retries_keeps_the_rate_limit_as_the_cause(
+    fake: FakeProvider, settings: Settings
+) -> None:
+    fake.queue("grok", Behaviour(status=429), Behaviour(latency=30))  # the retry hangs past the deadline
+    async with Client(build_server(settings)) as client:
+        with anyio.fail_after(10):
+            result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "hello", "deadline_s": 1})
+    failure = result.structured_content or {}
+    assert result.is_error
+    assert (failure["error_kind"], failure["status_code"]) == ("rate_limited", 429)
+    assert failure["error"] == "fake provider error 429 (HTTP 429), retried once until the deadline"
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text == "grok (grok-3-mini) (HTTP 429): fake provider error 429, retried once until the deadline"
+
+
+async def test_a_name_that_cannot_be_asked_stays_a_tool_error(client: Client) -> None:
+    result = await client.call_tool("ask_ai", {"ai": "claude", "prompt": "hello"})
+    assert result.is_error and result.structured_content is None
+    assert "unknown AI 'claude'" in result.content[0].text  # type: ignore[union-attr]
 
 
 async def test_connection_refused_is_retried_then_named(client: Client) -> None:

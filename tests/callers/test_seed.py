@@ -49,6 +49,7 @@ async def test_one_failing_ai_never_loses_the_others_answers(fake: FakeProvider,
         ok=False,
         error="fake provider error 500 (HTTP 500)",
         error_kind="server_error",
+        status_code=500,
         latency_s=by_ai["grok"].latency_s,
     )
     assert by_ai["openai"].error_kind == "content_blocked"

@@ -180,7 +180,7 @@ async def test_sequential_solve_refines_in_turn_skipping_failures(fake: FakeProv
 async def test_consensus_is_independent_parsed_and_tallied(fake: FakeProvider, client: Client) -> None:
     fake.behave("gemini", text='{"choice": "postgres", "confidence": 0.9, "reason": "concurrent writes"}')
     fake.behave("deepseek", text='Sure!\n```json\n{"choice": "Postgres", "confidence": "80%", "reason": "mature"}\n```')
-    fake.behave("ollama", Behaviour(text="I would pick SQLite, since it is a desktop app."))
+    fake.behave("ollama", Behaviour(text="I would pick:\n**SQLite**\nsince it is a desktop app."))
     ais = ["grok", "openai", *HEALTHY]
     result = await timed_call(
         client,
@@ -197,16 +197,19 @@ async def test_consensus_is_independent_parsed_and_tallied(fake: FakeProvider, c
         "parsed": True,
     }
     assert (votes["deepseek"]["choice"], votes["deepseek"]["confidence"]) == ("Postgres", 0.8)
-    assert (votes["ollama"]["choice"], votes["ollama"]["parsed"]) == ("SQLite", False)
+    assert (votes["ollama"]["choice"], votes["ollama"]["parsed"]) == ("SQLite", True)
     assert verdict["majority"] == "Postgres" and verdict["agreement"] == pytest.approx(0.667)
+    assert (verdict["agreeing"], verdict["parsed"]) == (2, 3)
     assert [v["ai"] for v in verdict["dissent"]] == ["ollama"]
     statuses = by_ai(verdict["results"])
     assert statuses["grok"]["error_kind"] == "server_error" and statuses["openai"]["error_kind"] == "timeout"
     prompts = {r.prompt for r in fake.requests}
     assert len(prompts) == 1, "every AI got the same prompt: nobody saw another's answer"
     [prompt] = prompts
-    assert not any(marker in prompt for marker in ("concurrent writes", "mature", "SQLite, since"))
-    assert text_of(result).startswith("Majority: Postgres (agreement 67% of 3 votes)")
+    assert not any(marker in prompt for marker in ("concurrent writes", "mature", "since it is a desktop"))
+    assert text_of(result).startswith(
+        "Majority: Postgres (agreement 67%: 2 of 3 parsed votes); 3 of 3 votes parsed; 2 AIs failed\n"
+    )
 
 
 async def test_full_profile_generates_the_original_tool_names(fake: FakeProvider, settings: Settings) -> None:

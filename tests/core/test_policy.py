@@ -17,6 +17,7 @@ from core.errors import (
     BadRequest,
     CircuitOpen,
     ContentBlocked,
+    DeadlineReached,
     EmptyResponse,
     InvalidResponse,
     ModelNotFound,
@@ -105,8 +106,6 @@ BUG = ValueError("a bug")
         pytest.param([BAD, "ok"], 3, 10.0, [], BAD, id="a 400 is final"),
         pytest.param([BUG, "ok"], 3, 10.0, [], BUG, id="a bug is not a provider failure: passes through"),
         pytest.param([SLOW_DOWN_4, "ok"], 3, 10.0, [4.0], "ok", id="Retry-After wins over the backoff"),
-        pytest.param([BOOM, BOOM, "ok"], 3, 2.5, [1.0], BOOM, id="the second wait would pass the deadline"),
-        pytest.param([BOOM, "ok"], 3, 1.0, [], BOOM, id="a wait that ends exactly at the deadline is not taken"),
         pytest.param(
             [SLOW_DOWN_30, "ok"],
             3,
@@ -165,6 +164,100 @@ async def test_the_retry_loop_decides(
     assert slept == waits
     assert [delay for _, delay in told] == waits, "on_retry hears of every wait, before it"
     assert len(outcomes) - len(pending) == len(waits) + 1, "one attempt more than waits"
+
+
+LIMITED = RateLimited("a", "m", "rate limited")
+SLOW = ProviderTimeout("a", "m", "no answer within 5 s")  # the AI's own timeout: the provider was slow
+CUT = DeadlineReached("a", "m", "no answer within 0.4 s")  # the call's deadline cut an attempt short
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("outcomes", "deadline_s", "waits", "raised", "detail"),
+    [
+        pytest.param(
+            [LIMITED, CUT],
+            10.0,
+            [1.0],
+            LIMITED,
+            "rate limited (HTTP 429), retried once until the deadline",
+            id="the deadline cuts a retry short: the rate limit is kept",
+        ),
+        pytest.param(
+            [LIMITED, BOOM, CUT],
+            10.0,
+            [1.0, 2.0],
+            BOOM,
+            "boom (HTTP 503), retried twice until the deadline",
+            id="the provider's last error, not its first",
+        ),
+        pytest.param(
+            [SLOW, CUT],
+            10.0,
+            [1.0],
+            SLOW,
+            "no answer within 5 s, retried once until the deadline",
+            id="the AI's own timeout, then the deadline",
+        ),
+        pytest.param(
+            [BOOM, BOOM, "ok"],
+            2.5,
+            [1.0],
+            BOOM,
+            "boom (HTTP 503), retried once until the deadline",
+            id="the second wait would pass the deadline",
+        ),
+        pytest.param(
+            [BOOM, "ok"],
+            1.0,
+            [],
+            BOOM,
+            "boom (HTTP 503), not retried: too little time was left before the deadline",
+            id="a wait that ends exactly at the deadline is not taken",
+        ),
+        pytest.param([CUT], 10.0, [], CUT, "no answer within 0.4 s", id="only the deadline: it says so"),
+        pytest.param([BOOM, BOOM, BOOM], 10.0, [1.0, 2.0], BOOM, "boom (HTTP 503)", id="out of attempts: no deadline"),
+    ],
+)
+async def test_a_deadline_that_ends_the_retries_keeps_the_last_cause(
+    outcomes: list[str | ProviderError],
+    deadline_s: float,
+    waits: list[float],
+    raised: ProviderError,
+    detail: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(random, "random", lambda: 1.0)  # no jitter: each wait is its whole ceiling
+    clock = Clock()
+    slept: list[float] = []
+    pending = list(outcomes)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    async def call() -> str:
+        outcome = pending.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    policy = RetryPolicy(3, base_s=1.0, max_s=8.0, sleep=sleep)
+    with pytest.raises(ProviderError) as caught:
+        await with_retries(call, policy, Deadline(deadline_s, clock=clock))
+    error = caught.value
+    assert (type(error), error.kind, error.status_code, error.detail) == (
+        type(raised),
+        raised.kind,
+        raised.status_code,
+        detail,
+    )
+    note = detail.removeprefix(raised.detail)
+    assert str(error) == f"{raised}{note}", "the message: the AI, its model, the status, the reason, the note"
+    assert slept == waits
+    if outcomes[-1] is CUT and raised is not CUT:
+        assert error.__cause__ is CUT, "the deadline stays visible in the chain"
+    assert raised.retries_before_deadline is None and "deadline" not in str(raised), "the original is left alone"
 
 
 @pytest.mark.anyio
