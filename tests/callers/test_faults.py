@@ -286,6 +286,8 @@ async def test_a_deadline_shorter_than_the_ais_timeout_does_not_open_the_breaker
 
 async def test_the_sync_fallback_stays_within_the_attempts_time(fake: FakeProvider, registry: Junior) -> None:
     real = registry.pool.async_clients["grok"]
+    # The sync client made ready first: its SDK import must not be what eats the attempt's second.
+    await anyio.to_thread.run_sync(registry.pool.sync_clients["grok"].prepare)
 
     class Broken(type(real)):  # type: ignore[misc]
         """An async client whose path fails after 0.6 s for a reason that is not the provider's."""
