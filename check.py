@@ -7,7 +7,8 @@ from typing import TextIO
 
 from ai.request import Request
 from callers import AIResult, Junior, ask_all
-from core.config import Settings
+from core.config import AIConfig, Settings, describe_problems
+from core.credentials import lookup_order
 from core.redact import Redactor, safe_url
 
 __all__ = ["CHECK_PROMPT", "run_check"]
@@ -23,11 +24,12 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _outcome(result: AIResult | None, enabled: bool, usable: bool) -> str:
-    if not enabled:
+def _outcome(result: AIResult | None, ai: AIConfig) -> str:
+    if not ai.enabled:
         return "disabled"
-    if not usable:
-        return "FAILED: no API key"
+    if not ai.usable:
+        what = "a placeholder, not a key" if ai.placeholder_key else "no API key"
+        return f"NEEDS A KEY: {what}; set {ai.key_env_hint} or {ai.name}.api_key"
     if result is None:
         return "FAILED: not asked"
     if result.ok:
@@ -47,8 +49,12 @@ async def run_check(settings: Settings, out: TextIO) -> int:
     def say(text: str) -> None:
         print(redactor.clean(text), file=out)
 
+    if settings.problems:
+        say(describe_problems(settings))
     if not settings.ais:
-        say("No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json.")
+        if not settings.problems:
+            where = lookup_order()
+            say(f"No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json ({where}).")
         return 1
     usable = settings.usable_ais
     async with Junior.build(settings) as app:
@@ -64,7 +70,7 @@ async def run_check(settings: Settings, out: TextIO) -> int:
                 ai.model,
                 safe_url(ai.base_url),
                 ai.key_hint,
-                _outcome(by_ai.get(name), ai.enabled, ai.usable),
+                _outcome(by_ai.get(name), ai),
             ]
         )
     say(f"config: {settings.source or 'environment only'}")
@@ -78,4 +84,4 @@ async def run_check(settings: Settings, out: TextIO) -> int:
         "all enabled AIs answered" if answered == enabled else f"{len(answered)} of {len(enabled)} enabled AIs answered"
     )
     say(summary)
-    return 0 if answered == enabled else 1
+    return 0 if answered == enabled and not settings.problems else 1

@@ -25,8 +25,7 @@ from mcp.server.mcpserver import MCPServer
 from ai.warmup import warm_up
 from callers import Junior
 from check import run_check
-from core.config import Settings, load_settings
-from core.errors import ConfigError
+from core.config import Settings, describe_problems, read_settings
 from core.redact import RedactingFilter, Redactor
 from tools import register_tools
 from tools.boundary import redact_results
@@ -154,14 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter(redactor))
     _report_skipped_lines(logging.getLogger().level)
-    try:
-        settings = load_settings(args.credentials)
-    except ConfigError as error:
-        print(f"junior-ai: {error}", file=sys.stderr)
-        return 2
+    settings = read_settings(args.credentials)
     redactor.remember(settings.secrets)
     if args.check:
         return anyio.run(run_check, settings, sys.stdout)
+    if settings.problems and sys.stdin.isatty():  # a person at a terminal: say it and stop
+        print(f"junior-ai: {describe_problems(settings)}", file=sys.stderr)
+        return 2
+    if settings.problems:
+        # An MCP client shows only "Connection closed" for a server that exits: start, and let every tool
+        # answer say what is wrong.
+        logger.warning("%s", describe_problems(settings))
     server = build_server(settings)
     if sys.stdin.isatty():
         usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"

@@ -40,10 +40,12 @@ from core.redact import key_hint, safe_url, url_secrets
 
 __all__ = [
     "BUILTIN_AIS",
+    "CHECK_COMMAND",
     "AIConfig",
     "BuiltinAI",
     "Settings",
     "default_base_url",
+    "describe_problems",
     "is_placeholder",
     "load_settings",
     "read_settings",
@@ -310,6 +312,27 @@ def _settings(
             {"ais": ais, "source": source, **{k: v for k, v in server.items() if k not in bad}}
         )
     return settings.model_copy(update={"problems": tuple(problems)})
+
+
+# How users check a configuration: the README's command (an installed server: `junior-ai --check`).
+CHECK_COMMAND = "python3 run.py serve --check"
+
+
+def describe_problems(settings: Settings) -> str:
+    """What is wrong with the configuration, one problem a line, and how to check the fix; "" when
+    nothing is."""
+    if not settings.problems:
+        return ""
+    lost = "no AI can be used" if not settings.usable_ais else f"usable: {', '.join(settings.usable_ais)}"
+    lines = "\n".join(f"- {problem}" for problem in settings.problems)
+    return (
+        f"The configuration has {_count(len(settings.problems), 'problem')} ({lost}):\n{lines}\n"
+        f"Fix it, check with `{CHECK_COMMAND}`, then restart the MCP server."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{'one' if n == 1 else n} {noun}{'' if n == 1 else 's'}"
 
 
 def _close_to(name: str, valid: Iterable[str]) -> str | None:

@@ -135,7 +135,11 @@ def read_credentials(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+        where = f"{error.msg} at line {error.lineno} column {error.colno}"
+        before = text[: error.pos].rstrip()
+        if before.endswith(",") and text[error.pos : error.pos + 1] in "}]":
+            where += "; remove the comma before it: JSON allows none after the last entry"
+        raise ConfigError(f"{path}: not valid JSON ({where})") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid JSON (nested too deeply)") from None
     except ValueError:  # int(): a number longer than Python's limit on digits

@@ -13,6 +13,7 @@ Key redaction and cleaning happen once more, below the tools, for every response
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import typing
@@ -27,6 +28,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from callers import AIResult, Junior
+from core.config import describe_problems
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import Redactor
 
@@ -77,6 +79,7 @@ class Answer:
 
 
 ToolBody = Callable[..., Awaitable[Answer]]
+BOUNDARY_CTX = "boundary_ctx"  # the context parameter the boundary adds when a body has none
 
 
 def add_tool(
@@ -87,19 +90,39 @@ def add_tool(
     title: str,
     description: str,
     annotations: ToolAnnotations = REACHES_OUT,
+    reports_problems: bool = False,
 ) -> None:
     """Register `body` as a tool behind the boundary: its parameters are the tool's schema, its `Answer`
     is rendered, our typed errors become tool errors the model can read, and anything else (a bug, a
-    failure while rendering) is logged and reported without internals."""
+    failure while rendering) is logged and reported without internals.
+
+    When the configuration has problems, every answer says what they are and how to check the fix (a
+    tool that can do nothing answers with just that), unless the tool `reports_problems` itself."""
     tool = name or body.__name__
+    hints = typing.get_type_hints(body, include_extras=True)
+    parameters = [
+        p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(body).parameters.values()
+    ]
+    # The boundary needs the request's context (the application's configuration problems); the body
+    # gets it too when it asks for one.
+    context = next((p.name for p in parameters if p.annotation is AppContext), None)
+    if context is None:
+        parameters.append(inspect.Parameter(BOUNDARY_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=AppContext))
 
     async def bounded(**arguments: Any) -> CallToolResult:
+        ctx: AppContext = arguments[context] if context else arguments.pop(BOUNDARY_CTX)
+        problems = "" if reports_problems else describe_problems(app_of(ctx).settings)
         try:
-            return (await body(**arguments)).render()
+            if problems and not app_of(ctx).settings.usable_ais:
+                raise ToolError(problems)  # nothing can work: what is wrong is the answer
+            answer = await body(**arguments)
+            if problems:  # some AIs work: the answer, and what keeps the others out
+                answer = dataclasses.replace(answer, text=f"{answer.text}\n\n{problems}")
+            return answer.render()
         except ToolError:
             raise
         except JuniorAIError as error:
-            raise ToolError(str(error)) from error
+            raise ToolError(f"{error}\n\n{problems}" if problems else str(error)) from error
         except Exception as error:  # the tool boundary: log the bug, tell the client without internals
             logger.exception("%s: unexpected error", tool)
             raise ToolError(
@@ -107,10 +130,6 @@ def add_tool(
             ) from error
 
     # The SDK reads the tool's schema from the signature: the body's parameters, returning a ready result.
-    hints = typing.get_type_hints(body, include_extras=True)
-    parameters = [
-        p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(body).parameters.values()
-    ]
     bounded.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
     bounded.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
     bounded.__name__ = bounded.__qualname__ = tool

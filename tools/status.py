@@ -5,7 +5,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
 from callers import Junior
-from core.config import Settings
+from core.config import Settings, describe_problems
 from core.metrics import MetricsSnapshot
 from core.redact import safe_url
 from tools.boundary import Answer, AppContext, add_tool, app_of
@@ -22,6 +22,7 @@ class AIStatus(BaseModel):
     model: str
     base_url: str
     key: str
+    key_env: str
     timeout_s: float
     async_client: bool
     sync_client: bool
@@ -29,9 +30,11 @@ class AIStatus(BaseModel):
 
 
 class ServerStatus(BaseModel):
-    """server_status's structured content: the configuration's source, the tool profile, every AI."""
+    """server_status's structured content: the configuration's source and problems, the tool profile,
+    every AI."""
 
     config_file: str | None
+    problems: list[str]
     tool_profile: str
     usable: list[str]
     ais: list[AIStatus]
@@ -48,6 +51,7 @@ def server_status(app: Junior) -> ServerStatus:
             model=ai.model,
             base_url=safe_url(ai.base_url),  # a password written into the URL stays hidden
             key=ai.key_hint,
+            key_env=ai.key_env_hint,
             timeout_s=ai.timeout,
             async_client=name in app.pool.async_clients,
             sync_client=name in app.pool.sync_clients,
@@ -57,6 +61,7 @@ def server_status(app: Junior) -> ServerStatus:
     ]
     return ServerStatus(
         config_file=str(settings.source) if settings.source else None,
+        problems=list(settings.problems),
         tool_profile=settings.tool_profile,
         usable=settings.usable_ais,
         ais=ais,
@@ -77,14 +82,17 @@ def _render_metrics(m: MetricsSnapshot) -> str:
     )
 
 
-def _render(status: ServerStatus) -> str:
-    lines = [
+def _render(status: ServerStatus, problems: str = "") -> str:
+    lines = [problems] if problems else []
+    lines += [
         f"config: {status.config_file or 'environment only'}; tools: {status.tool_profile}",
         f"usable AIs: {', '.join(status.usable) or 'none (set an API key; see credentials.example.json)'}",
     ]
     for ai in status.ais:
         ready = ai.usable and (ai.async_client or ai.sync_client)
         state = "ready" if ready else ("disabled" if not ai.enabled else "not usable")
+        if ai.enabled and ai.key in {"missing", "placeholder"}:
+            state = f"needs a key ({ai.key}: set {ai.key_env} or {ai.name}.api_key)"
         lines.append(f"- {ai.name}: {state}, model {ai.model}, {ai.base_url}, key {ai.key}, timeout {ai.timeout_s:g} s")
         if ai.metrics is not None:
             lines.append(f"  {_render_metrics(ai.metrics)}")
@@ -95,8 +103,9 @@ def register(server: MCPServer, settings: Settings) -> None:
     """Register server_status on `server`."""
 
     async def status_tool(ctx: AppContext) -> Answer:
-        status = server_status(app_of(ctx))
-        return Answer(_render(status), status)
+        app = app_of(ctx)
+        status = server_status(app)
+        return Answer(_render(status, describe_problems(app.settings)), status)
 
     add_tool(
         server,
@@ -105,4 +114,5 @@ def register(server: MCPServer, settings: Settings) -> None:
         title="Server status",
         description="Which AIs are configured (model, endpoint, masked key) and ready.",
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False),
+        reports_problems=True,
     )

@@ -1,0 +1,139 @@
+"""A broken configuration never makes the server vanish: over stdio it starts, lists its tools, and every
+tool answer says what is wrong (the file, the AI, the field) and how to check the fix; the good AIs of a
+half-broken file keep working. A person at a terminal, and --check, are told and get a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+
+from core.config import CHECK_COMMAND, load_settings
+from core.credentials import PROJECT_ROOT
+from server import build_server
+from tests.fakes import FakeProvider
+from tests.helpers import SERVER, credentials_for, write_credentials
+
+pytestmark = pytest.mark.anyio
+
+KEY = "test-key-for-grok-0123456789"
+BROKEN = {
+    "trailing-comma": (
+        '{"grok": {"api_key": "' + KEY + '", "timeout": 5,}}',
+        ["credentials.json: not valid JSON", "line 1 column", "remove the comma"],
+    ),
+    "timeout-not-a-number": (
+        json.dumps({"grok": {"api_key": KEY, "timeout": "abc"}}),
+        ["credentials.json: grok: timeout: Input should be a valid number", "'abc'"],
+    ),
+    "custom-ai-without-model": (
+        json.dumps({"mine": {"base_url": "http://127.0.0.1:9/v1"}}),
+        ["credentials.json: mine: a custom AI needs model", "MINE_MODEL"],
+    ),
+    "misspelled-block": (
+        json.dumps({"gemeni": {"api_key": KEY}}),
+        ["credentials.json: gemeni: not a known AI; did you mean 'gemini'?"],
+    ),
+}
+
+
+def stdio(tmp_path: Path, *args: str) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=[SERVER, *args], env={"HOME": str(tmp_path)})
+
+
+def text_of(result: Any) -> str:
+    return str(result.content[0].text)
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+async def test_a_broken_configuration_starts_and_every_tool_says_what_is_wrong(tmp_path: Path, case: str) -> None:
+    body, expected = BROKEN[case]
+    path = tmp_path / "credentials.json"
+    path.write_text(body)
+    path.chmod(0o600)
+    with anyio.fail_after(30):
+        async with Client(stdio(tmp_path, "--credentials", str(path))) as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            asked = await client.call_tool("ask_all_ais", {"prompt": "hi"})
+            status = await client.call_tool("server_status", {})
+    assert "ask_ai" in tools and "server_status" in tools
+    assert asked.is_error
+    for shown in (text_of(asked), text_of(status)):
+        assert str(path) in shown and CHECK_COMMAND in shown
+        for part in expected:
+            assert part in shown, (part, shown)
+    assert not status.is_error and (status.structured_content or {})["problems"]
+
+
+async def test_a_missing_credentials_file_named_on_the_command_line_is_reported_the_same_way(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nowhere" / "credentials.json"
+    with anyio.fail_after(30):
+        async with Client(stdio(tmp_path, "--credentials", str(missing))) as client:
+            result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "hi"})
+    assert result.is_error
+    assert f"{missing}: no such credentials file (named by --credentials)" in text_of(result)
+
+
+async def test_a_half_broken_file_keeps_the_good_ais_working_and_names_the_bad_one(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    body = credentials_for(fake, ("grok", "deepseek"))
+    body["deepseek"]["timeout"] = "abc"
+    path = write_credentials(tmp_path / "credentials.json", body)
+    with anyio.fail_after(30):
+        async with Client(stdio(tmp_path, "--credentials", str(path))) as client:
+            good = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "still here"})
+            bad = await client.call_tool("ask_ai", {"ai": "deepseek", "prompt": "hi"})
+    assert not good.is_error and text_of(good).startswith("[grok:grok-3-mini] still here")
+    assert "deepseek: timeout: Input should be a valid number" in text_of(good), "the answer names the problem"
+    assert bad.is_error and "deepseek is not usable: its configuration is broken" in text_of(bad)
+
+
+async def test_the_example_file_copied_unchanged_needs_keys_and_one_real_key_asks_that_ai_only(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    path = tmp_path / "credentials.json"
+    shutil.copy(PROJECT_ROOT / "credentials.example.json", path)
+    path.chmod(0o600)
+    unchanged = load_settings(path, env={})
+    async with Client(build_server(unchanged)) as client:
+        status = await client.call_tool("server_status", {})
+    keys = {ai["name"]: ai["key"] for ai in (status.structured_content or {})["ais"] if ai["enabled"]}
+    assert keys == dict.fromkeys(["gemini", "openai", "grok", "deepseek", "openrouter"], "placeholder")
+    assert "needs a key (placeholder: set GEMINI_API_KEY or gemini.api_key)" in text_of(status)
+
+    body = json.loads(path.read_text())
+    body["grok"] |= credentials_for(fake, ("grok",))["grok"]  # one real key (and the fake's address)
+    one_key = load_settings(write_credentials(path, body), env={})
+    async with Client(build_server(one_key)) as client:
+        result = await client.call_tool("ask_all_ais", {"prompt": "who answers?"})
+    assert [r["ai"] for r in (result.structured_content or {})["results"]] == ["grok"]
+    assert {request.ai for request in fake.requests} == {"grok"}
+
+
+@pytest.mark.parametrize("how", ["--check", "a terminal"])
+def test_check_and_a_terminal_start_print_the_problem_and_exit_non_zero(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "credentials.json"
+    path.write_text(BROKEN["timeout-not-a-number"][0])
+    path.chmod(0o600)
+    command = [sys.executable, SERVER, "--credentials", str(path)]
+    if how == "--check":
+        done = subprocess.run([*command, "--check"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        shown = done.stdout
+    else:
+        script = "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"  # stdin a terminal
+        done = subprocess.run(
+            [sys.executable, "-c", script, *command], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
+        shown = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "grok: timeout: Input should be a valid number" in shown and CHECK_COMMAND in shown
