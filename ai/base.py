@@ -124,6 +124,7 @@ class ClientBase:
         max_connections: int = defaults.MAX_CONNECTIONS,
         organization: str | None = None,
         project: str | None = None,
+        api_version: str | None = None,
     ) -> None:
         self.name = name
         self.model = model
@@ -135,6 +136,7 @@ class ClientBase:
         # OpenAI's account settings; client_options keeps them from any other AI.
         self.organization = organization
         self.project = project
+        self.api_version = api_version or GEMINI_API_VERSION  # Gemini's; client_options keeps it from others
         self._api_key = api_key
         self.closed = False
 
@@ -253,7 +255,7 @@ class ClientBase:
         http = self._http_args()
         options = types.HttpOptions(
             base_url=self.base_url,
-            api_version=GEMINI_API_VERSION,
+            api_version=self.api_version,
             timeout=int(self.timeout * 1000),
             client_args=http | {"event_hooks": gemini_hooks(asynchronous=False)},
             async_client_args=http | {"event_hooks": gemini_hooks(asynchronous=True)},
@@ -307,4 +309,6 @@ def client_options(ai_name: str, options: dict[str, Any]) -> tuple[ProviderKind,
         # OpenAI's organization and project go to OpenAI only, whatever a caller passes.
         options.pop("organization", None)
         options.pop("project", None)
+    if (kind or "openai") != "gemini":
+        options.pop("api_version", None)
     return kind or "openai", options

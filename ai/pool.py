@@ -88,6 +88,7 @@ def _options(ai: AIConfig, settings: Settings) -> dict[str, Any]:
         "max_connections": settings.max_connections,
         "organization": ai.organization,
         "project": ai.project,
+        "api_version": ai.api_version,
     }
 
 

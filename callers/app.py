@@ -138,7 +138,7 @@ class Junior:
         if names is None:
             chosen = self.settings.usable_ais
             if not chosen:
-                raise NoAIConfigured()
+                raise NoAIConfigured(self._why_none())
         else:
             chosen = list(dict.fromkeys(name.strip().lower() for name in names))
         return [self.route(name) for name in chosen]

@@ -17,6 +17,7 @@ import anyio
 from ai.pool import Sender
 from ai.request import Completion, Request
 from callers.app import Junior, Route
+from callers.fixes import fix_for
 from core.deadline import Deadline, within
 from core.errors import DeadlineReached, ProviderError, ProviderTimeout
 from core.limiter import outcome_of
@@ -58,7 +59,8 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
                 limit = min(own_limit, budget.remaining())
                 # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
                 error = ProviderTimeout if limit >= own_limit else DeadlineReached
-                with within(limit, route.name, model, error):
+                which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
+                with within(limit, route.name, model, error, which):
                     completion = await sender.send(request, limit + SDK_BACKSTOP_S)
             except BaseException as failure:
                 guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
@@ -74,7 +76,7 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
         completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
     except ProviderError as error:
         guard.metrics.failed(error.kind, time.perf_counter() - started)
-        raise
+        raise error.with_fix(fix_for(error, route.config, app.settings.source)) from error.__cause__
     usage = completion.usage
     guard.metrics.succeeded(
         time.perf_counter() - started, usage.input_tokens if usage else None, usage.output_tokens if usage else None

@@ -67,6 +67,7 @@ AI_FIELDS = frozenset(
         "connect_timeout_s",
         "organization",
         "project",
+        "api_version",
     }
 )
 # OpenAI's account settings: only the `openai` AI takes them, from its block or these variables (which
@@ -122,6 +123,8 @@ class AIConfig(BaseModel):
     connect_timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
     organization: str | None = Field(default=None, min_length=1, max_length=200)
     project: str | None = Field(default=None, min_length=1, max_length=200)
+    # Gemini's API version (google-genai's default is "v1"; gateways such as LiteLLM's serve "v1beta").
+    api_version: str | None = Field(default=None, pattern=r"^v[0-9]+(?:(?:alpha|beta)[0-9]*)?$")
     builtin: bool = True
     placeholder_key: bool = False  # the configured key was a placeholder, so the AI has none
 
@@ -147,6 +150,16 @@ class AIConfig(BaseModel):
     def key_env_hint(self) -> str:
         """The environment variable that supplies this AI's key."""
         return _key_vars(self.name)[0]
+
+    @property
+    def key_env_vars(self) -> tuple[str, ...]:
+        """Every environment variable that supplies this AI's key, the first found winning."""
+        return _key_vars(self.name)
+
+    @property
+    def env_prefix(self) -> str:
+        """How this AI's environment variables begin: `GROK` for GROK_BASE_URL, GROK_MODEL, ..."""
+        return _env_prefix(self.name)
 
     @property
     def key_hint(self) -> str:
@@ -377,7 +390,7 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
         if env.get(var):
             merged["api_key"], key_from = env[var], var
             break
-    for field in ("base_url", "model", "timeout"):
+    for field in ("base_url", "model", "timeout", "api_version"):
         value = env.get(f"{prefix}_{field.upper()}")
         if value:
             merged[field] = value
@@ -392,6 +405,8 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
         _check_key(merged["api_key"], name, key_from)
 
     builtin = BUILTIN_AIS.get(name)
+    if "api_version" in merged and (builtin is None or builtin.kind != "gemini"):
+        raise ConfigError(f"{where}: {name}: api_version: only Gemini takes it (the OpenAI API has none)")
     if builtin:
         merged.setdefault("model", builtin.model)
         merged.setdefault("base_url", builtin.base_url)

@@ -39,13 +39,15 @@ class Deadline:
 
 
 @contextmanager
-def within(limit: float, ai: str, model: str, error: type[ProviderTimeout] = ProviderTimeout) -> Iterator[None]:
-    """Cancel the block after `limit` seconds and raise `error` naming the AI (a provider's own typed
-    errors pass through unchanged)."""
+def within(
+    limit: float, ai: str, model: str, error: type[ProviderTimeout] = ProviderTimeout, which: str = ""
+) -> Iterator[None]:
+    """Cancel the block after `limit` seconds and raise `error` naming the AI and `which` limit it was
+    ("grok's timeout"); a provider's own typed errors pass through unchanged."""
     try:
         with anyio.fail_after(limit):
             yield
     except TimeoutError as raised:
         if isinstance(raised, ProviderError):
             raise
-        raise error(ai, model, f"no answer within {limit:.3g} s") from None
+        raise error(ai, model, f"no answer within {limit:.3g} s" + (f" ({which})" if which else "")) from None

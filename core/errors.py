@@ -108,6 +108,8 @@ class ProviderError(JuniorAIError):
         reason: A readable reason, free of secrets.
         retries_before_deadline: When the call's deadline ended a run of retries and this error was the
             last the provider gave: the retries taken (0: the deadline left no time for one); else None.
+        fix: What to change so that it works, when the configuration can tell ("set XAI_API_KEY or
+            grok.api_key in ~/.config/junior-ai/credentials.json"); else None.
         kind: The error's short, stable name ("timeout", "rate_limited", ...), as metrics and results
             report it (a class attribute).
     """
@@ -120,24 +122,36 @@ class ProviderError(JuniorAIError):
         self.reason = reason
         self.status_code = status_code
         self.retries_before_deadline: int | None = None
+        self.fix: str | None = None
         super().__init__(self._message())
 
     @property
     def detail(self) -> str:
         """The reason, the HTTP status and how the retries ended, without the AI's name:
         "rate limited (HTTP 429), retried 3 times until the deadline"."""
-        return f"{self.reason}{self._status()}{self._retries()}"
+        return f"{self.reason}{self._status()}{self._retries()}{self._fix()}"
 
     def ended_by_deadline(self, retries: int) -> Self:
         """This error (a copy: the same class and fields) as the call's final one, the call's deadline having
         ended its retries after `retries` of them; its message says so."""
+        return self._copy(retries_before_deadline=retries)
+
+    def with_fix(self, fix: str | None) -> Self:
+        """This error (a copy) with what to change so that it works; itself when there is nothing to say."""
+        return self if not fix else self._copy(fix=fix)
+
+    def _copy(self, **changes: object) -> Self:
         final = type(self).__new__(type(self))
-        final.__dict__.update(self.__dict__, retries_before_deadline=retries)
+        final.__dict__.update(self.__dict__, **changes)
         final.args = (final._message(),)
+        final.__cause__ = self.__cause__
         return final
 
     def _message(self) -> str:
-        return f"{self.ai} ({self.model}){self._status()}: {self.reason}{self._retries()}"
+        return f"{self.ai} ({self.model}){self._status()}: {self.reason}{self._retries()}{self._fix()}"
+
+    def _fix(self) -> str:
+        return f". Fix: {self.fix}" if self.fix else ""
 
     def _status(self) -> str:
         return f" (HTTP {self.status_code})" if self.status_code is not None else ""

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from core.config import PROJECT_ROOT
+from core.credentials import PROJECT_ROOT
 from tests.helpers import closed_port, write_credentials
 
 # The last release that runs on Node 18/20 (later ones want Node 22); newer ones ship the same native binary.

@@ -193,5 +193,7 @@ def section(result: AIResult, heading: str = "##") -> str:
     """One AI's answer, or its failure, as a markdown section."""
     if result.ok:
         return f"{heading} {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}"
-    failure = f"failed: {result.error_kind}, after {result.latency_s:.1f} s"
+    # A timeout's message states the limit that fired; a second number beside it would only confuse.
+    after = "" if result.error_kind == "timeout" else f", after {result.latency_s:.1f} s"
+    failure = f"failed: {result.error_kind}{after}"
     return f"{heading} {result.ai} ({result.model}) {failure}\n{result.error}"

@@ -254,4 +254,6 @@ async def test_a_debate_round_is_capped_by_the_configured_round_time(fake: FakeP
             )
     [first] = (result.structured_content or {})["rounds"]
     assert [r["error_kind"] for r in first["results"]] == ["timeout", None, None, None]
-    assert first["results"][0]["error"] == "no answer within 3 s", "the round's 3 s, not its 15 s share"
+    assert first["results"][0]["error"] == "no answer within 3 s (the call's deadline_s)", (
+        "the round's 3 s, not its 15 s share"
+    )

@@ -120,7 +120,7 @@ def test_disabled_ai_is_not_usable(tmp_path: Path) -> None:
         ({"grok": {"api_key": SECRET, "model": ""}}, r"grok: model: .*at least 1 character"),
         (
             {"grok": {"api_key": SECRET, "modle": "x"}},
-            r"grok: unknown field\(s\) modle \(did you mean model\?\); valid: api_key, attempts, base_url",
+            r"grok: unknown field\(s\) modle \(did you mean model\?\); valid: api_key, api_version, attempts",
         ),
         ({"mine": {"base_url": "http://localhost:1/v1"}}, r"mine: a custom AI needs model"),
         ({"Bad Name!": {"base_url": "http://localhost:1/v1", "model": "m"}}, r"AI names are lowercase"),

@@ -88,7 +88,7 @@ def test_a_credentials_file_that_cannot_be_used_is_one_clear_error(case: str, pl
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_server_stops_with_exactly_one_line_and_exit_code_2(case: str, place: Path) -> None:
+def test_the_server_names_the_file_and_what_is_wrong_in_one_line_and_still_starts(case: str, place: Path) -> None:
     make, expected = CASES[case]
     path = make(place)
     # As root, a chmod 000 file is still readable: that case runs as nobody, who is refused.
@@ -103,11 +103,13 @@ def test_the_server_stops_with_exactly_one_line_and_exit_code_2(case: str, place
         user=user,
         env={"HOME": str(place), "PATH": "/usr/bin:/bin"},
     )
-    assert (done.returncode, done.stdout) == (2, ""), done.stderr
-    lines = done.stderr.splitlines()
+    # Under an MCP client (stdin is no terminal) the server starts all the same, and every tool answer
+    # says what is wrong (tests/test_degraded.py); here stdin is empty, so it ends at once, cleanly.
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith(f"- {path}: ")]
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith(f"junior-ai: {path}: ")
     assert re.search(expected, lines[0]), lines[0]
+    assert "Traceback" not in done.stderr
 
 
 def test_a_directory_named_by_the_environment_is_not_called_missing(place: Path) -> None:

@@ -174,11 +174,11 @@ def test_a_key_with_a_stray_character_in_the_file_is_named_at_start(char: str, d
     assert KEY[:12] not in str(caught.value) and KEY[12:] not in str(caught.value)
 
 
-def test_the_server_refuses_to_start_with_a_mangled_key_and_says_why(tmp_path: Path) -> None:
+def test_a_mangled_key_is_reported_without_the_key_and_its_ai_left_out(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "XAI_API_KEY": stray_key("\u200b")}
     done = subprocess.run(
         [sys.executable, SERVER], capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL
     )
-    assert done.returncode == 2 and done.stdout == ""
+    assert done.returncode == 0 and done.stdout == "", "it starts (and every tool answer says what is wrong)"
     assert "XAI_API_KEY: grok: api_key contains a zero width space (U+200B) at position 13" in done.stderr
     assert KEY[:12] not in done.stderr and KEY[12:] not in done.stderr and "Traceback" not in done.stderr

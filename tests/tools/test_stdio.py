@@ -139,7 +139,7 @@ async def test_stdout_carries_only_json_rpc_frames_and_eof_exits_cleanly(fake: F
     assert "ignoring blocks that are not AIs: pattern_detection" in errors
 
 
-def test_an_invalid_credentials_file_stops_with_one_clear_line(tmp_path: Path) -> None:
+def test_an_invalid_credentials_file_is_reported_on_stderr_and_the_server_still_starts(tmp_path: Path) -> None:
     path = write_credentials(tmp_path / "credentials.json", {"grok": {"api_key": "k", "timeout": -5}})
     done = subprocess.run(
         [sys.executable, SERVER, "--credentials", str(path)],
@@ -148,10 +148,8 @@ def test_an_invalid_credentials_file_stops_with_one_clear_line(tmp_path: Path) -
         timeout=30,
         stdin=subprocess.DEVNULL,
     )
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(
-        f"junior-ai: invalid configuration:\n  {path}: grok: timeout: Input should be greater than 0"
-    )
+    assert done.returncode == 0 and done.stdout == ""
+    assert f"- {path}: grok: timeout: Input should be greater than 0" in done.stderr
     assert "Traceback" not in done.stderr
 
 
