@@ -4,12 +4,15 @@ test moves by hand, a server whose applications a test can see, and raw JSON-RPC
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 
 from callers import Junior
 from core.config import Settings
@@ -165,3 +168,24 @@ async def session(
 
 def frames(*messages: dict[str, Any]) -> list[bytes]:
     return [json.dumps(m).encode() + b"\n" for m in messages]
+
+
+# -- clients from npm -----------------------------------------------------------------------------
+
+
+def npm_client(package: str, prefix: Path, binary: str, what: str) -> Path:
+    """The npm `package`'s `binary`, installed under `prefix` once (CI installs it first; see .ci/run);
+    skips the test, saying why, where node and npm are missing or the registry cannot be reached."""
+    path = prefix / "node_modules" / ".bin" / binary
+    if not path.exists():
+        if not (shutil.which("node") and shutil.which("npm")):
+            pytest.skip(f"node and npm are not installed: the {what} test needs them")
+        done = subprocess.run(
+            ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", package],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0 or not path.exists():
+            pytest.skip(f"could not install {package} from the npm registry: {done.stderr[-500:]}")
+    return path

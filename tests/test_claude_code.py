@@ -10,7 +10,6 @@ init line. `.ci/run` installs the CLI; without node and npm the test is skipped,
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,30 +18,17 @@ from typing import Any
 import pytest
 
 from core.credentials import PROJECT_ROOT
-from tests.helpers import closed_port, write_credentials
+from tests.helpers import closed_port, npm_client, write_credentials
 
 # The last release that runs on Node 18/20 (later ones want Node 22); newer ones ship the same native binary.
 CLAUDE_CODE_VERSION = "2.1.197"
 PREFIX = PROJECT_ROOT / ".claude-code"
-BINARY = PREFIX / "node_modules" / ".bin" / "claude"
 TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status"}
 
 
 @pytest.fixture(scope="module")
 def claude() -> Path:
-    if not BINARY.exists():
-        if not (shutil.which("node") and shutil.which("npm")):
-            pytest.skip("node and npm are not installed: the Claude Code CLI test needs them")
-        package = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
-        done = subprocess.run(
-            ["npm", "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", "--loglevel=error", package],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0 or not BINARY.exists():
-            pytest.skip(f"could not install {package} from the npm registry: {done.stderr[-500:]}")
-    return BINARY
+    return npm_client(f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}", PREFIX, "claude", "Claude Code CLI")
 
 
 def claude_env(home: Path) -> dict[str, str]:

@@ -5,7 +5,6 @@ and npm the test is skipped, saying why."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,28 +13,17 @@ import pytest
 
 from core.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
-from tests.helpers import credentials_for, write_credentials
+from tests.helpers import credentials_for, npm_client, write_credentials
 
 INSPECTOR_VERSION = "0.15.0"
 PREFIX = PROJECT_ROOT / ".inspector"
-BINARY = PREFIX / "node_modules" / ".bin" / "mcp-inspector"
 
 
 @pytest.fixture(scope="module")
 def inspector() -> Path:
-    if not BINARY.exists():
-        if not (shutil.which("node") and shutil.which("npm")):
-            pytest.skip("node and npm are not installed: the MCP Inspector CLI test needs them (Node 20+)")
-        package = f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}"
-        done = subprocess.run(
-            ["npm", "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", "--loglevel=error", package],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            pytest.skip(f"could not install {package} from the npm registry: {done.stderr[-500:]}")
-    return BINARY
+    return npm_client(
+        f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}", PREFIX, "mcp-inspector", "MCP Inspector CLI"
+    )
 
 
 def run(inspector: Path, tmp_path: Path, path: Path, *method: str) -> dict[str, object]:
