@@ -117,7 +117,7 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
     async def _send(self, request: Request, timeout: float) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
         sdk, body = self._client(), self._openai_request(request, timeout)
-        with self._translated(openai_error):
+        with self._translated(openai_error, body["model"]):
             return read_openai(self.name, body["model"], await sdk.chat.completions.create(**body))
 
     async def _close(self) -> None:
@@ -142,7 +142,7 @@ class AsyncGeminiClient(AsyncAIClient):
     async def _send(self, request: Request, timeout: float) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
         sdk, body = self._client(), self._gemini_request(request, timeout)
-        with self._translated(gemini_error):
+        with self._translated(gemini_error, body["model"]):
             return read_gemini(self.name, body["model"], await sdk.aio.models.generate_content(**body))
 
     async def _close(self) -> None:

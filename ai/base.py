@@ -187,11 +187,11 @@ class ClientBase:
             raise RuntimeError(f"{self!r} is closed")
 
     def _translated(
-        self, translate: Callable[[str, str, BaseException, str | None], ProviderError | None]
+        self, translate: Callable[[str, str, BaseException, str | None], ProviderError | None], model: str
     ) -> AbstractContextManager[None]:
         """Around sending a request and reading its answer: every exception becomes a typed error
         (`ai.translate.answer_of`), so that an answer is never sent again by the sync fallback."""
-        return answer_of(self.name, self.model, self._api_key, translate)
+        return answer_of(self.name, model, self._api_key, translate)
 
     # -- arguments for the SDKs --------------------------------------------------------------------
     def _http_args(self) -> dict[str, Any]:

@@ -116,7 +116,7 @@ class OpenAICompatibleClient(SyncAIClient):
     def _send(self, request: Request, timeout: float) -> Completion:
         sdk, body = self._client(), self._openai_request(request, timeout)
         try:
-            with self._translated(openai_error):
+            with self._translated(openai_error, body["model"]):
                 return read_openai(self.name, body["model"], sdk.chat.completions.create(**body))
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
@@ -150,7 +150,7 @@ class GeminiClient(SyncAIClient):
     def _send(self, request: Request, timeout: float) -> Completion:
         sdk, body = self._client(), self._gemini_request(request, timeout)
         try:
-            with self._translated(gemini_error):
+            with self._translated(gemini_error, body["model"]):
                 return read_gemini(self.name, body["model"], sdk.models.generate_content(**body))
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread

@@ -1,7 +1,18 @@
 """The resilient single call and the fan-out, on top of ai/: what tools and collab/ ask AIs through."""
 
 from callers.app import Junior, Route
-from callers.call import complete, complete_sync
+from callers.call import complete, complete_sync, completed
 from callers.fanout import AIResult, OnResult, ask_all, ask_each, ask_routes
 
-__all__ = ["AIResult", "Junior", "OnResult", "Route", "ask_all", "ask_each", "ask_routes", "complete", "complete_sync"]
+__all__ = [
+    "AIResult",
+    "Junior",
+    "OnResult",
+    "Route",
+    "ask_all",
+    "ask_each",
+    "ask_routes",
+    "complete",
+    "complete_sync",
+    "completed",
+]

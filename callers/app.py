@@ -19,21 +19,56 @@ from typing import Self
 from ai.pool import ClientPool, Sender
 from core.config import AIConfig, Settings
 from core.credentials import lookup_order
-from core.errors import AIUnavailable, NoAIConfigured, UnknownAI
+from core.errors import AIUnavailable, InvalidRequest, NoAIConfigured, UnknownAI
 from core.guard import AIGuard
 from core.redact import Redactor
 
-__all__ = ["Junior", "Route"]
+__all__ = ["MAX_MODEL_CHARS", "Junior", "Route", "split_name"]
+
+
+# A model id as providers spell them ("gpt-5-mini", "gemini-2.5-pro", "meta-llama/Llama-3.3-70B:free"):
+# printable, no spaces. Any such id is passed on; the provider says whether it knows it.
+MAX_MODEL_CHARS = 200
+
+
+def split_name(text: str) -> tuple[str, str | None]:
+    """`"openai:gpt-5-mini"` → ("openai", "gpt-5-mini"); `" Grok "` → ("grok", None). The AI's name is
+    case-insensitive, the model's id is kept as written.
+
+    Raises:
+        InvalidRequest: a colon with no model id after it, or an id with spaces or control characters.
+    """
+    name, colon, model = text.strip().partition(":")
+    name, model = name.strip().lower(), model.strip()
+    if not colon:
+        return name, None
+    if (
+        not model
+        or len(model) > MAX_MODEL_CHARS
+        or not all(char.isprintable() and not char.isspace() for char in model)
+    ):
+        raise InvalidRequest(
+            f"{text.strip()!r}: after the colon comes the model's id, as the provider spells it, with no spaces "
+            f'(e.g. "{name or "openai"}:gpt-5-mini")'
+        )
+    return name, model
 
 
 @dataclass(frozen=True)
 class Route:
-    """What one call to one AI goes through: its configuration, its guard and its client."""
+    """What one call to one AI goes through: its configuration, its guard, its client, and the model
+    it asks (the configured one, or the one `name:model` picked)."""
 
     name: str
     config: AIConfig
     guard: AIGuard
     client: Sender
+    model: str
+
+    @property
+    def label(self) -> str:
+        """How results name this call: the AI's name, or `name:model` when the call picked the model."""
+        return self.name if self.model == self.config.model else f"{self.name}:{self.model}"
 
 
 class Junior:
@@ -115,30 +150,34 @@ class Junior:
             return f"{', '.join(placeholders)} have placeholders, not keys, in {where}"
         return f"credentials.json is looked for at: {lookup_order()}"
 
-    def route(self, name: str) -> Route:
-        """Everything a call to AI `name` goes through.
+    def route(self, text: str) -> Route:
+        """Everything a call to AI `text` goes through: a configured AI's name, or `name:model` for a
+        model of its provider other than the configured one.
 
         Raises:
             NoAIConfigured, AIUnavailable, UnknownAI: as `config`.
+            InvalidRequest: `name:` without a model id, or an id with spaces.
         """
+        name, model = split_name(text)
         config = self.config(name)
         client = self.pool.clients.get(name)
         if client is None:
             raise AIUnavailable(name, "could not be built (see the server log)")
-        return Route(name, config, self.guards[name], client)
+        return Route(name, config, self.guards[name], client, model or config.model)
 
     def select(self, names: Iterable[str] | None) -> list[Route]:
-        """The AIs a multi-AI call asks: every usable one, or the given names (trimmed, lower-cased,
-        de-duplicated in order).
+        """The AIs a multi-AI call asks: every usable one, or the given names (each an AI's name or
+        `name:model`), de-duplicated in order; one AI may be asked with several models.
 
         Raises:
             NoAIConfigured: no AI can be called.
-            UnknownAI, AIUnavailable: a given name cannot be called.
+            UnknownAI, AIUnavailable, InvalidRequest: a given name cannot be called.
         """
         if names is None:
-            chosen = self.settings.usable_ais
-            if not chosen:
+            if not self.settings.usable_ais:
                 raise NoAIConfigured(self._why_none())
-        else:
-            chosen = list(dict.fromkeys(name.strip().lower() for name in names))
-        return [self.route(name) for name in chosen]
+            names = self.settings.usable_ais
+        chosen: dict[str, Route] = {}
+        for route in map(self.route, names):
+            chosen.setdefault(route.label, route)
+        return list(chosen.values())

@@ -47,7 +47,9 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
     """`complete` for a route already checked (a fan-out checks all its AIs before asking any);
     `client` replaces the route's (the synchronous path sends through the sync client)."""
     guard, sender = route.guard, client or route.client
-    model = request.model or route.config.model
+    if request.model is None and route.model != route.config.model:
+        request = dataclasses.replace(request, model=route.model)  # `name:model` picked it for this call
+    model = request.model or route.model
     budget = Deadline(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
     own_limit = request.timeout or route.config.timeout
     started = time.perf_counter()

@@ -26,7 +26,7 @@ class AIResult(BaseModel):
     """One AI's part of a multi-AI call: its answer (`ok`, `text`) or its error (`error`, `error_kind`).
 
     Attributes:
-        ai: The AI's configured name.
+        ai: The AI's configured name, or `name:model` when the call picked the model.
         model: The model that answered (or was asked, on failure).
         ok: Whether an answer arrived.
         text: The answer, when `ok`.
@@ -98,8 +98,7 @@ async def ask_each(app: Junior, requests: Mapping[str, Request], on_result: OnRe
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
     """
-    routes = [app.route(name) for name in requests]
-    return await _fan_out(app, [(route, requests[route.name]) for route in routes], on_result)
+    return await _fan_out(app, [(app.route(name), request) for name, request in requests.items()], on_result)
 
 
 async def ask_all(
@@ -128,17 +127,17 @@ async def _fan_out(app: Junior, calls: list[tuple[Route, Request]], on_result: O
         try:
             completion = await completed(app, route, request)
         except JuniorAIError as error:
-            result = AIResult.failed(route.name, request.model or route.config.model, error, started)
+            result = AIResult.failed(route.label, request.model or route.model, error, started)
         except Exception as error:  # a bug in one AI's path must not lose the others' answers
-            logger.exception("%s: unexpected error", route.name)
-            result = AIResult.failed(route.name, request.model or route.config.model, error, started)
+            logger.exception("%s: unexpected error", route.label)
+            result = AIResult.failed(route.label, request.model or route.model, error, started)
         else:
-            result = AIResult.answered(route.name, completion, started)
-        results[route.name] = result
+            result = AIResult.answered(route.label, completion, started)
+        results[route.label] = result
         if on_result is not None:
             await on_result(result)
 
     async with anyio.create_task_group() as group:
         for route, request in calls:
             group.start_soon(ask, route, request)
-    return [results[route.name] for route, _ in calls]
+    return [results[route.label] for route, _ in calls]

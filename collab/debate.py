@@ -92,7 +92,7 @@ async def run_debate(
     """
     if not 1 <= rounds <= MAX_ROUNDS:
         raise InvalidRequest(f"rounds must be 1-{MAX_ROUNDS}, got {rounds}")
-    names = [route.name for route in app.select(ais)]
+    names = [route.label for route in app.select(ais)]
     if len(names) < 2:
         raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")
     deadline = Deadline(deadline_s, app.clock)

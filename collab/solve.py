@@ -69,7 +69,7 @@ async def run_solve(
         InvalidRequest: an unknown approach.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
-    names = [route.name for route in app.select(ais)]
+    names = [route.label for route in app.select(ais)]
     deadline = Deadline(deadline_s, app.clock)
     if approach == "parallel":
         return await _parallel(app, problem, names, deadline, notify)

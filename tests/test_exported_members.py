@@ -33,6 +33,7 @@ PUBLIC = {
         "ask_routes",
         "complete",
         "complete_sync",
+        "completed",
     ],
     "collab": [
         "MODES",

@@ -7,7 +7,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field
 
 from ai.request import Request
-from callers import AIResult, ask_routes, complete
+from callers import AIResult, ask_routes, completed
 from collab.modes import MODES, ModeName
 from core.config import Settings
 from core.errors import ProviderError
@@ -58,11 +58,12 @@ async def ask_one(
         UnknownAI, AIUnavailable, NoAIConfigured, InvalidRequest: the AI cannot be asked this.
     """
     app = app_of(ctx)
-    name = ai.strip().lower()
+    route = app.route(ai)
+    name = route.label
     request = mode_request(mode, with_context(app, prompt, context), temperature, max_tokens, deadline_s)
     started = time.perf_counter()
     try:
-        completion = await complete(app, name, request)
+        completion = await completed(app, route, request)
     except ProviderError as error:  # this AI failed: say so as data a program can read, not only as text
         return Answer(str(error), AIResult.failed(name, error.model, error, started), failed=True)
     return Answer(completion.text, AIResult.answered(name, completion, started))
@@ -73,7 +74,12 @@ def register(server: MCPServer, settings: Settings) -> None:
     configured = ", ".join(settings.usable_ais) or "none configured yet"
 
     async def ask_ai(
-        ai: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, description=f"Which AI: {configured}.")],
+        ai: Annotated[
+            str,
+            Field(
+                min_length=1, max_length=MAX_NAME_CHARS, description=f"Which AI: {configured}; ai:model picks a model."
+            ),
+        ],
         prompt: Prompt,
         ctx: AppContext,
         context: CodeContext = None,

@@ -11,7 +11,7 @@ __all__ = ["AINames", "CodeContext", "DeadlineS", "MaxTokens", "Mode", "Prompt",
 
 MAX_TOKENS_LIMIT = 200_000
 MAX_AIS = 50
-MAX_NAME_CHARS = 64
+MAX_NAME_CHARS = 240  # an AI's name, or `name:model` with a provider's model id
 
 Prompt = Annotated[str, Field(min_length=1, description="The question or task.")]
 CodeContext = Annotated[str | None, Field(description="Code or text to look at.")]
@@ -20,7 +20,7 @@ Temperature = Annotated[float | None, Field(ge=0, le=2, description="0-2; defaul
 MaxTokens = Annotated[int | None, Field(ge=1, le=MAX_TOKENS_LIMIT, description="Cap on the answer's length.")]
 AINames = Annotated[
     list[Annotated[str, Field(max_length=MAX_NAME_CHARS)]] | None,
-    Field(min_length=1, max_length=MAX_AIS, description="Which AIs (default: all configured)."),
+    Field(min_length=1, max_length=MAX_AIS, description="Which AIs (default: all configured); ai:model picks a model."),
 ]
 DeadlineS = Annotated[
     float | None, Field(ge=1, le=MAX_DEADLINE_S, description="Seconds to finish in; late AIs are marked timed out.")
