@@ -13,9 +13,9 @@ be declared without a file by listing their names in `JUNIOR_AI_CUSTOM_AIS`. The
 also takes `organization` and `project` (env `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`): they are OpenAI's
 account settings, and no other AI may receive them.
 
-A key is checked here, once, not at every call: anything but printable ASCII inside it (a space, a
-zero-width space, a smart quote, a non-breaking space; what copying from a web page or a chat adds)
-is a ConfigError naming where the key came from, the AI and the character, never the key.
+A key is checked once, when it is read (core/keys.py): anything but printable ASCII inside it (a
+space, a zero-width space, a smart quote; what copying from a web page or a chat adds) is a problem
+naming where the key came from, the AI and the character, never the key; a placeholder is no key.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import difflib
 import logging
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAd
 from core import defaults
 from core.credentials import find_credentials_file, read_credentials, warn_if_readable_by_others
 from core.errors import ConfigError
+from core.keys import check_key, is_placeholder
 from core.redact import key_hint, safe_url, url_secrets
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
     "Settings",
     "default_base_url",
     "describe_problems",
-    "is_placeholder",
     "load_settings",
     "read_settings",
 ]
@@ -402,7 +401,7 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
     if placeholder:
         merged["api_key"] = None  # the example file's value, not a key: the AI needs one
     elif isinstance(merged.get("api_key"), str):
-        _check_key(merged["api_key"], name, key_from)
+        check_key(merged["api_key"], name, key_from)
 
     builtin = BUILTIN_AIS.get(name)
     if "api_version" in merged and (builtin is None or builtin.kind != "gemini"):
@@ -420,42 +419,6 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
     except ValidationError as error:
         details = "; ".join(_describe(item) for item in error.errors())
         raise ConfigError(f"{where}: {name}: {details}") from None
-
-
-# What people leave where a key goes: the example file's values ("your-gemini-api-key"), "<key>",
-# "${KEY}", "changeme", "xxxx", "...", "TODO" and the like. Real keys look like none of these.
-_PLACEHOLDER = re.compile(
-    r"(?i)^(?:your[-_ ].*|.*[-_ ]here|<.*>|\{\{.*\}\}|\$\{.*\}|change[-_ ]?me|replace[-_ ]?me|todo|tbd|placeholder"
-    r"|x{3,}|\*{3,}|\.{3,}|…+|(?:sk-)?\.\.\.|api[-_ ]?key|none|null)$"
-)
-
-
-def is_placeholder(key: str) -> bool:
-    """Whether `key` is a stand-in for a key rather than one (an empty key is simply missing)."""
-    return _PLACEHOLDER.match(key.strip()) is not None
-
-
-def _check_key(key: str, name: str, where: str) -> None:
-    """A key is printable ASCII: HTTP headers carry nothing else, and a stray character is a copying
-    mistake the provider would only answer with a baffling error (httpx cannot even send it).
-
-    Raises:
-        ConfigError: naming where the key came from, the AI, the character and its position; never the key.
-    """
-    key = key.strip()  # leading and trailing whitespace is dropped, as it always was
-    for position, char in enumerate(key, start=1):
-        if not "!" <= char <= "~":
-            raise ConfigError(
-                f"{where}: {name}: api_key contains {_describe_char(char)} at position {position}; re-copy the key"
-            )
-
-
-def _describe_char(char: str) -> str:
-    if char == " ":
-        return "a space"
-    name = unicodedata.name(char, "").lower() or ("a control character" if ord(char) < 0x20 else "a character")
-    article = "" if name.startswith("a ") else ("an " if name[0] in "aeiou" else "a ")
-    return f"{article}{name} (U+{ord(char):04X})"
 
 
 def _describe(item: Mapping[str, Any]) -> str:
