@@ -15,6 +15,7 @@ import importlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+import anyio
 import anyio.to_thread
 
 from ai.base import ClientBase, client_options
@@ -38,6 +39,8 @@ __all__ = [
 
 class AsyncAIClient(ClientBase, abc.ABC):
     """One AI, asked asynchronously; `async with` closes it. Subclasses implement `_send`, `_close`."""
+
+    _latch: anyio.Lock | None = None  # made by the first call, in its event loop
 
     async def generate(
         self, prompt: str, temperature: float | None = TEMPERATURE, max_tokens: int | None = None, **kwargs: Any
@@ -74,9 +77,18 @@ class AsyncAIClient(ClientBase, abc.ABC):
             ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
         """
         self._check_open()
-        if self._sdk is None:  # the first call: the SDK is imported, or the warm-up awaited, off the loop
-            await anyio.to_thread.run_sync(self.prepare, abandon_on_cancel=True)
+        if self._sdk is None:
+            await self._get_ready()
         return await self._send(request, timeout or request.timeout or self.timeout)
+
+    async def _get_ready(self) -> None:
+        """The first calls: the SDK is imported, or the warm-up awaited, off the loop, in one worker thread
+        for all of them (a burst of first calls must not take every worker thread, the stdio writer's too)."""
+        if self._latch is None:
+            self._latch = anyio.Lock()
+        async with self._latch:
+            if self._sdk is None:
+                await anyio.to_thread.run_sync(self.prepare, abandon_on_cancel=True)
 
     async def close(self) -> None:
         """Close the connections. Safe to call more than once."""

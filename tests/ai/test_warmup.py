@@ -152,3 +152,25 @@ print(json.dumps({thread: sorted(names) for thread, names in seen.items()}))
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"junior-ai-warm-up": ["google", "openai"]}
+
+
+async def test_a_burst_of_first_calls_takes_one_worker_thread_not_one_each(
+    fake: FakeProvider, sdk_gate: SDKGate
+) -> None:
+    [grok, _] = clients_for(fake)
+    threads = anyio.to_thread.current_default_thread_limiter()
+    borrowed = threads.borrowed_tokens
+    answers: list[str] = []
+
+    async def ask(n: int) -> None:
+        answers.append(await grok.generate(f"early {n}"))
+
+    with anyio.fail_after(JOIN_S):
+        async with anyio.create_task_group() as group:
+            for n in range(50):
+                group.start_soon(ask, n)
+            await anyio.to_thread.run_sync(sdk_gate.entered.wait)  # one call is loading grok's SDK
+            await anyio.wait_all_tasks_blocked()
+            assert threads.borrowed_tokens - borrowed == 1, "the other 49 wait on the event loop"
+            sdk_gate.opened.set()
+    assert sorted(answers) == sorted(f"[grok:grok-model] early {n}" for n in range(50))
