@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -45,6 +46,7 @@ __all__ = ["CachedModels", "Store", "Turn", "explain"]
 
 # Any constant will do: it names the lock that makes concurrent opens migrate one at a time (PostgreSQL).
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
+WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
 # What a database failure looks like from here: SQLAlchemy's errors, the drivers' own, the network's.
 _FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
 
@@ -123,7 +125,8 @@ class Store:
         if location.path is not None:
             try:
                 location.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            except OSError as error:
+                await anyio.to_thread.run_sync(_use_wal, location.path, self.busy_timeout_s)
+            except (OSError, sqlite3.Error) as error:
                 raise self._unavailable(error) from error
         self._engine = self._create_engine(location)
         try:
@@ -307,7 +310,6 @@ class Store:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cursor.execute("PRAGMA journal_mode = WAL")  # readers never wait for the writer
             cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against a crash of the process
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
@@ -332,6 +334,27 @@ class Store:
         message = self._redactor.redact(str(cause) or type(cause).__name__)
         reason, fix = explain(message, cause, self.location or parse_store_url(self.url), self.busy_timeout_s)
         return StoreUnavailable(self._shown(), reason, fix)
+
+
+def _use_wal(path: Path, busy_timeout_s: float) -> None:
+    """Put the SQLite file in WAL mode (it stays so): readers never wait for the writer. Switching needs the
+    file to itself, and SQLite answers "locked" at once, busy timeout or not, while another process opens or
+    switches it: so try again until the busy timeout.
+
+    Raises:
+        sqlite3.Error: the file cannot be opened, is not a database, or stayed locked.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    with contextlib.closing(sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)) as conn:
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(WAL_RETRY_S)
 
 
 def explain(message: str, error: BaseException, location: StoreLocation, busy_timeout_s: float) -> tuple[str, str]:
