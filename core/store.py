@@ -136,7 +136,8 @@ class Store:
             await self.aclose()
             raise self._unavailable(error) from error
         except BaseException:
-            await self.aclose()
+            with anyio.CancelScope(shield=True):  # cancelled while opening: still close what was opened
+                await self.aclose()
             raise
         return self
 
