@@ -14,14 +14,20 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
+
+import anyio
 
 from ai.pool import ClientPool, Sender
 from core.config import AIConfig, Settings
 from core.credentials import lookup_order
-from core.errors import AIUnavailable, InvalidRequest, NoAIConfigured, UnknownAI
+from core.errors import AIUnavailable, InvalidRequest, NoAIConfigured, StoreUnavailable, UnknownAI
 from core.guard import AIGuard
-from core.redact import Redactor
+from core.redact import Redactor, safe_url
+from core.store_url import store_url
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 __all__ = ["MAX_MODEL_CHARS", "Junior", "Route", "split_name"]
 
@@ -72,8 +78,9 @@ class Route:
 
 
 class Junior:
-    """The settings, the client pool, the per-AI guards (breaker, limiter, retry policy, metrics) and
-    the redactor that keeps the configuration's keys out of everything the application says.
+    """The settings, the client pool, the per-AI guards (breaker, limiter, retry policy, metrics), the
+    redactor that keeps the configuration's keys out of everything the application says, and the store,
+    opened on first use (`store()`).
 
     Attributes:
         settings: What the server was configured with.
@@ -93,6 +100,8 @@ class Junior:
         self.guards = guards
         self.clock = clock
         self.closed = False
+        self._store: Store | None = None
+        self._opening_store = anyio.Lock()
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> Junior:
@@ -101,9 +110,35 @@ class Junior:
         return cls(settings, ClientPool.build(settings), guards, clock)
 
     async def aclose(self) -> None:
-        """Close every client. Safe to call more than once."""
+        """Close every client and the store. Safe to call more than once."""
         self.closed = True
-        await self.pool.aclose()
+        store, self._store = self._store, None
+        try:
+            await self.pool.aclose()
+        finally:
+            if store is not None:
+                await store.aclose()
+
+    async def store(self) -> Store:
+        """The store (threads, caches), opened the first time it is asked for, once, however many calls ask
+        at once. SQLAlchemy is imported here, never on the start path. A store that failed to open is tried
+        again by the next call (a lock may have been released, a server started).
+
+        Raises:
+            StoreUnavailable: it cannot be opened (or the application is closed); says why and the fix.
+        """
+        if self._store is not None:
+            return self._store
+        async with self._opening_store:
+            if self._store is not None:
+                return self._store
+            url = store_url(self.settings)
+            if self.closed:
+                raise StoreUnavailable(safe_url(url), "the application is closed", "build a new one")
+            from core.store import Store  # first use: SQLAlchemy and the drivers load now
+
+            self._store = await Store(url).open()
+            return self._store
 
     async def __aenter__(self) -> Self:
         return self

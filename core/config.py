@@ -193,6 +193,9 @@ class Settings(BaseModel):
     max_connections: int = Field(default=defaults.MAX_CONNECTIONS, ge=1, le=1000)
     max_prompt_chars: int = Field(default=defaults.MAX_PROMPT_CHARS, ge=1_000, le=10_000_000)
     max_answer_chars: int = Field(default=defaults.MAX_ANSWER_CHARS, ge=1_000, le=10_000_000)
+    # The store (core/store.py): None is the SQLite file in the user's data directory; several servers
+    # share one PostgreSQL with "postgresql+asyncpg://user:password@host/db". Checked when it is opened.
+    database_url: str | None = None
     # What could not be read (file, AI, field, what to write instead); empty when all is well.
     problems: tuple[str, ...] = ()
 
@@ -203,9 +206,15 @@ class Settings(BaseModel):
     @property
     def secrets(self) -> list[str]:
         """Every credential in the configuration, to mask wherever it would appear: the API keys, and
-        passwords written into base URLs."""
+        passwords written into base URLs and the database URL."""
         keys = [ai.api_key.get_secret_value() for ai in self.ais.values() if ai.api_key]
-        return keys + [secret for ai in self.ais.values() for secret in url_secrets(ai.base_url)]
+        urls = [ai.base_url for ai in self.ais.values()] + ([self.database_url] if self.database_url else [])
+        return keys + [secret for url in urls for secret in url_secrets(url)]
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_url_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
 
 # Server settings: top-level keys of credentials.json, and the environment variables that override them.
@@ -426,7 +435,7 @@ def _describe(item: Mapping[str, Any]) -> str:
     value = item.get("input")
     if field == "api_key":
         shown = "<hidden>"
-    elif field == "base_url" and isinstance(value, str):
+    elif field in {"base_url", "database_url"} and isinstance(value, str):
         shown = repr(safe_url(value))  # a password written into the URL
     else:
         shown = repr(value)

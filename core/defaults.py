@@ -22,7 +22,11 @@ __all__ = [
     "PROBE_AFTER_S",
     "RETRY_BASE_S",
     "RETRY_MAX_S",
+    "STORE_BUSY_TIMEOUT_S",
+    "STORE_CONNECT_TIMEOUT_S",
+    "STORE_OPEN_TIMEOUT_S",
     "TEMPERATURE",
+    "THREAD_TTL_S",
     "TIMEOUT_S",
 ]
 
@@ -63,3 +67,9 @@ TEMPERATURE = 0.7
 # -- input and output sizes -------------------------------------------------------------------------
 MAX_PROMPT_CHARS = 200_000  # a tool's prompt and context together
 MAX_ANSWER_CHARS = 100_000  # an AI's answer beyond this is cut, with a note saying so
+
+# -- the store (core/store.py) ------------------------------------------------------------------------
+STORE_BUSY_TIMEOUT_S = 5.0  # SQLite: how long a write waits for another process's write to finish
+STORE_CONNECT_TIMEOUT_S = 5.0  # PostgreSQL: establishing one connection
+STORE_OPEN_TIMEOUT_S = 10.0  # opening the store, migrations included: longer is "unavailable", and asking goes on
+THREAD_TTL_S = 30 * 24 * 3600.0  # a thread expires this long after it was created

@@ -6,6 +6,8 @@
     ├── InvalidRequest (ValueError) arguments that cannot work together (a debate of one AI, say)
     ├── NoAIConfigured              no AI has credentials; says how to add one
     ├── AIUnavailable               the AI is configured but disabled or without a key
+    ├── StoreUnavailable            the store (threads, caches) cannot be opened: why, and the fix
+    ├── UnknownThread (LookupError) a thread id the store does not hold
     └── ProviderError               an AI answered with an error, or not at all
         ├── ProviderTimeout         no answer within the AI's timeout (a TimeoutError, so also asyncio's)
         │   └── DeadlineReached     the call's own deadline ran out first: not the provider's fault
@@ -52,7 +54,9 @@ __all__ = [
     "ProviderUnreachable",
     "RateLimited",
     "Redirected",
+    "StoreUnavailable",
     "UnknownAI",
+    "UnknownThread",
 ]
 
 
@@ -96,6 +100,31 @@ class AIUnavailable(JuniorAIError):
     def __init__(self, name: str, why: str) -> None:
         self.name = name
         super().__init__(f"{name} {why}")
+
+
+class StoreUnavailable(JuniorAIError):
+    """The store cannot be opened or used: locked, corrupt, unreachable, a bad URL, a newer schema. Asking
+    never breaks because of it: the callers go on without history and say why.
+
+    Attributes:
+        url: The store's URL as it may be shown (its password masked).
+        reason: What went wrong, free of secrets.
+        fix: What to change so that it works.
+    """
+
+    def __init__(self, url: str, reason: str, fix: str) -> None:
+        self.url = url
+        self.reason = reason
+        self.fix = fix
+        super().__init__(f"the store ({url}) cannot be used: {reason}. Fix: {fix}")
+
+
+class UnknownThread(JuniorAIError, LookupError):
+    """A thread id the store does not hold (never created, expired or deleted)."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"no thread {thread_id!r} in the store (it may have expired or been deleted)")
 
 
 class ProviderError(JuniorAIError):

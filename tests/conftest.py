@@ -3,6 +3,7 @@ Helpers that are not fixtures live in tests/helpers.py."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,11 +13,30 @@ from callers import Junior, seed
 from core.config import Settings, load_settings
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
+from tests.postgres import NO_POSTGRES, PostgresServer, binaries, running_postgres
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _data_dir_of_its_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test writes to the user's data directory (the default store): each has its own."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (initdb + pg_ctl on loopback); skips when there is none."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip(NO_POSTGRES)
+    started = time.monotonic()
+    with running_postgres(bin_dir) as server:
+        print(f"PostgreSQL from {bin_dir} on port {server.port}: started in {time.monotonic() - started:.2f} s")
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,392 @@
+"""The store: threads, their turns and the models cache, in SQLite (one file, the default) or PostgreSQL
+(several servers sharing it), through SQLAlchemy's async Core.
+
+    async with Store(store_url(settings)) as store:      # opens: connects, migrates
+        thread = await store.create_thread("Review the importer")
+        seq = await store.append_turn(thread, "user", "Is this safe?")
+
+The application opens it on first use (`Junior.store()`), never on the start path: importing this module
+imports SQLAlchemy. Every failure to open or use it is a `StoreUnavailable` saying why and what to do, so
+that a caller can go on without it.
+
+SQLite runs in WAL mode with a busy timeout, so that two servers (Claude Desktop's and Claude Code's) can
+share one file: readers never wait, and a writer waits its turn. Every write transaction there is
+`BEGIN IMMEDIATE` (it takes the write lock at once, so a transaction that reads and then writes cannot
+lose a race to another process), and writes from one process take turns on a lock rather than polling
+SQLite's. On PostgreSQL, migrations hold an advisory lock, and appending to a thread locks its row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from core import defaults
+from core.errors import StoreUnavailable, UnknownThread
+from core.redact import Redactor, url_secrets
+from core.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version, turns
+from core.store_schema import threads as threads_table
+from core.store_url import DATABASE_URL_ENV, StoreLocation, parse_store_url
+
+__all__ = ["CachedModels", "Store", "Turn", "explain"]
+
+# Any constant will do: it names the lock that makes concurrent opens migrate one at a time (PostgreSQL).
+MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
+WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
+# What a database failure looks like from here: SQLAlchemy's errors, the drivers' own, the network's.
+_FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn of a thread: a user's prompt, or one AI's answer."""
+
+    thread_id: str
+    seq: int
+    role: str
+    text: str
+    ai: str | None
+    model: str | None
+    created: float
+
+
+@dataclass(frozen=True)
+class CachedModels:
+    """An AI's model list as last fetched: the provider's JSON, and when (seconds since the epoch)."""
+
+    json: str
+    fetched_at: float
+
+
+class Store:
+    """The store at one URL. `open()` connects and migrates; `aclose()` (or leaving `async with`) closes.
+
+    Attributes:
+        location: The checked URL, once opened (its `shown` form is safe to print).
+        applied: The migrations the last `open()` applied (empty when the schema was already current).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_s: float = defaults.STORE_BUSY_TIMEOUT_S,
+        connect_timeout_s: float = defaults.STORE_CONNECT_TIMEOUT_S,
+        open_timeout_s: float = defaults.STORE_OPEN_TIMEOUT_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = url
+        self.busy_timeout_s = busy_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.open_timeout_s = open_timeout_s
+        self.clock = clock
+        self.location: StoreLocation | None = None
+        self.applied: tuple[int, ...] = ()
+        self._engine: AsyncEngine | None = None
+        self._redactor = Redactor(url_secrets(url))
+        self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The open engine (for diagnostics and tests).
+
+        Raises:
+            StoreUnavailable: the store is not open.
+        """
+        if self._engine is None:
+            raise StoreUnavailable(self._shown(), "it is not open", "open it first (Store.open)")
+        return self._engine
+
+    async def open(self) -> Self:
+        """Connect and bring the schema up to date, in one transaction. Opening an open store does nothing.
+
+        Raises:
+            StoreUnavailable: a bad URL, a file that cannot be opened or is not a database, a lock held too
+                long, a server that cannot be reached or refuses us, or a schema newer than this code.
+        """
+        if self._engine is not None:
+            return self
+        location = parse_store_url(self.url)
+        self.location = location
+        if location.path is not None:
+            try:
+                location.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                await anyio.to_thread.run_sync(_use_wal, location.path, self.busy_timeout_s)
+            except (OSError, sqlite3.Error) as error:
+                raise self._unavailable(error) from error
+        self._engine = self._create_engine(location)
+        try:
+            with anyio.fail_after(self.open_timeout_s):
+                self.applied = await self._migrate()
+        except TimeoutError as error:
+            await self.aclose()
+            raise self._unavailable(error) from error
+        except BaseException:
+            with anyio.CancelScope(shield=True):  # cancelled while opening: still close what was opened
+                await self.aclose()
+            raise
+        return self
+
+    async def aclose(self) -> None:
+        """Close every connection. Safe to call more than once."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def schema_version(self) -> int:
+        """The schema's version as the database records it (0: none)."""
+        async with self._read() as conn:
+            return await conn.scalar(select(func.coalesce(func.max(schema_version.c.version), 0))) or 0
+
+    async def create_thread(self, title: str, *, expires_in_s: float = defaults.THREAD_TTL_S) -> str:
+        """A new, empty thread; returns its id.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        thread_id = uuid.uuid4().hex
+        now = self.clock()
+        async with self._write() as conn:
+            await conn.execute(
+                insert(threads_table).values(
+                    id=thread_id, title=title, created=now, last_activity=now, expires=now + expires_in_s
+                )
+            )
+        return thread_id
+
+    async def append_turn(
+        self, thread_id: str, role: str, text: str, *, ai: str | None = None, model: str | None = None
+    ) -> int:
+        """Add a turn at the end of a thread and return its place (1, 2, ...). Appends to one thread from
+        anywhere (tasks, processes) get distinct, consecutive places: the thread's row is locked (touched)
+        before the last place is read.
+
+        Raises:
+            UnknownThread: no such thread.
+            StoreUnavailable: the store cannot be written.
+        """
+        now = self.clock()
+        async with self._write() as conn:
+            touched = await conn.execute(
+                update(threads_table).where(threads_table.c.id == thread_id).values(last_activity=now)
+            )
+            if touched.rowcount == 0:
+                raise UnknownThread(thread_id)
+            last = await conn.scalar(select(func.max(turns.c.seq)).where(turns.c.thread_id == thread_id))
+            seq = (last or 0) + 1
+            await conn.execute(
+                insert(turns).values(
+                    thread_id=thread_id, seq=seq, role=role, ai=ai, model=model, text=text, created=now
+                )
+            )
+        return seq
+
+    async def turns(self, thread_id: str) -> list[Turn]:
+        """A thread's turns in order (empty for a thread without any, or none at all).
+
+        Raises:
+            StoreUnavailable: the store cannot be read.
+        """
+        query = select(turns).where(turns.c.thread_id == thread_id).order_by(turns.c.seq)
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [Turn(**row) for row in rows]
+
+    async def save_models(self, ai: str, json: str) -> None:
+        """Remember AI `ai`'s model list (the provider's JSON), fetched now, replacing the last one.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        dialect = postgresql if self._backend() == "postgresql" else sqlite
+        values = {"ai": ai, "fetched_at": self.clock(), "json": json}
+        upsert = dialect.insert(models_cache).values(**values)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["ai"], set_={"fetched_at": values["fetched_at"], "json": json}
+        )
+        async with self._write() as conn:
+            await conn.execute(upsert)
+
+    async def cached_models(self, ai: str) -> CachedModels | None:
+        """AI `ai`'s model list as last saved, or None.
+
+        Raises:
+            StoreUnavailable: the store cannot be read.
+        """
+        query = select(models_cache.c.json, models_cache.c.fetched_at).where(models_cache.c.ai == ai)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return CachedModels(row.json, row.fetched_at) if row is not None else None
+
+    # -- transactions ---------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._transaction(write=False) as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._backend() == "sqlite":
+                await stack.enter_async_context(self._one_writer)
+            conn = await stack.enter_async_context(self._transaction(write=True))
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """One transaction; any database failure in it becomes `StoreUnavailable`."""
+        engine = self.engine
+        try:
+            async with engine.connect() as conn:
+                conn = await conn.execution_options(junior_write=write)
+                async with conn.begin():
+                    yield conn
+        except _FAILURES as error:
+            raise self._unavailable(error) from error
+
+    async def _migrate(self) -> tuple[int, ...]:
+        """Apply the migrations the database lacks, in order, in one transaction; returns their versions."""
+        applied: list[int] = []
+        async with self._write() as conn:
+            if self._backend() == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            await conn.execute(text(SCHEMA_VERSION_DDL))
+            current = await conn.scalar(select(func.coalesce(func.max(schema_version.c.version), 0))) or 0
+            if current > LATEST_VERSION:
+                raise StoreUnavailable(
+                    self._shown(),
+                    f"its schema is version {current}, newer than this server knows ({LATEST_VERSION}): a newer "
+                    "Junior AI Assistant has used it",
+                    f"update this server to the newer version, or point {DATABASE_URL_ENV} at another store",
+                )
+            for migration in MIGRATIONS:
+                if migration.version > current:
+                    for statement in migration.statements:
+                        await conn.execute(text(statement))
+                    await conn.execute(
+                        insert(schema_version).values(
+                            version=migration.version, description=migration.description, applied_at=self.clock()
+                        )
+                    )
+                    applied.append(migration.version)
+        return tuple(applied)
+
+    # -- the engine -----------------------------------------------------------------------------------
+
+    def _create_engine(self, location: StoreLocation) -> AsyncEngine:
+        if location.backend == "postgresql":
+            # pre-ping: a server restarted since the last call costs one reconnect, not a failed call.
+            return create_async_engine(
+                location.url, pool_pre_ping=True, connect_args={"timeout": self.connect_timeout_s}
+            )
+        engine = create_async_engine(location.url, connect_args={"timeout": self.busy_timeout_s})
+        busy_ms = round(self.busy_timeout_s * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # The driver's own transaction handling is off: `_on_begin` says when a transaction starts.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against a crash of the process
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            # IMMEDIATE: a write transaction takes the write lock at once, waiting up to the busy timeout.
+            write = conn.get_execution_options().get("junior_write", True)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    def _backend(self) -> str:
+        return self.location.backend if self.location is not None else parse_store_url(self.url).backend
+
+    def _shown(self) -> str:
+        return self.location.shown if self.location is not None else self._redactor.redact(self.url)
+
+    def _unavailable(self, error: BaseException) -> StoreUnavailable:
+        # The driver's own message: SQLAlchemy's adds the SQL and its parameters (a turn's text, say).
+        cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+        message = self._redactor.redact(str(cause) or type(cause).__name__)
+        reason, fix = explain(message, cause, self.location or parse_store_url(self.url), self.busy_timeout_s)
+        return StoreUnavailable(self._shown(), reason, fix)
+
+
+def _use_wal(path: Path, busy_timeout_s: float) -> None:
+    """Put the SQLite file in WAL mode (it stays so): readers never wait for the writer. Switching needs the
+    file to itself, and SQLite answers "locked" at once, busy timeout or not, while another process opens or
+    switches it: so try again until the busy timeout.
+
+    Raises:
+        sqlite3.Error: the file cannot be opened, is not a database, or stayed locked.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    with contextlib.closing(sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)) as conn:
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(WAL_RETRY_S)
+
+
+def explain(message: str, error: BaseException, location: StoreLocation, busy_timeout_s: float) -> tuple[str, str]:
+    """Why a store failed, and what to do about it: (reason, fix), from the driver's message and error."""
+    where = f'{DATABASE_URL_ENV} (or "database_url" in credentials.json)'
+    lowered = message.lower()
+    if location.path is not None:
+        path = location.path
+        if "locked" in lowered:
+            return (
+                f"another process held its lock for over {busy_timeout_s:g} s",
+                "try again; if it persists, find the process holding it (`fuser " + str(path) + "`) and stop it",
+            )
+        if "not a database" in lowered or "malformed" in lowered:
+            return (
+                f"{path} is not a SQLite database, or is corrupt ({message})",
+                f"move {path} aside (its threads are lost) so that a new one is made, or set {where}",
+            )
+        if os.path.isdir(path):
+            return (f"{path} is a directory, not a file", f"rename or remove the directory {path}, or set {where}")
+        if "unable to open" in lowered or isinstance(error, OSError):
+            return (f"{path} cannot be opened ({message})", f"make {path.parent} a writable directory, or set {where}")
+        if "readonly" in lowered or "read-only" in lowered:
+            return (f"{path} cannot be written ({message})", f"give this user write access to {path}, or set {where}")
+        return (message, f"check {path}, or set {where}")
+    if isinstance(error, TimeoutError) or "timeout" in lowered:
+        return ("PostgreSQL did not answer in time", f"check that the server in {where} is up and reachable")
+    if isinstance(error, OSError) or "connect call failed" in lowered or "connection refused" in lowered:
+        return (f"PostgreSQL cannot be reached ({message})", f"start it, or fix the host and port in {where}")
+    if "password" in lowered or "authentication" in lowered or "role" in lowered:
+        return (f"PostgreSQL refused the login ({message})", f"fix the user and password in {where}")
+    if "does not exist" in lowered:
+        return (message, f"create it (createdb), or fix the database name in {where}")
+    return (message, f"check the server and the URL in {where}")
