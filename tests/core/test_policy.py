@@ -87,6 +87,26 @@ class Clock:
         return self.now
 
 
+class Scripted:
+    """A retry loop's world: attempts that play `outcomes` in order, and a sleep that only moves a fake
+    clock, recording each wait."""
+
+    def __init__(self, outcomes: list[str | BaseException]) -> None:
+        self.clock = Clock()
+        self.slept: list[float] = []
+        self.pending = list(outcomes)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.clock.now += seconds
+
+    async def call(self) -> str:
+        outcome = self.pending.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
 BOOM = ProviderServerError("a", "m", "boom", 503)
 BAD = BadRequest("a", "m", "bad", 400)
 SLOW_DOWN_4 = RateLimited("a", "m", "429", retry_after=4.0)
@@ -134,23 +154,11 @@ async def test_the_retry_loop_decides(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(random, "random", lambda: 1.0)  # no jitter: each wait is its whole ceiling
-    clock = Clock()
-    slept: list[float] = []
+    world = Scripted(outcomes)
     told: list[tuple[BaseException, float]] = []
-    pending = list(outcomes)
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock.now += seconds
-
-    async def call() -> str:
-        outcome = pending.pop(0)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
-    policy = RetryPolicy(attempts, base_s=1.0, max_s=8.0, sleep=sleep)
-    retrying = with_retries(call, policy, Deadline(deadline_s, clock=clock), on_retry=lambda e, s: told.append((e, s)))
+    policy = RetryPolicy(attempts, base_s=1.0, max_s=8.0, sleep=world.sleep)
+    deadline = Deadline(deadline_s, clock=world.clock)
+    retrying = with_retries(world.call, policy, deadline, on_retry=lambda e, s: told.append((e, s)))
     if ends == "ok":
         assert await retrying == "ok"
     elif isinstance(ends, BaseException):
@@ -161,9 +169,9 @@ async def test_the_retry_loop_decides(
         with pytest.raises(RateLimited, match=ends) as caught:
             await retrying
         assert caught.value.retry_after == 30.0 and caught.value.__cause__ is SLOW_DOWN_30
-    assert slept == waits
+    assert world.slept == waits
     assert [delay for _, delay in told] == waits, "on_retry hears of every wait, before it"
-    assert len(outcomes) - len(pending) == len(waits) + 1, "one attempt more than waits"
+    assert len(outcomes) - len(world.pending) == len(waits) + 1, "one attempt more than waits"
 
 
 LIMITED = RateLimited("a", "m", "rate limited")
@@ -228,23 +236,10 @@ async def test_a_deadline_that_ends_the_retries_keeps_the_last_cause(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(random, "random", lambda: 1.0)  # no jitter: each wait is its whole ceiling
-    clock = Clock()
-    slept: list[float] = []
-    pending = list(outcomes)
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock.now += seconds
-
-    async def call() -> str:
-        outcome = pending.pop(0)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
-    policy = RetryPolicy(3, base_s=1.0, max_s=8.0, sleep=sleep)
+    world = Scripted(list(outcomes))
+    policy = RetryPolicy(3, base_s=1.0, max_s=8.0, sleep=world.sleep)
     with pytest.raises(ProviderError) as caught:
-        await with_retries(call, policy, Deadline(deadline_s, clock=clock))
+        await with_retries(world.call, policy, Deadline(deadline_s, clock=world.clock))
     error = caught.value
     assert (type(error), error.kind, error.status_code, error.detail) == (
         type(raised),
@@ -254,7 +249,7 @@ async def test_a_deadline_that_ends_the_retries_keeps_the_last_cause(
     )
     note = detail.removeprefix(raised.detail)
     assert str(error) == f"{raised}{note}", "the message: the AI, its model, the status, the reason, the note"
-    assert slept == waits
+    assert world.slept == waits
     if outcomes[-1] is CUT and raised is not CUT:
         assert error.__cause__ is CUT, "the deadline stays visible in the chain"
     assert raised.retries_before_deadline is None and "deadline" not in str(raised), "the original is left alone"
