@@ -67,6 +67,8 @@ AI_FIELDS = frozenset(
         "organization",
         "project",
         "api_version",
+        "context_tokens",
+        "images",
     }
 )
 # OpenAI's account settings: only the `openai` AI takes them, from its block or these variables (which
@@ -84,6 +86,8 @@ class BuiltinAI:
     base_url: str
     model: str
     key_env: tuple[str, ...]
+    context_tokens: int  # the default model's context window (per AI: "context_tokens")
+    images: bool  # whether its API takes image parts (per AI: "images")
 
 
 BUILTIN_AIS: Mapping[str, BuiltinAI] = MappingProxyType(
@@ -93,13 +97,26 @@ BUILTIN_AIS: Mapping[str, BuiltinAI] = MappingProxyType(
             "https://generativelanguage.googleapis.com",
             "gemini-2.5-flash",
             ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+            1_048_576,
+            True,
         ),
-        "openai": BuiltinAI("openai", "https://api.openai.com/v1", "gpt-4.1-mini", ("OPENAI_API_KEY",)),
-        "grok": BuiltinAI("openai", "https://api.x.ai/v1", "grok-3-mini", ("XAI_API_KEY", "GROK_API_KEY")),
-        "deepseek": BuiltinAI("openai", "https://api.deepseek.com", "deepseek-chat", ("DEEPSEEK_API_KEY",)),
-        "openrouter": BuiltinAI("openai", "https://openrouter.ai/api/v1", "openrouter/auto", ("OPENROUTER_API_KEY",)),
+        "openai": BuiltinAI(
+            "openai", "https://api.openai.com/v1", "gpt-4.1-mini", ("OPENAI_API_KEY",), 1_047_576, True
+        ),
+        "grok": BuiltinAI(
+            "openai", "https://api.x.ai/v1", "grok-3-mini", ("XAI_API_KEY", "GROK_API_KEY"), 131_072, True
+        ),
+        "deepseek": BuiltinAI(
+            "openai", "https://api.deepseek.com", "deepseek-chat", ("DEEPSEEK_API_KEY",), 131_072, False
+        ),
+        "openrouter": BuiltinAI(
+            "openai", "https://openrouter.ai/api/v1", "openrouter/auto", ("OPENROUTER_API_KEY",), 131_072, True
+        ),
     }
 )
+# A custom OpenAI-compatible AI (Ollama, vLLM, a gateway) unless its block says otherwise.
+CUSTOM_CONTEXT_TOKENS = 32_768
+CUSTOM_IMAGES = False
 
 _URL = TypeAdapter(AnyHttpUrl)
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -124,6 +141,9 @@ class AIConfig(BaseModel):
     project: str | None = Field(default=None, min_length=1, max_length=200)
     # Gemini's API version (google-genai's default is "v1"; gateways such as LiteLLM's serve "v1beta").
     api_version: str | None = Field(default=None, pattern=r"^v[0-9]+(?:(?:alpha|beta)[0-9]*)?$")
+    # The model's context window in tokens, and whether the API takes images; None: the provider's default.
+    context_tokens: int | None = Field(default=None, ge=1_024, le=100_000_000)
+    images: bool | None = None
     builtin: bool = True
     placeholder_key: bool = False  # the configured key was a placeholder, so the AI has none
 
@@ -144,6 +164,22 @@ class AIConfig(BaseModel):
         """Enabled and able to authenticate (custom endpoints such as Ollama need no key, unless a
         placeholder where the key goes says this one does)."""
         return self.enabled and (self.api_key is not None or not (self.builtin or self.placeholder_key))
+
+    @property
+    def context_window(self) -> int:
+        """The context window, in tokens, that threads and files are fitted to."""
+        if self.context_tokens is not None:
+            return self.context_tokens
+        builtin = BUILTIN_AIS.get(self.name) if self.builtin else None
+        return builtin.context_tokens if builtin else CUSTOM_CONTEXT_TOKENS
+
+    @property
+    def takes_images(self) -> bool:
+        """Whether images are sent to this AI as image parts (else they are left out, with a note)."""
+        if self.images is not None:
+            return self.images
+        builtin = BUILTIN_AIS.get(self.name) if self.builtin else None
+        return builtin.images if builtin else CUSTOM_IMAGES
 
     @property
     def key_env_hint(self) -> str:
@@ -196,6 +232,11 @@ class Settings(BaseModel):
     # The store (core/store.py): None is the SQLite file in the user's data directory; several servers
     # share one PostgreSQL with "postgresql+asyncpg://user:password@host/db". Checked when it is opened.
     database_url: str | None = None
+    thread_ttl_days: float = Field(default=defaults.THREAD_TTL_DAYS, gt=0, le=36_500)
+    # Where `files` may be read from when the client offers no MCP roots (default: the user's home);
+    # in the environment, paths separated by os.pathsep.
+    allowed_roots: tuple[Path, ...] | None = None
+    max_file_tokens: int = Field(default=defaults.MAX_FILE_TOKENS, ge=100, le=10_000_000)
     # What could not be read (file, AI, field, what to write instead); empty when all is well.
     problems: tuple[str, ...] = ()
 
@@ -210,6 +251,15 @@ class Settings(BaseModel):
         keys = [ai.api_key.get_secret_value() for ai in self.ais.values() if ai.api_key]
         urls = [ai.base_url for ai in self.ais.values()] + ([self.database_url] if self.database_url else [])
         return keys + [secret for url in urls for secret in url_secrets(url)]
+
+    @field_validator("allowed_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment's form: "/src:/work"
+            value = [part for part in value.split(os.pathsep) if part.strip()]
+        if isinstance(value, list | tuple):
+            return tuple(Path(str(part)).expanduser() for part in value)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -5,20 +5,28 @@ adaptive limit's policy constants (LIMIT_*, PROBE_*) are not settings."""
 from __future__ import annotations
 
 __all__ = [
+    "ANSWER_RESERVE_TOKENS",
     "ASK_DEADLINE_S",
     "ATTEMPTS",
     "BREAKER_COOLDOWN_S",
     "BREAKER_THRESHOLD",
+    "CHARS_PER_TOKEN",
     "CONNECT_TIMEOUT_S",
     "DEADLINE_S",
     "DEBATE_ROUND_S",
+    "FILES_SHARE",
+    "HISTORY_SHARE",
     "LIMIT_CUT",
     "MAX_ANSWER_CHARS",
     "MAX_CONCURRENCY",
     "MAX_CONNECTIONS",
     "MAX_DEADLINE_S",
+    "MAX_FILES",
+    "MAX_FILE_TOKENS",
+    "MAX_IMAGE_BYTES",
     "MAX_PROMPT_CHARS",
     "MIN_STEP_S",
+    "MODELS_CACHE_S",
     "PROBE_AFTER_S",
     "RETRY_BASE_S",
     "RETRY_MAX_S",
@@ -26,7 +34,7 @@ __all__ = [
     "STORE_CONNECT_TIMEOUT_S",
     "STORE_OPEN_TIMEOUT_S",
     "TEMPERATURE",
-    "THREAD_TTL_S",
+    "THREAD_TTL_DAYS",
     "TIMEOUT_S",
 ]
 
@@ -72,4 +80,14 @@ MAX_ANSWER_CHARS = 100_000  # an AI's answer beyond this is cut, with a note say
 STORE_BUSY_TIMEOUT_S = 5.0  # SQLite: how long a write waits for another process's write to finish
 STORE_CONNECT_TIMEOUT_S = 5.0  # PostgreSQL: establishing one connection
 STORE_OPEN_TIMEOUT_S = 10.0  # opening the store, migrations included: longer is "unavailable", and asking goes on
-THREAD_TTL_S = 30 * 24 * 3600.0  # a thread expires this long after it was created
+THREAD_TTL_DAYS = 30.0  # a thread expires this long after its last activity ("thread_ttl_days")
+MODELS_CACHE_S = 3600.0  # an AI's model list, as fetched from its provider, is reused this long
+
+# -- context windows: what threads and files may fill (estimated tokens) -------------------------------
+CHARS_PER_TOKEN = 4  # the estimate: no tokenizer is loaded for a budget
+ANSWER_RESERVE_TOKENS = 8_192  # kept free in the context window for the answer
+HISTORY_SHARE = 0.4  # a thread's earlier turns may take this share of the model's context window
+FILES_SHARE = 0.5  # the files of one call may take this share of the smallest context window asked
+MAX_FILE_TOKENS = 100_000  # one file, at most, whatever the window ("max_file_tokens")
+MAX_FILES = 100  # files one call may read (a glob that matches more is cut, with a note)
+MAX_IMAGE_BYTES = 10 * 1024 * 1024  # one image, at most

@@ -160,7 +160,7 @@ class Store:
         async with self._read() as conn:
             return await conn.scalar(select(func.coalesce(func.max(schema_version.c.version), 0))) or 0
 
-    async def create_thread(self, title: str, *, expires_in_s: float = defaults.THREAD_TTL_S) -> str:
+    async def create_thread(self, title: str, *, expires_in_s: float = defaults.THREAD_TTL_DAYS * 86_400) -> str:
         """A new, empty thread; returns its id.
 
         Raises:
