@@ -10,6 +10,7 @@ the seed's module-level API sits on a default one (`callers.seed`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from core.store import Store
 
 __all__ = ["MAX_MODEL_CHARS", "Junior", "Route", "split_name"]
+
+logger = logging.getLogger("junior_ai.app")
 
 
 # A model id as providers spell them ("gpt-5-mini", "gemini-2.5-pro", "meta-llama/Llama-3.3-70B:free"):
@@ -137,7 +140,12 @@ class Junior:
                 raise StoreUnavailable(safe_url(url), "the application is closed", "build a new one")
             from core.store import Store  # first use: SQLAlchemy and the drivers load now
 
-            self._store = await Store(url).open()
+            store = await Store(url, thread_ttl_s=self.settings.thread_ttl_days * 86_400).open()
+            try:
+                await store.threads.purge_expired()
+            except StoreUnavailable as error:  # expired threads are invisible anyway: purge them next time
+                logger.warning("could not purge expired threads: %s", error)
+            self._store = store
             return self._store
 
     async def __aenter__(self) -> Self:

@@ -2,8 +2,8 @@
 (several servers sharing it), through SQLAlchemy's async Core.
 
     async with Store(store_url(settings)) as store:      # opens: connects, migrates
-        thread = await store.create_thread("Review the importer")
-        seq = await store.append_turn(thread, "user", "Is this safe?")
+        thread = await store.threads.create("Review the importer")
+        await store.threads.append(thread, [NewTurn("user", "Is this safe?")])
 
 The application opens it on first use (`Junior.store()`), never on the start path: importing this module
 imports SQLAlchemy. Every failure to open or use it is a `StoreUnavailable` saying why and what to do, so
@@ -22,7 +22,6 @@ import contextlib
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,38 +29,25 @@ from types import TracebackType
 from typing import Any, Self
 
 import anyio
-from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from core import defaults
-from core.errors import StoreUnavailable, UnknownThread
+from core.errors import StoreUnavailable
 from core.redact import Redactor, url_secrets
-from core.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version, turns
-from core.store_schema import threads as threads_table
+from core.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version
+from core.store_threads import Threads
 from core.store_url import DATABASE_URL_ENV, StoreLocation, parse_store_url
 
-__all__ = ["CachedModels", "Store", "Turn", "explain"]
+__all__ = ["CachedModels", "Store", "explain"]
 
 # Any constant will do: it names the lock that makes concurrent opens migrate one at a time (PostgreSQL).
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
 WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
 # What a database failure looks like from here: SQLAlchemy's errors, the drivers' own, the network's.
 _FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One turn of a thread: a user's prompt, or one AI's answer."""
-
-    thread_id: str
-    seq: int
-    role: str
-    text: str
-    ai: str | None
-    model: str | None
-    created: float
 
 
 @dataclass(frozen=True)
@@ -87,9 +73,11 @@ class Store:
         busy_timeout_s: float = defaults.STORE_BUSY_TIMEOUT_S,
         connect_timeout_s: float = defaults.STORE_CONNECT_TIMEOUT_S,
         open_timeout_s: float = defaults.STORE_OPEN_TIMEOUT_S,
+        thread_ttl_s: float = defaults.THREAD_TTL_DAYS * 86_400,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
+        self.thread_ttl_s = thread_ttl_s
         self.busy_timeout_s = busy_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.open_timeout_s = open_timeout_s
@@ -157,62 +145,8 @@ class Store:
 
     async def schema_version(self) -> int:
         """The schema's version as the database records it (0: none)."""
-        async with self._read() as conn:
+        async with self.read() as conn:
             return await conn.scalar(select(func.coalesce(func.max(schema_version.c.version), 0))) or 0
-
-    async def create_thread(self, title: str, *, expires_in_s: float = defaults.THREAD_TTL_DAYS * 86_400) -> str:
-        """A new, empty thread; returns its id.
-
-        Raises:
-            StoreUnavailable: the store cannot be written.
-        """
-        thread_id = uuid.uuid4().hex
-        now = self.clock()
-        async with self._write() as conn:
-            await conn.execute(
-                insert(threads_table).values(
-                    id=thread_id, title=title, created=now, last_activity=now, expires=now + expires_in_s
-                )
-            )
-        return thread_id
-
-    async def append_turn(
-        self, thread_id: str, role: str, text: str, *, ai: str | None = None, model: str | None = None
-    ) -> int:
-        """Add a turn at the end of a thread and return its place (1, 2, ...). Appends to one thread from
-        anywhere (tasks, processes) get distinct, consecutive places: the thread's row is locked (touched)
-        before the last place is read.
-
-        Raises:
-            UnknownThread: no such thread.
-            StoreUnavailable: the store cannot be written.
-        """
-        now = self.clock()
-        async with self._write() as conn:
-            touched = await conn.execute(
-                update(threads_table).where(threads_table.c.id == thread_id).values(last_activity=now)
-            )
-            if touched.rowcount == 0:
-                raise UnknownThread(thread_id)
-            last = await conn.scalar(select(func.max(turns.c.seq)).where(turns.c.thread_id == thread_id))
-            seq = (last or 0) + 1
-            await conn.execute(
-                insert(turns).values(
-                    thread_id=thread_id, seq=seq, role=role, ai=ai, model=model, text=text, created=now
-                )
-            )
-        return seq
-
-    async def turns(self, thread_id: str) -> list[Turn]:
-        """A thread's turns in order (empty for a thread without any, or none at all).
-
-        Raises:
-            StoreUnavailable: the store cannot be read.
-        """
-        query = select(turns).where(turns.c.thread_id == thread_id).order_by(turns.c.seq)
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [Turn(**row) for row in rows]
 
     async def save_models(self, ai: str, json: str) -> None:
         """Remember AI `ai`'s model list (the provider's JSON), fetched now, replacing the last one.
@@ -226,7 +160,7 @@ class Store:
         upsert = upsert.on_conflict_do_update(
             index_elements=["ai"], set_={"fetched_at": values["fetched_at"], "json": json}
         )
-        async with self._write() as conn:
+        async with self.write() as conn:
             await conn.execute(upsert)
 
     async def cached_models(self, ai: str) -> CachedModels | None:
@@ -236,19 +170,26 @@ class Store:
             StoreUnavailable: the store cannot be read.
         """
         query = select(models_cache.c.json, models_cache.c.fetched_at).where(models_cache.c.ai == ai)
-        async with self._read() as conn:
+        async with self.read() as conn:
             row = (await conn.execute(query)).first()
         return CachedModels(row.json, row.fetched_at) if row is not None else None
+
+    @property
+    def threads(self) -> Threads:
+        """The threads and their turns (core/store_threads.py)."""
+        return Threads(self)
 
     # -- transactions ---------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """One read transaction; a database failure in it is `StoreUnavailable`."""
         async with self._transaction(write=False) as conn:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction (on SQLite, this process's writers take turns); failures as `read`."""
         async with contextlib.AsyncExitStack() as stack:
             if self._backend() == "sqlite":
                 await stack.enter_async_context(self._one_writer)
@@ -270,7 +211,7 @@ class Store:
     async def _migrate(self) -> tuple[int, ...]:
         """Apply the migrations the database lacks, in order, in one transaction; returns their versions."""
         applied: list[int] = []
-        async with self._write() as conn:
+        async with self.write() as conn:
             if self._backend() == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.execute(text(SCHEMA_VERSION_DDL))

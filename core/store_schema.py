@@ -74,6 +74,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "which tool a turn came from, and the files a user's turn carried",
+        (
+            "ALTER TABLE turns ADD COLUMN tool VARCHAR(64)",
+            # JSON {path: sha256}: what was sent, so that an unchanged file is not sent again.
+            "ALTER TABLE turns ADD COLUMN files TEXT",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -108,6 +117,8 @@ turns = Table(
     Column("model", Text),
     Column("text", Text, nullable=False),
     Column("created", Double, nullable=False),
+    Column("tool", String(64)),
+    Column("files", Text),
 )
 
 models_cache = Table(

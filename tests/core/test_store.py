@@ -5,7 +5,6 @@ store that cannot be opened says why and how to fix it."""
 
 from __future__ import annotations
 
-import functools
 import os
 import sqlite3
 import stat
@@ -20,20 +19,12 @@ from core.config import Settings, load_settings
 from core.errors import StoreUnavailable, UnknownThread
 from core.store import Store
 from core.store_schema import LATEST_VERSION, METADATA, MIGRATIONS, schema_version
+from core.store_threads import NewTurn
 from core.store_url import data_dir, parse_store_url
-from tests.postgres import PostgresServer, free_port
+from tests.postgres import free_port
 
 pytestmark = pytest.mark.anyio
 DEADLINE_S = 30
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty store's URL: a new SQLite file, or a new database on the session's PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'store' / 'junior.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.url(server.create_database())
 
 
 async def test_opening_makes_the_schema_once_and_records_its_version(url: str) -> None:
@@ -82,11 +73,11 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> No
 async def test_concurrent_appends_to_one_thread_get_distinct_consecutive_places(url: str) -> None:
     with anyio.fail_after(DEADLINE_S):
         async with Store(url) as store:
-            thread = await store.create_thread("twenty at once")
+            thread = await store.threads.create("twenty at once")
             async with anyio.create_task_group() as group:
                 for n in range(20):
-                    group.start_soon(store.append_turn, thread, "user", f"prompt {n}")
-            turns = await store.turns(thread)
+                    group.start_soon(store.threads.append, thread, [NewTurn("user", f"prompt {n}")])
+            turns = await store.threads.turns(thread)
     assert [turn.seq for turn in turns] == list(range(1, 21))
     assert sorted(turn.text for turn in turns) == sorted(f"prompt {n}" for n in range(20))
 
@@ -95,14 +86,13 @@ async def test_two_stores_on_one_database_both_write_without_waiting_for_each_ot
     # Two stores, two engines: what two server processes (Claude Desktop's and Claude Code's) would be.
     with anyio.fail_after(DEADLINE_S):
         async with Store(url) as first, Store(url) as second:
-            thread = await first.create_thread("shared")
+            thread = await first.threads.create("shared")
             async with anyio.create_task_group() as group:
                 for n in range(20):
-                    group.start_soon(first.append_turn, thread, "user", f"first {n}")
-                    answer = functools.partial(second.append_turn, thread, "assistant", f"second {n}", ai="grok")
-                    group.start_soon(answer)
-                group.start_soon(second.create_thread, "its own")
-            turns = await second.turns(thread)
+                    group.start_soon(first.threads.append, thread, [NewTurn("user", f"first {n}")])
+                    group.start_soon(second.threads.append, thread, [NewTurn("assistant", f"second {n}", ai="grok")])
+                group.start_soon(second.threads.create, "its own")
+            turns = await second.threads.turns(thread)
     assert [turn.seq for turn in turns] == list(range(1, 41))
     assert sum(turn.ai == "grok" for turn in turns) == 20
 
@@ -123,11 +113,11 @@ async def test_two_stores_opening_a_new_database_at_once_migrate_it_once(url: st
 async def test_a_turn_survives_closing_and_reopening(url: str) -> None:
     with anyio.fail_after(DEADLINE_S):
         async with Store(url) as store:
-            thread = await store.create_thread("lasting")
-            await store.append_turn(thread, "user", "remember me")
-            await store.append_turn(thread, "assistant", "I will", ai="gemini", model="gemini-2.5-pro")
+            thread = await store.threads.create("lasting")
+            await store.threads.append(thread, [NewTurn("user", "remember me")])
+            await store.threads.append(thread, [NewTurn("assistant", "I will", ai="gemini", model="gemini-2.5-pro")])
         async with Store(url) as reopened:
-            turns = await reopened.turns(thread)
+            turns = await reopened.threads.turns(thread)
     assert [(t.seq, t.role, t.text, t.ai, t.model) for t in turns] == [
         (1, "user", "remember me", None, None),
         (2, "assistant", "I will", "gemini", "gemini-2.5-pro"),
@@ -137,7 +127,7 @@ async def test_a_turn_survives_closing_and_reopening(url: str) -> None:
 async def test_appending_to_an_unknown_thread_is_an_error(url: str) -> None:
     async with Store(url) as store:
         with pytest.raises(UnknownThread, match="no thread 'nope'"):
-            await store.append_turn("nope", "user", "hello?")
+            await store.threads.append("nope", [NewTurn("user", "hello?")])
 
 
 async def test_the_models_cache_keeps_the_latest_list(url: str) -> None:

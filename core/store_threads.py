@@ -1,0 +1,255 @@
+"""Threads in the store: create one, append a call's turns to it at once, read, list, search, delete, expire.
+
+    thread = await store.threads.create("Review the importer")
+    await store.threads.append(thread, [NewTurn("user", "Is this safe?"), NewTurn("assistant", "No", ai="grok")])
+
+A thread expires `Store.thread_ttl_s` after its last activity; an expired thread is gone to every query
+here, and its rows are deleted by `purge_expired` (the application runs it when it opens the store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.errors import UnknownThread
+from core.store_schema import threads as threads_table
+from core.store_schema import turns
+
+__all__ = ["MAX_LISTED", "NewTurn", "ThreadInfo", "Threads", "Transactions", "Turn"]
+
+MAX_LISTED = 100  # threads one listing returns, at most
+
+
+@dataclass(frozen=True)
+class NewTurn:
+    """A turn to append: a user's prompt (with the files it carried), or one AI's answer."""
+
+    role: str
+    text: str
+    ai: str | None = None
+    model: str | None = None
+    tool: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)  # path → sha256 of what was sent
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn of a thread as stored: its place (1, 2, ...) and when it was made."""
+
+    thread_id: str
+    seq: int
+    role: str
+    text: str
+    ai: str | None
+    model: str | None
+    created: float
+    tool: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """A thread as listings show it: its title, the AIs that answered in it, its size and activity."""
+
+    id: str
+    title: str
+    created: float
+    last_activity: float
+    expires: float | None
+    turns: int
+    ais: tuple[str, ...]
+
+
+class Transactions(Protocol):
+    """What the thread queries need of the store (core/store.py's `Store`)."""
+
+    clock: Callable[[], float]
+    thread_ttl_s: float
+
+    def read(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
+
+    def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
+
+
+class Threads:
+    """The thread queries of one open store (`Store.threads`)."""
+
+    def __init__(self, store: Transactions) -> None:
+        self._store = store
+
+    async def create(self, title: str) -> str:
+        """A new, empty thread; returns its id.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        thread_id = uuid.uuid4().hex
+        now = self._store.clock()
+        async with self._store.write() as conn:
+            await conn.execute(
+                insert(threads_table).values(
+                    id=thread_id, title=title, created=now, last_activity=now, expires=now + self._store.thread_ttl_s
+                )
+            )
+        return thread_id
+
+    async def append(self, thread_id: str, new: Sequence[NewTurn]) -> list[int]:
+        """Add turns at the end of a thread, in one transaction, and return their places: one call's turns
+        are consecutive, whatever else appends to the thread at once (tasks, processes), and a crash leaves
+        all of them or none. The thread's row is locked (touched) before the last place is read.
+
+        Raises:
+            UnknownThread: no such thread, or it expired.
+            StoreUnavailable: the store cannot be written.
+        """
+        now = self._store.clock()
+        async with self._store.write() as conn:
+            touched = await conn.execute(
+                update(threads_table)
+                .where(threads_table.c.id == thread_id, self._alive(now))
+                .values(last_activity=now, expires=now + self._store.thread_ttl_s)
+            )
+            if touched.rowcount == 0:
+                raise UnknownThread(thread_id)
+            last = await conn.scalar(select(func.max(turns.c.seq)).where(turns.c.thread_id == thread_id)) or 0
+            rows = [_row(thread_id, last + n, turn, now) for n, turn in enumerate(new, start=1)]
+            if rows:
+                await conn.execute(insert(turns), rows)
+        return [row["seq"] for row in rows]
+
+    async def turns(self, thread_id: str) -> list[Turn]:
+        """A thread's turns in order.
+
+        Raises:
+            UnknownThread: no such thread, or it expired.
+            StoreUnavailable: the store cannot be read.
+        """
+        now = self._store.clock()
+        async with self._store.read() as conn:
+            found = await conn.scalar(
+                select(threads_table.c.id).where(threads_table.c.id == thread_id, self._alive(now))
+            )
+            if found is None:
+                raise UnknownThread(thread_id)
+            query = select(turns).where(turns.c.thread_id == thread_id).order_by(turns.c.seq)
+            rows = (await conn.execute(query)).mappings().all()
+        return [_turn(dict(row)) for row in rows]
+
+    async def info(self, thread_id: str) -> ThreadInfo:
+        """One thread's listing.
+
+        Raises:
+            UnknownThread: no such thread, or it expired.
+            StoreUnavailable: the store cannot be read.
+        """
+        found = await self._listing(thread_ids=[thread_id])
+        if not found:
+            raise UnknownThread(thread_id)
+        return found[0]
+
+    async def recent(self, *, limit: int = 20, search: str | None = None) -> list[ThreadInfo]:
+        """The threads with the latest activity first; with `search`, only those whose title or turns
+        contain it (ignoring case).
+
+        Raises:
+            StoreUnavailable: the store cannot be read.
+        """
+        return await self._listing(limit=min(limit, MAX_LISTED), search=search)
+
+    async def delete(self, thread_id: str) -> bool:
+        """Delete a thread and its turns; False when there was no such thread.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        async with self._store.write() as conn:
+            await conn.execute(delete(turns).where(turns.c.thread_id == thread_id))
+            deleted = await conn.execute(delete(threads_table).where(threads_table.c.id == thread_id))
+        return bool(deleted.rowcount)
+
+    async def purge_expired(self) -> int:
+        """Delete the threads that expired, with their turns; returns how many.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        now = self._store.clock()
+        expired = select(threads_table.c.id).where(threads_table.c.expires < now)
+        async with self._store.write() as conn:
+            await conn.execute(delete(turns).where(turns.c.thread_id.in_(expired)))
+            deleted = await conn.execute(delete(threads_table).where(threads_table.c.expires < now))
+        return int(deleted.rowcount or 0)
+
+    async def _listing(
+        self, *, thread_ids: list[str] | None = None, limit: int = MAX_LISTED, search: str | None = None
+    ) -> list[ThreadInfo]:
+        now = self._store.clock()
+        query = select(threads_table).where(self._alive(now))
+        if thread_ids is not None:
+            query = query.where(threads_table.c.id.in_(thread_ids))
+        if search:
+            needle = f"%{_escape_like(search.lower())}%"
+            in_turns = select(turns.c.thread_id).where(func.lower(turns.c.text).like(needle, escape="\\"))
+            query = query.where(
+                or_(func.lower(threads_table.c.title).like(needle, escape="\\"), threads_table.c.id.in_(in_turns))
+            )
+        query = query.order_by(threads_table.c.last_activity.desc(), threads_table.c.id).limit(limit)
+        async with self._store.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+            ids = [row["id"] for row in rows]
+            by_thread = select(turns.c.thread_id, func.count()).where(turns.c.thread_id.in_(ids))
+            counts = {row[0]: int(row[1]) for row in await conn.execute(by_thread.group_by(turns.c.thread_id))}
+            pairs = select(turns.c.thread_id, turns.c.ai).distinct()
+            pairs = pairs.where(turns.c.thread_id.in_(ids), turns.c.ai.is_not(None)).order_by(turns.c.ai)
+            answered = [(row[0], row[1]) for row in await conn.execute(pairs)]
+        ais: dict[str, list[str]] = {}
+        for thread_id, ai in answered:
+            ais.setdefault(thread_id, []).append(ai)
+        return [
+            ThreadInfo(
+                id=row["id"],
+                title=row["title"],
+                created=row["created"],
+                last_activity=row["last_activity"],
+                expires=row["expires"],
+                turns=counts.get(row["id"], 0),
+                ais=tuple(ais.get(row["id"], ())),
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def _alive(now: float) -> Any:
+        return or_(threads_table.c.expires.is_(None), threads_table.c.expires >= now)
+
+
+def _row(thread_id: str, seq: int, turn: NewTurn, now: float) -> dict[str, Any]:
+    files = json.dumps(dict(turn.files), sort_keys=True) if turn.files else None
+    return {
+        "thread_id": thread_id,
+        "seq": seq,
+        "role": turn.role,
+        "ai": turn.ai,
+        "model": turn.model,
+        "text": turn.text,
+        "created": now,
+        "tool": turn.tool,
+        "files": files,
+    }
+
+
+def _turn(row: Mapping[str, Any]) -> Turn:
+    files = json.loads(row["files"]) if row["files"] else {}
+    return Turn(**{**row, "files": files if isinstance(files, dict) else {}})
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
