@@ -51,8 +51,15 @@ class Request:
 
     @property
     def messages(self) -> tuple[Message, ...]:
-        """Every turn the AI sees, the prompt last."""
-        return (*self.history, Message("user", self.prompt))
+        """Every turn the AI sees, the prompt last; consecutive turns of one role are joined into one
+        (providers expect the roles to alternate)."""
+        joined: list[Message] = []
+        for message in (*self.history, Message("user", self.prompt)):
+            if joined and joined[-1].role == message.role:
+                joined[-1] = Message(message.role, f"{joined[-1].text}\n\n{message.text}")
+            else:
+                joined.append(message)
+        return tuple(joined)
 
     def asking(self, prompt: str) -> Request:
         """The same request with another prompt (when each AI is asked its own question)."""

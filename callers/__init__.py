@@ -2,10 +2,13 @@
 
 from callers.app import Junior, Route
 from callers.call import complete, complete_sync, completed
-from callers.fanout import AIResult, OnResult, ask_all, ask_each, ask_routes
+from callers.fanout import AIResult, History, OnResult, ask_all, ask_each, ask_routes
+from callers.threads import Conversation, conversation
 
 __all__ = [
     "AIResult",
+    "Conversation",
+    "History",
     "Junior",
     "OnResult",
     "Route",
@@ -15,4 +18,5 @@ __all__ = [
     "complete",
     "complete_sync",
     "completed",
+    "conversation",
 ]

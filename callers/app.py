@@ -24,6 +24,7 @@ from core.config import AIConfig, Settings
 from core.credentials import lookup_order
 from core.errors import AIUnavailable, InvalidRequest, NoAIConfigured, StoreUnavailable, UnknownAI
 from core.guard import AIGuard
+from core.locks import KeyedLock
 from core.redact import Redactor, safe_url
 from core.store_url import store_url
 
@@ -91,6 +92,7 @@ class Junior:
         pool: The sync and async clients of every usable AI.
         guards: name → AIGuard, one per usable AI.
         clock: The monotonic clock the guards and deadlines measure time with.
+        thread_locks: One lock per thread in use, so that calls on one thread take turns.
         closed: True once `aclose()` ran.
     """
 
@@ -103,6 +105,7 @@ class Junior:
         self.guards = guards
         self.clock = clock
         self.closed = False
+        self.thread_locks = KeyedLock()  # calls on one thread take turns (callers/threads.py)
         self._store: Store | None = None
         self._opening_store = anyio.Lock()
 

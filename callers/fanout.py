@@ -8,16 +8,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 
 import anyio
 from pydantic import BaseModel
 
-from ai.request import Completion, Request
+from ai.request import Completion, Message, Request
 from callers.app import Junior, Route
 from callers.call import completed
 from core.errors import JuniorAIError, ProviderError
 
-__all__ = ["AIResult", "OnResult", "ask_all", "ask_each", "ask_routes"]
+__all__ = ["AIResult", "History", "OnResult", "ask_all", "ask_each", "ask_routes"]
 
 logger = logging.getLogger("junior_ai.fanout")
 
@@ -87,9 +88,13 @@ class AIResult(BaseModel):
 
 # Awaited as each AI finishes (progress: "grok answered in 1.2 s").
 OnResult = Callable[[AIResult], Awaitable[None]]
+# What each AI sees before its prompt: a thread's earlier turns, fitted to it (callers/threads.py).
+History = Callable[[Route], tuple[Message, ...]]
 
 
-async def ask_each(app: Junior, requests: Mapping[str, Request], on_result: OnResult | None = None) -> list[AIResult]:
+async def ask_each(
+    app: Junior, requests: Mapping[str, Request], on_result: OnResult | None = None, *, history: History | None = None
+) -> list[AIResult]:
     """Ask each AI its own request, all at once; one `AIResult` per AI, in the order given.
 
     Each call ends by its request's deadline (retries and waiting for a slot included), and an AI still
@@ -98,32 +103,46 @@ async def ask_each(app: Junior, requests: Mapping[str, Request], on_result: OnRe
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
     """
-    return await _fan_out(app, [(app.route(name), request) for name, request in requests.items()], on_result)
+    return await _fan_out(app, [(app.route(name), request) for name, request in requests.items()], on_result, history)
 
 
 async def ask_all(
-    app: Junior, names: Iterable[str] | None, request: Request, on_result: OnResult | None = None
+    app: Junior,
+    names: Iterable[str] | None,
+    request: Request,
+    on_result: OnResult | None = None,
+    *,
+    history: History | None = None,
 ) -> list[AIResult]:
     """Ask several AIs (every usable one when `names` is None) the same request at once.
 
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when the names are wrong.
     """
-    return await ask_routes(app, app.select(names), request, on_result)
+    return await ask_routes(app, app.select(names), request, on_result, history=history)
 
 
 async def ask_routes(
-    app: Junior, routes: Iterable[Route], request: Request, on_result: OnResult | None = None
+    app: Junior,
+    routes: Iterable[Route],
+    request: Request,
+    on_result: OnResult | None = None,
+    *,
+    history: History | None = None,
 ) -> list[AIResult]:
     """`ask_all` for AIs already checked (`Junior.select`)."""
-    return await _fan_out(app, [(route, request) for route in routes], on_result)
+    return await _fan_out(app, [(route, request) for route in routes], on_result, history)
 
 
-async def _fan_out(app: Junior, calls: list[tuple[Route, Request]], on_result: OnResult | None) -> list[AIResult]:
+async def _fan_out(
+    app: Junior, calls: list[tuple[Route, Request]], on_result: OnResult | None, history: History | None
+) -> list[AIResult]:
     results: dict[str, AIResult] = {}
     started = time.perf_counter()
 
     async def ask(route: Route, request: Request) -> None:
+        if history is not None:
+            request = replace(request, history=(*history(route), *request.history))
         try:
             completion = await completed(app, route, request)
         except JuniorAIError as error:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, Junior, ask_all
+from callers import AIResult, History, Junior, ask_all
 from collab.shared import Notify, say
 from core.errors import InvalidRequest
 
@@ -234,8 +234,10 @@ async def run_consensus(
     *,
     deadline_s: float,
     notify: Notify | None = None,
+    history: History | None = None,
 ) -> ConsensusResult:
-    """Ask every AI the same question independently and concurrently; tally their votes.
+    """Ask every AI the same question independently and concurrently (after `history`, a thread's earlier
+    turns per AI); tally their votes.
 
     Raises:
         InvalidRequest: bad options.
@@ -247,7 +249,7 @@ async def run_consensus(
         await say(notify, result.describe())
 
     request = Request(consensus_prompt(question, options), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline_s)
-    results = await ask_all(app, ais, request, heard)
+    results = await ask_all(app, ais, request, heard, history=history)
     votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok]
     counted = tally(votes)
     return ConsensusResult(

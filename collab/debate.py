@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, Junior, ask_each
+from callers import AIResult, History, Junior, ask_each
 from collab.shared import Notify, labelled, say
 from core.deadline import Deadline
 from core.defaults import DEBATE_ROUND_S
@@ -80,11 +80,13 @@ async def run_debate(
     deadline_s: float,
     round_s: float = DEBATE_ROUND_S,
     notify: Notify | None = None,
+    history: History | None = None,
 ) -> DebateResult:
     """Run a debate of `rounds` rounds, then have the fastest remaining AI summarize it.
 
     An AI that fails drops out with a note; the debate goes on while at least two remain. Every round
     (and the summary) gets a fair share of the time left before `deadline_s`, and a round at most `round_s`.
+    `history` (a thread's earlier turns, per AI) comes before every prompt.
 
     Raises:
         InvalidRequest: fewer than two AIs, or rounds outside 1-5.
@@ -114,7 +116,7 @@ async def run_debate(
         share = min(round_s, deadline.share(rounds - number + 2))
         ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=share)
         requests = {name: ask.asking(_prompt(topic, number, rounds, name, statements, active)) for name in active}
-        results = await ask_each(app, requests, heard)
+        results = await ask_each(app, requests, heard, history=history)
         played.append(DebateRound(round=number, results=results))
         for result in results:
             if result.ok and result.text:

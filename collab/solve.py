@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, Junior, ask_each
+from callers import AIResult, History, Junior, ask_each
 from collab.shared import Notify, labelled, say
 from core.deadline import Deadline
 from core.errors import InvalidRequest
@@ -62,8 +62,10 @@ async def run_solve(
     *,
     deadline_s: float,
     notify: Notify | None = None,
+    history: History | None = None,
 ) -> SolveResult:
-    """Solve `problem` with several AIs, within `deadline_s`.
+    """Solve `problem` with several AIs, within `deadline_s`; `history` (a thread's earlier turns, per AI)
+    comes before every prompt.
 
     Raises:
         InvalidRequest: an unknown approach.
@@ -72,21 +74,21 @@ async def run_solve(
     names = [route.label for route in app.select(ais)]
     deadline = Deadline(deadline_s, app.clock)
     if approach == "parallel":
-        return await _parallel(app, problem, names, deadline, notify)
+        return await _parallel(app, problem, names, deadline, notify, history)
     if approach == "sequential":
-        return await _sequential(app, problem, names, deadline, notify)
+        return await _sequential(app, problem, names, deadline, notify, history)
     raise InvalidRequest(f"approach must be 'parallel' or 'sequential', got {approach!r}")
 
 
 async def _parallel(
-    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None
+    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None, history: History | None
 ) -> SolveResult:
     async def heard(result: AIResult) -> None:
         await say(notify, f"proposal: {result.describe()}")
 
     # The proposals and the synthesis share the time: half each, at most.
     propose = Request(propose_prompt(problem), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(2))
-    proposals = await ask_each(app, dict.fromkeys(names, propose), heard)
+    proposals = await ask_each(app, dict.fromkeys(names, propose), heard, history=history)
     notes = [f"{r.ai} did not propose: {r.error_kind}: {r.error}" for r in proposals if not r.ok]
     good = [r for r in proposals if r.ok and r.text]
     result = SolveResult(
@@ -104,7 +106,9 @@ async def _parallel(
     synthesizer = min(good, key=lambda r: r.latency_s).ai
     combine = synthesis_prompt(problem, {r.ai: r.text or "" for r in good})
     [synthesis] = await ask_each(
-        app, {synthesizer: Request(combine, system=SYSTEM, temperature=0.3, deadline=deadline.remaining())}
+        app,
+        {synthesizer: Request(combine, system=SYSTEM, temperature=0.3, deadline=deadline.remaining())},
+        history=history,
     )
     await say(notify, f"synthesis: {synthesis.describe()}")
     if not synthesis.ok:
@@ -114,7 +118,7 @@ async def _parallel(
 
 
 async def _sequential(
-    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None
+    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None, history: History | None
 ) -> SolveResult:
     steps: list[AIResult] = []
     notes: list[str] = []
@@ -125,7 +129,7 @@ async def _sequential(
             break
         prompt = propose_prompt(problem) if current is None else refine_prompt(problem, current.ai, current.text or "")
         request = Request(prompt, system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(len(names) - index))
-        [step] = await ask_each(app, {name: request})
+        [step] = await ask_each(app, {name: request}, history=history)
         steps.append(step)
         await say(notify, f"step {index + 1} of {len(names)}: {step.describe()}")
         if step.ok and step.text:

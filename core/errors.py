@@ -8,6 +8,7 @@
     ├── AIUnavailable               the AI is configured but disabled or without a key
     ├── StoreUnavailable            the store (threads, caches) cannot be opened: why, and the fix
     ├── UnknownThread (LookupError) a thread id the store does not hold
+    ├── ThreadBusy                  another call on the thread held it past this call's deadline
     └── ProviderError               an AI answered with an error, or not at all
         ├── ProviderTimeout         no answer within the AI's timeout (a TimeoutError, so also asyncio's)
         │   └── DeadlineReached     the call's own deadline ran out first: not the provider's fault
@@ -55,6 +56,7 @@ __all__ = [
     "RateLimited",
     "Redirected",
     "StoreUnavailable",
+    "ThreadBusy",
     "UnknownAI",
     "UnknownThread",
 ]
@@ -124,7 +126,22 @@ class UnknownThread(JuniorAIError, LookupError):
 
     def __init__(self, thread_id: str) -> None:
         self.thread_id = thread_id
-        super().__init__(f"no thread {thread_id!r} in the store (it may have expired or been deleted)")
+        super().__init__(
+            f"no thread {thread_id!r} in the store (it may have expired or been deleted); "
+            "the threads tool lists them, or leave continuation_id out to start a new one"
+        )
+
+
+class ThreadBusy(JuniorAIError):
+    """Calls on one thread take turns; this one waited for the thread longer than its deadline."""
+
+    def __init__(self, thread_id: str, waited_s: float) -> None:
+        self.thread_id = thread_id
+        self.waited_s = waited_s
+        super().__init__(
+            f"thread {thread_id!r} stayed busy with another call for over {waited_s:g} s; try again when that "
+            "call has answered, or leave continuation_id out to start a new thread"
+        )
 
 
 class ProviderError(JuniorAIError):
