@@ -340,11 +340,12 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
 
 
 def _outside(resolved: Path | None, path: Path, roots: tuple[Path, ...]) -> str:
+    """The refusal of `path` (as written, joined to the first root when relative), resolved to `resolved`."""
     allowed = ", ".join(str(root) for root in roots)
     where = ""
     if resolved is not None and resolved != Path(os.path.normpath(path)):
-        where = f" (it leads to {resolved})"
-    elif resolved is not None:
+        where = f" (it leads to {resolved})"  # a symlink on the way
+    elif resolved is not None and ".." in path.parts:
         where = f" ({resolved})"
     return f"outside the allowed roots{where}; files are read only inside: {allowed}"
 
