@@ -4,6 +4,7 @@
     ├── ConfigError                 credentials.json or the environment is wrong
     ├── UnknownAI (ValueError)      an AI name that is not configured / not supported
     ├── InvalidRequest (ValueError) arguments that cannot work together (a debate of one AI, say)
+    │   └── FileRefused             `files` named a path that is not read: each path with its rule
     ├── NoAIConfigured              no AI has credentials; says how to add one
     ├── AIUnavailable               the AI is configured but disabled or without a key
     ├── StoreUnavailable            the store (threads, caches) cannot be opened: why, and the fix
@@ -44,6 +45,7 @@ __all__ = [
     "ContentBlocked",
     "DeadlineReached",
     "EmptyResponse",
+    "FileRefused",
     "InvalidRequest",
     "InvalidResponse",
     "JuniorAIError",
@@ -82,6 +84,21 @@ class UnknownAI(JuniorAIError, ValueError):
 
 class InvalidRequest(JuniorAIError, ValueError):
     """The arguments are each valid but cannot work together; the message says what would."""
+
+
+class FileRefused(InvalidRequest):
+    """Paths named in `files` that are not read: a secret, outside the allowed roots, missing, a directory,
+    a glob that matches nothing. The message lists every refusal of the call, one per line.
+
+    Attributes:
+        refusals: (path as given, the rule that refused it, with what is allowed), in the order given.
+    """
+
+    def __init__(self, refusals: tuple[tuple[str, str], ...]) -> None:
+        self.refusals = refusals
+        lines = "\n".join(f"  {path}: {rule}" for path, rule in refusals)
+        count = "1 file was" if len(refusals) == 1 else f"{len(refusals)} files were"
+        super().__init__(f"{count} refused; nothing was sent:\n{lines}")
 
 
 class NoAIConfigured(JuniorAIError):
