@@ -52,13 +52,17 @@ def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] 
     passes its own, with its own clock), lives as long as a connection does, and tools reach it through
     the lifespan context."""
 
+    live: list[Junior] = []  # the application of the connection being served (for static resources)
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[Junior]) -> AsyncIterator[Junior]:
         app = build_app(settings)
         warm_up(app.pool.async_clients.values())  # the SDKs get ready in the background: the first call finds them so
+        live.append(app)
         try:
             yield app
         finally:
+            live.remove(app)
             # Shutdown runs inside a cancelled scope (a signal, or stdin closing): close the clients anyway.
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT_S):
                 await app.aclose()
@@ -72,7 +76,7 @@ def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] 
         log_level=_log_level(),  # type: ignore[arg-type]
         middleware=[redact_results],
     )
-    register_tools(server, settings)
+    register_tools(server, settings, running=lambda: live[-1])
     return server
 
 

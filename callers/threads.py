@@ -70,7 +70,8 @@ def history(turns: Iterable[Turn], ai: str) -> list[list[Message]]:
         if own is not None:
             messages.append(Message("assistant", own.text))
         if others:
-            messages.append(Message("user", "Other AIs answered that too:\n\n" + _others(others)))
+            heard = "Other AIs answered that too:" if own is not None else "Other AIs answered:"
+            messages.append(Message("user", f"{heard}\n\n{_others(others)}"))
         elif own is None:
             messages.append(Message("user", "(No AI answered that.)"))
         calls.append(messages)

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tools import ask, collab, legacy, status
+from tools import ask, collab, legacy, status, threads
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mcp.server.mcpserver import MCPServer
 
+    from callers import Junior
     from core.config import Settings
 
 __all__ = ["register_tools"]
 
 
-def register_tools(server: MCPServer, settings: Settings) -> None:
-    """Register the tools of the settings' profile: `compact` (six tools) or `full` (plus per-AI tools)."""
+def register_tools(server: MCPServer, settings: Settings, running: Callable[[], Junior]) -> None:
+    """Register the tools of the settings' profile, `compact` (seven tools) or `full` (plus per-AI tools),
+    and the threads resources; `running()` is the live connection's application."""
     ask.register(server, settings)
     collab.register(server, settings)
     status.register(server, settings)
+    threads.register(server, running)
     if settings.tool_profile == "full":
         legacy.register(server, settings)

@@ -1,6 +1,7 @@
 """ask_ai and ask_all_ais: one AI, or several at once, in any mode."""
 
 import time
+from dataclasses import replace
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -11,8 +12,20 @@ from callers import AIResult, ask_routes, completed
 from collab.modes import MODES, ModeName
 from core.config import Settings
 from core.errors import ProviderError
-from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section, with_context
-from tools.params import MAX_NAME_CHARS, AINames, CodeContext, DeadlineS, MaxTokens, Mode, Prompt, Temperature
+from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section
+from tools.params import (
+    MAX_NAME_CHARS,
+    AINames,
+    CodeContext,
+    ContinuationId,
+    DeadlineS,
+    Files,
+    MaxTokens,
+    Mode,
+    Prompt,
+    Temperature,
+)
+from tools.turn import taking_turn
 
 __all__ = ["AskAllResult", "ask_one", "register"]
 
@@ -48,6 +61,10 @@ async def ask_one(
     temperature: float | None,
     max_tokens: int | None,
     deadline_s: float | None = None,
+    continuation_id: str | None = None,
+    files: list[str] | None = None,
+    *,
+    tool: str = "ask_ai",
 ) -> Answer:
     """Ask one AI in a mode; the shared body of ask_ai and the generated ask_<ai> / <ai>_<mode> tools.
 
@@ -56,17 +73,25 @@ async def ask_one(
 
     Raises:
         UnknownAI, AIUnavailable, NoAIConfigured, InvalidRequest: the AI cannot be asked this.
+        FileRefused, UnknownThread, ThreadBusy: a file or the thread cannot be used.
     """
     app = app_of(ctx)
     route = app.route(ai)
     name = route.label
-    request = mode_request(mode, with_context(app, prompt, context), temperature, max_tokens, deadline_s)
-    started = time.perf_counter()
-    try:
-        completion = await completed(app, route, request)
-    except ProviderError as error:  # this AI failed: say so as data a program can read, not only as text
-        return Answer(str(error), AIResult.failed(name, error.model, error, started), failed=True)
-    return Answer(completion.text, AIResult.answered(name, completion, started))
+    deadline = deadline_s or app.settings.ask_deadline_s
+    async with taking_turn(ctx, tool, prompt, context, continuation_id, files, [route], deadline) as turn:
+        request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline_s))
+        request = replace(request, history=turn.history_for(route))
+        started = time.perf_counter()
+        try:
+            completion = await completed(app, route, request)
+        except ProviderError as error:  # this AI failed: say so as data a program can read, not only as text
+            result = AIResult.failed(name, error.model, error, started)
+            await turn.record([result])
+            return turn.finish(Answer(str(error), result, failed=True))
+        result = AIResult.answered(name, completion, started)
+        await turn.record([result])
+    return turn.finish(Answer(completion.text, result))
 
 
 def register(server: MCPServer, settings: Settings) -> None:
@@ -87,8 +112,12 @@ def register(server: MCPServer, settings: Settings) -> None:
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
         deadline_s: DeadlineS = None,
+        continuation_id: ContinuationId = None,
+        files: Files = None,
     ) -> Answer:
-        return await ask_one(ctx, ai, mode, prompt, context, temperature, max_tokens, deadline_s)
+        return await ask_one(
+            ctx, ai, mode, prompt, context, temperature, max_tokens, deadline_s, continuation_id, files
+        )
 
     async def ask_all_ais(
         prompt: Prompt,
@@ -99,16 +128,20 @@ def register(server: MCPServer, settings: Settings) -> None:
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
         deadline_s: DeadlineS = None,
+        continuation_id: ContinuationId = None,
+        files: Files = None,
     ) -> Answer:
         app = app_of(ctx)
         routes = app.select(ais)
-        request = mode_request(
-            mode, with_context(app, prompt, context), temperature, max_tokens, deadline_s or app.settings.deadline_s
-        )
-        results = await ask_routes(app, routes, request, Progress(ctx, len(routes)).result)
+        deadline = deadline_s or app.settings.deadline_s
+        async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
+            request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline))
+            progress = Progress(ctx, len(routes)).result
+            results = await ask_routes(app, routes, request, progress, history=turn.history_for)
+            await turn.record(results)
         succeeded = sum(result.ok for result in results)
         summary = AskAllResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
-        return Answer("\n\n".join(section(r) for r in results), summary, failed=succeeded == 0)
+        return turn.finish(Answer("\n\n".join(section(r) for r in results), summary, failed=succeeded == 0))
 
     add_tool(server, ask_ai, title="Ask one AI", description="Ask one AI; answer as text.")
     add_tool(

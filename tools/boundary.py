@@ -61,20 +61,30 @@ def app_of(ctx: AppContext) -> Junior:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a tool body returns: readable text for the model, structured content for programs, and
-    whether the tool failed as a whole (every AI failed)."""
+    """What a tool body returns: readable text for the model, structured content for programs, whether
+    the tool failed as a whole (every AI failed), notes the user should read (files cut, history left
+    out), and the thread the call was recorded in."""
 
     text: str
     structured: BaseModel
     failed: bool = False
+    notes: tuple[str, ...] = ()
+    continuation_id: str | None = None
 
     def render(self) -> CallToolResult:
         """The MCP result. Tools declare no output schema: schemas are paid for in the client's context
-        on every turn, and the structured shapes are documented in the README instead."""
+        on every turn, and the structured shapes are documented in the README instead. The notes and the
+        continuation_id end the text, and are keys of the structured content."""
+        text = self.text
+        structured = self.structured.model_dump()
+        if self.notes:
+            text += "\n\nNotes:\n" + "\n".join(f"- {note}" for note in self.notes)
+            structured["notes"] = [*structured.get("notes", []), *self.notes]
+        if self.continuation_id is not None:
+            text += f"\n\ncontinuation_id: {self.continuation_id} (pass it to continue this conversation)"
+            structured["continuation_id"] = self.continuation_id
         return CallToolResult(
-            content=[TextContent(type="text", text=self.text)],
-            structured_content=self.structured.model_dump(),
-            is_error=self.failed,
+            content=[TextContent(type="text", text=text)], structured_content=structured, is_error=self.failed
         )
 
 

@@ -5,12 +5,14 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from callers import AIResult
 from collab.consensus import MAX_OPTIONS, ConsensusResult, Vote, run_consensus
 from collab.debate import MAX_ROUNDS, DebateResult, run_debate
 from collab.solve import Approach, SolveResult, run_solve
 from core.config import Settings
-from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check_size, section, with_context
-from tools.params import AINames, CodeContext, DeadlineS
+from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check_size, section
+from tools.params import AINames, CodeContext, ContinuationId, DeadlineS, Files
+from tools.turn import taking_turn
 
 __all__ = ["register"]
 
@@ -90,6 +92,14 @@ def render_consensus(result: ConsensusResult) -> str:
     return "\n".join(lines)
 
 
+def _last_statements(result: DebateResult) -> list[AIResult]:
+    """What a debate leaves in its thread: each AI's last statement, then the summary."""
+    last: dict[str, AIResult] = {}
+    for played in result.rounds:
+        last.update((r.ai, r) for r in played.results if r.ok)
+    return [*last.values(), *([result.summary] if result.summary is not None else [])]
+
+
 def register(server: MCPServer, settings: Settings) -> None:
     """Register ai_debate, collaborative_solve and ai_consensus on `server`."""
 
@@ -99,20 +109,27 @@ def register(server: MCPServer, settings: Settings) -> None:
         ais: AINames = None,
         rounds: Annotated[int, Field(ge=1, le=MAX_ROUNDS, description="Rounds, 1-5.")] = 2,
         deadline_s: DeadlineS = None,
+        continuation_id: ContinuationId = None,
+        files: Files = None,
     ) -> Answer:
         app = app_of(ctx)
-        check_size(app, topic)
-        result = await run_debate(
-            app,
-            topic,
-            ais,
-            rounds,
-            deadline_s=deadline_s or app.settings.deadline_s,
-            round_s=app.settings.debate_round_s,
-            notify=Progress(ctx),
-        )
+        routes = app.select(ais)
+        deadline = deadline_s or app.settings.deadline_s
+        async with taking_turn(ctx, "ai_debate", topic, None, continuation_id, files, routes, deadline) as turn:
+            result = await run_debate(
+                app,
+                turn.prompt,
+                ais,
+                rounds,
+                deadline_s=deadline,
+                round_s=app.settings.debate_round_s,
+                notify=Progress(ctx),
+                history=turn.history_for,
+            )
+            await turn.record(_last_statements(result))
+        result = result.model_copy(update={"topic": topic})  # not the files the AIs were sent with it
         answered = any(r.ok for played in result.rounds for r in played.results)
-        return Answer(render_debate(result), result, failed=not answered)
+        return turn.finish(Answer(render_debate(result), result, failed=not answered))
 
     async def collaborative_solve(
         problem: Annotated[str, Field(min_length=1, description="The problem to solve.")],
@@ -123,17 +140,21 @@ def register(server: MCPServer, settings: Settings) -> None:
             Approach, Field(description="parallel: all propose, one combines; sequential: each refines the last.")
         ] = "parallel",
         deadline_s: DeadlineS = None,
+        continuation_id: ContinuationId = None,
+        files: Files = None,
     ) -> Answer:
         app = app_of(ctx)
-        result = await run_solve(
-            app,
-            with_context(app, problem, context),
-            ais,
-            approach,
-            deadline_s=deadline_s or app.settings.deadline_s,
-            notify=Progress(ctx),
-        )
-        return Answer(render_solve(result), result, failed=result.solution is None)
+        routes = app.select(ais)
+        deadline = deadline_s or app.settings.deadline_s
+        tool = "collaborative_solve"
+        async with taking_turn(ctx, tool, problem, context, continuation_id, files, routes, deadline) as turn:
+            result = await run_solve(
+                app, turn.prompt, ais, approach, deadline_s=deadline, notify=Progress(ctx), history=turn.history_for
+            )
+            solution = [result.solution] if result.solution and result.solution not in result.proposals else []
+            await turn.record([*result.proposals, *solution])
+        result = result.model_copy(update={"problem": problem})  # not the context and files sent with it
+        return turn.finish(Answer(render_solve(result), result, failed=result.solution is None))
 
     async def ai_consensus(
         question: Annotated[str, Field(min_length=1, description="The question to decide.")],
@@ -143,13 +164,20 @@ def register(server: MCPServer, settings: Settings) -> None:
         ] = None,
         ais: AINames = None,
         deadline_s: DeadlineS = None,
+        continuation_id: ContinuationId = None,
+        files: Files = None,
     ) -> Answer:
         app = app_of(ctx)
         check_size(app, question, *(options or []))
-        result = await run_consensus(
-            app, question, options, ais, deadline_s=deadline_s or app.settings.deadline_s, notify=Progress(ctx)
-        )
-        return Answer(render_consensus(result), result, failed=not result.votes)
+        routes = app.select(ais)
+        deadline = deadline_s or app.settings.deadline_s
+        async with taking_turn(ctx, "ai_consensus", question, None, continuation_id, files, routes, deadline) as turn:
+            result = await run_consensus(
+                app, turn.prompt, options, ais, deadline_s=deadline, notify=Progress(ctx), history=turn.history_for
+            )
+            await turn.record(result.results)
+        result = result.model_copy(update={"question": question})  # not the files the AIs were sent with it
+        return turn.finish(Answer(render_consensus(result), result, failed=not result.votes))
 
     add_tool(
         server,

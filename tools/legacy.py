@@ -12,7 +12,7 @@ from collab.modes import MODES, Mode
 from core.config import Settings
 from tools.ask import ask_one
 from tools.boundary import Answer, AppContext, add_tool
-from tools.params import CodeContext, MaxTokens, Prompt, Temperature
+from tools.params import CodeContext, ContinuationId, Files, MaxTokens, Prompt, Temperature
 
 __all__ = ["register", "tool_name"]
 
@@ -30,8 +30,21 @@ def _tool(ai: str, mode: Mode) -> AskTool:
         context: CodeContext = None,
         temperature: Temperature = None,
         max_tokens: MaxTokens = None,
+        continuation_id: ContinuationId = None,
+        files: Files = None,
     ) -> Answer:
-        return await ask_one(ctx, ai, mode.name, prompt, context, temperature, max_tokens)
+        return await ask_one(
+            ctx,
+            ai,
+            mode.name,
+            prompt,
+            context,
+            temperature,
+            max_tokens,
+            continuation_id=continuation_id,
+            files=files,
+            tool=tool_name(ai, mode),
+        )
 
     return ask
 

@@ -5,13 +5,25 @@ from typing import Annotated
 from pydantic import Field
 
 from collab.modes import ModeName
-from core.defaults import MAX_DEADLINE_S
+from core.defaults import MAX_DEADLINE_S, MAX_FILES
 
-__all__ = ["AINames", "CodeContext", "DeadlineS", "MaxTokens", "Mode", "Prompt", "Temperature"]
+__all__ = [
+    "AINames",
+    "CodeContext",
+    "ContinuationId",
+    "DeadlineS",
+    "Files",
+    "MaxTokens",
+    "Mode",
+    "Prompt",
+    "Temperature",
+]
 
 MAX_TOKENS_LIMIT = 200_000
 MAX_AIS = 50
 MAX_NAME_CHARS = 240  # an AI's name, or `name:model` with a provider's model id
+MAX_THREAD_ID_CHARS = 64
+MAX_PATH_CHARS = 4096
 
 Prompt = Annotated[str, Field(min_length=1, description="The question or task.")]
 CodeContext = Annotated[str | None, Field(description="Code or text to look at.")]
@@ -24,4 +36,11 @@ AINames = Annotated[
 ]
 DeadlineS = Annotated[
     float | None, Field(ge=1, le=MAX_DEADLINE_S, description="Seconds to finish in; late AIs are marked timed out.")
+]
+ContinuationId = Annotated[
+    str | None, Field(max_length=MAX_THREAD_ID_CHARS, description="Continue the thread an answer named.")
+]
+Files = Annotated[
+    list[Annotated[str, Field(max_length=MAX_PATH_CHARS)]] | None,
+    Field(max_length=MAX_FILES, description="Paths or globs the server reads and sends."),
 ]

@@ -1,0 +1,130 @@
+"""One AI-asking tool call's turn in a conversation: the thread it continues (`continuation_id`), the files
+it reads (`files`), and what it records and tells the user when it ends.
+
+    async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, 45) as turn:
+        results = await ask_routes(app, routes, turn.request(base), history=turn.history_for)
+        await turn.record(results)
+    return turn.finish(Answer(...))      # + the notes, + "continuation_id: ..."
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import anyio
+
+from ai.request import Message, Request
+from callers import AIResult, Conversation, Route, conversation
+from core.file_rules import allowed_roots, files_budget
+from core.files import FileBundle, read_files
+from tools.boundary import Answer, AppContext, app_of, with_context
+
+__all__ = ["ROOTS_TIMEOUT_S", "Turn", "client_roots", "taking_turn"]
+
+logger = logging.getLogger("junior_ai.tools")
+
+ROOTS_TIMEOUT_S = 5.0  # how long the client may take to say its roots
+
+
+@dataclass
+class Turn:
+    """What one call asks, with the thread and the files around it.
+
+    Attributes:
+        tool: The tool's name, recorded with the turn.
+        prompt: What every AI is asked: the prompt, the context, the files' text.
+        thread: The conversation this call is part of.
+        files: What the files made (text, images, notes, hashes), or an empty bundle.
+        routes: The AIs asked (for the notes on images).
+    """
+
+    tool: str
+    prompt: str
+    thread: Conversation
+    files: FileBundle
+    routes: Sequence[Route]
+    notes: list[str] = field(default_factory=list)
+
+    def request(self, base: Request) -> Request:
+        """`base` with this turn's prompt and images."""
+        return replace(base, prompt=self.prompt, images=self.files.images)
+
+    def history_for(self, route: Route) -> tuple[Message, ...]:
+        """What `route` sees of the thread before the prompt (callers.History)."""
+        return self.thread.history_for(route)
+
+    async def record(self, results: Iterable[AIResult]) -> None:
+        """Record the call in its thread (the images by name: their bytes are not kept)."""
+        shown = "".join(f"\n[image: {image.name}]" for image in self.files.images)
+        await self.thread.record(self.tool, self.prompt + shown, results, self.files.hashes)
+
+    def finish(self, answer: Answer) -> Answer:
+        """The answer with what the user should know: the files' and the thread's notes, and the
+        continuation_id that continues this conversation."""
+        notes = [*self.files.notes, *self._image_notes(), *self.thread.notes, *self.notes]
+        return replace(answer, notes=(*answer.notes, *notes), continuation_id=self.thread.continuation_id)
+
+    def _image_notes(self) -> list[str]:
+        if not self.files.images:
+            return []
+        names = ", ".join(image.name for image in self.files.images)
+        return [
+            f"{route.label} does not take images, so {names} was not sent to it "
+            f'(if its model does, set "images": true in its block)'
+            for route in self.routes
+            if not route.config.takes_images
+        ]
+
+
+async def client_roots(ctx: AppContext) -> list[str] | None:
+    """The client's MCP roots (file:// URIs), or None when it offers none or cannot say them in time."""
+    capabilities = ctx.request_context.session.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return None
+    try:
+        with anyio.fail_after(ROOTS_TIMEOUT_S), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # roots are deprecated in the newest protocol, and still used
+            listed = await ctx.request_context.session.list_roots()
+    except Exception:  # a client that offers roots and fails to list them: fall back, and say so in the log
+        logger.exception("the client offers roots but could not list them; using the configured roots")
+        return None
+    return [str(root.uri) for root in listed.roots]
+
+
+@contextlib.asynccontextmanager
+async def taking_turn(
+    ctx: AppContext,
+    tool: str,
+    prompt: str,
+    context: str | None,
+    continuation_id: str | None,
+    files: Sequence[str] | None,
+    routes: Sequence[Route],
+    deadline_s: float,
+) -> AsyncIterator[Turn]:
+    """The call's turn: the thread held for the call (calls on it take turns), the files read.
+
+    Raises:
+        InvalidRequest: the prompt and context are too large.
+        FileRefused: a path named in `files` cannot be read; every refusal is listed with its rule.
+        UnknownThread, ThreadBusy: the thread cannot be continued.
+    """
+    app = app_of(ctx)
+    text = with_context(app, prompt, context)
+    async with conversation(app, continuation_id, title=prompt, deadline_s=deadline_s) as thread:
+        bundle = FileBundle()
+        if files:
+            roots = allowed_roots(await client_roots(ctx), app.settings)
+            bundle = await read_files(
+                files,
+                roots,
+                budget_tokens=files_budget(route.config.context_window for route in routes),
+                max_file_tokens=app.settings.max_file_tokens,
+                known=thread.known_files,
+            )
+        asked = f"{text}\n\n--- files ---\n{bundle.text}" if bundle.text else text
+        yield Turn(tool, asked, thread, bundle, routes)
