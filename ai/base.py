@@ -17,6 +17,7 @@ credential (a netrc password, say) can reach an AI whatever a later httpx2 does.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import ssl
@@ -234,8 +235,9 @@ class ClientBase:
         }
 
     def _openai_request(self, request: Request, timeout: float) -> dict[str, Any]:
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages.extend({"role": turn.role, "content": turn.text} for turn in request.messages)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
+        messages.extend({"role": turn.role, "content": turn.text} for turn in request.history)
+        messages.append({"role": "user", "content": _openai_content(request)})
         body: dict[str, Any] = {"model": request.model or self.model, "messages": messages}
         if request.temperature is not None:
             body["temperature"] = request.temperature
@@ -279,12 +281,25 @@ class ClientBase:
             http_options=override,
         )
         contents: Any = request.prompt
-        if request.history:  # Gemini calls the AI's turns "model"
+        if request.history or request.images:  # Gemini calls the AI's turns "model"
             contents = [
                 types.Content(role="model" if turn.role == "assistant" else "user", parts=[types.Part(text=turn.text)])
-                for turn in request.messages
+                for turn in request.history
             ]
+            images = [types.Part.from_bytes(data=image.data, mime_type=image.mime) for image in request.images]
+            contents.append(types.Content(role="user", parts=[types.Part(text=request.prompt), *images]))
         return {"model": request.model or self.model, "contents": contents, "config": config}
+
+
+def _openai_content(request: Request) -> str | list[dict[str, Any]]:
+    """The last user turn's content: the prompt, or with images a list of parts, each image as a data URL."""
+    if not request.images:
+        return request.prompt
+    parts: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}]
+    for image in request.images:
+        url = f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return parts
 
 
 def client_options(ai_name: str, options: dict[str, Any]) -> tuple[ProviderKind, dict[str, Any]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from core.defaults import TEMPERATURE
+from core.files import Image
 
 __all__ = ["Completion", "Message", "Request", "Usage"]
 
@@ -38,6 +39,8 @@ class Request:
         timeout: Seconds one attempt may take; None means the AI's configured timeout.
         deadline: Seconds the whole call may take, retries and waiting for a slot included; None means
             the server's default (`ask_deadline_s`).
+        images: Images sent with the prompt, as image parts of the last user turn (the caller leaves them
+            out for an AI that does not take images).
     """
 
     prompt: str
@@ -48,6 +51,7 @@ class Request:
     model: str | None = None
     timeout: float | None = None
     deadline: float | None = None
+    images: tuple[Image, ...] = ()
 
     @property
     def messages(self) -> tuple[Message, ...]:

@@ -45,10 +45,13 @@ async def complete(app: Junior, name: str, request: Request) -> Completion:
 
 async def completed(app: Junior, route: Route, request: Request, client: Sender | None = None) -> Completion:
     """`complete` for a route already checked (a fan-out checks all its AIs before asking any);
-    `client` replaces the route's (the synchronous path sends through the sync client)."""
+    `client` replaces the route's (the synchronous path sends through the sync client). An AI that does
+    not take images (`AIConfig.takes_images`) gets the request without them."""
     guard, sender = route.guard, client or route.client
     if request.model is None and route.model != route.config.model:
         request = dataclasses.replace(request, model=route.model)  # `name:model` picked it for this call
+    if request.images and not route.config.takes_images:
+        request = dataclasses.replace(request, images=())  # no provider gets images it cannot take
     model = request.model or route.model
     budget = Deadline(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
     own_limit = request.timeout or route.config.timeout

@@ -15,6 +15,7 @@ and with `Behaviour(max_concurrent=N)` answers 429 at once to a request that wou
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import socket
 import threading
@@ -79,8 +80,23 @@ class Recorded:
     def user(self) -> str:
         """The user's text the request carried."""
         if self.api == "openai":
-            return "\n".join(str(m.get("content")) for m in self.body.get("messages", []) if m.get("role") != "system")
-        return "\n".join(p.get("text", "") for c in self.body.get("contents", []) for p in c.get("parts", []))
+            messages = self.body.get("messages", [])
+            return "\n".join(_text_of(m.get("content")) for m in messages if m.get("role") != "system")
+        parts = [p for c in self.body.get("contents", []) for p in c.get("parts", [])]
+        return "\n".join(p["text"] for p in parts if "text" in p)
+
+    @property
+    def images(self) -> list[tuple[str, bytes]]:
+        """The images the request carried, as (MIME type, bytes): OpenAI's image_url parts (data URLs),
+        Gemini's inlineData parts."""
+        if self.api == "openai":
+            contents = [m["content"] for m in self.body.get("messages", []) if isinstance(m.get("content"), list)]
+            urls = [p["image_url"]["url"] for c in contents for p in c if p.get("type") == "image_url"]
+            return [(url[5:].split(";", 1)[0], base64.b64decode(url.split(",", 1)[1])) for url in urls]
+        # Google's JSON takes either spelling of a field; google-genai sends {"inlineData": {"mime_type": ...}}.
+        parts = [p for c in self.body.get("contents", []) for p in c.get("parts", [])]
+        blobs = [p.get("inlineData") or p["inline_data"] for p in parts if "inlineData" in p or "inline_data" in p]
+        return [(blob.get("mimeType") or blob["mime_type"], _bytes_of(blob["data"])) for blob in blobs]
 
     @property
     def prompt(self) -> str:
@@ -269,7 +285,7 @@ class FakeProvider:
             return behaviour.text
         if recorded.api == "openai":
             messages = recorded.body.get("messages", [])
-            last = str(messages[-1].get("content", "")) if messages else ""
+            last = _text_of(messages[-1].get("content", "")) if messages else ""
         else:
             contents = recorded.body.get("contents", [])
             last = contents[-1]["parts"][0].get("text", "") if contents else ""
@@ -344,6 +360,18 @@ class FakeProvider:
                 "modelVersion": model,
             }
         )
+
+
+def _text_of(content: Any) -> str:
+    """An OpenAI message's text: the content itself, or its text parts (when it carries images too)."""
+    if isinstance(content, list):
+        return "\n".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
+    return str(content)
+
+
+def _bytes_of(data: str) -> bytes:
+    """Bytes as protobuf's JSON carries them: base64, standard or URL-safe (google-genai's), padded or not."""
+    return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_") + "=" * (-len(data) % 4))
 
 
 # Headers the HTTP server must own, or the framing of the answer would break instead of its content.
