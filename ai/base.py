@@ -236,8 +236,9 @@ class ClientBase:
 
     def _openai_request(self, request: Request, timeout: float) -> dict[str, Any]:
         messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
-        messages.extend({"role": turn.role, "content": turn.text} for turn in request.history)
-        messages.append({"role": "user", "content": _openai_content(request)})
+        *earlier, last = request.messages  # the prompt, joined with any user turn just before it
+        messages.extend({"role": turn.role, "content": turn.text} for turn in earlier)
+        messages.append({"role": "user", "content": _openai_content(last.text, request)})
         body: dict[str, Any] = {"model": request.model or self.model, "messages": messages}
         if request.temperature is not None:
             body["temperature"] = request.temperature
@@ -280,22 +281,23 @@ class ClientBase:
             max_output_tokens=request.max_tokens,
             http_options=override,
         )
-        contents: Any = request.prompt
-        if request.history or request.images:  # Gemini calls the AI's turns "model"
+        *earlier, last = request.messages  # the prompt, joined with any user turn just before it
+        contents: Any = last.text
+        if earlier or request.images:  # Gemini calls the AI's turns "model"
             contents = [
                 types.Content(role="model" if turn.role == "assistant" else "user", parts=[types.Part(text=turn.text)])
-                for turn in request.history
+                for turn in earlier
             ]
             images = [types.Part.from_bytes(data=image.data, mime_type=image.mime) for image in request.images]
-            contents.append(types.Content(role="user", parts=[types.Part(text=request.prompt), *images]))
+            contents.append(types.Content(role="user", parts=[types.Part(text=last.text), *images]))
         return {"model": request.model or self.model, "contents": contents, "config": config}
 
 
-def _openai_content(request: Request) -> str | list[dict[str, Any]]:
-    """The last user turn's content: the prompt, or with images a list of parts, each image as a data URL."""
+def _openai_content(text: str, request: Request) -> str | list[dict[str, Any]]:
+    """The last user turn's content: its text, or with images a list of parts, each image as a data URL."""
     if not request.images:
-        return request.prompt
-    parts: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}]
+        return text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
     for image in request.images:
         url = f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
         parts.append({"type": "image_url", "image_url": {"url": url}})

@@ -81,14 +81,10 @@ async def test_a_thread_continues_across_tools_ais_and_a_server_restart_as_chat_
     assert role == "user" and asked.startswith("Is SQLite enough?\n\nOther AIs answered:\n\n[gemini (")
     assert asked.endswith("Yes: SQLite is enough for one writer.\n\nAnd for ten writers?")
     debated = turns_of(grok[1])
-    assert debated[:4] == [
-        ("user", debated[0][1]),
-        ("assistant", "At ten writers, take PostgreSQL."),  # grok's own answer is its own turn
-        ("user", debated[2][1]),
-        ("assistant", "At ten writers, take PostgreSQL."),
-    ]
-    assert "Other AIs answered that too:\n\n[gemini" in debated[2][1]
-    assert debated[-1][0] == "user" and "SQLite or PostgreSQL?" in debated[-1][1]
+    assert [role for role, _ in debated] == ["user", "assistant", "user"]
+    assert debated[1][1] == "At ten writers, take PostgreSQL.", "grok's own answer is its own turn"
+    heard, _, topic = debated[2][1].partition("Debate topic: SQLite or PostgreSQL?")
+    assert heard.startswith("Other AIs answered that too:\n\n[gemini (") and topic
 
 
 async def test_twenty_calls_on_one_thread_at_once_take_turns_and_all_are_recorded(
@@ -151,8 +147,9 @@ async def test_history_is_fitted_to_a_small_context_window_with_a_note(fake: Fak
         text_of(third)
     )
     grok, gemini = fake.requests_for("grok")[-1], fake.requests_for("gemini")[-1]
-    assert not any("first" in text for _, text in turns_of(grok))
-    assert any("first" in text for _, text in turns_of(gemini)), "gemini's window holds the whole thread"
+    whole = long[:1_000]  # more than the fake's echo of a prompt (200 characters) could carry
+    assert not any(whole in text for _, text in turns_of(grok))
+    assert any(whole in text for _, text in turns_of(gemini)), "gemini's window holds the whole thread"
 
 
 async def test_threads_are_listed_searched_read_and_deleted(fake: FakeProvider, settings: Settings) -> None:
