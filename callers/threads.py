@@ -26,7 +26,7 @@ from callers.fanout import AIResult
 from core.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, HISTORY_SHARE
 from core.errors import StoreUnavailable, ThreadBusy
 from core.locks import LockTimeout
-from core.store_threads import NewTurn, Turn
+from core.turns import NewTurn, Turn
 
 __all__ = ["MAX_TITLE_CHARS", "Conversation", "conversation", "fit", "history", "title_of"]
 

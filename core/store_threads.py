@@ -13,7 +13,6 @@ import contextlib
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -22,50 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import UnknownThread
 from core.store_schema import threads as threads_table
 from core.store_schema import turns
+from core.turns import NewTurn, ThreadInfo, Turn
 
-__all__ = ["MAX_LISTED", "NewTurn", "ThreadInfo", "Threads", "Transactions", "Turn"]
+__all__ = ["MAX_LISTED", "Threads", "Transactions"]
 
 MAX_LISTED = 100  # threads one listing returns, at most
-
-
-@dataclass(frozen=True)
-class NewTurn:
-    """A turn to append: a user's prompt (with the files it carried), or one AI's answer."""
-
-    role: str
-    text: str
-    ai: str | None = None
-    model: str | None = None
-    tool: str | None = None
-    files: Mapping[str, str] = field(default_factory=dict)  # path → sha256 of what was sent
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One turn of a thread as stored: its place (1, 2, ...) and when it was made."""
-
-    thread_id: str
-    seq: int
-    role: str
-    text: str
-    ai: str | None
-    model: str | None
-    created: float
-    tool: str | None = None
-    files: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ThreadInfo:
-    """A thread as listings show it: its title, the AIs that answered in it, its size and activity."""
-
-    id: str
-    title: str
-    created: float
-    last_activity: float
-    expires: float | None
-    turns: int
-    ais: tuple[str, ...]
 
 
 class Transactions(Protocol):

@@ -19,7 +19,7 @@ from core.config import Settings, load_settings
 from core.errors import StoreUnavailable, UnknownThread
 from core.store import Store
 from core.store_schema import LATEST_VERSION, METADATA, MIGRATIONS, schema_version
-from core.store_threads import NewTurn
+from core.turns import NewTurn
 from core.store_url import data_dir, parse_store_url
 from tests.postgres import free_port
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import UnknownThread
 from core.store import Store
-from core.store_threads import NewTurn
+from core.turns import NewTurn
 
 pytestmark = pytest.mark.anyio
 DEADLINE_S = 30
