@@ -105,7 +105,8 @@ async def read_files(
             a regular file, or a glob matches nothing; the message lists every such refusal of the call.
         InvalidRequest: no root was given.
     """
-    job = partial(_read, tuple(patterns), tuple(roots), budget_tokens, max_file_tokens, known)
+    named = (patterns,) if isinstance(patterns, str) else tuple(patterns)  # one path is not its characters
+    job = partial(_read, named, tuple(roots), budget_tokens, max_file_tokens, known)
     return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
 
 
@@ -150,7 +151,9 @@ def _read(
         raise FileRefused(tuple(refused))
     files = list(found.values())
     if len(files) > MAX_FILES:
-        general.append(f"more than {MAX_FILES} files matched; only the first {MAX_FILES} were read (at most per call)")
+        general.append(
+            f"more than {MAX_FILES} files matched; the first {MAX_FILES} were read (at most {MAX_FILES} a call)"
+        )
         files = files[:MAX_FILES]
     bundle = _bundle(files, budget_tokens, max_file_tokens, known, notes)
     return replace(bundle, notes=bundle.notes + tuple(general))

@@ -296,7 +296,7 @@ async def test_more_than_max_files_are_cut_with_a_note(root: Path) -> None:
     bundle = await read(root, "many/*.txt")
     assert len(bundle.hashes) == MAX_FILES
     assert bundle.notes == (
-        f"more than {MAX_FILES} files matched; only the first {MAX_FILES} were read (at most per call)",
+        f"more than {MAX_FILES} files matched; the first {MAX_FILES} were read (at most {MAX_FILES} a call)",
     )
 
 
@@ -309,6 +309,11 @@ async def test_a_glob_through_a_symlink_to_a_huge_tree_outside_stops_early(root:
     bundle = await read(root, "**/*.txt")
     assert bundle.notes[-1] == f"**/*.txt: stopped after {MAX_GLOB_MATCHES:,} matches; a narrower glob reads the rest"
     assert bundle.text == "" and bundle.hashes == {}
+
+
+async def test_one_path_given_as_a_string_is_one_path(root: Path) -> None:
+    bundle = await read_files("src/a.py", [root], budget_tokens=BIG, max_file_tokens=BIG)
+    assert list(bundle.hashes) == ["src/a.py"]
 
 
 async def test_a_file_matched_twice_is_read_once(root: Path) -> None:
