@@ -97,8 +97,8 @@ class FileRefused(InvalidRequest):
     def __init__(self, refusals: tuple[tuple[str, str], ...]) -> None:
         self.refusals = refusals
         lines = "\n".join(f"  {path}: {rule}" for path, rule in refusals)
-        count = "1 file was" if len(refusals) == 1 else f"{len(refusals)} files were"
-        super().__init__(f"{count} refused; nothing was sent:\n{lines}")
+        count = "1 path" if len(refusals) == 1 else f"{len(refusals)} paths"
+        super().__init__(f"files: {count} refused, so nothing was sent:\n{lines}")
 
 
 class NoAIConfigured(JuniorAIError):

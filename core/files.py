@@ -20,7 +20,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePath
 from types import MappingProxyType
@@ -31,10 +31,11 @@ from core.defaults import CHARS_PER_TOKEN, MAX_FILES, MAX_IMAGE_BYTES
 from core.errors import FileRefused, InvalidRequest
 from core.file_rules import estimated_tokens, image_mime, is_glob, refusal
 
-__all__ = ["MAX_NOTES", "FileBundle", "Image", "read_files"]
+__all__ = ["MAX_GLOB_MATCHES", "MAX_NOTES", "FileBundle", "Image", "read_files"]
 
 SNIFF_BYTES = 8192  # a NUL byte in these first bytes makes a file binary; they also show an image's type
 CHUNK_BYTES = 64 * 1024  # read (and hashed) this much at a time: no file is held whole
+MAX_GLOB_MATCHES = 10 * MAX_FILES  # what one glob may yield (directories and skipped files included)
 MAX_NOTES = 50  # notes beyond these are counted in one last note, so a wide glob cannot flood the answer
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -104,7 +105,8 @@ async def read_files(
             a regular file, or a glob matches nothing; the message lists every such refusal of the call.
         InvalidRequest: no root was given.
     """
-    job = partial(_read, tuple(patterns), tuple(roots), budget_tokens, max_file_tokens, known)
+    named = (patterns,) if isinstance(patterns, str) else tuple(patterns)  # one path is not its characters
+    job = partial(_read, named, tuple(roots), budget_tokens, max_file_tokens, known)
     return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
 
 
@@ -134,11 +136,12 @@ def _read(
     if not given_roots:
         raise InvalidRequest("files cannot be read: no allowed root (the client's roots, or allowed_roots)")
     roots = tuple(dict.fromkeys(root.expanduser().resolve() for root in given_roots))
-    notes: list[str] = []
+    notes: list[str] = []  # about one file each; capped at MAX_NOTES
+    general: list[str] = []  # about the call (files or matches cut): always kept
     refused: list[tuple[str, str]] = []
     found: dict[Path, _Found] = {}
     for pattern in patterns:
-        outcome = _globbed(pattern, roots, notes) if is_glob(pattern) else _named(pattern, roots)
+        outcome = _globbed(pattern, roots, notes, general) if is_glob(pattern) else _named(pattern, roots)
         if isinstance(outcome, str):
             refused.append((pattern, outcome))
             continue
@@ -148,9 +151,12 @@ def _read(
         raise FileRefused(tuple(refused))
     files = list(found.values())
     if len(files) > MAX_FILES:
-        notes.append(f"more than {MAX_FILES} files matched; only the first {MAX_FILES} were read (at most per call)")
+        general.append(
+            f"more than {MAX_FILES} files matched; the first {MAX_FILES} were read (at most {MAX_FILES} a call)"
+        )
         files = files[:MAX_FILES]
-    return _bundle(files, budget_tokens, max_file_tokens, known, notes)
+    bundle = _bundle(files, budget_tokens, max_file_tokens, known, notes)
+    return replace(bundle, notes=bundle.notes + tuple(general))
 
 
 def _bundle(
@@ -233,7 +239,7 @@ def _named(pattern: str, roots: tuple[Path, ...]) -> list[_Found] | str:
     return [_Found(_shown(path, roots[0]), resolved)]
 
 
-def _globbed(pattern: str, roots: tuple[Path, ...], notes: list[str]) -> list[_Found] | str:
+def _globbed(pattern: str, roots: tuple[Path, ...], notes: list[str], general: list[str]) -> list[_Found] | str:
     """The files `pattern` matches (at most one more than MAX_FILES, so a huge tree is not walked to its
     end), secrets and escapes left out with a note; or the rule that refuses the whole glob."""
     given = os.path.expanduser(pattern)
@@ -245,7 +251,11 @@ def _globbed(pattern: str, roots: tuple[Path, ...], notes: list[str]) -> list[_F
         return _outside(anchor, Path(fixed) if absolute else base / fixed, roots)
     matches: list[_Found] = []
     seen_a_file = False
-    for match in glob.iglob(given, root_dir=None if absolute else base, recursive=True):
+    found = glob.iglob(given, root_dir=None if absolute else base, recursive=True)
+    for looked, match in enumerate(found, 1):
+        if looked > MAX_GLOB_MATCHES:  # directories, skipped files: a symlink to / must not walk the disk
+            general.append(f"{pattern}: stopped after {MAX_GLOB_MATCHES:,} matches; a narrower glob reads the rest")
+            break
         path = Path(match) if absolute else base / match
         resolved = _resolve(path)
         if resolved is None or not resolved.is_file():

@@ -13,7 +13,7 @@ from core.config import Settings
 from core.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, MAX_FILES, MAX_IMAGE_BYTES
 from core.errors import FileRefused, InvalidRequest
 from core.file_rules import MIN_FILES_BUDGET_TOKENS, allowed_roots, files_budget, image_mime, is_glob, refusal
-from core.files import MAX_NOTES, FileBundle, Image, read_files
+from core.files import MAX_GLOB_MATCHES, MAX_NOTES, FileBundle, Image, read_files
 
 pytestmark = pytest.mark.anyio
 
@@ -187,7 +187,7 @@ async def test_text_files_come_with_their_paths(root: Path) -> None:
 )
 async def test_a_secret_named_explicitly_is_refused_with_its_rule(root: Path, path: str, rule: str) -> None:
     with pytest.raises(
-        FileRefused, match=rf"(?s)1 file was refused.*  {path}: never read, whatever the roots"
+        FileRefused, match=rf"(?s)files: 1 path refused, so nothing was sent:\n  {path}: never read, whatever the roots"
     ) as caught:
         await read(root, path)
     assert caught.value.refusals[0][0] == path and rule in caught.value.refusals[0][1]
@@ -226,7 +226,7 @@ async def test_every_refusal_of_the_call_is_listed_and_nothing_is_read(root: Pat
     with pytest.raises(FileRefused) as caught:
         await read(root, "src/a.py", ".env", "missing.py", "src", "/etc/hostname", "*.nothing")
     message = str(caught.value)
-    assert message.startswith("5 files were refused; nothing was sent:\n")
+    assert message.startswith("files: 5 paths refused, so nothing was sent:\n")
     assert [path for path, _ in caught.value.refusals] == [".env", "missing.py", "src", "/etc/hostname", "*.nothing"]
     assert f"missing.py: no such file (relative paths are read from {root})" in message
     assert "src: a directory; name its files, or a glob such as 'src/**/*.py'" in message
@@ -296,8 +296,24 @@ async def test_more_than_max_files_are_cut_with_a_note(root: Path) -> None:
     bundle = await read(root, "many/*.txt")
     assert len(bundle.hashes) == MAX_FILES
     assert bundle.notes == (
-        f"more than {MAX_FILES} files matched; only the first {MAX_FILES} were read (at most per call)",
+        f"more than {MAX_FILES} files matched; the first {MAX_FILES} were read (at most {MAX_FILES} a call)",
     )
+
+
+async def test_a_glob_through_a_symlink_to_a_huge_tree_outside_stops_early(root: Path) -> None:
+    huge = root.parent / "outside" / "huge"  # as a link to / would be, were the disk this small
+    huge.mkdir()
+    for number in range(MAX_GLOB_MATCHES + 1):
+        (huge / f"{number}.txt").touch()
+    (root / "everything").symlink_to(huge)
+    bundle = await read(root, "**/*.txt")
+    assert bundle.notes[-1] == f"**/*.txt: stopped after {MAX_GLOB_MATCHES:,} matches; a narrower glob reads the rest"
+    assert bundle.text == "" and bundle.hashes == {}
+
+
+async def test_one_path_given_as_a_string_is_one_path(root: Path) -> None:
+    bundle = await read_files("src/a.py", [root], budget_tokens=BIG, max_file_tokens=BIG)
+    assert list(bundle.hashes) == ["src/a.py"]
 
 
 async def test_a_file_matched_twice_is_read_once(root: Path) -> None:
@@ -332,6 +348,12 @@ async def test_one_file_is_cut_to_max_file_tokens_at_a_line_end(root: Path) -> N
     body = bundle.text.split("\n", 1)[1]
     assert body.endswith("\n") and len(body) <= 100 * CHARS_PER_TOKEN and len(body) == 36 * 11
     assert bundle.notes == ("long.txt: cut to ~99 of ~2,750 estimated tokens (max_file_tokens)",)
+
+
+async def test_a_file_of_one_long_line_is_cut_inside_it(root: Path) -> None:
+    write(root / "bundle.min.js", "x" * 1_000)
+    bundle = await read(root, "bundle.min.js", per_file=100)
+    assert bundle.text == "--- bundle.min.js (cut to ~100 of ~250 estimated tokens) ---\n" + "x" * 400 + "\n"
 
 
 async def test_once_the_budget_is_spent_the_rest_are_skipped_with_a_note(root: Path) -> None:
