@@ -28,7 +28,7 @@ from check import run_check
 from core.config import Settings, describe_problems, read_settings
 from core.redact import RedactingFilter, Redactor
 from tools import register_tools
-from tools.boundary import redact_results
+from tools.boundary import compact_tool_list, redact_results
 from tools.stdio import serve_stdio
 
 __all__ = ["build_server", "main"]
@@ -74,7 +74,7 @@ def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] 
         version="0.1.0",
         lifespan=lifespan,
         log_level=_log_level(),  # type: ignore[arg-type]
-        middleware=[redact_results],
+        middleware=[redact_results, compact_tool_list],
     )
     register_tools(server, settings, running=lambda: live[-1])
     return server

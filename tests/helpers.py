@@ -189,3 +189,9 @@ def npm_client(package: str, prefix: Path, binary: str, what: str) -> Path:
         if done.returncode != 0 or not path.exists():
             pytest.skip(f"could not install {package} from the npm registry: {done.stderr[-500:]}")
     return path
+
+
+def answer_of(text: str) -> str:
+    """A tool's answer text without its last line, the thread it was recorded in ("continuation_id: ...")."""
+    body, _, last = text.rpartition("\n\ncontinuation_id: ")
+    return body if body and " " in last else text

@@ -25,6 +25,8 @@ PUBLIC = {
     ],
     "callers": [
         "AIResult",
+        "Conversation",
+        "History",
         "Junior",
         "OnResult",
         "Route",
@@ -34,6 +36,7 @@ PUBLIC = {
         "complete",
         "complete_sync",
         "completed",
+        "conversation",
     ],
     "collab": [
         "MODES",

@@ -20,6 +20,7 @@ from tests.helpers import (
     INIT,
     INITIALIZED,
     SERVER,
+    answer_of,
     credentials_for,
     frames,
     request,
@@ -99,7 +100,7 @@ async def test_malformed_input_on_stdin_never_stops_the_server(tmp_path: Path) -
     assert by_id[3]["error"]["code"] == -32602 and by_id[4]["error"]["code"] == -32602
     assert by_id[5]["result"]["isError"] and "Unknown tool" in by_id[5]["result"]["content"][0]["text"]
     assert "tools" in by_id[99]["result"], "a 10 MB line is read like any other"
-    assert len(by_id[6]["result"]["tools"]) == 6, "and the server still answers"
+    assert len(by_id[6]["result"]["tools"]) == 7, "and the server still answers"
     assert errors.count("skipped a line on stdin that is not a JSON-RPC message") == 3
     assert len(errors) < 5_000, "a skipped line is reported briefly, not echoed"
 
@@ -118,7 +119,7 @@ async def test_provider_answers_are_passed_as_text_never_interpreted(fake: FakeP
         2,
     )
     [answer] = [m for m in received if m.get("id") == 1]
-    assert answer["result"]["content"][0]["text"] == ODD
+    assert answer_of(answer["result"]["content"][0]["text"]) == ODD
     assert answer["result"]["structuredContent"]["text"] == ODD
 
 
@@ -128,7 +129,7 @@ async def test_huge_answers_are_cut_with_a_note(fake: FakeProvider, settings: Se
     async with Client(build_server(capped)) as client:
         result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "x"})
     text = result.content[0].text  # type: ignore[union-attr]
-    assert text == "y" * 1_000 + "\n\n[answer truncated: 4,000 more characters (max_answer_chars = 1,000)]"
+    assert answer_of(text) == "y" * 1_000 + "\n\n[answer truncated: 4,000 more characters (max_answer_chars = 1,000)]"
 
 
 @pytest.mark.parametrize(
@@ -165,7 +166,7 @@ async def test_redaction_leaves_ordinary_answers_alone(fake: FakeProvider, setti
     fake.behave("grok", text=answer)
     async with Client(build_server(settings)) as client:
         result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "x"})
-    assert result.content[0].text == answer  # type: ignore[union-attr]
+    assert answer_of(result.content[0].text) == answer  # type: ignore[union-attr]
 
 
 async def test_a_key_quoted_back_in_a_validation_error_is_hidden(fake: FakeProvider, tmp_path: Path) -> None:

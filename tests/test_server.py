@@ -16,7 +16,7 @@ from tests.fakes import FakeProvider
 from tests.helpers import ALL_AIS, key_for
 
 pytestmark = pytest.mark.anyio
-TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status"}
+TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status", "threads"}
 
 
 async def test_tools_are_listed_with_titles_annotations_and_constraints(settings: Settings) -> None:
@@ -27,7 +27,13 @@ async def test_tools_are_listed_with_titles_annotations_and_constraints(settings
     ask = tools["ask_ai"]
     assert ask.annotations is not None and ask.annotations.read_only_hint and ask.annotations.open_world_hint
     properties = ask.input_schema["properties"]
-    assert properties["temperature"]["anyOf"][0] == {"maximum": 2, "minimum": 0, "type": "number"}
+    assert properties["temperature"] == {
+        "maximum": 2,
+        "minimum": 0,
+        "type": "number",
+        "description": "0-2; default: the mode's.",
+    }, "an optional parameter is shown as its type, without a title or a null alternative"
+    assert "title" not in ask.input_schema
     assert "gemini, openai, grok, deepseek, openrouter, ollama" in properties["ai"]["description"]
     assert ask.input_schema["required"] == ["ai", "prompt"]
 

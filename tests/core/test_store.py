@@ -19,8 +19,8 @@ from core.config import Settings, load_settings
 from core.errors import StoreUnavailable, UnknownThread
 from core.store import Store
 from core.store_schema import LATEST_VERSION, METADATA, MIGRATIONS, schema_version
-from core.turns import NewTurn
 from core.store_url import data_dir, parse_store_url
+from core.turns import NewTurn
 from tests.postgres import free_port
 
 pytestmark = pytest.mark.anyio
