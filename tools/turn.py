@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import anyio
+from mcp import MCPError
 
 from ai.request import Message, Request
 from callers import AIResult, Conversation, Route, conversation
@@ -89,8 +90,11 @@ async def client_roots(ctx: AppContext) -> list[str] | None:
         with anyio.fail_after(ROOTS_TIMEOUT_S), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # roots are deprecated in the newest protocol, and still used
             listed = await ctx.request_context.session.list_roots()
-    except Exception:  # a client that offers roots and fails to list them: fall back, and say so in the log
-        logger.exception("the client offers roots but could not list them; using the configured roots")
+    except MCPError as error:  # no back-channel (the newest protocol), or the client refused: fall back
+        logger.info("the client's roots could not be listed (%s); using the configured roots", error)
+        return None
+    except TimeoutError:
+        logger.warning("the client did not list its roots within %g s; using the configured roots", ROOTS_TIMEOUT_S)
         return None
     return [str(root.uri) for root in listed.roots]
 
