@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 import anyio.to_thread
 
-from ai.base import ClientBase, client_options
+from ai.base import ClientBase, chat_post, client_options
 from ai.request import Completion, Request
 from ai.translate import gemini_error, openai_error, read_gemini, read_openai
 from core.deadline import within
@@ -130,7 +130,7 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
         sdk, body = self._client(), self._openai_request(request, timeout)
         with self._translated(openai_error, body["model"]):
-            return read_openai(self.name, body["model"], await sdk.chat.completions.create(**body))
+            return read_openai(self.name, body["model"], await sdk.post(**chat_post(body)))
 
     async def _close(self) -> None:
         if self._sdk is not None:

@@ -293,6 +293,24 @@ class ClientBase:
         return {"model": request.model or self.model, "contents": contents, "config": config}
 
 
+CHAT_PATH = "/chat/completions"
+
+
+def chat_post(body: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of the SDK's `post` for a chat completion whose body we built ourselves:
+    `chat.completions.create` first walks every message through the SDK's type transform, which for
+    plain-string messages changes nothing and costs about 0.15 ms a message (8 ms for a 50-turn
+    thread). Same request on the wire: the body as given, the key as bearer auth, the call's timeout.
+    """
+    from openai.types.chat import ChatCompletion
+
+    body = dict(body)
+    options: dict[str, Any] = {"security": {"bearer_auth": True}}
+    if "timeout" in body:
+        options["timeout"] = body.pop("timeout")
+    return {"path": CHAT_PATH, "cast_to": ChatCompletion, "body": body, "options": options}
+
+
 def _openai_content(text: str, request: Request) -> str | list[dict[str, Any]]:
     """The last user turn's content: its text, or with images a list of parts, each image as a data URL."""
     if not request.images:

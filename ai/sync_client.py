@@ -10,7 +10,7 @@ import socket
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ai.base import ClientBase, client_options
+from ai.base import ClientBase, chat_post, client_options
 from ai.request import Completion, Request
 from ai.translate import gemini_error, openai_error, read_gemini, read_openai
 from core.defaults import TEMPERATURE
@@ -117,7 +117,7 @@ class OpenAICompatibleClient(SyncAIClient):
         sdk, body = self._client(), self._openai_request(request, timeout)
         try:
             with self._translated(openai_error, body["model"]):
-                return read_openai(self.name, body["model"], sdk.chat.completions.create(**body))
+                return read_openai(self.name, body["model"], sdk.post(**chat_post(body)))
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()

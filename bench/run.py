@@ -34,6 +34,7 @@ import anyio  # noqa: E402
 import anyio.lowlevel  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
+from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
 from core import ai_clients  # noqa: E402
 from core.config import Settings, load_settings  # noqa: E402
@@ -506,6 +507,17 @@ async def limited_provider(port_n: int, latency: float, takes: int, workers: int
     ]
 
 
+# -- 9. threads ------------------------------------------------------------------------------------
+
+
+def thread_row(port_0: int, calls: int) -> list[Row]:
+    with tempfile.TemporaryDirectory() as data_dir:
+        value, added_ms = anyio.run(thread_overhead, settings_for(port_0, ["grok"]), Path(data_dir), calls)
+    return [
+        Row(f"9. continuing a {TURNS}-turn thread, SQLite: added per call, L = 0", value, "<= 5 ms p95", added_ms <= 5)
+    ]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -538,6 +550,7 @@ def main() -> int:
         rows += throughput(port_l, latency, 50 if quick else 500)
         rows += anyio.run(one_ai_burst, port_l, latency, 20, repeats)
         rows += anyio.run(limited_provider, port_n, latency, TAKES, 20, 4.0 if quick else 30.0)
+        rows += thread_row(port_0, 30 if quick else 300)
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"

@@ -154,7 +154,7 @@ class Store:
         Raises:
             StoreUnavailable: the store cannot be written.
         """
-        dialect = postgresql if self._backend() == "postgresql" else sqlite
+        dialect = postgresql if self.backend == "postgresql" else sqlite
         values = {"ai": ai, "fetched_at": self.clock(), "json": json}
         upsert = dialect.insert(models_cache).values(**values)
         upsert = upsert.on_conflict_do_update(
@@ -191,7 +191,7 @@ class Store:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction (on SQLite, this process's writers take turns); failures as `read`."""
         async with contextlib.AsyncExitStack() as stack:
-            if self._backend() == "sqlite":
+            if self.backend == "sqlite":
                 await stack.enter_async_context(self._one_writer)
             conn = await stack.enter_async_context(self._transaction(write=True))
             yield conn
@@ -212,7 +212,7 @@ class Store:
         """Apply the migrations the database lacks, in order, in one transaction; returns their versions."""
         applied: list[int] = []
         async with self.write() as conn:
-            if self._backend() == "postgresql":
+            if self.backend == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.execute(text(SCHEMA_VERSION_DDL))
             current = await conn.scalar(select(func.coalesce(func.max(schema_version.c.version), 0))) or 0
@@ -264,7 +264,9 @@ class Store:
 
         return engine
 
-    def _backend(self) -> str:
+    @property
+    def backend(self) -> str:
+        """ "sqlite" or "postgresql"."""
         return self.location.backend if self.location is not None else parse_store_url(self.url).backend
 
     def _shown(self) -> str:

@@ -34,6 +34,9 @@ class Transactions(Protocol):
     clock: Callable[[], float]
     thread_ttl_s: float
 
+    @property
+    def backend(self) -> str: ...  # "sqlite" or "postgresql"
+
     def read(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
 
     def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
@@ -71,15 +74,23 @@ class Threads:
             StoreUnavailable: the store cannot be written.
         """
         now = self._store.clock()
+        last_place = select(func.coalesce(func.max(turns.c.seq), 0)).where(turns.c.thread_id == thread_id)
+        touch = (
+            update(threads_table)
+            .where(threads_table.c.id == thread_id, self._alive(now))
+            .values(last_activity=now, expires=now + self._store.thread_ttl_s)
+        )
         async with self._store.write() as conn:
-            touched = await conn.execute(
-                update(threads_table)
-                .where(threads_table.c.id == thread_id, self._alive(now))
-                .values(last_activity=now, expires=now + self._store.thread_ttl_s)
-            )
-            if touched.rowcount == 0:
+            if self._store.backend == "sqlite":
+                # The write lock was taken at BEGIN: one statement touches the thread and reads its last place.
+                last = (await conn.execute(touch.returning(last_place.scalar_subquery()))).scalar()
+            else:
+                # PostgreSQL: the row lock may be waited for, so the last place is read by a statement that
+                # starts after it (its snapshot then sees what the previous holder committed).
+                touched = await conn.execute(touch)
+                last = await conn.scalar(last_place) if touched.rowcount else None
+            if last is None:
                 raise UnknownThread(thread_id)
-            last = await conn.scalar(select(func.max(turns.c.seq)).where(turns.c.thread_id == thread_id)) or 0
             rows = [_row(thread_id, last + n, turn, now) for n, turn in enumerate(new, start=1)]
             if rows:
                 await conn.execute(insert(turns), rows)
@@ -93,15 +104,18 @@ class Threads:
             StoreUnavailable: the store cannot be read.
         """
         now = self._store.clock()
+        # One statement: the thread (alive) joined to its turns; a thread without turns gives one empty row.
+        query = (
+            select(threads_table.c.id.label("found"), turns)
+            .select_from(threads_table.outerjoin(turns, turns.c.thread_id == threads_table.c.id))
+            .where(threads_table.c.id == thread_id, self._alive(now))
+            .order_by(turns.c.seq)
+        )
         async with self._store.read() as conn:
-            found = await conn.scalar(
-                select(threads_table.c.id).where(threads_table.c.id == thread_id, self._alive(now))
-            )
-            if found is None:
-                raise UnknownThread(thread_id)
-            query = select(turns).where(turns.c.thread_id == thread_id).order_by(turns.c.seq)
             rows = (await conn.execute(query)).mappings().all()
-        return [_turn(dict(row)) for row in rows]
+        if not rows:
+            raise UnknownThread(thread_id)
+        return [_turn({key: row[key] for key in turns.c.keys()}) for row in rows if row["seq"] is not None]
 
     async def info(self, thread_id: str) -> ThreadInfo:
         """One thread's listing.
