@@ -108,36 +108,58 @@ async def list_models(
     the notes.
     """
     deadline = Deadline(deadline_s, app.clock)
-    notes: list[str] = []
+    cache = _Cache(app, deadline, now)
     names = list(app.settings.usable_ais)
-    store = await _open_store(app, deadline, notes)
     found: dict[str, AIModels] = {}
     async with anyio.create_task_group() as group:
+        group.start_soon(cache.open)
         for name in names:
-            group.start_soon(_one_ai, app, name, _Cache(store, notes, deadline, now), refresh, found)
-    return ModelsReport(ais=[found[name] for name in names], notes=notes)
+            group.start_soon(_one_ai, app, name, cache, refresh, found)
+    return ModelsReport(ais=[found[name] for name in names], notes=cache.notes)
 
 
 class _Cache:
-    """The store as this call uses it: every failure a note (once), never an error."""
+    """The store as one listing uses it: opened alongside the providers' requests, waited for only so
+    long (`STORE_SHARE` of the time left), and every failure a note (once), never an error."""
 
-    def __init__(self, store: Store | None, notes: list[str], deadline: Deadline, now: Callable[[], float]) -> None:
-        self.store = store
-        self.notes = notes
+    def __init__(self, app: Junior, deadline: Deadline, now: Callable[[], float]) -> None:
+        self.app = app
         self.deadline = deadline
         self.now = now
+        self.notes: list[str] = []
+        self.store: Store | None = None
+        self._settled = anyio.Event()  # opened, or failed to
 
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
 
+    async def open(self) -> None:
+        """Open the store (a note says why not). A SQLite file locked by another process holds this up
+        to its busy timeout whatever the deadline (the wait is in a thread); the lists do not wait."""
+        try:
+            with anyio.move_on_after(self.deadline.remaining()):
+                self.store = await self.app.store()
+        except StoreUnavailable as error:
+            self.note(f"without the model cache: {error}")
+        finally:
+            self._settled.set()
+
+    async def _opened(self) -> Store | None:
+        with anyio.move_on_after(self.deadline.remaining() * STORE_SHARE):
+            await self._settled.wait()
+        if not self._settled.is_set():
+            self.note("without the model cache: the store did not open in time")
+        return self.store
+
     async def read(self, name: str, base_url: str) -> tuple[list[str], float] | None:
         """The AI's cached ids and when they were fetched, or None."""
-        if self.store is None:
+        store = await self._opened()
+        if store is None:
             return None
         with anyio.move_on_after(self.deadline.remaining() * STORE_SHARE) as scope:
             try:
-                cached = await self.store.cached_models(name)
+                cached = await store.cached_models(name)
             except StoreUnavailable as error:
                 self.note(f"the model cache could not be read, so the lists were fetched: {error}")
                 return None
@@ -159,18 +181,6 @@ class _Cache:
                 self.note(f"the lists could not be cached: {error}")
         if scope.cancelled_caught:
             self.note("the lists could not be cached before the deadline")
-
-
-async def _open_store(app: Junior, deadline: Deadline, notes: list[str]) -> Store | None:
-    """The store, or None (with a note saying why) when it cannot be opened within its share of the time."""
-    with anyio.move_on_after(deadline.remaining() * STORE_SHARE):
-        try:
-            return await app.store()
-        except StoreUnavailable as error:
-            notes.append(f"without the model cache: {error}")
-            return None
-    notes.append("without the model cache: the store did not open in time")
-    return None
 
 
 async def _one_ai(app: Junior, name: str, cache: _Cache, refresh: bool, found: dict[str, AIModels]) -> None:
