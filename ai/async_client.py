@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 import anyio.to_thread
 
-from ai.base import ClientBase, chat_post, client_options
+from ai.base import MAX_MODEL_PAGES, ClientBase, chat_post, client_options
+from ai.clean import MAX_MODELS
 from ai.request import Completion, Request
-from ai.translate import gemini_error, openai_error, read_gemini, read_openai
+from ai.translate import (
+    MODEL_LIST,
+    gemini_error,
+    openai_error,
+    read_gemini,
+    read_gemini_models,
+    read_openai,
+    read_openai_models,
+)
 from core.deadline import within
 from core.defaults import TEMPERATURE
 
@@ -81,6 +90,19 @@ class AsyncAIClient(ClientBase, abc.ABC):
             await self._get_ready()
         return await self._send(request, timeout or request.timeout or self.timeout)
 
+    async def list_models(self, timeout: float | None = None) -> list[str]:
+        """The ids of the models the provider offers, as `name:model` takes them (cleaned: see
+        `ai.clean.model_ids`). One request (Gemini: one per page), `timeout` (default: the client's) the
+        SDK's own limit for each; no SDK retries and no overall limit: the caller sets that.
+
+        Raises:
+            ProviderError: the provider failed or answered with something that is not a model list.
+        """
+        self._check_open()
+        if self._sdk is None:
+            await self._get_ready()
+        return await self._list_models(timeout or self.timeout)
+
     async def _get_ready(self) -> None:
         """The first calls: the SDK is imported, or the warm-up awaited, off the loop, in one worker thread
         for all of them (a burst of first calls must not take every worker thread, the stdio writer's too)."""
@@ -108,6 +130,9 @@ class AsyncAIClient(ClientBase, abc.ABC):
     async def _send(self, request: Request, timeout: float) -> Completion: ...
 
     @abc.abstractmethod
+    async def _list_models(self, timeout: float) -> list[str]: ...
+
+    @abc.abstractmethod
     async def _close(self) -> None: ...
 
 
@@ -131,6 +156,11 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
         sdk, body = self._client(), self._openai_request(request, timeout)
         with self._translated(openai_error, body["model"]):
             return read_openai(self.name, body["model"], await sdk.post(**chat_post(body)))
+
+    async def _list_models(self, timeout: float) -> list[str]:
+        sdk = self._client()
+        with self._translated(openai_error, MODEL_LIST):
+            return read_openai_models(self.name, await sdk.models.list(timeout=timeout))
 
     async def _close(self) -> None:
         if self._sdk is not None:
@@ -156,6 +186,17 @@ class AsyncGeminiClient(AsyncAIClient):
         sdk, body = self._client(), self._gemini_request(request, timeout)
         with self._translated(gemini_error, body["model"]):
             return read_gemini(self.name, body["model"], await sdk.aio.models.generate_content(**body))
+
+    async def _list_models(self, timeout: float) -> list[str]:
+        sdk, config = self._client(), self._gemini_list_config(timeout)
+        with self._translated(gemini_error, MODEL_LIST):
+            pager = await sdk.aio.models.list(config=config)
+            models = list(pager.page)
+            for _ in range(MAX_MODEL_PAGES - 1):
+                if not pager.config.get("page_token") or len(models) >= MAX_MODELS:
+                    break
+                models += await pager.next_page()
+            return read_gemini_models(self.name, models)
 
     async def _close(self) -> None:
         if self._sdk is not None:

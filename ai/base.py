@@ -36,12 +36,24 @@ from core.config import BUILTIN_AIS, ProviderKind, default_base_url
 from core.errors import AIUnavailable, ConfigError, ProviderError, UnknownAI
 from core.redact import safe_url
 
-__all__ = ["GEMINI_API_VERSION", "NO_KEY", "ClientBase", "client_options", "proxy_for"]
+__all__ = [
+    "GEMINI_API_VERSION",
+    "GEMINI_MODELS_PAGE_SIZE",
+    "MAX_MODEL_PAGES",
+    "NO_KEY",
+    "ClientBase",
+    "client_options",
+    "proxy_for",
+]
 # Sent when an OpenAI-compatible endpoint (e.g. Ollama) needs no key: the SDK insists on one, and it
 # must never fall back to OPENAI_API_KEY from the environment, which belongs to another AI.
 NO_KEY = "no-key-needed"
 # google-genai's own default, given explicitly so that GOOGLE_GENAI_API_VERSION cannot change it.
 GEMINI_API_VERSION = "v1"
+# Gemini's model list comes in pages: as many per page as the API gives (1,000), and no more pages than this,
+# however many next-page tokens a provider sends (ai.clean.MAX_MODELS caps the ids too).
+GEMINI_MODELS_PAGE_SIZE = 1000
+MAX_MODEL_PAGES = 10
 # google-genai's settings for tests (a recorder or replayer of requests), read from the environment
 # unless given: none, explicitly.
 _GEMINI_DEBUG = MappingProxyType({"client_mode": None, "replays_directory": None, "replay_id": None})
@@ -291,6 +303,14 @@ class ClientBase:
             images = [types.Part.from_bytes(data=image.data, mime_type=image.mime) for image in request.images]
             contents.append(types.Content(role="user", parts=[types.Part(text=last.text), *images]))
         return {"model": request.model or self.model, "contents": contents, "config": config}
+
+    def _gemini_list_config(self, timeout: float) -> Any:
+        """The config of one page of Gemini's model list: the biggest page, and our timeout for it."""
+        from google.genai import types
+
+        return types.ListModelsConfig(
+            page_size=GEMINI_MODELS_PAGE_SIZE, http_options=types.HttpOptions(timeout=int(timeout * 1000))
+        )
 
 
 CHAT_PATH = "/chat/completions"

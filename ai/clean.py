@@ -9,13 +9,18 @@ reasons are then made printable and short by ai.translate).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
-__all__ = ["body_reason", "message_of", "plain", "token_count"]
+__all__ = ["MAX_MODELS", "body_reason", "message_of", "model_ids", "plain", "token_count"]
 
 MAX_NAME_CHARS = 200  # a model name or a finish reason; longer is not a name
 MAX_TOKEN_COUNT = 10**9  # more tokens than any model reads or writes in one call: not a count
 MAX_BODY_CHARS = 100_000  # of an error body, read for its message; the rest cannot be shown anyway
+MAX_MODELS = 5_000  # of one provider's model list: more is not a list anyone picks from (the first, sorted, kept)
+# Entries of a model list read at most: duplicates and junk may hide the ids among them, but not without end.
+MAX_MODEL_ENTRIES = MAX_MODELS * 4
 
 
 def plain(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
@@ -52,3 +57,17 @@ def message_of(data: Any) -> str | None:
         return error
     message = error.get("message") if isinstance(error, dict) else None
     return message if isinstance(message, str) and message.strip() else None
+
+
+def model_ids(values: Iterable[Any], prefix: str = "") -> list[str]:
+    """The model ids among a provider's `values`, as `name:model` takes them: strings only, `prefix` removed
+    ("models/" for Gemini), printable with no spaces, at most `MAX_NAME_CHARS`; de-duplicated, sorted, and at
+    most `MAX_MODELS` of them. Anything else is dropped; never raises, whatever `values` yields."""
+    ids: set[str] = set()
+    for value in islice(values, MAX_MODEL_ENTRIES):
+        if isinstance(value, str) and prefix and value.startswith(prefix):
+            value = value[len(prefix) :]
+        name = plain(value)
+        if name is not None and not any(char.isspace() for char in name):
+            ids.add(name)
+    return sorted(ids)[:MAX_MODELS]

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
@@ -28,6 +28,7 @@ from core.errors import ProviderError
 __all__ = ["ClientPool", "Sender", "ThreadedClient", "WithFallback"]
 
 logger = logging.getLogger("junior_ai.pool")
+T = TypeVar("T")
 
 
 class Sender(Protocol):
@@ -37,6 +38,8 @@ class Sender(Protocol):
     model: str
 
     async def send(self, request: Request, timeout: float | None = None) -> Completion: ...
+
+    async def list_models(self, timeout: float | None = None) -> list[str]: ...
 
 
 class ThreadedClient:
@@ -49,7 +52,12 @@ class ThreadedClient:
         self.model = client.model
 
     async def send(self, request: Request, timeout: float | None = None) -> Completion:
-        call = partial(self.client.send, request, timeout)
+        return await self._in_thread(partial(self.client.send, request, timeout))
+
+    async def list_models(self, timeout: float | None = None) -> list[str]:
+        return await self._in_thread(partial(self.client.list_models, timeout))
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
         try:
             return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
@@ -77,6 +85,15 @@ class WithFallback:
         except Exception:  # the fallback the design asks for: logged in full, so a bug is not hidden
             logger.exception("%s: the async client failed before sending; trying the sync client", self.name)
         return await self.fallback.send(request, timeout)
+
+    async def list_models(self, timeout: float | None = None) -> list[str]:
+        try:
+            return await self.primary.list_models(timeout)
+        except ProviderError:
+            raise
+        except Exception:  # as in `send`: a bug or a broken SDK install, logged in full
+            logger.exception("%s: the async client failed to list models; trying the sync client", self.name)
+        return await self.fallback.list_models(timeout)
 
 
 def _options(ai: AIConfig, settings: Settings) -> dict[str, Any]:

@@ -10,9 +10,18 @@ import socket
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ai.base import ClientBase, chat_post, client_options
+from ai.base import MAX_MODEL_PAGES, ClientBase, chat_post, client_options
+from ai.clean import MAX_MODELS
 from ai.request import Completion, Request
-from ai.translate import gemini_error, openai_error, read_gemini, read_openai
+from ai.translate import (
+    MODEL_LIST,
+    gemini_error,
+    openai_error,
+    read_gemini,
+    read_gemini_models,
+    read_openai,
+    read_openai_models,
+)
 from core.defaults import TEMPERATURE
 
 if TYPE_CHECKING:
@@ -59,6 +68,15 @@ class SyncAIClient(ClientBase, abc.ABC):
         self._check_open()
         return self._send(request, timeout or request.timeout or self.timeout)
 
+    def list_models(self, timeout: float | None = None) -> list[str]:
+        """The ids of the models the provider offers, as the async client's `list_models` gives them.
+
+        Raises:
+            ProviderError: the provider failed or answered with something that is not a model list.
+        """
+        self._check_open()
+        return self._list_models(timeout or self.timeout)
+
     def close(self) -> None:
         """Close the connections. Safe to call more than once."""
         if not self.closed:
@@ -85,6 +103,9 @@ class SyncAIClient(ClientBase, abc.ABC):
 
     @abc.abstractmethod
     def _send(self, request: Request, timeout: float) -> Completion: ...
+
+    @abc.abstractmethod
+    def _list_models(self, timeout: float) -> list[str]: ...
 
     @abc.abstractmethod
     def _close(self) -> None: ...
@@ -122,6 +143,15 @@ class OpenAICompatibleClient(SyncAIClient):
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()
 
+    def _list_models(self, timeout: float) -> list[str]:
+        sdk = self._client()
+        try:
+            with self._translated(openai_error, MODEL_LIST):
+                return read_openai_models(self.name, sdk.models.list(timeout=timeout))
+        finally:
+            if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
+                sdk.close()
+
     def _close(self) -> None:
         if self._sdk is not None:
             self._sdk.close()
@@ -152,6 +182,21 @@ class GeminiClient(SyncAIClient):
         try:
             with self._translated(gemini_error, body["model"]):
                 return read_gemini(self.name, body["model"], sdk.models.generate_content(**body))
+        finally:
+            if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
+                sdk.close()
+
+    def _list_models(self, timeout: float) -> list[str]:
+        sdk, config = self._client(), self._gemini_list_config(timeout)
+        try:
+            with self._translated(gemini_error, MODEL_LIST):
+                pager = sdk.models.list(config=config)
+                models = list(pager.page)
+                for _ in range(MAX_MODEL_PAGES - 1):
+                    if not pager.config.get("page_token") or len(models) >= MAX_MODELS:
+                        break
+                    models += pager.next_page()
+                return read_gemini_models(self.name, models)
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()

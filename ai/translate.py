@@ -17,7 +17,7 @@ from typing import Any
 
 import pydantic
 
-from ai.clean import body_reason, message_of, plain, token_count
+from ai.clean import body_reason, message_of, model_ids, plain, token_count
 from ai.request import Completion, Usage
 from core.errors import (
     AuthenticationFailed,
@@ -36,6 +36,7 @@ from core.errors import (
 from core.redact import encodable, safe_origin
 
 __all__ = [
+    "MODEL_LIST",
     "ErrorAnswer",
     "answer_of",
     "gemini_error",
@@ -43,13 +44,17 @@ __all__ = [
     "openai_error",
     "parse_retry_after",
     "read_gemini",
+    "read_gemini_models",
     "read_openai",
+    "read_openai_models",
 ]
 
 # Gemini finish reasons that mean "a filter stopped this", as opposed to a normal or length stop.
 GEMINI_BLOCK_REASONS = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE"}
 )
+# What an error of a model-list request names in the model's place: "grok (model list) (HTTP 500): ...".
+MODEL_LIST = "model list"
 MAX_REASON_CHARS = 300  # of a provider's error text, the note on a cut included
 _WORD = re.compile(r"\S+")
 logger = logging.getLogger("junior_ai.translate")
@@ -207,6 +212,19 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
     )
 
 
+def read_openai_models(ai: str, page: Any) -> list[str]:
+    """The model ids of a `/models` answer (`{"object": "list", "data": [{"id": ...}, ...]}`), cleaned: the
+    SDK builds the page from any JSON without validation, so each entry may be anything.
+
+    Raises:
+        InvalidResponse: the answer is not a model list.
+    """
+    data = getattr(page, "data", None)
+    if not isinstance(data, list):
+        raise InvalidResponse(ai, MODEL_LIST, f"the answer is not a model list ({_shape_of(page, 'data', data)})")
+    return model_ids(_field(item, "id") for item in data)
+
+
 def openai_error(ai: str, model: str, error: BaseException, secret: str | None) -> ProviderError | None:
     """Our error for an exception the openai SDK raised, or None when it is not the provider's doing."""
     import openai
@@ -299,6 +317,18 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
     )
 
 
+def read_gemini_models(ai: str, models: list[Any]) -> list[str]:
+    """The ids of the models a `models.list` answer names ("models/gemini-2.5-pro" → "gemini-2.5-pro"),
+    cleaned; only those that can generate content, when the provider says what each supports (an
+    embedding model cannot be asked)."""
+    usable = (
+        model
+        for model in models
+        if not isinstance(actions := getattr(model, "supported_actions", None), list) or "generateContent" in actions
+    )
+    return model_ids((getattr(model, "name", None) for model in usable), prefix="models/")
+
+
 def gemini_error(ai: str, model: str, error: BaseException, secret: str | None) -> ProviderError | None:
     """Our error for an exception google-genai (or its HTTP client) raised, or None if not the provider's."""
     import httpx2
@@ -328,6 +358,17 @@ def _shape(response: Any, choices: Any) -> str:
     if choices is None:
         return f"a {type(response).__name__} without choices"
     return f"choices is a {type(choices).__name__}"
+
+
+def _field(item: Any, name: str) -> Any:
+    """`item[name]` of a dict, else the attribute (None when there is neither)."""
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _shape_of(response: Any, name: str, value: Any) -> str:
+    if value is None:
+        return f"a {type(response).__name__} without {name}"
+    return f"{name} is a {type(value).__name__}"
 
 
 def _enum_name(value: Any) -> str:

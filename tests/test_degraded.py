@@ -1,9 +1,12 @@
 """A broken configuration never makes the server vanish: over stdio it starts, lists its tools, and every
 tool answer says what is wrong (the file, the AI, the field) and how to check the fix; the good AIs of a
-half-broken file keep working. A person at a terminal, and --check, are told and get a non-zero exit."""
+half-broken file keep working. A person at a terminal, and --check, are told and get a non-zero exit.
+A store that cannot be used (a directory, a corrupt file, an unreachable server) never breaks asking;
+--check warns of it, with the fix, and still passes."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -15,11 +18,13 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from core.config import CHECK_COMMAND, load_settings
+from check import run_check
+from core.config import CHECK_COMMAND, Settings, load_settings
 from core.credentials import PROJECT_ROOT
+from core.store_schema import LATEST_VERSION
 from server import build_server
 from tests.fakes import FakeProvider
-from tests.helpers import SERVER, credentials_for, write_credentials
+from tests.helpers import SERVER, closed_port, credentials_for, write_credentials
 
 pytestmark = pytest.mark.anyio
 
@@ -137,3 +142,63 @@ def test_check_and_a_terminal_start_print_the_problem_and_exit_non_zero(tmp_path
         shown = done.stdout + done.stderr
     assert done.returncode != 0
     assert "grok: timeout: Input should be a valid number" in shown and CHECK_COMMAND in shown
+
+
+# -- the store: a warning, never a failure ----------------------------------------------------------
+
+
+def broken_store(kind: str, tmp_path: Path) -> tuple[str, str]:
+    """A store URL that cannot be used, and what --check must say of it."""
+    if kind == "a directory":
+        (tmp_path / "junior.db").mkdir()
+        return f"sqlite:///{tmp_path / 'junior.db'}", "junior.db is a directory, not a file. Fix: rename or remove"
+    if kind == "a corrupt file":
+        (tmp_path / "junior.db").write_bytes(b"not a database at all " * 1000)
+        return f"sqlite:///{tmp_path / 'junior.db'}", "is not a SQLite database, or is corrupt"
+    url = f"postgresql://junior:store-password-0123@127.0.0.1:{closed_port()}/junior"
+    return url, "PostgreSQL cannot be reached"
+
+
+async def test_check_reports_the_store_it_opens(fake: FakeProvider, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "store" / "junior.db"
+    out = io.StringIO()
+    with anyio.fail_after(30):
+        code = await run_check(settings.model_copy(update={"database_url": f"sqlite:///{path}"}), out)
+        again = io.StringIO()
+        await run_check(settings.model_copy(update={"database_url": f"sqlite:///{path}"}), again)
+    assert code == 0, out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert f"store: sqlite+aiosqlite:///{path}: opens, schema version {LATEST_VERSION} (created now)" in lines
+    assert lines[-1] == "all enabled AIs answered"
+    assert f"store: sqlite+aiosqlite:///{path}: opens, schema version {LATEST_VERSION}" in again.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("kind", ["a directory", "a corrupt file", "an unreachable PostgreSQL"])
+async def test_check_warns_of_a_store_that_cannot_be_used_and_still_passes(
+    fake: FakeProvider, settings: Settings, tmp_path: Path, kind: str
+) -> None:
+    url, why = broken_store(kind, tmp_path)
+    out = io.StringIO()
+    with anyio.fail_after(30):
+        code = await run_check(settings.model_copy(update={"database_url": url}), out)
+    shown = out.getvalue()
+    assert code == 0, "asking works without the store: a warning, not a failure"
+    [line] = [line for line in shown.splitlines() if line.startswith("store: ")]
+    assert ": WARNING: cannot be used: " in line and why in line and "Fix: " in line
+    assert line.endswith("Asking works without it (no threads, no model cache)")
+    assert "store-password-0123" not in shown
+
+
+@pytest.mark.parametrize("kind", ["a directory", "a corrupt file", "an unreachable PostgreSQL"])
+async def test_a_store_that_cannot_be_used_never_breaks_asking(
+    fake: FakeProvider, settings: Settings, tmp_path: Path, kind: str
+) -> None:
+    url, why = broken_store(kind, tmp_path)
+    async with Client(build_server(settings.model_copy(update={"database_url": url}))) as client:
+        with anyio.fail_after(30):
+            asked = await client.call_tool("ask_all_ais", {"prompt": "still here?"})
+            status = await client.call_tool("server_status", {"models": True})
+    assert not asked.is_error and (asked.structured_content or {})["failed"] == 0
+    models = (status.structured_content or {})["models"]
+    assert all(ai["models"] for ai in models["ais"])
+    assert why in models["notes"][0]

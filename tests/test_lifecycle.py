@@ -124,6 +124,7 @@ def test_check_passes_when_every_ai_answers(fake: FakeProvider, tmp_path: Path) 
         assert any(line.startswith(name) and " OK (" in line for line in lines), done.stdout
         assert key_for(name) not in done.stdout + done.stderr
     assert "…6789" in done.stdout and lines[-1] == "all enabled AIs answered"
+    assert lines[-2].startswith("store: sqlite+aiosqlite:///") and lines[-2].endswith(" (created now)")
     assert {r.user for r in fake.requests} == {"Reply with the single word OK."}
 
 
@@ -131,7 +132,7 @@ def test_check_fails_when_one_ai_is_down_and_still_shows_the_others(fake: FakePr
     fake.behave("grok", status=401)
     done = run_check(fake, tmp_path)
     assert done.returncode == 1
-    rows = {line.split()[0]: line for line in done.stdout.splitlines()[3:-1]}
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[3:-2]}  # then the store's line, the summary
     assert "FAILED: auth: fake provider error 401 (HTTP 401)" in rows["grok"]
     assert " OK (" in rows["gemini"] and " OK (" in rows["ollama"]
     assert done.stdout.splitlines()[-1] == "2 of 3 enabled AIs answered"

@@ -1,16 +1,23 @@
-"""server_status: which AIs are configured, how, and whether their clients are ready."""
+"""server_status: which AIs are configured, how, and whether their clients are ready; with `models`,
+each AI's models as its provider lists them."""
+
+import time
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from callers import Junior
+from callers.models import AIModels, ModelsReport, list_models
 from core.config import Settings, describe_problems
 from core.metrics import MetricsSnapshot
 from core.redact import safe_url
 from tools.boundary import Answer, AppContext, add_tool, app_of
 
-__all__ = ["AIStatus", "ServerStatus", "register", "server_status"]
+__all__ = ["SHOWN_MODELS", "AIStatus", "ServerStatus", "register", "render_models", "server_status"]
+
+SHOWN_MODELS = 40  # of one AI's model list, in the text; the structured content has them all
 
 
 class AIStatus(BaseModel):
@@ -38,6 +45,7 @@ class ServerStatus(BaseModel):
     tool_profile: str
     usable: list[str]
     ais: list[AIStatus]
+    models: ModelsReport | None = None
 
 
 def server_status(app: Junior) -> ServerStatus:
@@ -99,13 +107,51 @@ def _render(status: ServerStatus, problems: str = "") -> str:
     return "\n".join(lines)
 
 
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return "just now"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.0f} h ago"
+
+
+def _model_line(ai: AIModels, now: float) -> str:
+    shown = ", ".join(ai.models[:SHOWN_MODELS])
+    if len(ai.models) > SHOWN_MODELS:
+        shown += f" … and {len(ai.models) - SHOWN_MODELS} more"
+    if ai.source == "cache" and ai.fetched_at is not None:
+        origin = f"cached {_age(now - ai.fetched_at)}"
+    else:
+        origin = "from the provider"
+    listed = f"{len(ai.models)} models, {origin}: {shown}" if ai.models else f"no models, {origin}"
+    if ai.error is None:
+        return f"- {ai.name}: {listed}"
+    failed = f"- {ai.name}: failed: {ai.error_kind}: {ai.error}"
+    return f"{failed}\n  showing the last list ({listed})" if ai.source else failed
+
+
+def render_models(report: ModelsReport, now: float) -> str:
+    """The models section of server_status's text: one line per AI (its first `SHOWN_MODELS` ids), a
+    failure with its reason, then the notes; `now` is the wall clock, for the cached lists' ages."""
+    lines = ["models (as each provider lists them; ai:model picks one):"]
+    lines += [_model_line(ai, now) for ai in report.ais] or ["- no AI can be asked"]
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
 def register(server: MCPServer, settings: Settings) -> None:
     """Register server_status on `server`."""
 
-    async def status_tool(ctx: AppContext) -> Answer:
+    async def status_tool(
+        ctx: AppContext, models: Annotated[bool, Field(description="List each AI's models.")] = False
+    ) -> Answer:
         app = app_of(ctx)
         status = server_status(app)
-        return Answer(_render(status, describe_problems(app.settings)), status)
+        text = _render(status, describe_problems(app.settings))
+        if models:
+            status.models = await list_models(app, deadline_s=app.settings.deadline_s)
+            text += "\n\n" + render_models(status.models, time.time())
+        return Answer(text, status)
 
     add_tool(
         server,

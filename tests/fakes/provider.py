@@ -3,13 +3,19 @@
 Each AI gets its own path prefix, so one server plays every provider at once and knows who called:
 
     OpenAI-compatible:  POST http://127.0.0.1:PORT/<ai>/v1/chat/completions
+                        GET  http://127.0.0.1:PORT/<ai>/v1/models                (the model list)
     Gemini:             POST http://127.0.0.1:PORT/<ai>/v1beta/models/<model>:generateContent
+                        GET  http://127.0.0.1:PORT/<ai>/<version>/models         (pages: pageSize, pageToken)
+
+(Both model lists may be GET /<ai>/v1/models: a request with Gemini's key header gets Gemini's answer.)
 
 Per AI, a default `Behaviour` (latency, HTTP error, empty or blocked answer, or a raw answer: any
 status, headers and body bytes) and a queue of one-shot behaviours consumed first ("503 twice, then
 succeed"). Every request is recorded with its headers and JSON body, so tests can check what the SDKs
 really sent. Per AI it also counts the requests in progress (`active`, and the most at once, `peak`),
 and with `Behaviour(max_concurrent=N)` answers 429 at once to a request that would be the N+1-th.
+Model lists answer with `FakeProvider.models_of(ai)` (set with `set_models`), under the same behaviours;
+their requests are kept apart, in `model_lists`, so that counts of asked requests do not change.
 """
 
 from __future__ import annotations
@@ -125,6 +131,9 @@ class FakeProvider:
     active: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     peak: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     refused: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Model lists: each AI's ids (`set_models`), and every list request received (body: its query).
+    models: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    model_lists: list[Recorded] = field(default_factory=list)
 
     # -- control, from the test's thread ---------------------------------------------------------
     def behave(self, ai: str, behaviour: Behaviour | None = None, **changes: Any) -> None:
@@ -151,8 +160,18 @@ class FakeProvider:
         with self._changed:
             return self._changed.wait_for(lambda: self.active[ai] >= count, timeout)
 
+    def set_models(self, ai: str, *ids: str) -> None:
+        """The model ids `ai`'s model list answers with (any strings: a test may send hostile ones)."""
+        self.models[ai] = ids
+
+    def models_of(self, ai: str) -> tuple[str, ...]:
+        """The ids `ai`'s model list answers with: those set, else two of its own."""
+        return self.models.get(ai, (f"{ai}-alpha", f"{ai}-beta"))
+
     def reset(self) -> None:
         with self._lock:
+            self.models.clear()
+            self.model_lists.clear()
             self.requests.clear()
             self.disconnects.clear()
             self.peak.clear()
@@ -208,6 +227,7 @@ class FakeProvider:
             routes=[
                 Route("/{ai}/v1/chat/completions", self._counted(self._openai), methods=["POST"]),
                 Route("/{ai}/{version}/models/{model}:generateContent", self._counted(self._gemini), methods=["POST"]),
+                Route("/{ai}/{version}/models", self._counted(self._models), methods=["GET"]),
             ]
         )
 
@@ -360,6 +380,49 @@ class FakeProvider:
                 "modelVersion": model,
             }
         )
+
+    # -- model lists -------------------------------------------------------------------------------
+    async def _list_request(self, request: Request, api: str) -> Behaviour:
+        ai = request.path_params["ai"]
+        recorded = Recorded(ai, api, "", dict(request.headers), dict(request.query_params))
+        with self._changed:
+            self.model_lists.append(recorded)
+            self._changed.notify_all()
+        behaviour = self._admit(request, ai, self._next(ai))
+        if behaviour.latency:
+            await self._pause(request, ai, behaviour.latency)
+        return behaviour
+
+    async def _models(self, request: Request) -> Response:
+        if "x-goog-api-key" in request.headers:
+            return await self._gemini_models(request)
+        return await self._openai_models(request)
+
+    async def _openai_models(self, request: Request) -> Response:
+        behaviour = await self._list_request(request, "openai")
+        error = self._error(behaviour, "openai")
+        if error is not None:
+            return error
+        ai = request.path_params["ai"]
+        data = [{"id": model, "object": "model", "created": 0, "owned_by": ai} for model in self.models_of(ai)]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def _gemini_models(self, request: Request) -> Response:
+        behaviour = await self._list_request(request, "gemini")
+        error = self._error(behaviour, "gemini")
+        if error is not None:
+            return error
+        ids = self.models_of(request.path_params["ai"])
+        size = int(request.query_params.get("pageSize") or 50)
+        start = int(request.query_params.get("pageToken") or 0)
+        page = [
+            {"name": f"models/{model}", "supportedGenerationMethods": ["generateContent", "countTokens"]}
+            for model in ids[start : start + size]
+        ]
+        body: dict[str, Any] = {"models": page}
+        if start + size < len(ids):
+            body["nextPageToken"] = str(start + size)
+        return JSONResponse(body)
 
 
 def _text_of(content: Any) -> str:
