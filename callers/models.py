@@ -135,8 +135,8 @@ class _Cache:
             self.notes.append(text)
 
     async def open(self) -> None:
-        """Open the store (a note says why not). A SQLite file locked by another process holds this up
-        to its busy timeout whatever the deadline (the wait is in a thread); the lists do not wait."""
+        """Open the store (a note says why not), by the deadline: a SQLite file locked by another process
+        is waited for in a thread, abandoned then."""
         try:
             with anyio.move_on_after(self.deadline.remaining()):
                 self.store = await self.app.store()

@@ -86,6 +86,7 @@ class Store:
         self.applied: tuple[int, ...] = ()
         self._engine: AsyncEngine | None = None
         self._redactor = Redactor(url_secrets(url))
+        self._threads = Threads(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
 
     @property
@@ -113,7 +114,7 @@ class Store:
         if location.path is not None:
             try:
                 location.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                await anyio.to_thread.run_sync(_use_wal, location.path, self.busy_timeout_s)
+                await anyio.to_thread.run_sync(_use_wal, location.path, self.busy_timeout_s, abandon_on_cancel=True)
             except (OSError, sqlite3.Error) as error:
                 raise self._unavailable(error) from error
         self._engine = self._create_engine(location)
@@ -177,32 +178,36 @@ class Store:
     @property
     def threads(self) -> Threads:
         """The threads and their turns (core/store_threads.py)."""
-        return Threads(self)
+        return self._threads
 
     # -- transactions ---------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """One read transaction; a database failure in it is `StoreUnavailable`."""
-        async with self._transaction(write=False) as conn:
+        """A connection to read with (on SQLite, each statement on its own sees one state of the database:
+        reads that must agree are one statement); a database failure is `StoreUnavailable`."""
+        async with self._transaction() as conn:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction (on SQLite, this process's writers take turns); failures as `read`."""
+    async def write(self, *, schema: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One write transaction (on SQLite, this process's writers take turns, and the transaction starts
+        with the first INSERT, UPDATE or DELETE, or at once when it changes the `schema`); failures as
+        `read`."""
         async with contextlib.AsyncExitStack() as stack:
             if self.backend == "sqlite":
                 await stack.enter_async_context(self._one_writer)
-            conn = await stack.enter_async_context(self._transaction(write=True))
+            conn = await stack.enter_async_context(self._transaction(schema=schema))
             yield conn
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _transaction(self, *, schema: bool = False) -> AsyncIterator[AsyncConnection]:
         """One transaction; any database failure in it becomes `StoreUnavailable`."""
         engine = self.engine
         try:
             async with engine.connect() as conn:
-                conn = await conn.execution_options(junior_write=write)
+                if schema:
+                    conn = await conn.execution_options(junior_schema=True)
                 async with conn.begin():
                     yield conn
         except _FAILURES as error:
@@ -211,7 +216,7 @@ class Store:
     async def _migrate(self) -> tuple[int, ...]:
         """Apply the migrations the database lacks, in order, in one transaction; returns their versions."""
         applied: list[int] = []
-        async with self.write() as conn:
+        async with self.write(schema=True) as conn:
             if self.backend == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.execute(text(SCHEMA_VERSION_DDL))
@@ -243,13 +248,17 @@ class Store:
             return create_async_engine(
                 location.url, pool_pre_ping=True, connect_args={"timeout": self.connect_timeout_s}
             )
-        engine = create_async_engine(location.url, connect_args={"timeout": self.busy_timeout_s})
+        engine = create_async_engine(
+            location.url, connect_args={"timeout": self.busy_timeout_s}, pool_reset_on_return=None
+        )
         busy_ms = round(self.busy_timeout_s * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # The driver's own transaction handling is off: `_on_begin` says when a transaction starts.
-            dbapi_connection.isolation_level = None
+            # The driver begins a transaction itself before a write's first INSERT, UPDATE or DELETE, as
+            # IMMEDIATE: it takes the write lock at once, waiting up to the busy timeout. A read (one
+            # statement) needs none. Migrations, which start with DDL, begin explicitly (`_on_begin`).
+            dbapi_connection.isolation_level = "IMMEDIATE"
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against a crash of the process
@@ -258,9 +267,8 @@ class Store:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            # IMMEDIATE: a write transaction takes the write lock at once, waiting up to the busy timeout.
-            write = conn.get_execution_options().get("junior_write", True)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            if conn.get_execution_options().get("junior_schema", False):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
 

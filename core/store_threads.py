@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import UnknownThread
@@ -23,9 +24,10 @@ from core.store_schema import threads as threads_table
 from core.store_schema import turns
 from core.turns import NewTurn, ThreadInfo, Turn
 
-__all__ = ["MAX_LISTED", "Threads", "Transactions"]
+__all__ = ["CACHED_CHARS", "MAX_LISTED", "Threads", "Transactions"]
 
 MAX_LISTED = 100  # threads one listing returns, at most
+CACHED_CHARS = 8_000_000  # of turns kept in memory, at most (the latest threads'; see `Threads`)
 
 
 class Transactions(Protocol):
@@ -43,10 +45,18 @@ class Transactions(Protocol):
 
 
 class Threads:
-    """The thread queries of one open store (`Store.threads`)."""
+    """The thread queries of one open store (`Store.threads`).
+
+    Turns never change once written, so the latest threads' turns are kept in memory: reading a thread
+    again fetches only the turns added since (by this process or another), in the statement that checks
+    the thread is still there. At most CACHED_CHARS characters of turns are kept, the least recently
+    read thread's dropped first.
+    """
 
     def __init__(self, store: Transactions) -> None:
         self._store = store
+        self._cached: OrderedDict[str, tuple[Turn, ...]] = OrderedDict()
+        self._cached_chars = 0
 
     async def create(self, title: str) -> str:
         """A new, empty thread; returns its id.
@@ -93,7 +103,10 @@ class Threads:
                 raise UnknownThread(thread_id)
             rows = [_row(thread_id, last + n, turn, now) for n, turn in enumerate(new, start=1)]
             if rows:
-                await conn.execute(insert(turns), rows)
+                await conn.execute(insert(turns).values(rows))
+        cached = self._cached.get(thread_id)
+        if cached is not None and (cached[-1].seq if cached else 0) == last:  # nothing landed in between
+            self._cache(thread_id, (*cached, *(_turn(row) for row in rows)))
         return [row["seq"] for row in rows]
 
     async def turns(self, thread_id: str) -> list[Turn]:
@@ -104,18 +117,26 @@ class Threads:
             StoreUnavailable: the store cannot be read.
         """
         now = self._store.clock()
-        # One statement: the thread (alive) joined to its turns; a thread without turns gives one empty row.
+        cached = self._cached.get(thread_id, ())
+        after = cached[-1].seq if cached else 0
+        # One statement: the thread (alive) joined to its turns after the cached ones; a thread with no
+        # such turns gives one row of nulls.
+        joined = threads_table.outerjoin(turns, and_(turns.c.thread_id == threads_table.c.id, turns.c.seq > after))
         query = (
             select(threads_table.c.id.label("found"), turns)
-            .select_from(threads_table.outerjoin(turns, turns.c.thread_id == threads_table.c.id))
+            .select_from(joined)
             .where(threads_table.c.id == thread_id, self._alive(now))
             .order_by(turns.c.seq)
         )
         async with self._store.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         if not rows:
+            self._forget(thread_id)
             raise UnknownThread(thread_id)
-        return [_turn({key: row[key] for key in turns.c.keys()}) for row in rows if row["seq"] is not None]
+        added = [_turn({key: row[key] for key in turns.c.keys()}) for row in rows if row["seq"] is not None]
+        whole = (*cached, *added)
+        self._cache(thread_id, whole)
+        return list(whole)
 
     async def info(self, thread_id: str) -> ThreadInfo:
         """One thread's listing.
@@ -144,10 +165,24 @@ class Threads:
         Raises:
             StoreUnavailable: the store cannot be written.
         """
+        self._forget(thread_id)
         async with self._store.write() as conn:
             await conn.execute(delete(turns).where(turns.c.thread_id == thread_id))
             deleted = await conn.execute(delete(threads_table).where(threads_table.c.id == thread_id))
         return bool(deleted.rowcount)
+
+    def _cache(self, thread_id: str, whole: tuple[Turn, ...]) -> None:
+        self._forget(thread_id)
+        self._cached[thread_id] = whole
+        self._cached_chars += _chars(whole)
+        while self._cached_chars > CACHED_CHARS and len(self._cached) > 1:
+            _, dropped = self._cached.popitem(last=False)
+            self._cached_chars -= _chars(dropped)
+
+    def _forget(self, thread_id: str) -> None:
+        dropped = self._cached.pop(thread_id, None)
+        if dropped is not None:
+            self._cached_chars -= _chars(dropped)
 
     async def purge_expired(self) -> int:
         """Delete the threads that expired, with their turns; returns how many.
@@ -223,6 +258,10 @@ def _row(thread_id: str, seq: int, turn: NewTurn, now: float) -> dict[str, Any]:
 def _turn(row: Mapping[str, Any]) -> Turn:
     files = json.loads(row["files"]) if row["files"] else {}
     return Turn(**{**row, "files": files if isinstance(files, dict) else {}})
+
+
+def _chars(turns: tuple[Turn, ...]) -> int:
+    return sum(len(turn.text) for turn in turns)
 
 
 def _escape_like(text: str) -> str:

@@ -159,6 +159,6 @@ def register(server: MCPServer, settings: Settings) -> None:
         name="server_status",
         title="Server status",
         description="Which AIs are configured (model, endpoint, masked key) and ready.",
-        annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False),
+        annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True),
         reports_problems=True,
     )

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from callers import Junior
 from callers.models import cache_entry, cached_ids, is_fresh, list_models
 from core.config import Settings
-from core.defaults import MODELS_CACHE_S, STORE_BUSY_TIMEOUT_S
+from core.defaults import MODELS_CACHE_S
 from core.store_schema import models_cache
 from server import build_server
 from tests.fakes import FakeProvider
@@ -123,14 +123,13 @@ async def test_a_store_locked_by_another_process_does_not_hold_up_the_lists(
     holder.execute("BEGIN EXCLUSIVE")
     try:
         async with Junior.build(settings.model_copy(update={"database_url": f"sqlite:///{path}"})) as app:
-            # The lists come by the deadline; the store's busy wait, in a thread, cannot be cut short.
-            with anyio.fail_after(STORE_BUSY_TIMEOUT_S + 5):
+            # The lists come by the deadline: the store's busy wait (in a thread) is abandoned then.
+            with anyio.fail_after(2 + 2):
                 report = await list_models(app, deadline_s=2)
     finally:
         holder.close()
     assert all(ai.models and ai.source == "provider" for ai in report.ais)
-    assert report.notes[0] == "without the model cache: the store did not open in time"
-    assert "held its lock for over" in report.notes[1]
+    assert report.notes == ["without the model cache: the store did not open in time"]
 
 
 async def test_the_deadline_is_honoured_and_the_slow_provider_is_named(fake: FakeProvider, settings: Settings) -> None:
