@@ -22,7 +22,7 @@ from core.store_url import store_url
 from server import build_server
 from tests.fakes import FakeProvider
 from tests.fakes.provider import Recorded
-from tests.helpers import FAST_RETRIES, SERVER, credentials_for, write_credentials
+from tests.helpers import FAST_RETRIES, INIT, INITIALIZED, SERVER, credentials_for, frames, tool, write_credentials
 
 pytestmark = pytest.mark.anyio
 DEADLINE_S = 30
@@ -85,6 +85,37 @@ async def test_a_thread_continues_across_tools_ais_and_a_server_restart_as_chat_
     assert debated[1][1] == "At ten writers, take PostgreSQL.", "grok's own answer is its own turn"
     heard, _, topic = debated[2][1].partition("Debate topic: SQLite or PostgreSQL?")
     assert heard.startswith("Other AIs answered that too:\n\n[gemini (") and topic
+
+
+async def test_a_server_killed_in_the_middle_of_a_call_loses_that_call_only(
+    fake: FakeProvider, settings: Settings
+) -> None:
+    env = {**os.environ, "JUNIOR_AI_CREDENTIALS": str(settings.source)}
+    params = StdioServerParameters(command=sys.executable, args=[SERVER], env=env)
+    fake.behave("grok", text="kept")
+    with anyio.fail_after(DEADLINE_S):
+        async with Client(params) as client:
+            thread = thread_of(await client.call_tool("ask_ai", {"ai": "grok", "prompt": "first"}))
+        fake.behave("grok", latency=60)
+        call = tool(1, "ask_ai", {"ai": "grok", "prompt": "never answered", "continuation_id": thread})
+        process = await anyio.open_process([sys.executable, SERVER], env=env)
+        assert process.stdin is not None
+        await process.stdin.send(b"".join(frames(INIT, INITIALIZED, call)))
+        await anyio.to_thread.run_sync(fake.wait_for_active, "grok", 1, DEADLINE_S)
+        process.kill()  # SIGKILL: no cleanup of any kind
+        await process.wait()
+        fake.behave("grok", text="after the crash")
+        async with Client(params) as client:
+            after = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "third", "continuation_id": thread})
+    assert not after.is_error
+    async with Store(store_url(settings)) as store:
+        turns = await store.threads.turns(thread)
+    assert [(t.role, t.text) for t in turns] == [
+        ("user", "first"),
+        ("assistant", "kept"),
+        ("user", "third"),
+        ("assistant", "after the crash"),
+    ]
 
 
 async def test_twenty_calls_on_one_thread_at_once_take_turns_and_all_are_recorded(
