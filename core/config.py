@@ -168,18 +168,18 @@ class AIConfig(BaseModel):
     @property
     def context_window(self) -> int:
         """The context window, in tokens, that threads and files are fitted to."""
-        if self.context_tokens is not None:
-            return self.context_tokens
-        builtin = BUILTIN_AIS.get(self.name) if self.builtin else None
-        return builtin.context_tokens if builtin else CUSTOM_CONTEXT_TOKENS
+        default = self._provider.context_tokens if self._provider else CUSTOM_CONTEXT_TOKENS
+        return self.context_tokens if self.context_tokens is not None else default
 
     @property
     def takes_images(self) -> bool:
         """Whether images are sent to this AI as image parts (else they are left out, with a note)."""
-        if self.images is not None:
-            return self.images
-        builtin = BUILTIN_AIS.get(self.name) if self.builtin else None
-        return builtin.images if builtin else CUSTOM_IMAGES
+        default = self._provider.images if self._provider else CUSTOM_IMAGES
+        return self.images if self.images is not None else default
+
+    @property
+    def _provider(self) -> BuiltinAI | None:
+        return BUILTIN_AIS.get(self.name) if self.builtin else None
 
     @property
     def key_env_hint(self) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from core.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
-from tests.helpers import credentials_for, npm_client, write_credentials
+from tests.helpers import answer_of, credentials_for, npm_client, write_credentials
 
 INSPECTOR_VERSION = "0.15.0"
 PREFIX = PROJECT_ROOT / ".inspector"
@@ -44,7 +44,15 @@ def test_the_inspector_lists_the_tools_and_calls_them(inspector: Path, fake: Fak
     path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok", "gemini")))
     listed = run(inspector, tmp_path, path, "--method", "tools/list")
     names = {tool["name"] for tool in listed["tools"]}  # type: ignore[attr-defined]
-    assert names == {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status"}
+    assert names == {
+        "ask_ai",
+        "ask_all_ais",
+        "ai_debate",
+        "collaborative_solve",
+        "ai_consensus",
+        "server_status",
+        "threads",
+    }
     called = run(
         inspector,
         tmp_path,
@@ -57,7 +65,11 @@ def test_the_inspector_lists_the_tools_and_calls_them(inspector: Path, fake: Fak
         "ai=grok",
         "prompt=hi",
     )
-    assert called["content"] == [{"type": "text", "text": "[grok:grok-3-mini] hi"}]
+    [content] = called["content"]  # type: ignore[index]
+    assert content["type"] == "text" and answer_of(content["text"]) == "[grok:grok-3-mini] hi"
+    assert content["text"].endswith(
+        f"continuation_id: {called['structuredContent']['continuation_id']} (pass it to continue this conversation)"
+    )  # type: ignore[index]
     everyone = run(
         inspector, tmp_path, path, "--method", "tools/call", "--tool-name", "ask_all_ais", "--tool-arg", "prompt=hey"
     )

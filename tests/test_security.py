@@ -155,10 +155,19 @@ async def test_oversized_input_is_refused_before_any_ai_is_asked(
 async def test_limits_are_in_the_schema_for_clients_to_see(settings: Settings) -> None:
     async with Client(build_server(settings)) as client:
         tools = {t.name: t.input_schema["properties"] for t in (await client.list_tools()).tools}
-    assert tools["ask_ai"]["temperature"]["anyOf"][0] == {"maximum": 2, "minimum": 0, "type": "number"}
-    assert tools["ask_ai"]["max_tokens"]["anyOf"][0] == {"maximum": 200000, "minimum": 1, "type": "integer"}
+    assert {k: tools["ask_ai"]["temperature"][k] for k in ("maximum", "minimum", "type")} == {
+        "maximum": 2,
+        "minimum": 0,
+        "type": "number",
+    }
+    assert {k: tools["ask_ai"]["max_tokens"][k] for k in ("maximum", "minimum", "type")} == {
+        "maximum": 200000,
+        "minimum": 1,
+        "type": "integer",
+    }
     assert (tools["ai_debate"]["rounds"]["minimum"], tools["ai_debate"]["rounds"]["maximum"]) == (1, 5)
-    assert tools["ask_all_ais"]["ais"]["anyOf"][0]["maxItems"] == 50
+    assert tools["ask_all_ais"]["ais"]["maxItems"] == 50
+    assert tools["ask_ai"]["files"]["maxItems"] == 100 and tools["ask_ai"]["continuation_id"]["maxLength"] == 64
 
 
 async def test_redaction_leaves_ordinary_answers_alone(fake: FakeProvider, settings: Settings) -> None:
