@@ -27,6 +27,7 @@ from callers import Junior
 from check import run_check
 from core.config import Settings, describe_problems, read_settings
 from core.redact import RedactingFilter, Redactor
+from core.store_url import STORE_MODULES
 from tools import register_tools
 from tools.boundary import compact_tool_list, redact_results
 from tools.stdio import serve_stdio
@@ -57,7 +58,8 @@ def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Junior]) -> AsyncIterator[Junior]:
         app = build_app(settings)
-        warm_up(app.pool.async_clients.values())  # the SDKs get ready in the background: the first call finds them so
+        # The SDKs and the store's modules get ready in the background: the first call finds them so.
+        warm_up(app.pool.async_clients.values(), STORE_MODULES)
         live.append(app)
         try:
             yield app

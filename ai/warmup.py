@@ -118,18 +118,20 @@ def _build(models: Iterable[str]) -> None:
             model.model_rebuild()
 
 
-def warm_up(clients: Iterable[Preparable]) -> threading.Thread:
-    """Prepare every client in `clients` in a daemon thread, starting now; returns the started thread.
+def warm_up(clients: Iterable[Preparable], modules: Iterable[str] = ()) -> threading.Thread:
+    """Prepare every client in `clients` in a daemon thread, starting now, then import `modules` (what a
+    first call needs besides, such as the store's); returns the started thread.
 
     A call that arrives first waits for its client (in a worker thread, not on the event loop). A client
     that cannot be prepared is logged here and its calls report why.
     """
-    thread = threading.Thread(target=_prepare_all, args=(list(clients),), name="junior-ai-warm-up", daemon=True)
+    job = functools.partial(_prepare_all, list(clients), tuple(modules))
+    thread = threading.Thread(target=job, name="junior-ai-warm-up", daemon=True)
     thread.start()
     return thread
 
 
-def _prepare_all(clients: list[Preparable]) -> None:
+def _prepare_all(clients: list[Preparable], modules: tuple[str, ...]) -> None:
     for client in clients:
         try:
             client.prepare()
@@ -140,3 +142,8 @@ def _prepare_all(clients: list[Preparable]) -> None:
     # Last: a first call can already send meanwhile; its answers arrive a provider's latency later.
     for kind in sorted({client.kind for client in clients if client.prepared}):
         _build(ANSWER_MODELS.get(kind, ()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:  # the call that needs it imports it again, and reports why
+            logger.warning("could not import %s in the background: %s", module, error)

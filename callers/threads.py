@@ -157,8 +157,9 @@ class Conversation:
         try:
             store = await self.app.store()
             if self.continuation_id is None:
-                self.continuation_id = await store.threads.create(self.title)
-            elif not self.readable:
+                self.continuation_id = await store.threads.create(self.title, new)
+                return
+            if not self.readable:
                 return  # its history was not read: appending blindly could not say what it followed
             places = await store.threads.append(self.continuation_id, new)
         except StoreUnavailable as error:

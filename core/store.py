@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import anyio
 from sqlalchemy import event, func, insert, select, text
@@ -35,13 +35,16 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from core import defaults
-from core.errors import StoreUnavailable
+from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
+from core.store_batch import Operation, WriteBatcher
 from core.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version
 from core.store_threads import Threads
 from core.store_url import DATABASE_URL_ENV, StoreLocation, parse_store_url
 
 __all__ = ["CachedModels", "Store", "explain"]
+
+T = TypeVar("T")
 
 # Any constant will do: it names the lock that makes concurrent opens migrate one at a time (PostgreSQL).
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
@@ -88,6 +91,7 @@ class Store:
         self._redactor = Redactor(url_secrets(url))
         self._threads = Threads(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
+        self._batcher = WriteBatcher(self._one_writer, self._transaction, refused=(UnknownThread,))
 
     @property
     def engine(self) -> AsyncEngine:
@@ -199,6 +203,25 @@ class Store:
                 await stack.enter_async_context(self._one_writer)
             conn = await stack.enter_async_context(self._transaction(schema=schema))
             yield conn
+
+    @property
+    def write_batches(self) -> int:
+        """SQLite: how many shared write transactions `batched` has run."""
+        return self._batcher.batches
+
+    async def batched(self, operation: Operation[T]) -> T:
+        """Run the write `operation` and return its result once committed. On SQLite, the writes waiting at
+        the same moment share one transaction (core/store_batch.py); `operation` may raise UnknownThread
+        only before it writes. On PostgreSQL, its own transaction (row locks let writers run side by side).
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+            UnknownThread: as `operation` raised it.
+        """
+        if self.backend == "sqlite":
+            return await self._batcher.run(operation)
+        async with self.write() as conn:
+            return await operation(conn)
 
     @contextlib.asynccontextmanager
     async def _transaction(self, *, schema: bool = False) -> AsyncIterator[AsyncConnection]:

@@ -13,8 +13,8 @@ import contextlib
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +27,7 @@ from core.turns import NewTurn, ThreadInfo, Turn
 __all__ = ["CACHED_CHARS", "MAX_LISTED", "Threads", "Transactions"]
 
 MAX_LISTED = 100  # threads one listing returns, at most
+T = TypeVar("T")
 CACHED_CHARS = 8_000_000  # of turns kept in memory, at most (the latest threads'; see `Threads`)
 
 
@@ -43,6 +44,8 @@ class Transactions(Protocol):
 
     def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
 
+    async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
+
 
 class Threads:
     """The thread queries of one open store (`Store.threads`).
@@ -58,20 +61,24 @@ class Threads:
         self._cached: OrderedDict[str, tuple[Turn, ...]] = OrderedDict()
         self._cached_chars = 0
 
-    async def create(self, title: str) -> str:
-        """A new, empty thread; returns its id.
+    async def create(self, title: str, first: Sequence[NewTurn] = ()) -> str:
+        """A new thread, with its `first` turns (places 1, 2, ...) in the same transaction; returns its id.
 
         Raises:
             StoreUnavailable: the store cannot be written.
         """
         thread_id = uuid.uuid4().hex
         now = self._store.clock()
-        async with self._store.write() as conn:
-            await conn.execute(
-                insert(threads_table).values(
-                    id=thread_id, title=title, created=now, last_activity=now, expires=now + self._store.thread_ttl_s
-                )
-            )
+        rows = [_row(thread_id, seq, turn, now) for seq, turn in enumerate(first, start=1)]
+        thread = {"id": thread_id, "title": title, "created": now, "last_activity": now}
+
+        async def write(conn: AsyncConnection) -> None:
+            await conn.execute(insert(threads_table).values(**thread, expires=now + self._store.thread_ttl_s))
+            if rows:
+                await conn.execute(insert(turns).values(rows))
+
+        await self._store.batched(write)
+        self._cache(thread_id, tuple(_turn(row) for row in rows))
         return thread_id
 
     async def append(self, thread_id: str, new: Sequence[NewTurn]) -> list[int]:
@@ -90,9 +97,12 @@ class Threads:
             .where(threads_table.c.id == thread_id, self._alive(now))
             .values(last_activity=now, expires=now + self._store.thread_ttl_s)
         )
-        async with self._store.write() as conn:
-            if self._store.backend == "sqlite":
-                # The write lock was taken at BEGIN: one statement touches the thread and reads its last place.
+        sqlite = self._store.backend == "sqlite"
+
+        async def write(conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
+            if sqlite:
+                # The write lock is held by the transaction: one statement touches the thread and reads its
+                # last place.
                 last = (await conn.execute(touch.returning(last_place.scalar_subquery()))).scalar()
             else:
                 # PostgreSQL: the row lock may be waited for, so the last place is read by a statement that
@@ -100,10 +110,13 @@ class Threads:
                 touched = await conn.execute(touch)
                 last = await conn.scalar(last_place) if touched.rowcount else None
             if last is None:
-                raise UnknownThread(thread_id)
+                raise UnknownThread(thread_id)  # before writing anything: see Store.batched
             rows = [_row(thread_id, last + n, turn, now) for n, turn in enumerate(new, start=1)]
             if rows:
                 await conn.execute(insert(turns).values(rows))
+            return last, rows
+
+        last, rows = await self._store.batched(write)
         cached = self._cached.get(thread_id)
         if cached is not None and (cached[-1].seq if cached else 0) == last:  # nothing landed in between
             self._cache(thread_id, (*cached, *(_turn(row) for row in rows)))

@@ -22,6 +22,7 @@ from core.redact import safe_url
 __all__ = [
     "DATABASE_FILE",
     "DATABASE_URL_ENV",
+    "STORE_MODULES",
     "StoreLocation",
     "data_dir",
     "default_database_url",
@@ -44,6 +45,9 @@ _DRIVERS: Mapping[str, str] = MappingProxyType(
         POSTGRESQL: POSTGRESQL,
     }
 )
+# What opening the store imports (about 0.2 s): the server imports them in the background after start,
+# so that the first call that records a thread does not pay for it (ai/warmup.py).
+STORE_MODULES = ("core.store", "sqlalchemy.dialects.sqlite.aiosqlite", "aiosqlite")
 _EXAMPLES = (
     f"{SQLITE}:////absolute/path/junior.db (one machine), or {POSTGRESQL}://user:password@host:5432/dbname "
     f'(several servers sharing one store), in {DATABASE_URL_ENV} or "database_url" in credentials.json'

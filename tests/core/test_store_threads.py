@@ -3,6 +3,8 @@ user needs to pick a thread, search finds words in any turn, deletion and expiry
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import pytest
 
@@ -97,3 +99,27 @@ async def test_a_thread_expires_after_its_last_activity_and_is_purged(url: str) 
         now[0] = 51 * DAY_S
         assert await store.threads.purge_expired() == 1
         assert await store.threads.recent() == []
+
+
+async def test_writes_waiting_together_share_transactions_and_an_unknown_thread_fails_alone(tmp_path: Path) -> None:
+    async with Store(f"sqlite+aiosqlite:///{tmp_path / 'junior.db'}") as store:
+        thread = await store.threads.create("busy")
+        before = store.write_batches
+        outcomes: dict[int, object] = {}
+
+        async def append(n: int) -> None:
+            target = "gone" if n == 7 else thread
+            try:
+                outcomes[n] = await store.threads.append(target, [NewTurn("user", f"prompt {n}")])
+            except UnknownThread as error:
+                outcomes[n] = error
+
+        with anyio.fail_after(DEADLINE_S):
+            async with anyio.create_task_group() as group:
+                for n in range(50):
+                    group.start_soon(append, n)
+        turns = await store.threads.turns(thread)
+    assert isinstance(outcomes.pop(7), UnknownThread)
+    assert sorted(place for places in outcomes.values() for place in places) == list(range(1, 50))  # type: ignore[attr-defined]
+    assert [turn.seq for turn in turns] == list(range(1, 50))
+    assert store.write_batches - before < 50, "some of the 50 shared a transaction"
