@@ -41,7 +41,7 @@ INSTRUCTIONS = (
     "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them."
 )
 
-CLEANUP_TIMEOUT_S = 1.5  # closing the clients ...
+CLEANUP_TIMEOUT_S = 1.5  # closing the application: its bookkeeping (0.5 s at most), the clients, the store ...
 SHUTDOWN_TIMEOUT_S = 1.8  # ... and the whole shutdown, within 2 s of a signal
 THREAD_GRACE_S = 0.3  # how long an exit waits for worker threads still busy
 

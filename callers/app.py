@@ -10,12 +10,13 @@ the seed's module-level API sits on a default one (`callers.seed`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_MODEL_CHARS", "Junior", "Route", "split_name"]
 
 logger = logging.getLogger("junior_ai.app")
+
+BACKGROUND_DRAIN_S = 0.5  # closing waits this long for bookkeeping under way (ledger rows), within its 1.5 s
 
 
 # A model id as providers spell them ("gpt-5-mini", "gemini-2.5-pro", "meta-llama/Llama-3.3-70B:free"):
@@ -108,6 +111,7 @@ class Junior:
         self.thread_locks = KeyedLock()  # calls on one thread take turns (callers/threads.py)
         self._store: Store | None = None
         self._opening_store = anyio.Lock()
+        self._background: set[asyncio.Task[None]] = set()  # bookkeeping after answers (`after_answer`)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> Junior:
@@ -115,9 +119,27 @@ class Junior:
         guards = {name: AIGuard.for_ai(settings.ais[name], settings, clock) for name in settings.usable_ais}
         return cls(settings, ClientPool.build(settings), guards, clock)
 
+    def after_answer(self, job: Coroutine[Any, Any, None]) -> None:
+        """Run `job` (bookkeeping such as a ledger row) once the answer is in hand, without keeping the
+        caller waiting: a task of its own, which no cancellation of the call reaches, and which closing
+        waits for (briefly). `job` reports its own failures: nobody awaits it who could.
+
+        (A task of its own rather than a task group's: the MCP SDK enters and leaves the lifespan, where
+        the application lives, in different tasks.)
+        """
+        task = asyncio.get_running_loop().create_task(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def aclose(self) -> None:
-        """Close every client and the store. Safe to call more than once."""
+        """Finish the bookkeeping under way (at most BACKGROUND_DRAIN_S), then close every client and the
+        store. Safe to call more than once."""
         self.closed = True
+        if self._background:
+            _, late = await asyncio.wait(set(self._background), timeout=BACKGROUND_DRAIN_S)
+            for task in late:
+                logger.warning("bookkeeping still running after %g s was abandoned", BACKGROUND_DRAIN_S)
+                task.cancel()
         store, self._store = self._store, None
         try:
             await self.pool.aclose()
