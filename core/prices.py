@@ -6,7 +6,7 @@ price list of genai-prices (https://github.com/pydantic/genai-prices) for the AI
 cost is unknown (`usd=None`), never 0. A custom AI is priced only by configuration (`"*"` at 0 for a local
 Ollama). genai-prices is imported on first use, so that start-up never pays for its price list.
 
-    price = price_of("openai", "gpt-4.1-mini", usage, ai.prices)   # Price(usd=0.00092, source="genai-prices")
+    price_of("openai", "gpt-4.1-mini", Usage(1_204, 311), ai.prices)   # Price(0.0009792, "genai-prices")
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "PriceSource",
     "TokenUsage",
     "genai_provider",
+    "load_price_list",
     "price_of",
     "worst_case_usd",
 ]
@@ -182,8 +183,20 @@ def _listed_usd(
     """genai-prices' figure for these tokens of `model` at `provider`, or None when it has none."""
     if provider is None:
         return None
-    import genai_prices  # ~0.15 s for its price list: only when a cost is asked for
+    import genai_prices
+    from genai_prices.data_snapshot import get_snapshot
 
+    # Not `genai_prices.calc_price`: it caches every model name it is given, for good, and the name comes
+    # from the provider's answer (a new name in every answer would grow that cache without end). A provider
+    # is looked up by its id (a cache of five), a model by matching its name (0.01-0.3 ms).
+    snapshot = get_snapshot()
+    try:
+        listed = snapshot.find_provider(None, provider, None)
+    except LookupError:  # not a provider it lists
+        return None
+    info = listed.find_model(model, all_providers=snapshot.providers)
+    if info is None:
+        return None
     counts = genai_prices.Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -191,8 +204,16 @@ def _listed_usd(
         output_reasoning_tokens=min(reasoning, output_tokens) if reasoning else None,
     )
     try:
-        calculated = genai_prices.calc_price(counts, model, provider_id=provider)
-    except (LookupError, ValueError, ArithmeticError):  # a model (or provider) it does not list; counts it cannot price
+        calculated = info.calc_price(counts, listed)
+    except (ValueError, ArithmeticError):  # counts its price cannot take (it says why; the cost is unknown)
         return None
     usd = float(calculated.total_price)
     return usd if math.isfinite(usd) and usd >= 0 else None
+
+
+def load_price_list() -> None:
+    """Import genai-prices and read its price list now (~0.2 s, once), so that the first `price_of` does
+    not pay for it on the event loop: for a warm-up thread. Thread-safe; later calls cost nothing."""
+    from genai_prices.data_snapshot import get_snapshot
+
+    get_snapshot()

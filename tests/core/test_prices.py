@@ -113,6 +113,22 @@ def test_an_answer_naming_a_dated_version_finds_the_price_configured_for_the_mod
     assert price_of(None, "m-2025-04-14", usage, {"m": ODD}) == UNKNOWN
 
 
+def test_model_names_from_answers_do_not_grow_genai_prices_caches() -> None:
+    from genai_prices.data_snapshot import get_snapshot
+
+    price_of("openai", "gpt-4.1-mini", Usage(1, 1))
+    snapshot = get_snapshot()
+    sizes = len(snapshot._lookup_cache), len(snapshot._provider_cache), len(snapshot._provider_misses)
+    for n in range(200):  # a provider that names a new model in every answer
+        assert price_of("openai", f"gpt-4.1-mini-{n}x", Usage(1, 1)) == UNKNOWN
+        assert price_of("nobody", f"m-{n}", Usage(1, 1)) == UNKNOWN
+    assert (len(snapshot._lookup_cache), len(snapshot._provider_cache), len(snapshot._provider_misses)) <= (
+        sizes[0],
+        sizes[1] + 1,
+        sizes[2] + 1,
+    )
+
+
 def test_counts_genai_prices_would_refuse_are_no_crash() -> None:
     # Not cleaned (as a provider's are): parts larger than their wholes.
     price = price_of("openai", "gpt-4.1-mini", Usage(10, 5, cached_tokens=50, reasoning_tokens=60))
@@ -201,3 +217,15 @@ def test_pricing_imports_genai_prices_only_when_a_price_is_asked_for() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "False", "True"], done.stderr
+
+
+def test_the_price_list_can_be_loaded_ahead_of_the_first_price() -> None:
+    code = "\n".join(
+        [
+            "import sys, core.prices",
+            "core.prices.load_price_list()",
+            "print('genai_prices.data' in sys.modules)",
+        ]
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True"], done.stderr
