@@ -9,14 +9,18 @@ reasons are then made printable and short by ai.translate).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
-__all__ = ["MAX_MODELS", "body_reason", "message_of", "model_ids", "plain", "token_count"]
+from ai.request import Usage
+
+__all__ = ["MAX_MODELS", "body_reason", "cost_usd", "message_of", "model_ids", "plain", "token_count", "usage_of"]
 
 MAX_NAME_CHARS = 200  # a model name or a finish reason; longer is not a name
 MAX_TOKEN_COUNT = 10**9  # more tokens than any model reads or writes in one call: not a count
+MAX_COST_USD = 100_000.0  # more than any one call costs: not a price
 MAX_BODY_CHARS = 100_000  # of an error body, read for its message; the rest cannot be shown anyway
 MAX_MODELS = 5_000  # of one provider's model list: more is not a list anyone picks from (the first, sorted, kept)
 # Entries of a model list read at most: duplicates and junk may hide the ids among them, but not without end.
@@ -35,6 +39,16 @@ def token_count(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # is_integer() is False for NaN and infinities
     if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
+        return value
+    return None
+
+
+def cost_usd(value: Any) -> float | None:
+    """`value` as what a call cost, in dollars: a finite, non-negative number within reason (0.0012 and 3
+    count; "0.1", -1, NaN, 1e309, True, a list do not)."""
+    if type(value) is int and 0 <= value <= MAX_COST_USD:
+        return float(value)
+    if type(value) is float and math.isfinite(value) and 0.0 <= value <= MAX_COST_USD:
         return value
     return None
 
@@ -71,3 +85,16 @@ def model_ids(values: Iterable[Any], prefix: str = "") -> list[str]:
         if name is not None and not any(char.isspace() for char in name):
             ids.add(name)
     return sorted(ids)[:MAX_MODELS]
+
+
+def usage_of(input_tokens: Any, output_tokens: Any, *, cached: Any, reasoning: Any, cost: Any = None) -> Usage | None:
+    """The usage a provider reported, each figure cleaned: a part larger than its whole (cached tokens
+    than the input, reasoning than the output) is no count. None when the provider said nothing usable."""
+    inputs, outputs = token_count(input_tokens), token_count(output_tokens)
+    cached_tokens, reasoning_tokens = token_count(cached), token_count(reasoning)
+    if cached_tokens is not None and inputs is not None and cached_tokens > inputs:
+        cached_tokens = None
+    if reasoning_tokens is not None and outputs is not None and reasoning_tokens > outputs:
+        reasoning_tokens = None
+    usage = Usage(inputs, outputs, cached_tokens, reasoning_tokens, cost_usd(cost))
+    return usage if usage != Usage() else None

@@ -72,10 +72,25 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens the provider counted for one answer; None where it did not say."""
+    """What the provider counted for one answer; None where it did not say.
+
+    The counts are as providers bill them: `cached_tokens` are part of `input_tokens` (read from the
+    provider's cache, at a lower price), `reasoning_tokens` part of `output_tokens` (thinking the answer
+    does not show; Gemini counts them apart, and they are added in).
+
+    Attributes:
+        input_tokens: Tokens of the request, cached ones included.
+        output_tokens: Tokens of the answer, reasoning included.
+        cached_tokens: Of `input_tokens`, those read from the provider's cache.
+        reasoning_tokens: Of `output_tokens`, those spent on reasoning ("thinking").
+        cost_usd: What the provider says the call cost, in US dollars (OpenRouter's `usage.cost`).
+    """
 
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

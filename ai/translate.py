@@ -17,7 +17,7 @@ from typing import Any
 
 import pydantic
 
-from ai.clean import body_reason, message_of, model_ids, plain, token_count
+from ai.clean import body_reason, message_of, model_ids, plain, token_count, usage_of
 from ai.request import Completion, Usage
 from core.errors import (
     AuthenticationFailed,
@@ -203,12 +203,23 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
         raise InvalidResponse(ai, model, f"the answer's text is a {type(text).__name__}, not a string")
     if not text or not text.strip():
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
-    usage = getattr(response, "usage", None)
     return Completion(
         text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
         model=plain(getattr(response, "model", None)) or model,
-        usage=_usage(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)),
+        usage=_openai_usage(getattr(response, "usage", None)),
         finish_reason=finish,
+    )
+
+
+def _openai_usage(usage: Any) -> Usage | None:
+    """An OpenAI-compatible `usage`, whatever its shape: the SDK keeps fields it does not know (OpenRouter's
+    `cost`) and builds the known ones without checking them (a details object may be a str or a list)."""
+    return usage_of(
+        _field(usage, "prompt_tokens"),
+        _field(usage, "completion_tokens"),
+        cached=_field(_field(usage, "prompt_tokens_details"), "cached_tokens"),
+        reasoning=_field(_field(usage, "completion_tokens_details"), "reasoning_tokens"),
+        cost=_field(usage, "cost"),
     )
 
 
@@ -308,12 +319,25 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
         if finish in GEMINI_BLOCK_REASONS:
             raise ContentBlocked(ai, model, f"the answer was blocked ({finish})")
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
-    usage = response.usage_metadata
     return Completion(
         text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
         model=plain(response.model_version) or model,
-        usage=_usage(getattr(usage, "prompt_token_count", None), getattr(usage, "candidates_token_count", None)),
+        usage=_gemini_usage(response.usage_metadata),
         finish_reason=finish,
+    )
+
+
+def _gemini_usage(usage: Any) -> Usage | None:
+    """Gemini's `usage_metadata` (google-genai has checked that each count is an int): the thinking tokens,
+    which Gemini counts apart from the answer's and bills as output, are added to the output."""
+    answer = token_count(getattr(usage, "candidates_token_count", None))
+    thoughts = token_count(getattr(usage, "thoughts_token_count", None))
+    output = None if answer is None and thoughts is None else (answer or 0) + (thoughts or 0)
+    return usage_of(
+        getattr(usage, "prompt_token_count", None),
+        output,
+        cached=getattr(usage, "cached_content_token_count", None),
+        reasoning=thoughts,
     )
 
 
@@ -347,11 +371,6 @@ def gemini_error(ai: str, model: str, error: BaseException, secret: str | None) 
     if isinstance(error, (json.JSONDecodeError, pydantic.ValidationError)):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
     return None
-
-
-def _usage(input_tokens: Any, output_tokens: Any) -> Usage | None:
-    usage = Usage(token_count(input_tokens), token_count(output_tokens))
-    return usage if usage != Usage() else None
 
 
 def _shape(response: Any, choices: Any) -> str:

@@ -13,10 +13,11 @@ from dataclasses import replace
 import anyio
 from pydantic import BaseModel
 
-from ai.request import Completion, Message, Request
+from ai.request import Completion, Message, Request, Usage
 from callers.app import Junior, Route
 from callers.call import completed
 from core.errors import JuniorAIError, ProviderError
+from core.prices import UNKNOWN, Price, PriceSource
 
 __all__ = ["AIResult", "History", "OnResult", "ask_all", "ask_each", "ask_routes"]
 
@@ -36,7 +37,11 @@ class AIResult(BaseModel):
         status_code: The provider's HTTP status on failure, when an HTTP answer arrived.
         latency_s: Seconds from the start of the fan-out to this AI's outcome.
         input_tokens: Tokens the provider counted in the request, when it said.
-        output_tokens: Tokens the provider counted in the answer, when it said.
+        output_tokens: Tokens the provider counted in the answer (reasoning included), when it said.
+        cached_tokens: Of the input, tokens read from the provider's cache, when it said.
+        reasoning_tokens: Of the output, tokens spent on reasoning, when it said.
+        cost_usd: What the answer cost, in US dollars; None when it is not known (never 0 for unknown).
+        cost_source: Who priced it: "provider" (its own figure), "override" (configured), "genai-prices".
     """
 
     ai: str
@@ -49,6 +54,10 @@ class AIResult(BaseModel):
     latency_s: float
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    cost_source: PriceSource | None = None
 
     def describe(self) -> str:
         """One line for progress messages: "grok answered in 1.2 s" / "grok failed (timeout)"."""
@@ -57,17 +66,22 @@ class AIResult(BaseModel):
         return f"{self.ai} failed ({self.error_kind})"
 
     @classmethod
-    def answered(cls, name: str, completion: Completion, started: float) -> AIResult:
-        """The result for an answer that arrived; `started` is the call's `time.perf_counter()`."""
-        usage = completion.usage
+    def answered(cls, name: str, completion: Completion, started: float, price: Price = UNKNOWN) -> AIResult:
+        """The result for an answer that arrived; `started` is the call's `time.perf_counter()`, `price`
+        what the answer cost (`core.prices.price_of`; unknown when not given)."""
+        usage = completion.usage or Usage()
         return cls(
             ai=name,
             model=completion.model,
             ok=True,
             text=completion.text,
             latency_s=round(time.perf_counter() - started, 3),
-            input_tokens=usage.input_tokens if usage else None,
-            output_tokens=usage.output_tokens if usage else None,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost_usd=price.usd,
+            cost_source=price.source if price.usd is not None else None,
         )
 
     @classmethod

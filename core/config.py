@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
@@ -36,6 +36,7 @@ from core import defaults
 from core.credentials import find_credentials_file, read_credentials, warn_if_readable_by_others
 from core.errors import ConfigError
 from core.keys import check_key, is_placeholder
+from core.prices import ModelPrice
 from core.redact import key_hint, safe_url, url_secrets
 
 __all__ = [
@@ -69,6 +70,7 @@ AI_FIELDS = frozenset(
         "api_version",
         "context_tokens",
         "images",
+        "prices",
     }
 )
 # OpenAI's account settings: only the `openai` AI takes them, from its block or these variables (which
@@ -144,6 +146,8 @@ class AIConfig(BaseModel):
     # The model's context window in tokens, and whether the API takes images; None: the provider's default.
     context_tokens: int | None = Field(default=None, ge=1_024, le=100_000_000)
     images: bool | None = None
+    # Prices per model id, or "*" for any (core/prices.py); they beat genai-prices' list, not the provider's.
+    prices: dict[Annotated[str, Field(min_length=1, max_length=200)], ModelPrice] = Field(default_factory=dict)
     builtin: bool = True
     placeholder_key: bool = False  # the configured key was a placeholder, so the AI has none
 
@@ -481,7 +485,10 @@ def _build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: s
 
 
 def _describe(item: Mapping[str, Any]) -> str:
-    field = ".".join(str(part) for part in item["loc"]) or "value"
+    loc = [str(part) for part in item["loc"]]
+    if len(loc) > 1 and loc[0] == "prices":  # a model id has dots of its own: prices["gpt-4.1"].input_per_mtok
+        loc[:2] = [f"prices[{loc[1]!r}]"]
+    field = ".".join(loc) or "value"
     value = item.get("input")
     if field == "api_key":
         shown = "<hidden>"

@@ -36,6 +36,7 @@ __all__ = [
     "TEMPERATURE",
     "THREAD_TTL_DAYS",
     "TIMEOUT_S",
+    "WORST_OUTPUT_TOKENS",
 ]
 
 # -- time ------------------------------------------------------------------------------------------
@@ -91,3 +92,8 @@ FILES_SHARE = 0.5  # the files of one call may take this share of the smallest c
 MAX_FILE_TOKENS = 100_000  # one file, at most, whatever the window ("max_file_tokens")
 MAX_FILES = 100  # files one call may read (a glob that matches more is cut, with a note)
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # one image, at most
+
+# -- cost (core/prices.py) -----------------------------------------------------------------------------
+# A call's worst case, estimated before it is sent, counts this many answer tokens when the call sets no
+# max_tokens: a long answer of most models, not the longest any model may write (that would be 64k+).
+WORST_OUTPUT_TOKENS = 4_096

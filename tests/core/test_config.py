@@ -13,6 +13,7 @@ from core.credentials import PROJECT_ROOT, find_credentials_file
 from core.errors import ConfigError
 
 SECRET = "sk-secret-never-shown-0000abcd"
+FREE = {"input_per_mtok": 0, "output_per_mtok": 0}
 
 
 def write(tmp_path: Path, body: object, name: str = "credentials.json") -> Path:
@@ -129,12 +130,35 @@ def test_disabled_ai_is_not_usable(tmp_path: Path) -> None:
         ({"grok": {"api_key": SECRET}, "Grok": {"api_key": SECRET}}, r"Grok: a second block for 'grok'"),
         ({"tool_profile": "huge"}, r"credentials.json: tool_profile: Input should be 'compact' or 'full'"),
         ({"deadline_s": 0}, r"credentials.json: deadline_s: Input should be greater than 0"),
+        (
+            {"openai": {"api_key": SECRET, "prices": {"gpt-4.1": {"input_per_mtok": -1, "output_per_mtok": 1}}}},
+            r"credentials.json: openai: prices\['gpt-4.1'\]\.input_per_mtok: Input should be greater than or equal",
+        ),
+        (
+            {"grok": {"api_key": SECRET, "prices": {"*": {"input_per_mtok": 1, "output_per_mtok": "cheap"}}}},
+            r"grok: prices\['\*'\]\.output_per_mtok: Input should be a valid number \(got 'cheap'\)",
+        ),
+        ({"grok": {"api_key": SECRET, "prices": {"*": {"input_per_mtok": 1}}}}, r"output_per_mtok: Field required"),
+        ({"grok": {"api_key": SECRET, "prices": [0.4, 1.6]}}, r"grok: prices: Input should be a valid dictionary"),
     ],
 )
 def test_invalid_configuration_gives_one_clear_error(tmp_path: Path, body: object, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected) as caught:
         load_settings(write(tmp_path, body), env={})
     assert SECRET not in str(caught.value)
+
+
+def test_prices_per_model_or_for_any_model_are_read_from_the_ais_block(tmp_path: Path) -> None:
+    body = {
+        "openai": {"api_key": SECRET, "prices": {"gpt-4.1-mini": {"input_per_mtok": 0.4, "output_per_mtok": 1.6}}},
+        "ollama": {"base_url": "http://localhost:11434/v1", "model": "llama3.2", "prices": {"*": FREE}},
+    }
+    settings = load_settings(write(tmp_path, body), env={})
+    openai = settings.ais["openai"].prices["gpt-4.1-mini"]
+    assert (openai.input_per_mtok, openai.output_per_mtok, openai.cached_input_per_mtok) == (0.4, 1.6, None)
+    assert settings.ais["ollama"].prices["*"].model_dump() == FREE | {"cached_input_per_mtok": None}
+    assert settings.ais["openai"].model_copy().prices == settings.ais["openai"].prices
+    assert load_settings(write(tmp_path, {"grok": {"api_key": SECRET}}), env={}).ais["grok"].prices == {}
 
 
 def test_a_wrong_api_key_type_names_the_field_but_hides_the_value(tmp_path: Path) -> None:

@@ -62,6 +62,12 @@ class Behaviour:
     # A provider's concurrency limit: a request arriving while this many of the AI's are in progress
     # is answered 429 at once (no latency, no Retry-After) and counted in `FakeProvider.refused`.
     max_concurrent: int | None = None
+    # The usage the answer reports, as the API spells it — OpenAI: (prompt_tokens, completion_tokens,
+    # prompt_tokens_details.cached_tokens, completion_tokens_details.reasoning_tokens); Gemini: (promptTokenCount,
+    # candidatesTokenCount, cachedContentTokenCount, thoughtsTokenCount); a None is left out. None: the words
+    # of the prompt and of the answer. `cost` is OpenRouter's `usage.cost` (OpenAI's API only).
+    usage: tuple[Any, Any, Any, Any] | None = None
+    cost: Any = None
 
 
 @dataclass(frozen=True)
@@ -339,7 +345,6 @@ class FakeProvider:
         finish = "stop"
         if behaviour.blocked:
             content, finish = None, "content_filter"
-        prompt_tokens = len(recorded.prompt.split())
         return JSONResponse(
             {
                 "id": "chatcmpl-fake",
@@ -349,11 +354,7 @@ class FakeProvider:
                 "choices": [
                     {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
                 ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": len(text.split()),
-                    "total_tokens": prompt_tokens + len(text.split()),
-                },
+                "usage": _openai_usage(behaviour, len(recorded.prompt.split()), len(text.split())),
             }
         )
 
@@ -364,12 +365,7 @@ class FakeProvider:
         if error is not None:
             return error
         text = self._answer_text(recorded, behaviour)
-        prompt_tokens = len(recorded.prompt.split())
-        usage = {
-            "promptTokenCount": prompt_tokens,
-            "candidatesTokenCount": len(text.split()),
-            "totalTokenCount": prompt_tokens + len(text.split()),
-        }
+        usage = _gemini_usage(behaviour, len(recorded.prompt.split()), len(text.split()))
         if behaviour.blocked:
             return JSONResponse({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": usage})
         parts = [] if behaviour.empty else [{"text": text}]
@@ -423,6 +419,27 @@ class FakeProvider:
         if start + size < len(ids):
             body["nextPageToken"] = str(start + size)
         return JSONResponse(body)
+
+
+def _openai_usage(behaviour: Behaviour, prompt: int, answer: int) -> dict[str, Any]:
+    if behaviour.usage is None:
+        return {"prompt_tokens": prompt, "completion_tokens": answer, "total_tokens": prompt + answer}
+    prompt_tokens, completion_tokens, cached, reasoning = behaviour.usage
+    usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    if reasoning is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    if behaviour.cost is not None:
+        usage["cost"] = behaviour.cost
+    return {key: value for key, value in usage.items() if value is not None}
+
+
+def _gemini_usage(behaviour: Behaviour, prompt: int, answer: int) -> dict[str, Any]:
+    if behaviour.usage is None:
+        return {"promptTokenCount": prompt, "candidatesTokenCount": answer, "totalTokenCount": prompt + answer}
+    names = ("promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "thoughtsTokenCount")
+    return {name: value for name, value in zip(names, behaviour.usage, strict=True) if value is not None}
 
 
 def _text_of(content: Any) -> str:
