@@ -11,6 +11,7 @@ from typing import Literal
 
 from core.defaults import TEMPERATURE
 from core.files import Image
+from core.prices import UNKNOWN, Price
 
 __all__ = ["Completion", "Message", "Request", "Usage"]
 
@@ -101,3 +102,4 @@ class Completion:
     model: str
     usage: Usage | None = None
     finish_reason: str | None = None
+    price: Price = UNKNOWN  # what it cost, once the caller has priced it (callers.costs.price_for)

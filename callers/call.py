@@ -17,6 +17,7 @@ import anyio
 from ai.pool import Sender
 from ai.request import Completion, Request
 from callers.app import Junior, Route
+from callers.costs import price_for
 from callers.fixes import fix_for
 from core.deadline import Deadline, within
 from core.errors import DeadlineReached, ProviderError, ProviderTimeout
@@ -86,6 +87,7 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
     guard.metrics.succeeded(
         time.perf_counter() - started, usage.input_tokens if usage else None, usage.output_tokens if usage else None
     )
+    completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
     return _capped(completion, app.settings.max_answer_chars)
 
 

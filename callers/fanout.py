@@ -17,7 +17,7 @@ from ai.request import Completion, Message, Request, Usage
 from callers.app import Junior, Route
 from callers.call import completed
 from core.errors import JuniorAIError, ProviderError
-from core.prices import UNKNOWN, Price, PriceSource
+from core.prices import Price, PriceSource
 
 __all__ = ["AIResult", "History", "OnResult", "ask_all", "ask_each", "ask_routes"]
 
@@ -66,9 +66,10 @@ class AIResult(BaseModel):
         return f"{self.ai} failed ({self.error_kind})"
 
     @classmethod
-    def answered(cls, name: str, completion: Completion, started: float, price: Price = UNKNOWN) -> AIResult:
+    def answered(cls, name: str, completion: Completion, started: float, price: Price | None = None) -> AIResult:
         """The result for an answer that arrived; `started` is the call's `time.perf_counter()`, `price`
-        what the answer cost (`core.prices.price_of`; unknown when not given)."""
+        what the answer cost (default: the completion's own, as the caller priced it)."""
+        price = price or completion.price
         usage = completion.usage or Usage()
         return cls(
             ai=name,
