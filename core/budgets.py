@@ -12,6 +12,9 @@ once when it reserves the call's worst case. A day runs from 00:00 UTC, a month 
 from __future__ import annotations
 
 import calendar
+import difflib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -28,6 +31,7 @@ __all__ = [
     "check_call_cost",
     "resets_at",
     "window_start",
+    "with_daily_usd",
 ]
 
 Window = Literal["day", "month"]
@@ -87,10 +91,44 @@ class Budgets(AIBudget):
             return {**data, "per_ai": {str(name).lower(): value for name, value in data["per_ai"].items()}}
         return data
 
+    @property
+    def capped(self) -> bool:
+        """Whether any cap is set, common or an AI's own."""
+        return bool(self.caps()) or any(own.caps() for own in self.per_ai.values())
+
     def caps_for(self, ai: str) -> list[Cap]:
         """The caps a call to `ai` is held to: the common ones, then the AI's own."""
         own = self.per_ai.get(ai)
         return self.caps() + (own.caps(ai) if own is not None else [])
+
+    def misnamed_ais(self, known: Sequence[str]) -> list[str]:
+        """A problem for each AI `per_ai` names that is not among `known` (a misspelt name caps nothing)."""
+        problems = []
+        for name in self.per_ai:
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+                hint = f"did you mean {close[0]!r}?" if close else f"AIs: {', '.join(known)}"
+                problems.append(f"budgets.per_ai: {name!r} is not an AI; {hint}")
+        return problems
+
+
+def with_daily_usd(budgets: Any, daily_usd: str) -> Any:
+    """The `"budgets"` setting as read (an object, JSON text from the environment, or None) with `daily_usd`
+    (JUNIOR_AI_DAILY_USD) as its common daily cap; the settings' validation checks the rest.
+
+    Raises:
+        ValueError: the setting is neither an object nor JSON text of one.
+    """
+    if isinstance(budgets, str):
+        try:
+            budgets = json.loads(budgets)
+        except json.JSONDecodeError:
+            raise ValueError("not a JSON object") from None
+    if budgets is None:
+        return {"daily_usd": daily_usd}
+    if not isinstance(budgets, dict):
+        raise ValueError("not a JSON object")
+    return {**budgets, "daily_usd": daily_usd}
 
 
 def _check_keys(data: Any, valid: dict[str, Any]) -> Any:
