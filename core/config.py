@@ -6,6 +6,8 @@ get their provider's defaults; any other block with a `base_url` is a custom Ope
 Blocks that are not AIs (the original's `pattern_detection`, say) are ignored with one warning.
 Top-level scalar keys are server settings (see `Settings` and core/defaults.py): `tool_profile`
 ("compact" or "full"; env `JUNIOR_AI_TOOLS`), `deadline_s`, `attempts`, ... (env `JUNIOR_AI_<KEY>`).
+The spending caps are `max_usd_per_call` and the one object-valued setting, `"budgets"` (core/budgets.py;
+env `JUNIOR_AI_BUDGETS` as JSON, and `JUNIOR_AI_DAILY_USD` for its common daily cap).
 
 Environment values override the file: `<NAME>_API_KEY` (plus the providers' usual aliases, e.g.
 `XAI_API_KEY`, `GOOGLE_API_KEY`), `<NAME>_BASE_URL`, `<NAME>_MODEL`, `<NAME>_TIMEOUT`. Custom AIs can
@@ -21,6 +23,7 @@ naming where the key came from, the AI and the character, never the key; a place
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import re
@@ -33,6 +36,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
 from core import defaults
+from core.budgets import Budgets, Cap, with_daily_usd
 from core.credentials import find_credentials_file, read_credentials, warn_if_readable_by_others
 from core.errors import ConfigError
 from core.keys import check_key, is_placeholder
@@ -42,9 +46,11 @@ from core.redact import key_hint, safe_url, url_secrets
 __all__ = [
     "BUILTIN_AIS",
     "CHECK_COMMAND",
+    "DAILY_USD_ENV",
     "AIConfig",
     "BuiltinAI",
     "Settings",
+    "caps_for",
     "default_base_url",
     "describe_problems",
     "load_settings",
@@ -55,6 +61,9 @@ logger = logging.getLogger("junior_ai.config")
 
 MAX_TIMEOUT_S = 3600.0
 CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
+DAILY_USD_ENV = "JUNIOR_AI_DAILY_USD"  # budgets.daily_usd: the common daily cap, in US dollars
+# Top-level settings whose value is a JSON object (any other object in the file is an AI's block).
+OBJECT_SETTINGS = frozenset({"budgets"})
 AI_FIELDS = frozenset(
     {
         "api_key",
@@ -241,6 +250,10 @@ class Settings(BaseModel):
     # in the environment, paths separated by os.pathsep.
     allowed_roots: tuple[Path, ...] | None = None
     max_file_tokens: int = Field(default=defaults.MAX_FILE_TOKENS, ge=100, le=10_000_000)
+    # Spending caps (core/budgets.py): a call's worst case, before it is sent; and per UTC day and month,
+    # every AI together and each AI's own, held by the store's ledger. None: no cap.
+    max_usd_per_call: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    budgets: Budgets | None = None
     # What could not be read (file, AI, field, what to write instead); empty when all is well.
     problems: tuple[str, ...] = ()
 
@@ -264,6 +277,21 @@ class Settings(BaseModel):
         if isinstance(value, list | tuple):
             return tuple(Path(str(part)).expanduser() for part in value)
         return value
+
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets_from_json(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment's form: JUNIOR_AI_BUDGETS='{"daily_usd": 5}'
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"not a JSON object ({error})") from None
+        return value
+
+    @property
+    def capped(self) -> bool:
+        """Whether any spending cap is set (then a call whose cost cannot be checked must not be sent)."""
+        return self.max_usd_per_call is not None or (self.budgets is not None and self.budgets.capped)
 
     @field_validator("database_url")
     @classmethod
@@ -331,7 +359,7 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
     for name, value in raw.items():
         if name.lower() in BUILTIN_AIS and not isinstance(value, dict):
             problems.append(f'{where}: {name}: the block must be a JSON object like {{"api_key": "..."}}')
-        elif not isinstance(value, dict):
+        elif not isinstance(value, dict) or name in OBJECT_SETTINGS:
             server[name] = value
         elif name.lower() in blocks:
             problems.append(f"{where}: {name}: a second block for {name.lower()!r} (names ignore case)")
@@ -362,6 +390,11 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
     for key, variable in SERVER_SETTINGS.items():
         if env.get(variable):
             server[key] = env[variable]
+    if env.get(DAILY_USD_ENV):
+        try:
+            server["budgets"] = with_daily_usd(server.get("budgets"), env[DAILY_USD_ENV])
+        except ValueError as error:
+            problems.append(f"{where}: budgets: {error}, so {DAILY_USD_ENV} cannot be added to it")
     for key in sorted(set(server) - set(SERVER_SETTINGS)):
         close = _close_to(key, SERVER_SETTINGS)
         if close:
@@ -372,6 +405,12 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
     if source is not None:
         warn_if_readable_by_others(source)
     return _settings(ais, source, server, where, problems), unreadable
+
+
+def caps_for(settings: Settings, ai: str) -> list[Cap]:
+    """The caps a call to AI `ai` is held to: the common daily and monthly ones, then the AI's own (the
+    per-call cap, `max_usd_per_call`, is checked apart: core/budgets.py's `check_call_cost`)."""
+    return settings.budgets.caps_for(ai) if settings.budgets is not None else []
 
 
 def _settings(
@@ -386,6 +425,8 @@ def _settings(
         settings = Settings.model_validate(
             {"ais": ais, "source": source, **{k: v for k, v in server.items() if k not in bad}}
         )
+    if settings.budgets is not None:
+        problems.extend(f"{where}: {problem}" for problem in settings.budgets.misnamed_ais([*ais, *BUILTIN_AIS]))
     return settings.model_copy(update={"problems": tuple(problems)})
 
 

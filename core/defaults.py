@@ -28,6 +28,7 @@ __all__ = [
     "MIN_STEP_S",
     "MODELS_CACHE_S",
     "PROBE_AFTER_S",
+    "RESERVATION_HOLD_S",
     "RETRY_BASE_S",
     "RETRY_MAX_S",
     "STORE_BUSY_TIMEOUT_S",
@@ -83,6 +84,9 @@ STORE_CONNECT_TIMEOUT_S = 5.0  # PostgreSQL: establishing one connection
 STORE_OPEN_TIMEOUT_S = 10.0  # opening the store, migrations included: longer is "unavailable", and asking goes on
 THREAD_TTL_DAYS = 30.0  # a thread expires this long after its last activity ("thread_ttl_days")
 MODELS_CACHE_S = 3600.0  # an AI's model list, as fetched from its provider, is reused this long
+# A call's reservation against the spending caps stops counting this long after it was made, should its process
+# die before settling it: longer than any call may run (MAX_DEADLINE_S).
+RESERVATION_HOLD_S = 900.0
 
 # -- context windows: what threads and files may fill (estimated tokens) -------------------------------
 CHARS_PER_TOKEN = 4  # the estimate: no tokenizer is loaded for a budget

@@ -10,6 +10,7 @@
     ├── StoreUnavailable            the store (threads, caches) cannot be opened: why, and the fix
     ├── UnknownThread (LookupError) a thread id the store does not hold
     ├── ThreadBusy                  another call on the thread held it past this call's deadline
+    ├── BudgetExceeded              a call would go over a spending cap: which, what is spent, when it resets
     └── ProviderError               an AI answered with an error, or not at all
         ├── ProviderTimeout         no answer within the AI's timeout (a TimeoutError, so also asyncio's)
         │   └── DeadlineReached     the call's own deadline ran out first: not the provider's fault
@@ -34,12 +35,14 @@ deadline"; DeadlineReached is raised only when the provider gave no error before
 
 from __future__ import annotations
 
+import time
 from typing import Self
 
 __all__ = [
     "AIUnavailable",
     "AuthenticationFailed",
     "BadRequest",
+    "BudgetExceeded",
     "CircuitOpen",
     "ConfigError",
     "ContentBlocked",
@@ -159,6 +162,52 @@ class ThreadBusy(JuniorAIError):
             f"thread {thread_id!r} stayed busy with another call for over {waited_s:g} s; try again when that "
             "call has answered, or leave continuation_id out to start a new thread"
         )
+
+
+class BudgetExceeded(JuniorAIError):
+    """A call would go over a spending cap, so nothing was sent.
+
+    Attributes:
+        cap: The cap's name: "per-call", "daily", "monthly", "daily:gemini", ...
+        limit_usd: The cap, in US dollars.
+        spent_usd: What its window has spent and holds for calls in flight (0 for the per-call cap).
+        estimate_usd: What this call may cost at most.
+        resets_at: When the window ends (seconds since the epoch), or None (the per-call cap).
+        kind: "budget_exceeded" (a class attribute, as `ProviderError.kind`).
+    """
+
+    kind = "budget_exceeded"
+
+    def __init__(
+        self, cap: str, limit_usd: float, spent_usd: float, estimate_usd: float, resets_at: float | None
+    ) -> None:
+        self.cap = cap
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.estimate_usd = estimate_usd
+        self.resets_at = resets_at
+        may_cost = f"this call may cost up to {_usd(estimate_usd)}"
+        if resets_at is None:
+            super().__init__(
+                f"{cap} cap of {_usd(limit_usd)} exceeded: {may_cost}, so it was not sent; ask for a shorter "
+                "answer, or raise max_usd_per_call"
+            )
+            return
+        scope, _, ai = cap.partition(":")
+        period = {"daily": "today", "monthly": "this month"}.get(scope, "")
+        owner, on = (f"{ai}'s ", f" on {ai}") if ai else ("", "")
+        resets = time.strftime("%Y-%m-%d %H:%M", time.gmtime(resets_at))
+        super().__init__(
+            f"{owner}{scope} cap of {_usd(limit_usd)} reached: {_usd(spent_usd)} spent{on} {period}, "
+            f"{may_cost}; resets {resets} UTC"
+        )
+
+
+def _usd(amount: float) -> str:
+    """Dollars as people read them: cents, or the first digits that are not zero below a cent."""
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:,.2f}"
+    return f"${amount:.6f}".rstrip("0")
 
 
 class ProviderError(JuniorAIError):

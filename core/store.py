@@ -1,4 +1,4 @@
-"""The store: threads, their turns and the models cache, in SQLite (one file, the default) or PostgreSQL
+"""The store: threads, their turns, the models cache and the ledger, in SQLite (one file, the default) or PostgreSQL
 (several servers sharing it), through SQLAlchemy's async Core.
 
     async with Store(store_url(settings)) as store:      # opens: connects, migrates
@@ -38,6 +38,7 @@ from core import defaults
 from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
 from core.store_batch import Operation, WriteBatcher
+from core.store_ledger import Ledger
 from core.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version
 from core.store_threads import Threads
 from core.store_url import DATABASE_URL_ENV, StoreLocation, parse_store_url
@@ -90,6 +91,7 @@ class Store:
         self._engine: AsyncEngine | None = None
         self._redactor = Redactor(url_secrets(url))
         self._threads = Threads(self)
+        self._ledger = Ledger(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
         self._batcher = WriteBatcher(self._one_writer, self._transaction, refused=(UnknownThread,))
 
@@ -184,6 +186,11 @@ class Store:
         """The threads and their turns (core/store_threads.py)."""
         return self._threads
 
+    @property
+    def ledger(self) -> Ledger:
+        """One row per provider call, and the spending caps' reservations (core/store_ledger.py)."""
+        return self._ledger
+
     # -- transactions ---------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -253,7 +260,7 @@ class Store:
                 )
             for migration in MIGRATIONS:
                 if migration.version > current:
-                    for statement in migration.statements:
+                    for statement in migration.sql(self.backend):
                         await conn.execute(text(statement))
                     await conn.execute(
                         insert(schema_version).values(
