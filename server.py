@@ -26,6 +26,7 @@ from ai.warmup import warm_up
 from callers import Junior
 from check import run_check
 from core.config import Settings, describe_problems, read_settings
+from core.prices import load_price_list
 from core.redact import RedactingFilter, Redactor
 from core.store_url import STORE_MODULES
 from tools import register_tools
@@ -59,7 +60,7 @@ def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] 
     async def lifespan(_: MCPServer[Junior]) -> AsyncIterator[Junior]:
         app = build_app(settings)
         # The SDKs and the store's modules get ready in the background: the first call finds them so.
-        warm_up(app.pool.async_clients.values(), STORE_MODULES)
+        warm_up(app.pool.async_clients.values(), STORE_MODULES, [load_price_list])
         live.append(app)
         try:
             yield app

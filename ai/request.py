@@ -52,6 +52,8 @@ class Request:
     model: str | None = None
     timeout: float | None = None
     deadline: float | None = None
+    tool: str | None = None  # the tool that asked, and the thread it continues: for the ledger's row
+    thread_id: str | None = None
     images: tuple[Image, ...] = ()
 
     @property

@@ -23,7 +23,7 @@ import functools
 import importlib
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Protocol
 
@@ -118,20 +118,22 @@ def _build(models: Iterable[str]) -> None:
             model.model_rebuild()
 
 
-def warm_up(clients: Iterable[Preparable], modules: Iterable[str] = ()) -> threading.Thread:
-    """Prepare every client in `clients` in a daemon thread, starting now, then import `modules` (what a
-    first call needs besides, such as the store's); returns the started thread.
+def warm_up(
+    clients: Iterable[Preparable], modules: Iterable[str] = (), jobs: Iterable[Callable[[], object]] = ()
+) -> threading.Thread:
+    """Prepare every client in `clients` in a daemon thread, starting now, then import `modules` and run
+    `jobs` (what a first call needs besides: the store's modules, the price list); returns the thread.
 
     A call that arrives first waits for its client (in a worker thread, not on the event loop). A client
     that cannot be prepared is logged here and its calls report why.
     """
-    job = functools.partial(_prepare_all, list(clients), tuple(modules))
+    job = functools.partial(_prepare_all, list(clients), tuple(modules), tuple(jobs))
     thread = threading.Thread(target=job, name="junior-ai-warm-up", daemon=True)
     thread.start()
     return thread
 
 
-def _prepare_all(clients: list[Preparable], modules: tuple[str, ...]) -> None:
+def _prepare_all(clients: list[Preparable], modules: tuple[str, ...], jobs: tuple[Callable[[], object], ...]) -> None:
     for client in clients:
         try:
             client.prepare()
@@ -147,3 +149,8 @@ def _prepare_all(clients: list[Preparable], modules: tuple[str, ...]) -> None:
             importlib.import_module(module)
         except ImportError as error:  # the call that needs it imports it again, and reports why
             logger.warning("could not import %s in the background: %s", module, error)
+    for extra in jobs:
+        try:
+            extra()
+        except ImportError as error:  # the call that needs it tries again, and reports why
+            logger.warning("could not get ready in the background: %s", error)

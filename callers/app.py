@@ -111,6 +111,7 @@ class Junior:
         self.thread_locks = KeyedLock()  # calls on one thread take turns (callers/threads.py)
         self._store: Store | None = None
         self._opening_store = anyio.Lock()
+        self.ledger_behind = 0  # ledger rows that could not be written (server_status shows it)
         self._background: set[asyncio.Task[None]] = set()  # bookkeeping after answers (`after_answer`)
 
     @classmethod

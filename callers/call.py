@@ -19,9 +19,11 @@ from ai.request import Completion, Request
 from callers.app import Junior, Route
 from callers.costs import price_for
 from callers.fixes import fix_for
+from callers.spending import Outcome, admit, book
 from core.deadline import Deadline, within
 from core.errors import DeadlineReached, ProviderError, ProviderTimeout
 from core.limiter import outcome_of
+from core.prices import load_price_list, price_list_loaded
 from core.retry import with_retries
 
 __all__ = ["SDK_BACKSTOP_S", "complete", "complete_sync", "completed"]
@@ -78,16 +80,25 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
         guard.metrics.retried()
         logger.info("%s: %s; retrying in %.2f s", route.name, error, delay)
 
+    reservation = await admit(app, route, request)  # the caps, before anything is sent
     try:
         completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
     except ProviderError as error:
-        guard.metrics.failed(error.kind, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        guard.metrics.failed(error.kind, elapsed)
+        book(app, route, request, reservation, Outcome(error.kind, model, elapsed))
         raise error.with_fix(fix_for(error, route.config, app.settings.source)) from error.__cause__
+    except BaseException:  # cancelled: what it reserved stops counting
+        if reservation is not None:
+            book(app, route, request, reservation, Outcome("cancelled", model, time.perf_counter() - started))
+        raise
+    elapsed = time.perf_counter() - started
     usage = completion.usage
-    guard.metrics.succeeded(
-        time.perf_counter() - started, usage.input_tokens if usage else None, usage.output_tokens if usage else None
-    )
+    guard.metrics.succeeded(elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None)
+    if not price_list_loaded():  # the first answer: genai-prices loads in a worker thread, not on the loop
+        await anyio.to_thread.run_sync(load_price_list)
     completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
+    book(app, route, request, reservation, Outcome("ok", model, elapsed, completion))
     return _capped(completion, app.settings.max_answer_chars)
 
 

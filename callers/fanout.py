@@ -91,8 +91,8 @@ class AIResult(BaseModel):
         status = None
         if isinstance(error, ProviderError):
             message, kind, status = error.detail, error.kind, error.status_code
-        elif isinstance(error, JuniorAIError):
-            message, kind = str(error), "unavailable"
+        elif isinstance(error, JuniorAIError):  # BudgetExceeded says "budget_exceeded"; the others, "unavailable"
+            message, kind = str(error), str(getattr(error, "kind", "unavailable"))
         else:
             message, kind = f"internal error ({type(error).__name__})", "internal"
         latency = round(time.perf_counter() - started, 3)

@@ -11,6 +11,7 @@ Ollama). genai-prices is imported on first use, so that start-up never pays for 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = [
     "TokenUsage",
     "genai_provider",
     "load_price_list",
+    "price_list_loaded",
     "price_of",
     "worst_case_usd",
 ]
@@ -211,9 +213,16 @@ def _listed_usd(
     return usd if math.isfinite(usd) and usd >= 0 else None
 
 
-def load_price_list() -> None:
+@functools.cache
+def load_price_list() -> bool:
     """Import genai-prices and read its price list now (~0.2 s, once), so that the first `price_of` does
-    not pay for it on the event loop: for a warm-up thread. Thread-safe; later calls cost nothing."""
+    not pay for it on the event loop: for a worker or warm-up thread. Later calls cost nothing."""
     from genai_prices.data_snapshot import get_snapshot
 
     get_snapshot()
+    return True
+
+
+def price_list_loaded() -> bool:
+    """Whether `load_price_list` has run (then pricing never waits for an import)."""
+    return load_price_list.cache_info().currsize > 0

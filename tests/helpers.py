@@ -192,6 +192,6 @@ def npm_client(package: str, prefix: Path, binary: str, what: str) -> Path:
 
 
 def answer_of(text: str) -> str:
-    """A tool's answer text without its last line, the thread it was recorded in ("continuation_id: ...")."""
-    body, _, last = text.rpartition("\n\ncontinuation_id: ")
-    return body if body and " " in last else text
+    """A tool's answer text without its trailer: the cost, the notes, the thread (after the last `---`)."""
+    body, rule, _ = text.rpartition("\n\n---\n")
+    return body if rule else text

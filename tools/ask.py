@@ -11,7 +11,7 @@ from ai.request import Request
 from callers import AIResult, ask_routes, completed
 from collab.modes import MODES, ModeName
 from core.config import Settings
-from core.errors import ProviderError
+from core.errors import BudgetExceeded, ProviderError
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section
 from tools.params import (
     MAX_NAME_CHARS,
@@ -85,8 +85,8 @@ async def ask_one(
         started = time.perf_counter()
         try:
             completion = await completed(app, route, request)
-        except ProviderError as error:  # this AI failed: say so as data a program can read, not only as text
-            result = AIResult.failed(name, error.model, error, started)
+        except (ProviderError, BudgetExceeded) as error:  # this AI failed: as data a program can read, too
+            result = AIResult.failed(name, getattr(error, "model", route.model), error, started)
             await turn.record([result])
             return turn.finish(Answer(str(error), result, failed=True))
         result = AIResult.answered(name, completion, started)

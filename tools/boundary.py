@@ -31,9 +31,11 @@ from callers import AIResult, Junior
 from core.config import describe_problems
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import Redactor
+from tools.costs import footer, results_in, total_cost, total_line
 
 __all__ = [
     "REACHES_OUT",
+    "TRAILER",
     "Answer",
     "AppContext",
     "Progress",
@@ -75,21 +77,36 @@ class Answer:
 
     def render(self) -> CallToolResult:
         """The MCP result. Tools declare no output schema: schemas are paid for in the client's context
-        on every turn, and the structured shapes are documented in the README instead. The notes and the
-        continuation_id end the text, and are keys of the structured content."""
-        text = self.text
+        on every turn, and the structured shapes are documented in the README instead.
+
+        The text ends with a trailer after a `---` line: the cost (one AI's footer, or the call's total),
+        the notes, the continuation_id; the structured content gets `total_cost_usd`, `notes` and
+        `continuation_id`."""
         structured = self.structured.model_dump()
+        results = results_in(self.structured)
+        trailer = []
+        if isinstance(self.structured, AIResult):
+            trailer.append(footer(self.structured) if self.structured.ok else "")
+        elif any(result.ok for result in results):
+            trailer.append(total_line(results))
+        if results:
+            structured["total_cost_usd"] = total_cost(results)
         if self.notes:
-            text += "\n\nNotes:\n" + "\n".join(f"- {note}" for note in self.notes)
+            trailer.append("Notes:\n" + "\n".join(f"- {note}" for note in self.notes))
             structured["notes"] = [*structured.get("notes", []), *self.notes]
         if self.continuation_id is not None:
-            text += f"\n\ncontinuation_id: {self.continuation_id} (pass it to continue this conversation)"
+            trailer.append(f"continuation_id: {self.continuation_id} (pass it to continue this conversation)")
             structured["continuation_id"] = self.continuation_id
+        text = self.text
+        if shown := [line for line in trailer if line]:
+            text += TRAILER + "\n".join(shown)
         return CallToolResult(
             content=[TextContent(type="text", text=text)], structured_content=structured, is_error=self.failed
         )
 
 
+# Between an answer and what the server says about it (cost, notes, the thread): a markdown rule.
+TRAILER = "\n\n---\n"
 ToolBody = Callable[..., Awaitable[Answer]]
 BOUNDARY_CTX = "boundary_ctx"  # the context parameter the boundary adds when a body has none
 
@@ -245,7 +262,7 @@ def with_context(app: Junior, prompt: str, context: str | None) -> str:
 def section(result: AIResult, heading: str = "##") -> str:
     """One AI's answer, or its failure, as a markdown section."""
     if result.ok:
-        return f"{heading} {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}"
+        return f"{heading} {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}\n\n{footer(result)}"
     # A timeout's message states the limit that fired; a second number beside it would only confuse.
     after = "" if result.error_kind == "timeout" else f", after {result.latency_s:.1f} s"
     failure = f"failed: {result.error_kind}{after}"

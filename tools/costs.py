@@ -6,10 +6,13 @@ footer(result)   # "gemini-2.5-flash · 1,204 in (1,000 cached) / 311 out (200 r
 from __future__ import annotations
 
 import math
+from typing import Any
+
+from pydantic import BaseModel
 
 from callers import AIResult
 
-__all__ = ["SEPARATOR", "dollars", "footer"]
+__all__ = ["SEPARATOR", "dollars", "footer", "results_in", "total_cost", "total_line"]
 
 SEPARATOR = " · "
 SMALLEST_USD = 0.000_001  # below this (but above 0), a cost shows as "<$0.000001"
@@ -52,3 +55,32 @@ def _count(total: int | None, what: str, part: int | None, kind: str) -> str:
         return ""
     detail = f" ({part:,} {kind})" if part else ""
     return f"{total:,} {what}{detail}"
+
+
+def results_in(structured: Any) -> list[AIResult]:
+    """Every AI's result inside a tool's structured content (a debate's rounds, a solve's proposals...)."""
+    if isinstance(structured, AIResult):
+        return [structured]
+    if isinstance(structured, BaseModel):
+        return [found for name in type(structured).model_fields for found in results_in(getattr(structured, name))]
+    if isinstance(structured, list | tuple):
+        return [found for item in structured for found in results_in(item)]
+    return []
+
+
+def total_cost(results: list[AIResult]) -> float | None:
+    """What the answers that arrived cost together, as far as known (None when no cost is known)."""
+    known = [result.cost_usd for result in results if result.ok and result.cost_usd is not None]
+    return sum(known) if known else None
+
+
+def total_line(results: list[AIResult]) -> str:
+    """ "Cost: $0.0042 for 4 answers (unknown for ollama)": the call's total, and who could not be priced."""
+    answered = [result for result in results if result.ok]
+    unknown = sorted({result.ai for result in answered if result.cost_usd is None})
+    total = total_cost(answered)
+    line = f"Cost: {dollars(total) if total is not None else 'unknown'} for {len(answered)} answer"
+    line += "" if len(answered) == 1 else "s"
+    if unknown and total is not None:
+        line += f" (unknown for {', '.join(unknown)})"
+    return line

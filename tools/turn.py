@@ -52,7 +52,9 @@ class Turn:
 
     def request(self, base: Request) -> Request:
         """`base` with this turn's prompt and images."""
-        return replace(base, prompt=self.prompt, images=self.files.images)
+        return replace(
+            base, prompt=self.prompt, images=self.files.images, tool=self.tool, thread_id=self.thread.continuation_id
+        )
 
     def history_for(self, route: Route) -> tuple[Message, ...]:
         """What `route` sees of the thread before the prompt (callers.History)."""
