@@ -1,5 +1,5 @@
-"""server_status: which AIs are configured, how, and whether their clients are ready; with `models`,
-each AI's models as its provider lists them."""
+"""server_status: which AIs are configured, how, and whether their clients are ready; what has been spent
+and what the caps leave; with `models`, each AI's models as its provider lists them."""
 
 import time
 from typing import Annotated
@@ -14,6 +14,7 @@ from core.config import Settings, describe_problems
 from core.metrics import MetricsSnapshot
 from core.redact import safe_url
 from tools.boundary import Answer, AppContext, add_tool, app_of
+from tools.spend import SpendReport, render_spend, spend_report
 
 __all__ = ["SHOWN_MODELS", "AIStatus", "ServerStatus", "register", "render_models", "server_status"]
 
@@ -46,6 +47,7 @@ class ServerStatus(BaseModel):
     usable: list[str]
     ais: list[AIStatus]
     models: ModelsReport | None = None
+    spend: SpendReport | None = None
 
 
 def server_status(app: Junior) -> ServerStatus:
@@ -147,7 +149,8 @@ def register(server: MCPServer, settings: Settings) -> None:
     ) -> Answer:
         app = app_of(ctx)
         status = server_status(app)
-        text = _render(status, describe_problems(app.settings))
+        status.spend = await spend_report(app)
+        text = _render(status, describe_problems(app.settings)) + "\n\n" + render_spend(status.spend)
         if models:
             status.models = await list_models(app, deadline_s=app.settings.deadline_s)
             text += "\n\n" + render_models(status.models, time.time())
@@ -158,7 +161,7 @@ def register(server: MCPServer, settings: Settings) -> None:
         status_tool,
         name="server_status",
         title="Server status",
-        description="Which AIs are configured (model, endpoint, masked key) and ready.",
+        description="Which AIs are configured (model, endpoint, masked key) and ready; spend and caps.",
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True),
         reports_problems=True,
     )
