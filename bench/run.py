@@ -34,6 +34,7 @@ import anyio  # noqa: E402
 import anyio.lowlevel  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
+from bench.spending import spending_overhead  # noqa: E402
 from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
 from core import ai_clients  # noqa: E402
@@ -518,6 +519,16 @@ def thread_row(port_0: int, calls: int) -> list[Row]:
     ]
 
 
+# -- 10. cost and the ledger ---------------------------------------------------------------------------
+
+
+def spending_row(port_0: int, calls: int) -> list[Row]:
+    with tempfile.TemporaryDirectory() as data_dir:
+        value, added_ms = anyio.run(spending_overhead, settings_for(port_0, ["grok"]), Path(data_dir), calls)
+    measure = "10. pricing + ledger row per call, SQLite, vs neither, L = 0"
+    return [Row(measure, value, "<= 1 ms p95 (no cap)", added_ms <= 1)]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -551,6 +562,7 @@ def main() -> int:
         rows += anyio.run(one_ai_burst, port_l, latency, 20, repeats)
         rows += anyio.run(limited_provider, port_n, latency, TAKES, 20, 4.0 if quick else 30.0)
         rows += thread_row(port_0, 30 if quick else 300)
+        rows += spending_row(port_0, 30 if quick else 300)
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"
