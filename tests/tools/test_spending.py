@@ -5,12 +5,14 @@ set and the store down, calls are refused rather than spend blind."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
 from ai.request import Request, Usage
@@ -22,7 +24,8 @@ from core.store import Store
 from core.store_url import store_url
 from server import build_server
 from tests.fakes import FakeProvider
-from tests.helpers import FAST_RETRIES, answer_of, credentials_for, write_credentials
+from tests.helpers import FAST_RETRIES, SERVER, answer_of, credentials_for, write_credentials
+from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.anyio
 DEADLINE_S = 30
@@ -150,3 +153,34 @@ async def test_a_call_over_the_per_call_cap_is_refused_before_sending(fake: Fake
     assert result.is_error and (result.structured_content or {})["error_kind"] == "budget_exceeded"
     assert answer_of(text_of(result)).startswith("per-call cap of $0.005 exceeded: this call may cost up to $0.01")
     assert fake.requests_for("ollama") == []
+
+
+async def test_two_server_processes_sharing_postgresql_cannot_overspend_one_cap_together(
+    fake: FakeProvider, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    fake.behave("ollama", latency=0.5, usage=(1, 1_000, 0, 0))  # every call in flight at once costs $0.01
+    body = credentials_for(fake, ("ollama",), ollama={"prices": CENT_PER_THOUSAND}) | FAST_RETRIES
+    body |= {"budgets": {"daily_usd": 0.37}, "database_url": postgres.url(postgres.create_database())}
+    path = write_credentials(tmp_path / "credentials.json", body)
+    env = {**os.environ, "JUNIOR_AI_CREDENTIALS": str(path)}
+    kinds: list[str | None] = []
+
+    async def server_process() -> None:
+        async with Client(StdioServerParameters(command=sys.executable, args=[SERVER], env=env)) as client:
+
+            async def ask() -> None:
+                result = await client.call_tool("ask_ai", {"ai": "ollama", "prompt": "hi", "max_tokens": 1_000})
+                kinds.append((result.structured_content or {}).get("error_kind"))
+
+            async with anyio.create_task_group() as group:
+                for _ in range(50):
+                    group.start_soon(ask)
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(server_process)
+            group.start_soon(server_process)
+    async with Store(str(body["database_url"])) as store:
+        [row] = await store.ledger.spend(since=0)
+    assert (kinds.count(None), kinds.count("budget_exceeded")) == (37, 63)
+    assert row.calls == 37 and row.cost_usd <= 0.37 + 1e-9
