@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ai.request import Message
 from callers.app import Junior, Route, split_name
@@ -117,6 +118,12 @@ class Conversation:
     title: str
     notes: list[str]
     readable: bool = True  # False: the store failed, and this call goes without the thread
+    new_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # the id a thread this call starts gets
+
+    @property
+    def thread_id(self) -> str:
+        """The thread this call is part of: the one it continues, or the one it starts (for the ledger)."""
+        return self.continuation_id or self.new_id
 
     def history_for(self, route: Route) -> tuple[Message, ...]:
         """What AI `route` sees of the thread before this call's prompt, fitted to its context window."""
@@ -157,7 +164,7 @@ class Conversation:
         try:
             store = await self.app.store()
             if self.continuation_id is None:
-                self.continuation_id = await store.threads.create(self.title, new)
+                self.continuation_id = await store.threads.create(self.title, new, thread_id=self.new_id)
                 return
             if not self.readable:
                 return  # its history was not read: appending blindly could not say what it followed

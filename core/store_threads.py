@@ -61,13 +61,14 @@ class Threads:
         self._cached: OrderedDict[str, tuple[Turn, ...]] = OrderedDict()
         self._cached_chars = 0
 
-    async def create(self, title: str, first: Sequence[NewTurn] = ()) -> str:
-        """A new thread, with its `first` turns (places 1, 2, ...) in the same transaction; returns its id.
+    async def create(self, title: str, first: Sequence[NewTurn] = (), *, thread_id: str | None = None) -> str:
+        """A new thread, with its `first` turns (places 1, 2, ...) in the same transaction; returns its id
+        (`thread_id` when the caller chose it beforehand, else a new one).
 
         Raises:
             StoreUnavailable: the store cannot be written.
         """
-        thread_id = uuid.uuid4().hex
+        thread_id = thread_id or uuid.uuid4().hex
         now = self._store.clock()
         rows = [_row(thread_id, seq, turn, now) for seq, turn in enumerate(first, start=1)]
         thread = {"id": thread_id, "title": title, "created": now, "last_activity": now}

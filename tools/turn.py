@@ -53,7 +53,7 @@ class Turn:
     def request(self, base: Request) -> Request:
         """`base` with this turn's prompt and images."""
         return replace(
-            base, prompt=self.prompt, images=self.files.images, tool=self.tool, thread_id=self.thread.continuation_id
+            base, prompt=self.prompt, images=self.files.images, tool=self.tool, thread_id=self.thread.thread_id
         )
 
     def history_for(self, route: Route) -> tuple[Message, ...]:

@@ -14,6 +14,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
+from sqlalchemy import select
 
 from ai.request import Request, Usage
 from callers import Junior, complete
@@ -21,6 +22,7 @@ from core.config import Settings, load_settings
 from core.errors import AIUnavailable, BudgetExceeded
 from core.prices import price_of
 from core.store import Store
+from core.store_schema import ledger
 from core.store_url import store_url
 from server import build_server
 from tests.fakes import FakeProvider
@@ -80,10 +82,14 @@ async def test_each_provider_call_is_a_row_in_the_ledger_and_status_shows_todays
     fake.behave("grok", status=500)
     settings = settings_with(tmp_path, fake, ("ollama", "grok"))
     async with Client(build_server(settings)) as client:
-        await client.call_tool("ask_all_ais", {"prompt": "hi"})
+        asked = await client.call_tool("ask_all_ais", {"prompt": "hi"})
         status = await client.call_tool("server_status", {})
     async with Store(store_url(settings)) as store:
         rows = {row.ai: row for row in await store.ledger.spend(since=0)}
+        async with store.read() as conn:
+            written = (await conn.execute(select(ledger.c.tool, ledger.c.thread_id, ledger.c.outcome))).all()
+    thread = (asked.structured_content or {})["continuation_id"]
+    assert sorted(map(tuple, written)) == [("ask_all_ais", thread, "ok"), ("ask_all_ais", thread, "server_error")]
     assert (rows["ollama"].calls, rows["ollama"].cost_usd) == (1, pytest.approx(0.03))
     assert (rows["grok"].calls, rows["grok"].errors) == (1, 1)
     today = {line["ai"]: line for line in (status.structured_content or {})["spend"]["today"]}
