@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +38,8 @@ from core import defaults
 from core.budgets import Cap, resets_at, window_start
 from core.errors import BudgetExceeded
 from core.store_schema import ledger
+
+T = TypeVar("T")
 
 __all__ = ["CAP_SLACK_USD", "LEDGER_LOCK_KEY", "Ledger", "LedgerStore", "SpendRow", "over_cap"]
 
@@ -60,6 +62,8 @@ class LedgerStore(Protocol):
     def read(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
 
     def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
+
+    async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -234,8 +238,11 @@ class Ledger:
             "outcome": outcome,
             "latency_s": latency_s,
         }
-        async with self._store.write() as conn:
+
+        async def write(conn: AsyncConnection) -> int:
             return int((await conn.execute(insert(ledger).values(values).returning(ledger.c.id))).scalar_one())
+
+        return await self._store.batched(write)  # rows written after answers share transactions
 
     async def spent(self, caps: Sequence[Cap], *, now: float | None = None) -> dict[str, float]:
         """What each cap's window counts now (spent, and held for calls in flight), by the cap's name.
@@ -280,9 +287,12 @@ class Ledger:
 
     async def _close(self, reservation_id: int, values: dict[str, Any]) -> bool:
         still_open = and_(ledger.c.id == reservation_id, ledger.c.state == "reserved")
-        async with self._store.write() as conn:
+
+        async def write(conn: AsyncConnection) -> bool:
             closed = await conn.execute(update(ledger).where(still_open).values(reserved_until=None, **values))
-        return bool(closed.rowcount)
+            return bool(closed.rowcount)
+
+        return await self._store.batched(write)
 
 
 def over_cap(spent: Sequence[tuple[Cap, float]], estimate_usd: float, now: float) -> BudgetExceeded | None:
