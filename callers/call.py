@@ -21,7 +21,7 @@ from callers.costs import price_for
 from callers.fixes import fix_for
 from callers.spending import Outcome, admit, book
 from core.deadline import Deadline, within
-from core.errors import DeadlineReached, ProviderError, ProviderTimeout
+from core.errors import AIUnavailable, DeadlineReached, ProviderError, ProviderTimeout
 from core.limiter import outcome_of
 from core.prices import load_price_list, price_list_loaded
 from core.retry import with_retries
@@ -46,10 +46,13 @@ async def complete(app: Junior, name: str, request: Request) -> Completion:
     return await completed(app, app.route(name), request)
 
 
-async def completed(app: Junior, route: Route, request: Request, client: Sender | None = None) -> Completion:
+async def completed(
+    app: Junior, route: Route, request: Request, client: Sender | None = None, *, ledger: bool = True
+) -> Completion:
     """`complete` for a route already checked (a fan-out checks all its AIs before asking any);
     `client` replaces the route's (the synchronous path sends through the sync client). An AI that does
-    not take images (`AIConfig.takes_images`) gets the request without them."""
+    not take images (`AIConfig.takes_images`) gets the request without them. With `ledger`, the call is
+    held to the spending caps and written to the ledger (callers/spending.py)."""
     guard, sender = route.guard, client or route.client
     if request.model is None and route.model != route.config.model:
         request = dataclasses.replace(request, model=route.model)  # `name:model` picked it for this call
@@ -80,13 +83,14 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
         guard.metrics.retried()
         logger.info("%s: %s; retrying in %.2f s", route.name, error, delay)
 
-    reservation = await admit(app, route, request)  # the caps, before anything is sent
+    reservation = await admit(app, route, request) if ledger else None  # the caps, before anything is sent
     try:
         completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
     except ProviderError as error:
         elapsed = time.perf_counter() - started
         guard.metrics.failed(error.kind, elapsed)
-        book(app, route, request, reservation, Outcome(error.kind, model, elapsed))
+        if ledger:
+            book(app, route, request, reservation, Outcome(error.kind, model, elapsed))
         raise error.with_fix(fix_for(error, route.config, app.settings.source)) from error.__cause__
     except BaseException:  # cancelled: what it reserved stops counting
         if reservation is not None:
@@ -98,7 +102,8 @@ async def completed(app: Junior, route: Route, request: Request, client: Sender 
     if not price_list_loaded():  # the first answer: genai-prices loads in a worker thread, not on the loop
         await anyio.to_thread.run_sync(load_price_list)
     completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
-    book(app, route, request, reservation, Outcome("ok", model, elapsed, completion))
+    if ledger:
+        book(app, route, request, reservation, Outcome("ok", model, elapsed, completion))
     return _capped(completion, app.settings.max_answer_chars)
 
 
@@ -106,14 +111,24 @@ def complete_sync(app: Junior, name: str, request: Request) -> Completion:
     """`complete` from synchronous code, through the AI's sync client: the same breaker, limit, retry
     loop and metrics. Called from a thread that runs an event loop, it runs in a thread of its own.
 
+    Each call runs in an event loop of its own, which the store (opened in one loop, used in that loop)
+    cannot follow: these calls are not written to the ledger, and while spending caps are set they are
+    refused (the caps could not hold them); `complete` has neither limit.
+
     Raises:
-        As `complete`.
+        As `complete`; AIUnavailable while spending caps are set.
     """
     route = app.route(name)
     client = app.pool.threaded(name) or route.client
+    if app.settings.capped:
+        raise AIUnavailable(
+            route.label,
+            "cannot be asked synchronously while spending caps are set (the caps could not hold the call): "
+            "use call_ai_async, or the MCP tools",
+        )
 
     async def run() -> Completion:
-        return await completed(app, route, request, client)
+        return await completed(app, route, request, client, ledger=False)
 
     if not _loop_running():
         return anyio.run(run)

@@ -17,7 +17,7 @@ from mcp.types import CallToolResult
 from sqlalchemy import select
 
 from ai.request import Request, Usage
-from callers import Junior, complete
+from callers import Junior, complete, complete_sync
 from core.config import Settings, load_settings
 from core.errors import AIUnavailable, BudgetExceeded
 from core.prices import price_of
@@ -190,3 +190,16 @@ async def test_two_server_processes_sharing_postgresql_cannot_overspend_one_cap_
         [row] = await store.ledger.spend(since=0)
     assert (kinds.count(None), kinds.count("budget_exceeded")) == (37, 63)
     assert row.calls == 37 and row.cost_usd <= 0.37 + 1e-9
+
+
+async def test_the_synchronous_call_is_refused_while_caps_are_set_and_answers_without_them(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    capped = settings_with(tmp_path, fake, ("ollama",), budgets={"daily_usd": 5})
+    free = settings_with(tmp_path, fake, ("ollama",))
+    with pytest.raises(AIUnavailable, match="cannot be asked synchronously while spending caps are set"):
+        await anyio.to_thread.run_sync(complete_sync, Junior.build(capped), "ollama", Request("hi"))
+    app = Junior.build(free)
+    answer = await anyio.to_thread.run_sync(complete_sync, app, "ollama", Request("hi"))
+    await app.aclose()
+    assert answer.text.endswith("] hi") and fake.requests_for("ollama")
