@@ -102,6 +102,17 @@ def fit(calls: list[list[Message]], budget_tokens: int) -> tuple[tuple[Message, 
     return tuple(message for messages in kept for message in messages), len(calls) - len(kept)
 
 
+def _kept_whole_from(calls: list[list[Message]], budget_tokens: int) -> int:
+    """The first of `calls` that `fit` keeps whole (len(calls) when even the newest had to be cut)."""
+    _, dropped = fit(calls, budget_tokens)
+    return dropped if dropped < len(calls) and _tokens(calls[dropped]) <= budget_tokens else dropped + 1
+
+
+def _history_budget(route: Route) -> int:
+    """The tokens of history AI `route` may see: its share of the window, less the answer's reserve."""
+    return max(int(route.config.context_window * HISTORY_SHARE) - ANSWER_RESERVE_TOKENS, MIN_HISTORY_TOKENS)
+
+
 @dataclass
 class Conversation:
     """One call's place in a thread: the turns it continues, and what the answer says about it.
@@ -129,9 +140,8 @@ class Conversation:
         """What AI `route` sees of the thread before this call's prompt, fitted to its context window."""
         if not self.turns:
             return ()
-        window = route.config.context_window
-        budget = max(int(window * HISTORY_SHARE) - ANSWER_RESERVE_TOKENS, MIN_HISTORY_TOKENS)
         calls = history(self.turns, route.name)
+        budget = _history_budget(route)
         messages, dropped = fit(calls, budget)
         if dropped:
             note = (
@@ -142,12 +152,14 @@ class Conversation:
                 self.notes.append(note)
         return messages
 
-    @property
-    def known_files(self) -> dict[str, str]:
-        """Files sent earlier in the thread, path → sha256 of the version last sent."""
+    def known_files(self, routes: Iterable[Route]) -> dict[str, str]:
+        """Files every AI in `routes` still has in its history, path → sha256 of the version last sent:
+        those need not be sent again. A file sent in a call that some AI's window left out is not known."""
+        exchanges = _exchanges(self.turns)
+        left_out = max((_kept_whole_from(history(self.turns, r.name), _history_budget(r)) for r in routes), default=0)
         known: dict[str, str] = {}
-        for turn in self.turns:
-            known.update(turn.files)
+        for prompt, _ in exchanges[left_out:]:
+            known.update(prompt.files)
         return known
 
     async def record(

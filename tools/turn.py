@@ -130,7 +130,7 @@ async def taking_turn(
                 roots,
                 budget_tokens=files_budget(route.config.context_window for route in routes),
                 max_file_tokens=app.settings.max_file_tokens,
-                known=thread.known_files,
+                known=thread.known_files(routes),
             )
         asked = f"{text}\n\n--- files ---\n{bundle.text}" if bundle.text else text
         yield Turn(tool, asked, thread, bundle, routes)

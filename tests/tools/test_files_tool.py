@@ -15,9 +15,10 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult, ListRootsResult, Root
 
-from core.config import Settings
+from core.config import Settings, load_settings
 from server import build_server
 from tests.fakes import FakeProvider
+from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
 
 pytestmark = pytest.mark.anyio
 DEADLINE_S = 30
@@ -142,3 +143,22 @@ async def test_in_a_thread_an_unchanged_file_is_not_sent_again_and_a_changed_one
     assert requests[1].user.count("return list(rows)") == 1, "once, in the history, not again with the prompt"
     assert "src/importer.py: changed since it was last sent in this thread" in text_of(third)
     assert "return sorted(rows)" in requests[2].user
+
+
+async def test_a_file_an_ais_window_has_left_behind_is_sent_again(
+    fake: FakeProvider, tmp_path: Path, project: Path
+) -> None:
+    body = credentials_for(fake, ("grok",), grok={"context_tokens": 1_024}) | FAST_RETRIES
+    small = load_settings(write_credentials(tmp_path / "credentials.json", body), env={})
+    (project / "notes.md").write_text("a line of notes to read\n" * 250)  # ~1,500 tokens: more than the window keeps
+    fake.behave("grok", text="Read.")
+    async with Client(build_server(small), mode="legacy", list_roots_callback=offering(project)) as client:
+        first = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "one", "files": ["notes.md"]})
+        thread = (first.structured_content or {})["continuation_id"]
+        again = {"ai": "grok", "prompt": "two", "files": ["notes.md"], "continuation_id": thread}
+        second = await client.call_tool("ask_ai", again)
+    assert "unchanged since it was last sent" not in text_of(second)
+    assert (
+        "--- notes.md" in fake.requests_for("grok")[1].user.rpartition("two")[0]
+        or "--- notes.md" in (fake.requests_for("grok")[1].user.rpartition("two")[2])
+    )
