@@ -158,7 +158,5 @@ async def test_a_file_an_ais_window_has_left_behind_is_sent_again(
         again = {"ai": "grok", "prompt": "two", "files": ["notes.md"], "continuation_id": thread}
         second = await client.call_tool("ask_ai", again)
     assert "unchanged since it was last sent" not in text_of(second)
-    assert (
-        "--- notes.md" in fake.requests_for("grok")[1].user.rpartition("two")[0]
-        or "--- notes.md" in (fake.requests_for("grok")[1].user.rpartition("two")[2])
-    )
+    last = fake.requests_for("grok")[1].body["messages"][-1]["content"]
+    assert last.startswith("two") and "--- notes.md" in last, "sent again with the prompt"
