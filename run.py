@@ -47,6 +47,8 @@ USAGE = """\
 usage: python3 run.py COMMAND [ARGS]
 
   serve [--credentials PATH] [--check]   start the MCP server on stdio (what an MCP client runs)
+  serve --http [--host H] [--port P]     serve MCP over Streamable HTTP at http://H:P/mcp (127.0.0.1:8765)
+  serve --new-token NAME                 print a new bearer token for NAME and the line to configure
   test [PYTEST ARGS]                     run the test suite
   bench [--quick]                        run the benchmark
 

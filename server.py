@@ -1,6 +1,8 @@
 """Junior AI Assistant: an MCP server that asks other AIs, one at a time or all at once.
 
     python server.py [--credentials PATH]      serve MCP over stdio
+    python server.py --http [--host H] [--port P]   serve MCP over Streamable HTTP at /mcp (tools/http.py)
+    python server.py --new-token NAME          make a bearer token for NAME; print it and its config line
     python server.py --check                   show the configured AIs and ask each one once
     junior-ai [--credentials PATH] [--check]   the same, as an installed console script
 
@@ -49,12 +51,18 @@ THREAD_GRACE_S = 0.3  # how long an exit waits for worker threads still busy
 logger = logging.getLogger("junior_ai")
 
 
-def build_server(settings: Settings, *, build_app: Callable[[Settings], Junior] = Junior.build) -> MCPServer[Junior]:
+def build_server(
+    settings: Settings,
+    *,
+    build_app: Callable[[Settings], Junior] = Junior.build,
+    live: list[Junior] | None = None,
+) -> MCPServer[Junior]:
     """The MCP server for `settings`: its application (clients, guards), made by `build_app` (a test
-    passes its own, with its own clock), lives as long as a connection does, and tools reach it through
-    the lifespan context."""
+    passes its own, with its own clock), lives as long as a connection does (over HTTP: as the server
+    does), and tools reach it through the lifespan context. `live` holds it while it lives (for static
+    resources, and HTTP's health check)."""
 
-    live: list[Junior] = []  # the application of the connection being served (for static resources)
+    live = [] if live is None else live
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Junior]) -> AsyncIterator[Junior]:
@@ -118,6 +126,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--check", action="store_true", help="print the configured AIs, ask each once; exit 0 only if all answered"
     )
+    parser.add_argument("--http", action="store_true", help="serve MCP over Streamable HTTP at /mcp, not stdio")
+    parser.add_argument("--host", default=None, help="the address --http listens on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="the port --http listens on (default: 8765)")
+    parser.add_argument(
+        "--new-token", metavar="NAME", help="print a new bearer token for NAME once, and the line to configure"
+    )
     return parser.parse_args(argv)
 
 
@@ -155,6 +169,8 @@ def _exit_after(seconds: float) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve MCP over stdio until stdin closes. Returns the exit code."""
     args = _parse(argv)
+    if args.new_token is not None:
+        return _new_token(args.new_token)
     logging.basicConfig(stream=sys.stderr, level=_log_level(), format="junior-ai %(levelname)s: %(message)s")
     redactor = Redactor()  # the process's log lines: the configuration's keys, once it is read
     for handler in logging.getLogger().handlers:
@@ -164,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     redactor.remember(settings.secrets)
     if args.check:
         return anyio.run(run_check, settings, sys.stdout)
+    if args.http:
+        return _serve_http(settings, args.host, args.port)
     if settings.problems and sys.stdin.isatty():  # a person at a terminal: say it and stop
         print(f"junior-ai: {describe_problems(settings)}", file=sys.stderr)
         return 2
@@ -176,6 +194,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
         print(f"junior-ai: serving MCP on stdio; AIs: {usable}. Ctrl-D to stop.", file=sys.stderr)
     anyio.run(serve, server)
+    _exit_without_waiting_for_abandoned_threads()
+    return 0
+
+
+def _new_token(name: str) -> int:
+    from pydantic import ValidationError
+
+    from core.http_config import HttpSettings, new_token, paste_lines
+
+    token = new_token()
+    try:
+        HttpSettings(tokens={name: "0" * 64})
+    except ValidationError as error:
+        print(f"junior-ai: --new-token: {error.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    print(f"Bearer token for {name} (shown once; give it to {name}, keep only its hash):\n{token}")
+    print("Configure its hash (add it to any tokens already there):")
+    for line in paste_lines(name, token):
+        print(f"  {line}")
+    return 0
+
+
+def _serve_http(settings: Settings, host: str | None, port: int | None) -> int:
+    """Serve MCP over Streamable HTTP (imported here: uvicorn and Starlette stay off the stdio path)."""
+    from tools.http import DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, exposure_problem, serve_http
+
+    host, port = host or DEFAULT_HOST, DEFAULT_PORT if port is None else port
+    # Started by a person or a service manager, not an MCP client: a bad configuration stops it, saying why.
+    if settings.problems:
+        print(f"junior-ai: {describe_problems(settings)}", file=sys.stderr)
+        return 2
+    refusal = exposure_problem(host, settings)
+    if refusal:
+        print(f"junior-ai: {refusal}", file=sys.stderr)
+        return 2
+    live: list[Junior] = []
+    server = build_server(settings, live=live)
+    usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
+    callers = ", ".join(settings.http.tokens) or "anyone (no tokens configured; loopback only)"
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"junior-ai: serving MCP on http://{shown}:{port}{MCP_PATH}; AIs: {usable}; callers: {callers}.",
+        file=sys.stderr,
+    )
+    anyio.run(serve_http, server, settings, host, port, lambda: live[-1] if live else None)
     _exit_without_waiting_for_abandoned_threads()
     return 0
 

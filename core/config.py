@@ -7,7 +7,8 @@ Blocks that are not AIs (the original's `pattern_detection`, say) are ignored wi
 Top-level scalar keys are server settings (see `Settings` and core/defaults.py): `tool_profile`
 ("compact" or "full"; env `JUNIOR_AI_TOOLS`), `deadline_s`, `attempts`, ... (env `JUNIOR_AI_<KEY>`).
 The spending caps are `max_usd_per_call` and the one object-valued setting, `"budgets"` (core/budgets.py;
-env `JUNIOR_AI_BUDGETS` as JSON, and `JUNIOR_AI_DAILY_USD` for its common daily cap).
+env `JUNIOR_AI_BUDGETS` as JSON, and `JUNIOR_AI_DAILY_USD` for its common daily cap). The HTTP mode's
+`"http"` object (core/http_config.py) holds callers' token hashes; env `JUNIOR_AI_TOKENS` replaces them.
 
 Environment values override the file: `<NAME>_API_KEY` (plus the providers' usual aliases, e.g.
 `XAI_API_KEY`, `GOOGLE_API_KEY`), `<NAME>_BASE_URL`, `<NAME>_MODEL`, `<NAME>_TIMEOUT`. Custom AIs can
@@ -39,6 +40,7 @@ from core import defaults
 from core.budgets import Budgets, Cap, with_daily_usd
 from core.credentials import find_credentials_file, read_credentials, warn_if_readable_by_others
 from core.errors import ConfigError
+from core.http_config import TOKENS_ENV, HttpSettings
 from core.keys import check_key, is_placeholder
 from core.prices import ModelPrice
 from core.redact import key_hint, safe_url, url_secrets
@@ -63,7 +65,7 @@ MAX_TIMEOUT_S = 3600.0
 CUSTOM_AIS_ENV = "JUNIOR_AI_CUSTOM_AIS"
 DAILY_USD_ENV = "JUNIOR_AI_DAILY_USD"  # budgets.daily_usd: the common daily cap, in US dollars
 # Top-level settings whose value is a JSON object (any other object in the file is an AI's block).
-OBJECT_SETTINGS = frozenset({"budgets"})
+OBJECT_SETTINGS = frozenset({"budgets", "http"})
 AI_FIELDS = frozenset(
     {
         "api_key",
@@ -254,6 +256,8 @@ class Settings(BaseModel):
     # every AI together and each AI's own, held by the store's ledger. None: no cap.
     max_usd_per_call: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     budgets: Budgets | None = None
+    # The HTTP mode (core/http_config.py): token hashes by caller name, allowed Hosts and Origins, body limit.
+    http: HttpSettings = Field(default_factory=HttpSettings)
     # What could not be read (file, AI, field, what to write instead); empty when all is well.
     problems: tuple[str, ...] = ()
 
@@ -278,9 +282,9 @@ class Settings(BaseModel):
             return tuple(Path(str(part)).expanduser() for part in value)
         return value
 
-    @field_validator("budgets", mode="before")
+    @field_validator("budgets", "http", mode="before")
     @classmethod
-    def _budgets_from_json(cls, value: Any) -> Any:
+    def _object_from_json(cls, value: Any) -> Any:
         if isinstance(value, str):  # the environment's form: JUNIOR_AI_BUDGETS='{"daily_usd": 5}'
             try:
                 return json.loads(value)
@@ -395,6 +399,10 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
             server["budgets"] = with_daily_usd(server.get("budgets"), env[DAILY_USD_ENV])
         except ValueError as error:
             problems.append(f"{where}: budgets: {error}, so {DAILY_USD_ENV} cannot be added to it")
+    if env.get(TOKENS_ENV):  # replaces the file's tokens, keeps the rest of its "http" block
+        http = server.get("http")
+        if http is None or isinstance(http, dict):
+            server["http"] = {**(http or {}), "tokens": env[TOKENS_ENV]}
     for key in sorted(set(server) - set(SERVER_SETTINGS)):
         close = _close_to(key, SERVER_SETTINGS)
         if close:
@@ -531,7 +539,7 @@ def _describe(item: Mapping[str, Any]) -> str:
         loc[:2] = [f"prices[{loc[1]!r}]"]
     field = ".".join(loc) or "value"
     value = item.get("input")
-    if field == "api_key":
+    if field == "api_key" or loc[:1] == ["http"]:  # a token may have been pasted where its hash goes
         shown = "<hidden>"
     elif field in {"base_url", "database_url"} and isinstance(value, str):
         shown = repr(safe_url(value))  # a password written into the URL

@@ -1,0 +1,268 @@
+"""`serve --http`: a real server process on a loopback port, driven by the SDK's Streamable HTTP client,
+plain HTTP requests and the MCP Inspector; bearer tokens, Host/Origin checks, the body limit, /healthz."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from core.config import read_settings
+from core.credentials import PROJECT_ROOT
+from core.http_config import HttpSettings, identify, token_hash
+from tests.fakes import FakeProvider
+from tests.helpers import answer_of, closed_port, credentials_for, npm_client, write_credentials
+from tests.test_inspector import INSPECTOR_VERSION, PREFIX
+from tools.http import HashedTokens, exposure_problem, is_loopback
+
+pytestmark = pytest.mark.anyio
+
+CANARY = "canary-token-7f3a9c1e5b2d4068aa91"  # the test's bearer token: it must appear in no log line
+READY = "Uvicorn running on"  # uvicorn's INFO line once the socket is listening
+START_S = 30.0
+
+
+class HttpServer:
+    """`python run.py serve --http` on a free loopback port, its stderr collected line by line."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = closed_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, str(PROJECT_ROOT / "run.py"), "serve", "--http", "--port", str(self.port), *args]
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if READY in line:
+                self.ready.set()
+        self.ready.set()  # the process ended: nobody waits in vain
+
+    def wait_ready(self) -> None:
+        assert self.ready.wait(START_S), "".join(self.lines)
+        assert self.process.poll() is None, "".join(self.lines)
+        assert httpx2.get(f"{self.url}/healthz", timeout=10).status_code == 200
+
+    def stop(self) -> str:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self._reader.join(timeout=15)
+        return "".join(self.lines)
+
+
+def server_env(tmp_path: Path, credentials: Path, **extra: str) -> dict[str, str]:
+    return {
+        "HOME": str(tmp_path),
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "JUNIOR_AI_CREDENTIALS": str(credentials),
+        "JUNIOR_AI_LOG_LEVEL": "INFO",  # every access line too: the canary must be in none
+        **extra,
+    }
+
+
+@pytest.fixture
+def credentials(fake: FakeProvider, tmp_path: Path) -> Path:
+    return write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok", "gemini")))
+
+
+@pytest.fixture
+def served(tmp_path: Path, credentials: Path) -> Iterator[HttpServer]:
+    """A server whose one caller, alice, holds the canary token (configured by its hash only)."""
+    server = HttpServer(server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)}"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        log = server.stop()
+        assert CANARY not in log, log
+        assert "Traceback" not in log, log
+
+
+async def test_the_sdk_client_with_the_token_lists_the_tools_and_asks_an_ai(served: HttpServer) -> None:
+    headers = {"Authorization": f"Bearer {CANARY}"}
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+            async with Client(streamable_http_client(f"{served.url}/mcp", http_client=http)) as client:
+                tools = await client.list_tools()
+                answer = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "over http"})
+    assert {"ask_ai", "ask_all_ais", "server_status"} <= {tool.name for tool in tools.tools}
+    assert answer_of(answer.content[0].text) == "[grok:grok-3-mini] over http"  # type: ignore[union-attr]
+
+
+async def test_healthz_answers_without_a_token_and_names_no_secret(served: HttpServer) -> None:
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.get(f"{served.url}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "ais": ["grok", "gemini"], "store": "ok"}
+    assert "test-key" not in response.text and CANARY not in response.text
+
+
+LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({}, 401, id="no token"),
+        pytest.param({"Authorization": "Bearer not-the-token-0123456789abcdef"}, 401, id="wrong token"),
+        pytest.param({"Authorization": f"Basic {CANARY}"}, 401, id="not a bearer"),
+        pytest.param({"Authorization": f"Bearer {CANARY}", "Origin": "http://evil.example"}, 403, id="bad origin"),
+        pytest.param({"Authorization": f"Bearer {CANARY}", "Host": "evil.example"}, 421, id="bad host"),
+        pytest.param({"Authorization": f"Bearer {CANARY}"}, 200, id="the token"),
+    ],
+)
+async def test_mcp_requests_are_checked(served: HttpServer, headers: dict[str, str], status: int) -> None:
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.post(f"{served.url}/mcp", json=LIST, headers={**ACCEPT, **headers})
+    assert response.status_code == status, response.text
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_request_from_an_allowed_origin_is_served(served: HttpServer) -> None:
+    headers = {**ACCEPT, "Authorization": f"Bearer {CANARY}", "Origin": f"http://localhost:{served.port}"}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.post(f"{served.url}/mcp", json=LIST, headers=headers)
+    assert response.status_code == 200
+
+
+async def test_an_oversized_body_is_answered_413(served: HttpServer) -> None:
+    body = json.dumps({**LIST, "params": {"padding": "x" * (4 * 1024 * 1024 + 1)}})
+    async with httpx2.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{served.url}/mcp", content=body, headers={**ACCEPT, "Authorization": f"Bearer {CANARY}"}
+        )
+    assert response.status_code == 413
+
+
+def test_a_non_loopback_address_without_tokens_refuses_to_start(tmp_path: Path, credentials: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "run.py"), "serve", "--http", "--host", "0.0.0.0", "--port", "1"],
+        env=server_env(tmp_path, credentials),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "refusing to serve on 0.0.0.0" in done.stderr
+    assert "--new-token NAME" in done.stderr and "JUNIOR_AI_TOKENS" in done.stderr
+
+
+def test_a_bad_token_entry_is_a_problem_naming_the_entry_and_stops_http(tmp_path: Path, credentials: Path) -> None:
+    env = server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)},bob:{CANARY}")
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "run.py"), "serve", "--http", "--port", str(closed_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "bob: not a sha256 hex digest" in done.stderr
+    assert CANARY not in done.stderr
+
+
+def test_new_token_prints_a_token_and_the_line_to_paste() -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "server.py"), "--new-token", "alice"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    token = lines[1]
+    assert len(token) >= 43
+    assert f'"alice": "{token_hash(token)}"' in done.stdout
+    assert f'JUNIOR_AI_TOKENS="alice:{token_hash(token)}"' in done.stdout
+
+
+def test_tokens_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    digest = token_hash(CANARY)
+    path = write_credentials(tmp_path / "c.json", {"http": {"tokens": {"alice": digest.upper()}}})
+    assert read_settings(path, env={}).http.tokens == {"alice": digest}
+    env = {"JUNIOR_AI_TOKENS": f"bob:{digest}"}
+    assert read_settings(path, env=env).http.tokens == {"bob": digest}
+
+
+@pytest.mark.parametrize(
+    ("tokens", "named"),
+    [
+        ({"alice": CANARY}, "alice: not a sha256 hex digest"),
+        ({"a b": token_hash(CANARY)}, "'a b': a name is"),
+        ({"alice": token_hash(CANARY), "bob": token_hash(CANARY)}, "bob: the same hash as another name"),
+    ],
+)
+def test_a_bad_token_entry_is_named_and_no_token_is_shown(tmp_path: Path, tokens: dict[str, str], named: str) -> None:
+    path = write_credentials(tmp_path / "c.json", {"http": {"tokens": tokens}})
+    settings = read_settings(path, env={})
+    [problem] = settings.problems
+    assert named in problem and CANARY not in problem
+    assert settings.http == HttpSettings()
+
+
+async def test_the_verifier_names_the_caller_and_refuses_others() -> None:
+    verifier = HashedTokens({"alice": token_hash("a" * 43), "bob": hashlib.sha256(CANARY.encode()).hexdigest()})
+    access = await verifier.verify_token(CANARY)
+    assert access is not None and access.client_id == "bob"
+    assert await verifier.verify_token("b" * 43) is None
+    assert identify({}, CANARY) is None
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("127.0.0.2", True),
+        ("0.0.0.0", False),
+        ("10.0.0.5", False),
+    ],
+)
+def test_loopback_addresses(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+    assert (exposure_problem(host, read_settings(None, env={})) is None) is loopback
+
+
+# -- the MCP Inspector over HTTP --------------------------------------------------------------------
+
+
+def test_the_inspector_lists_the_tools_over_http(tmp_path: Path, credentials: Path) -> None:
+    """The Inspector CLI of the 0.15 line (Node 20) has no header flag, so it reaches a loopback server
+    that has no tokens configured (auth is optional on loopback)."""
+    inspector = npm_client(
+        f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}", PREFIX, "mcp-inspector", "MCP Inspector CLI"
+    )
+    server = HttpServer(server_env(tmp_path, credentials))
+    try:
+        server.wait_ready()
+        done = subprocess.run(
+            [str(inspector), "--cli", f"{server.url}/mcp", "--transport", "http", "--method", "tools/list"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"HOME": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = {tool["name"] for tool in json.loads(done.stdout)["tools"]}
+    assert {"ask_ai", "ask_all_ais", "server_status"} <= names

@@ -1,0 +1,162 @@
+"""The HTTP transport `serve --http` runs: the SDK's Streamable HTTP at `/mcp`, stateless, under uvicorn.
+
+Stateless: every request stands alone (no session to find), so any replica can answer any request. The
+application (clients, guards, store) is built once, when the server starts, and shared by all requests.
+
+- **Who may call.** Bearer tokens, through the SDK's own hooks (`TokenVerifier` + `AuthSettings`): the
+  configuration holds each token's sha256 under its caller's name (core/http_config.py), and a verified
+  request carries `AccessToken.client_id` = that name (`mcp.server.auth.middleware.auth_context
+  .get_access_token()` in a tool). No token or a wrong one: 401 with `WWW-Authenticate: Bearer`.
+- **Where it may be reached.** `exposure_problem`: a non-loopback address without any token is refused.
+  On loopback, auth is on once tokens are configured.
+- **Web hygiene.** Host and Origin are checked by the SDK's `TransportSecuritySettings` (the bound
+  address and its localhost forms, plus `http.allowed_hosts` / `http.allowed_origins`): a bad Host is
+  421, a bad Origin 403. A body over `http.max_body_bytes` is 413.
+- **`GET /healthz`**, without auth: `{"status": "ok", "ais": [...usable], "store": "ok" | why not}`.
+
+Imported only on the `--http` path: uvicorn and Starlette stay off the stdio start-up.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Mapping
+
+import anyio
+import uvicorn
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from callers import Junior
+from core.config import Settings
+from core.errors import StoreUnavailable
+from core.http_config import TOKENS_ENV, identify
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "HEALTH_PATH",
+    "MCP_PATH",
+    "HashedTokens",
+    "exposure_problem",
+    "http_app",
+    "is_loopback",
+    "serve_http",
+    "transport_security",
+]
+
+logger = logging.getLogger("junior_ai.http")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+HEALTH_STORE_TIMEOUT_S = 2.0  # a health check answers promptly even when the store hangs
+GRACEFUL_SHUTDOWN_S = 2.0  # requests in flight at SIGTERM get this long
+
+
+class HashedTokens(TokenVerifier):
+    """The SDK's token verifier over the configuration's token hashes: a match is the caller's name."""
+
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self._tokens = dict(tokens)
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        name = identify(self._tokens, token)
+        return AccessToken(token=token, client_id=name, scopes=[]) if name is not None else None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or "localhost") is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problem(host: str, settings: Settings) -> str | None:
+    """Why serving on `host` must not start, or None: beyond loopback, callers must show a token."""
+    if is_loopback(host) or settings.http.tokens:
+        return None
+    return (
+        f"refusing to serve on {host}, which other machines can reach, without bearer tokens. Make one with "
+        f"`python3 run.py serve --new-token NAME` and put its hash in credentials.json "
+        f'("http": {{"tokens": {{"NAME": "<sha256>"}}}}) or {TOKENS_ENV}="NAME:<sha256>"; '
+        f"or serve on 127.0.0.1."
+    )
+
+
+def transport_security(host: str, port: int, settings: Settings) -> TransportSecuritySettings:
+    """The Host and Origin headers accepted: the bound address, its localhost forms, and the configured."""
+    names = [host, f"[{host}]" if ":" in host else host]
+    if is_loopback(host):
+        names += ["127.0.0.1", "localhost", "[::1]"]
+    hosts = list(dict.fromkeys([f"{name}:{port}" for name in names] + list(settings.http.allowed_hosts)))
+    origins = [f"http://{value}" for value in hosts if "://" not in value]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=list(dict.fromkeys(origins + list(settings.http.allowed_origins))),
+    )
+
+
+def http_app(
+    server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
+) -> Starlette:
+    """The ASGI application: MCP at `/mcp` (behind the bearer check when tokens are configured), and
+    `/healthz`. `running` gives the application while the server is up (None before and after)."""
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "ais": settings.usable_ais, "store": await _store_state(running())})
+
+    tokens = settings.http.tokens
+    auth = AuthSettings(issuer_url=f"http://{host}:{port}", resource_server_url=None) if tokens else None  # type: ignore[arg-type]
+    # The lowlevel server is private in the SDK; MCPServer.streamable_http_app reaches it the same way, but
+    # takes the verifier only from the constructor, and the stdio path needs none.
+    return server._lowlevel_server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        max_request_body_size=settings.http.max_body_bytes,
+        transport_security=transport_security(host, port, settings),
+        host=host,
+        auth=auth,
+        token_verifier=HashedTokens(tokens) if tokens else None,
+        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
+    )
+
+
+async def _store_state(app: Junior | None) -> str:
+    if app is None:
+        return "not started"
+    with anyio.move_on_after(HEALTH_STORE_TIMEOUT_S):
+        try:
+            store = await app.store()
+            await store.schema_version()
+        except StoreUnavailable as error:
+            return str(error)
+        return "ok"
+    return f"no answer within {HEALTH_STORE_TIMEOUT_S:g} s"
+
+
+async def serve_http(
+    server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
+) -> None:
+    """Serve until SIGTERM or SIGINT (uvicorn's own handling: requests in flight finish, briefly)."""
+    config = uvicorn.Config(
+        http_app(server, settings, host, port, running),
+        host=host,
+        port=port,
+        log_config=None,  # uvicorn's records go to our stderr handler, through its redacting filter
+        server_header=False,
+        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
+    )
+    await uvicorn.Server(config).serve()
