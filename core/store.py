@@ -49,6 +49,7 @@ T = TypeVar("T")
 
 # Any constant will do: it names the lock that makes concurrent opens migrate one at a time (PostgreSQL).
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
+CLOSE_TIMEOUT_S = 1.0  # closing what a cancelled open had opened, at most
 WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
 # What a database failure looks like from here: SQLAlchemy's errors, the drivers' own, the network's.
 _FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
@@ -131,7 +132,8 @@ class Store:
             await self.aclose()
             raise self._unavailable(error) from error
         except BaseException:
-            with anyio.CancelScope(shield=True):  # cancelled while opening: still close what was opened
+            # Cancelled while opening: still close what was opened, but never hold the cancellation up long.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S):
                 await self.aclose()
             raise
         return self
@@ -235,7 +237,12 @@ class Store:
         """One transaction; any database failure in it becomes `StoreUnavailable`."""
         engine = self.engine
         try:
-            async with engine.connect() as conn:
+            connection = engine.connect()
+            # Checked out whole or not at all: a connection cancelled while aiosqlite makes it is one that
+            # SQLAlchemy then waits forever to close (its thread is gone), and the process never exits.
+            with anyio.CancelScope(shield=True):
+                await connection.start()
+            async with connection as conn:
                 if schema:
                     conn = await conn.execution_options(junior_schema=True)
                 async with conn.begin():
