@@ -237,16 +237,18 @@ class Store:
         """One transaction; any database failure in it becomes `StoreUnavailable`."""
         engine = self.engine
         try:
-            connection = engine.connect()
-            # Checked out whole or not at all: a connection cancelled while aiosqlite makes it is one that
-            # SQLAlchemy then waits forever to close (its thread is gone), and the process never exits.
-            with anyio.CancelScope(shield=True):
-                await connection.start()
-            async with connection as conn:
-                if schema:
-                    conn = await conn.execution_options(junior_schema=True)
-                async with conn.begin():
-                    yield conn
+            # A store operation is not cut by the caller's cancellation (it ends within its own time limit):
+            # SQLAlchemy invalidates a connection cancelled in the middle of a statement, and its graceful
+            # close of an aiosqlite connection then waits forever, so the process would never exit.
+            with anyio.CancelScope(shield=True) as scope:
+                scope.deadline = anyio.current_time() + self.busy_timeout_s + self.connect_timeout_s
+                async with engine.connect() as conn:
+                    if schema:
+                        conn = await conn.execution_options(junior_schema=True)
+                    async with conn.begin():
+                        yield conn
+            if scope.cancelled_caught:
+                raise TimeoutError("the store did not answer in time")
         except _FAILURES as error:
             raise self._unavailable(error) from error
 
