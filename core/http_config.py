@@ -5,7 +5,8 @@ A caller shows a bearer token; the configuration holds only its sha256, under th
 (which replaces the file's tokens). `python3 run.py serve --new-token alice` makes a token and prints the
 line to paste. A presented token is hashed and compared with every stored hash in constant time.
 `allowed_hosts` and `allowed_origins` add to the Host and Origin headers accepted (the bound address and
-its localhost forms always are); `max_body_bytes` bounds a request's body (larger: 413).
+its localhost forms always are); `max_body_bytes` bounds a request's body (larger: 413); `metrics: false`
+turns `GET /metrics` off.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
 class HttpSettings(BaseModel):
-    """The `"http"` block: token hashes by caller name, extra allowed Hosts and Origins, the body limit."""
+    """The `"http"` block: token hashes by caller name, extra allowed Hosts and Origins, the body limit,
+    and whether `GET /metrics` is served."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -46,6 +48,7 @@ class HttpSettings(BaseModel):
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024, le=1 << 30)
+    metrics: bool = True
 
     @field_validator("tokens", mode="before")
     @classmethod

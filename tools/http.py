@@ -13,8 +13,10 @@ application (clients, guards, store) is built once, when the server starts, and 
   address and its localhost forms, plus `http.allowed_hosts` / `http.allowed_origins`): a bad Host is
   421, a bad Origin 403. A body over `http.max_body_bytes` is 413.
 - **`GET /healthz`**, without auth: `{"status": "ok", "ais": [...usable], "store": "ok" | why not}`.
+- **`GET /metrics`**, without auth: per-AI metrics in the Prometheus text format (tools/prometheus.py),
+  unless `"http": {"metrics": false}`.
 
-Imported only on the `--http` path: uvicorn and Starlette stay off the stdio start-up.
+Imported only on the `--http` path: uvicorn, Starlette and prometheus_client stay off the stdio start-up.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from callers import Junior
 from core.config import Settings
 from core.errors import StoreUnavailable
 from core.http_config import TOKENS_ENV, identify
+from tools.prometheus import METRICS_PATH, metrics_endpoint, metrics_registry
 
 __all__ = [
     "DEFAULT_HOST",
@@ -112,12 +115,16 @@ def transport_security(host: str, port: int, settings: Settings) -> TransportSec
 def http_app(
     server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
 ) -> Starlette:
-    """The ASGI application: MCP at `/mcp` (behind the bearer check when tokens are configured), and
-    `/healthz`. `running` gives the application while the server is up (None before and after)."""
+    """The ASGI application: MCP at `/mcp` (behind the bearer check when tokens are configured),
+    `/healthz` and `/metrics` (unless turned off). `running` gives the application while the server is
+    up (None before and after); each app has a metrics registry of its own."""
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "ais": settings.usable_ais, "store": await _store_state(running())})
 
+    routes = [Route(HEALTH_PATH, healthz, methods=["GET"])]
+    if settings.http.metrics:
+        routes.append(Route(METRICS_PATH, metrics_endpoint(metrics_registry(running)), methods=["GET"]))
     tokens = settings.http.tokens
     auth = AuthSettings(issuer_url=f"http://{host}:{port}", resource_server_url=None) if tokens else None  # type: ignore[arg-type]
     # The lowlevel server is private in the SDK; MCPServer.streamable_http_app reaches it the same way, but
@@ -130,7 +137,7 @@ def http_app(
         host=host,
         auth=auth,
         token_verifier=HashedTokens(tokens) if tokens else None,
-        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"])],
+        custom_starlette_routes=routes,
     )
 
 

@@ -16,12 +16,13 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.config import read_settings
 from core.credentials import PROJECT_ROOT
 from core.http_config import HttpSettings, identify, token_hash
 from tests.fakes import FakeProvider
-from tests.helpers import answer_of, closed_port, credentials_for, npm_client, write_credentials
+from tests.helpers import answer_of, closed_port, credentials_for, key_for, npm_client, write_credentials
 from tests.test_inspector import INSPECTOR_VERSION, PREFIX
 from tools.http import HashedTokens, exposure_problem, is_loopback
 
@@ -111,6 +112,44 @@ async def test_healthz_answers_without_a_token_and_names_no_secret(served: HttpS
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "ais": ["grok", "gemini"], "store": "ok"}
     assert "test-key" not in response.text and CANARY not in response.text
+
+
+async def test_metrics_count_an_ask_ai_call_without_a_token_and_name_no_secret(served: HttpServer) -> None:
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {CANARY}"}, timeout=30) as http:
+            async with Client(streamable_http_client(f"{served.url}/mcp", http_client=http)) as client:
+                await client.call_tool("ask_ai", {"ai": "grok", "prompt": "count me"})
+        async with httpx2.AsyncClient(timeout=30) as http:
+            response = await http.get(f"{served.url}/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    assert samples[("junior_ai_requests_total", (("ai", "grok"),))] == 1
+    assert samples[("junior_ai_successes_total", (("ai", "grok"),))] == 1
+    assert samples[("junior_ai_requests_total", (("ai", "gemini"),))] == 0
+    assert samples[("junior_ai_breaker_state", (("ai", "grok"),))] == 0
+    assert samples[("junior_ai_concurrency_limit", (("ai", "grok"),))] >= 1
+    assert ("junior_ai_latency_p50_seconds", (("ai", "grok"),)) in samples
+    assert ("junior_ai_tokens_total", (("ai", "grok"), ("direction", "in"))) in samples
+    assert samples[("junior_ai_ledger_behind", ())] == 0
+    for secret in (key_for("grok"), key_for("gemini"), "test-key", CANARY, "http://127.0.0.1:"):
+        assert secret not in response.text
+
+
+async def test_metrics_can_be_turned_off(fake: FakeProvider, tmp_path: Path) -> None:
+    body = {**credentials_for(fake, ("grok",)), "http": {"metrics": False}}
+    server = HttpServer(server_env(tmp_path, write_credentials(tmp_path / "credentials.json", body)))
+    try:
+        server.wait_ready()
+        async with httpx2.AsyncClient(timeout=30) as http:
+            response = await http.get(f"{server.url}/metrics")
+    finally:
+        server.stop()
+    assert response.status_code == 404
 
 
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}

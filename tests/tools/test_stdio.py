@@ -154,7 +154,16 @@ def test_an_invalid_credentials_file_is_reported_on_stderr_and_the_server_still_
 
 
 def test_start_up_imports_no_provider_sdk_no_database_driver_and_no_price_list() -> None:
-    heavy = ("openai", "google.genai", "sqlalchemy", "aiosqlite", "asyncpg", "genai_prices", "tools.http")
+    heavy = (
+        "openai",
+        "google.genai",
+        "sqlalchemy",
+        "aiosqlite",
+        "asyncpg",
+        "genai_prices",
+        "tools.http",
+        "prometheus_client",
+    )
     code = f"import sys, server; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr

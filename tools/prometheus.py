@@ -1,0 +1,102 @@
+"""`GET /metrics` of `serve --http`: the live application's per-AI metrics in the Prometheus text format.
+
+A custom collector reads the application's guards at scrape time (nothing is copied or kept between
+scrapes), on a `CollectorRegistry` the HTTP app owns (never prometheus_client's global default one).
+Every series but `junior_ai_ledger_behind` is labelled by `ai`, the configured AI's name:
+
+    junior_ai_requests_total, junior_ai_successes_total, junior_ai_failures_total{kind}, junior_ai_retries_total
+    junior_ai_latency_p50_seconds, junior_ai_latency_p95_seconds   (gauges over the recent calls' window:
+                                                                   core/metrics.py keeps percentiles, no buckets)
+    junior_ai_tokens_total{direction="in"|"out"}
+    junior_ai_breaker_state (0 closed, 1 half-open, 2 open), junior_ai_breaker_trips_total
+    junior_ai_concurrency_limit, junior_ai_ledger_behind
+
+Cost is not here: the per-AI metrics do not carry it (the spending ledger does, in the store). What is
+shown is counts and names only: no key, no base URL.
+
+Imported only on the `--http` path: prometheus_client stays off the stdio start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from types import MappingProxyType
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+
+from callers import Junior
+
+__all__ = ["BREAKER_STATES", "METRICS_PATH", "JuniorCollector", "metrics_endpoint", "metrics_registry"]
+
+METRICS_PATH = "/metrics"
+BREAKER_STATES = MappingProxyType({"closed": 0, "half_open": 1, "open": 2})  # junior_ai_breaker_state's values
+
+
+class JuniorCollector(Collector):
+    """The running application's metrics, read when scraped. Before start-up and after shutdown
+    (`running()` is None) there is nothing to report."""
+
+    def __init__(self, running: Callable[[], Junior | None]) -> None:
+        self._running = running
+
+    def collect(self) -> Iterator[Metric]:
+        app = self._running()
+        if app is None:
+            return
+        requests = CounterMetricFamily("junior_ai_requests", "Calls made, retries included.", labels=["ai"])
+        successes = CounterMetricFamily("junior_ai_successes", "Calls that got an answer.", labels=["ai"])
+        failures = CounterMetricFamily("junior_ai_failures", "Calls that failed, by error kind.", labels=["ai", "kind"])
+        retries = CounterMetricFamily("junior_ai_retries", "Retries taken, over all calls.", labels=["ai"])
+        p50 = GaugeMetricFamily("junior_ai_latency_p50_seconds", "Median seconds per call.", labels=["ai"])
+        p95 = GaugeMetricFamily("junior_ai_latency_p95_seconds", "95th-percentile seconds per call.", labels=["ai"])
+        tokens = CounterMetricFamily(
+            "junior_ai_tokens", "Tokens as the provider reported them.", labels=["ai", "direction"]
+        )
+        breaker = GaugeMetricFamily(
+            "junior_ai_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", labels=["ai"]
+        )
+        trips = CounterMetricFamily("junior_ai_breaker_trips", "Times the circuit breaker opened.", labels=["ai"])
+        limit = GaugeMetricFamily("junior_ai_concurrency_limit", "Requests allowed in flight now.", labels=["ai"])
+        for name, guard in sorted(app.guards.items()):
+            snapshot = guard.snapshot()
+            requests.add_metric([name], snapshot.calls)
+            successes.add_metric([name], snapshot.successes)
+            for kind, count in sorted(snapshot.failures.items()):
+                failures.add_metric([name, kind], count)
+            retries.add_metric([name], snapshot.retries)
+            if snapshot.latency_p50_s is not None:
+                p50.add_metric([name], snapshot.latency_p50_s)
+            if snapshot.latency_p95_s is not None:
+                p95.add_metric([name], snapshot.latency_p95_s)
+            tokens.add_metric([name, "in"], snapshot.input_tokens)
+            tokens.add_metric([name, "out"], snapshot.output_tokens)
+            breaker.add_metric([name], BREAKER_STATES.get(snapshot.breaker_state, BREAKER_STATES["open"]))
+            trips.add_metric([name], snapshot.breaker_trips)
+            limit.add_metric([name], snapshot.concurrency_limit)
+        yield from (requests, successes, failures, retries, p50, p95, tokens, breaker, trips, limit)
+        yield GaugeMetricFamily(
+            "junior_ai_ledger_behind", "Spending-ledger rows that could not be written.", value=app.ledger_behind
+        )
+
+
+def metrics_registry(running: Callable[[], Junior | None]) -> CollectorRegistry:
+    """A registry of its own (not prometheus_client's global one) holding the application's collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(JuniorCollector(running))
+    return registry
+
+
+def metrics_endpoint(registry: CollectorRegistry) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint answering a scrape of `registry` in the Prometheus text format. It runs on
+    the event loop, as the calls that update the counters do, so a scrape never reads them half-changed
+    (a few dozen series: no I/O, nothing slow)."""
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
