@@ -52,8 +52,9 @@ class Request:
     model: str | None = None
     timeout: float | None = None
     deadline: float | None = None
-    tool: str | None = None  # the tool that asked, and the thread it continues: for the ledger's row
+    tool: str | None = None  # the tool that asked, the thread it continues, and who asked: for the ledger
     thread_id: str | None = None
+    caller: str | None = None
     images: tuple[Image, ...] = ()
 
     @property

@@ -68,7 +68,13 @@ async def admit(app: Junior, route: Route, request: Request) -> int | None:
     try:
         store = await app.store()
         return await store.ledger.reserve(
-            caps=caps, ai=route.name, model=model, tool=request.tool, thread_id=request.thread_id, estimate_usd=estimate
+            caps=caps,
+            ai=route.name,
+            model=model,
+            tool=request.tool,
+            thread_id=request.thread_id,
+            caller=request.caller,
+            estimate_usd=estimate,
         )
     except StoreUnavailable as error:
         raise AIUnavailable(
@@ -109,6 +115,7 @@ async def _book(app: Junior, route: Route, request: Request, reservation: int | 
                 model=model,
                 tool=request.tool,
                 thread_id=request.thread_id,
+                caller=request.caller,
                 cost_usd=cost,
                 outcome=kind,
                 latency_s=outcome.latency_s,

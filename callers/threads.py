@@ -129,6 +129,7 @@ class Conversation:
     title: str
     notes: list[str]
     readable: bool = True  # False: the store failed, and this call goes without the thread
+    owner: str | None = None  # who asked (over HTTP, a token's name): only they see the thread
     new_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # the id a thread this call starts gets
 
     @property
@@ -176,7 +177,9 @@ class Conversation:
         try:
             store = await self.app.store()
             if self.continuation_id is None:
-                self.continuation_id = await store.threads.create(self.title, new, thread_id=self.new_id)
+                self.continuation_id = await store.threads.create(
+                    self.title, new, thread_id=self.new_id, owner=self.owner
+                )
                 return
             if not self.readable:
                 return  # its history was not read: appending blindly could not say what it followed
@@ -193,30 +196,31 @@ class Conversation:
 
 @contextlib.asynccontextmanager
 async def conversation(
-    app: Junior, continuation_id: str | None, *, title: str, deadline_s: float
+    app: Junior, continuation_id: str | None, *, title: str, deadline_s: float, owner: str | None = None
 ) -> AsyncIterator[Conversation]:
     """The thread `continuation_id` continues (None: a new one, made when the call is recorded), held for
-    the call: other calls on it in this process wait, up to `deadline_s`.
+    the call: other calls on it in this process wait, up to `deadline_s`. With an `owner`, only a thread
+    of theirs can be continued, and a new one is theirs.
 
     Raises:
         UnknownThread: no such thread (never made, expired or deleted).
         ThreadBusy: another call on the thread kept it longer than `deadline_s`.
     """
     if continuation_id is None:
-        yield Conversation(app, None, (), title_of(title), [])
+        yield Conversation(app, None, (), title_of(title), [], owner=owner)
         return
     try:
         async with app.thread_locks.hold(continuation_id, timeout_s=deadline_s):
-            yield await _continued(app, continuation_id)
+            yield await _continued(app, continuation_id, owner)
     except LockTimeout as error:
         raise ThreadBusy(continuation_id, deadline_s) from error
 
 
-async def _continued(app: Junior, continuation_id: str) -> Conversation:
+async def _continued(app: Junior, continuation_id: str, owner: str | None) -> Conversation:
     try:
         store = await app.store()
-        turns = await store.threads.turns(continuation_id)
+        turns = await store.threads.turns(continuation_id, owner=owner)
     except StoreUnavailable as error:
         note = f"this call went without the thread's history: {error}"
-        return Conversation(app, continuation_id, (), "", [note], readable=False)
-    return Conversation(app, continuation_id, tuple(turns), "", [])
+        return Conversation(app, continuation_id, (), "", [note], readable=False, owner=owner)
+    return Conversation(app, continuation_id, tuple(turns), "", [], owner=owner)

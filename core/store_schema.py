@@ -126,6 +126,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ledger_by_ai_at ON ledger (ai, at, state, cost_usd, estimate_usd, reserved_until)",
         ),
     ),
+    Migration(
+        4,
+        "who: the caller (over HTTP, a token's name) that owns a thread and made a call",
+        (
+            "ALTER TABLE threads ADD COLUMN owner VARCHAR(64)",
+            "CREATE INDEX threads_by_owner ON threads (owner, last_activity)",
+            "ALTER TABLE ledger ADD COLUMN caller VARCHAR(64)",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -148,6 +157,7 @@ threads = Table(
     Column("created", Double, nullable=False),
     Column("last_activity", Double, nullable=False),
     Column("expires", Double),
+    Column("owner", String(64)),
 )
 
 turns = Table(
@@ -193,6 +203,7 @@ ledger = Table(
     Column("outcome", String(64)),
     Column("latency_s", Double),
     Column("reserved_until", Double),
+    Column("caller", String(64)),
     Index("ledger_by_at", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
     Index("ledger_by_ai_at", "ai", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
 )

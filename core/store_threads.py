@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import UnknownThread
@@ -61,7 +61,9 @@ class Threads:
         self._cached: OrderedDict[str, tuple[Turn, ...]] = OrderedDict()
         self._cached_chars = 0
 
-    async def create(self, title: str, first: Sequence[NewTurn] = (), *, thread_id: str | None = None) -> str:
+    async def create(
+        self, title: str, first: Sequence[NewTurn] = (), *, thread_id: str | None = None, owner: str | None = None
+    ) -> str:
         """A new thread, with its `first` turns (places 1, 2, ...) in the same transaction; returns its id
         (`thread_id` when the caller chose it beforehand, else a new one).
 
@@ -71,7 +73,7 @@ class Threads:
         thread_id = thread_id or uuid.uuid4().hex
         now = self._store.clock()
         rows = [_row(thread_id, seq, turn, now) for seq, turn in enumerate(first, start=1)]
-        thread = {"id": thread_id, "title": title, "created": now, "last_activity": now}
+        thread = {"id": thread_id, "title": title, "created": now, "last_activity": now, "owner": owner}
 
         async def write(conn: AsyncConnection) -> None:
             await conn.execute(insert(threads_table).values(**thread, expires=now + self._store.thread_ttl_s))
@@ -123,7 +125,7 @@ class Threads:
             self._cache(thread_id, (*cached, *(_turn(row) for row in rows)))
         return [row["seq"] for row in rows]
 
-    async def turns(self, thread_id: str) -> list[Turn]:
+    async def turns(self, thread_id: str, *, owner: str | None = None) -> list[Turn]:
         """A thread's turns in order.
 
         Raises:
@@ -139,7 +141,7 @@ class Threads:
         query = (
             select(threads_table.c.id.label("found"), turns)
             .select_from(joined)
-            .where(threads_table.c.id == thread_id, self._alive(now))
+            .where(threads_table.c.id == thread_id, self._alive(now), _owned_by(owner))
             .order_by(turns.c.seq)
         )
         async with self._store.read() as conn:
@@ -152,37 +154,38 @@ class Threads:
         self._cache(thread_id, whole)
         return list(whole)
 
-    async def info(self, thread_id: str) -> ThreadInfo:
+    async def info(self, thread_id: str, *, owner: str | None = None) -> ThreadInfo:
         """One thread's listing.
 
         Raises:
             UnknownThread: no such thread, or it expired.
             StoreUnavailable: the store cannot be read.
         """
-        found = await self._listing(thread_ids=[thread_id])
+        found = await self._listing(thread_ids=[thread_id], owner=owner)
         if not found:
             raise UnknownThread(thread_id)
         return found[0]
 
-    async def recent(self, *, limit: int = 20, search: str | None = None) -> list[ThreadInfo]:
+    async def recent(self, *, limit: int = 20, search: str | None = None, owner: str | None = None) -> list[ThreadInfo]:
         """The threads with the latest activity first; with `search`, only those whose title or turns
         contain it (ignoring case).
 
         Raises:
             StoreUnavailable: the store cannot be read.
         """
-        return await self._listing(limit=min(limit, MAX_LISTED), search=search)
+        return await self._listing(limit=min(limit, MAX_LISTED), search=search, owner=owner)
 
-    async def delete(self, thread_id: str) -> bool:
-        """Delete a thread and its turns; False when there was no such thread.
+    async def delete(self, thread_id: str, *, owner: str | None = None) -> bool:
+        """Delete a thread and its turns (only `owner`'s, when given); False when there was no such thread.
 
         Raises:
             StoreUnavailable: the store cannot be written.
         """
         self._forget(thread_id)
+        mine = select(threads_table.c.id).where(threads_table.c.id == thread_id, _owned_by(owner))
         async with self._store.write() as conn:
-            await conn.execute(delete(turns).where(turns.c.thread_id == thread_id))
-            deleted = await conn.execute(delete(threads_table).where(threads_table.c.id == thread_id))
+            await conn.execute(delete(turns).where(turns.c.thread_id.in_(mine)))
+            deleted = await conn.execute(delete(threads_table).where(threads_table.c.id == thread_id, _owned_by(owner)))
         return bool(deleted.rowcount)
 
     def _cache(self, thread_id: str, whole: tuple[Turn, ...]) -> None:
@@ -212,10 +215,15 @@ class Threads:
         return int(deleted.rowcount or 0)
 
     async def _listing(
-        self, *, thread_ids: list[str] | None = None, limit: int = MAX_LISTED, search: str | None = None
+        self,
+        *,
+        thread_ids: list[str] | None = None,
+        limit: int = MAX_LISTED,
+        search: str | None = None,
+        owner: str | None = None,
     ) -> list[ThreadInfo]:
         now = self._store.clock()
-        query = select(threads_table).where(self._alive(now))
+        query = select(threads_table).where(self._alive(now), _owned_by(owner))
         if thread_ids is not None:
             query = query.where(threads_table.c.id.in_(thread_ids))
         if search:
@@ -272,6 +280,11 @@ def _row(thread_id: str, seq: int, turn: NewTurn, now: float) -> dict[str, Any]:
 def _turn(row: Mapping[str, Any]) -> Turn:
     files = json.loads(row["files"]) if row["files"] else {}
     return Turn(**{**row, "files": files if isinstance(files, dict) else {}})
+
+
+def _owned_by(owner: str | None) -> Any:
+    """Only `owner`'s threads (over HTTP, each caller sees their own); None: every thread (one user)."""
+    return true() if owner is None else threads_table.c.owner == owner
 
 
 def _chars(turns: tuple[Turn, ...]) -> int:

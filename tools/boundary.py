@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -41,6 +42,7 @@ __all__ = [
     "Progress",
     "add_tool",
     "app_of",
+    "caller",
     "check_size",
     "compact_schema",
     "compact_tool_list",
@@ -56,6 +58,13 @@ REACHES_OUT = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_
 
 # What a tool's `ctx` parameter is: the request's context, whose lifespan context is the application.
 AppContext = Context[Junior, Any]
+
+
+def caller() -> str | None:
+    """Who is asking: over HTTP, the name of the token that authenticated the request (the SDK's auth
+    context); None over stdio, where one person owns the process and everything in its store."""
+    token = get_access_token()
+    return token.client_id if token is not None else None
 
 
 def app_of(ctx: AppContext) -> Junior:

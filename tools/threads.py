@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from callers import Junior
 from core.errors import InvalidRequest, JuniorAIError, UnknownThread
 from core.turns import ThreadInfo, Turn
-from tools.boundary import Answer, AppContext, add_tool, app_of
+from tools.boundary import Answer, AppContext, add_tool, app_of, caller
 
 __all__ = ["LISTED", "MAX_SHOWN_CHARS", "ThreadsResult", "register", "render_listing", "render_transcript"]
 
@@ -117,7 +117,7 @@ def register(server: MCPServer, running: Callable[[], Junior]) -> None:
     async def recent_threads() -> str:
         with readable_errors():
             store = await running().store()
-            return render_listing(await store.threads.recent(limit=LISTED))
+            return render_listing(await store.threads.recent(limit=LISTED, owner=caller()))
 
     @server.resource(
         "junior://threads/{thread_id}",
@@ -129,7 +129,9 @@ def register(server: MCPServer, running: Callable[[], Junior]) -> None:
     async def thread_transcript(thread_id: str, ctx: AppContext) -> str:
         with readable_errors():
             store = await app_of(ctx).store()
-            return render_transcript(await store.threads.info(thread_id), await store.threads.turns(thread_id))
+            owner = caller()
+            info = await store.threads.info(thread_id, owner=owner)
+            return render_transcript(info, await store.threads.turns(thread_id, owner=owner))
 
     async def threads(
         ctx: AppContext,
@@ -138,19 +140,20 @@ def register(server: MCPServer, running: Callable[[], Junior]) -> None:
         search: Annotated[str | None, Field(max_length=200, description="For search.")] = None,
     ) -> Answer:
         store = await app_of(ctx).store()
+        owner = caller()
         if action in ("list", "search"):
             if action == "search" and not search:
                 raise InvalidRequest("search needs the words to look for in `search`")
-            found = await store.threads.recent(limit=LISTED, search=search if action == "search" else None)
+            found = await store.threads.recent(limit=LISTED, search=search if action == "search" else None, owner=owner)
             result = ThreadsResult(action=action, threads=[_summary(info) for info in found])
             return Answer(render_listing(found, search if action == "search" else None), result)
         if not thread_id:
             raise InvalidRequest(f"{action} needs `thread_id` (the continuation_id an answer gave; list shows them)")
         if action == "show":
-            info = await store.threads.info(thread_id)
-            text = render_transcript(info, await store.threads.turns(thread_id), MAX_SHOWN_CHARS)
+            info = await store.threads.info(thread_id, owner=owner)
+            text = render_transcript(info, await store.threads.turns(thread_id, owner=owner), MAX_SHOWN_CHARS)
             return Answer(text, ThreadsResult(action=action, threads=[_summary(info)]))
-        if not await store.threads.delete(thread_id):
+        if not await store.threads.delete(thread_id, owner=owner):
             raise UnknownThread(thread_id)
         return Answer(f"Deleted thread {thread_id}.", ThreadsResult(action=action, threads=[], deleted=True))
 

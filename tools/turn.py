@@ -22,7 +22,7 @@ from ai.request import Message, Request
 from callers import AIResult, Conversation, Route, conversation
 from core.file_rules import allowed_roots, files_budget
 from core.files import FileBundle, read_files
-from tools.boundary import Answer, AppContext, app_of, with_context
+from tools.boundary import Answer, AppContext, app_of, caller, with_context
 
 __all__ = ["ROOTS_TIMEOUT_S", "Turn", "client_roots", "taking_turn"]
 
@@ -53,7 +53,12 @@ class Turn:
     def request(self, base: Request) -> Request:
         """`base` with this turn's prompt and images."""
         return replace(
-            base, prompt=self.prompt, images=self.files.images, tool=self.tool, thread_id=self.thread.thread_id
+            base,
+            prompt=self.prompt,
+            images=self.files.images,
+            tool=self.tool,
+            thread_id=self.thread.thread_id,
+            caller=self.thread.owner,
         )
 
     def history_for(self, route: Route) -> tuple[Message, ...]:
@@ -121,7 +126,7 @@ async def taking_turn(
     """
     app = app_of(ctx)
     text = with_context(app, prompt, context)
-    async with conversation(app, continuation_id, title=prompt, deadline_s=deadline_s) as thread:
+    async with conversation(app, continuation_id, title=prompt, deadline_s=deadline_s, owner=caller()) as thread:
         bundle = FileBundle()
         if files:
             roots = allowed_roots(await client_roots(ctx), app.settings)

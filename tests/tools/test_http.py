@@ -17,10 +17,14 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from core.config import read_settings
 from core.credentials import PROJECT_ROOT
 from core.http_config import HttpSettings, identify, token_hash
+from core.store import Store
+from core.store_schema import ledger
+from core.store_url import store_url
 from tests.fakes import FakeProvider
 from tests.helpers import answer_of, closed_port, credentials_for, key_for, npm_client, write_credentials
 from tests.test_inspector import INSPECTOR_VERSION, PREFIX
@@ -305,3 +309,42 @@ def test_the_inspector_lists_the_tools_over_http(tmp_path: Path, credentials: Pa
     assert done.returncode == 0, done.stdout + done.stderr
     names = {tool["name"] for tool in json.loads(done.stdout)["tools"]}
     assert {"ask_ai", "ask_all_ais", "server_status"} <= names
+
+
+BOB = "bobs-token-0a1b2c3d4e5f60718293a4b5"
+
+
+async def test_each_caller_sees_and_continues_only_their_own_threads_and_is_named_in_the_ledger(
+    tmp_path: Path, credentials: Path
+) -> None:
+    tokens = f"alice:{token_hash(CANARY)},bob:{token_hash(BOB)}"
+    server = HttpServer(server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=tokens))
+    try:
+        server.wait_ready()
+        with anyio.fail_after(60):
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {CANARY}"}, timeout=30) as alice_http,
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {BOB}"}, timeout=30) as bob_http,
+                Client(streamable_http_client(f"{server.url}/mcp", http_client=alice_http)) as alice,
+                Client(streamable_http_client(f"{server.url}/mcp", http_client=bob_http)) as bob,
+            ):
+                asked = await alice.call_tool("ask_ai", {"ai": "grok", "prompt": "alice's question"})
+                thread = (asked.structured_content or {})["continuation_id"]
+                hers = await alice.call_tool("threads", {})
+                his = await bob.call_tool("threads", {})
+                taken = await bob.call_tool("ask_ai", {"ai": "grok", "prompt": "hi", "continuation_id": thread})
+                shown = await bob.call_tool("threads", {"action": "show", "thread_id": thread})
+                continued = await alice.call_tool(
+                    "ask_ai", {"ai": "grok", "prompt": "again", "continuation_id": thread}
+                )
+    finally:
+        server.stop()
+    assert [t["id"] for t in (hers.structured_content or {})["threads"]] == [thread]
+    assert (his.structured_content or {})["threads"] == []
+    assert taken.is_error and "no thread" in taken.content[0].text  # type: ignore[union-attr]
+    assert shown.is_error and "no thread" in shown.content[0].text  # type: ignore[union-attr]
+    assert not continued.is_error
+    settings = read_settings(credentials, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    async with Store(store_url(settings)) as store, store.read() as conn:
+        callers = (await conn.execute(select(ledger.c.caller, ledger.c.thread_id))).all()
+    assert sorted(map(tuple, callers)) == [("alice", thread), ("alice", thread)], "bob's refused call cost nothing"
