@@ -32,7 +32,8 @@ from ai.request import Request
 from ai.translate import answer_of, gemini_hooks
 from ai.warmup import load_sdk
 from core import defaults
-from core.config import BUILTIN_AIS, ProviderKind, default_base_url
+from core.ai_config import BUILTIN_AIS, ProviderKind
+from core.config import default_base_url
 from core.errors import AIUnavailable, ConfigError, ProviderError, UnknownAI
 from core.redact import safe_url
 
