@@ -93,33 +93,31 @@ async def _book(app: Junior, route: Route, request: Request, reservation: int | 
     usage = completion.usage if completion is not None else None
     cost = completion.price.usd if completion is not None else None
     kind = outcome.kind
-    tokens: dict[str, Any] = {
+    # What the provider said about the call: the same fields whether its row settles a reservation or is new.
+    said: dict[str, Any] = {
+        "cost_usd": cost,
+        "outcome": kind,
+        "latency_s": outcome.latency_s,
         "input_tokens": usage.input_tokens if usage else None,
         "output_tokens": usage.output_tokens if usage else None,
         "cached_tokens": usage.cached_tokens if usage else None,
         "reasoning_tokens": usage.reasoning_tokens if usage else None,
     }
+    model = completion.model if completion is not None else outcome.model
     try:
         ledger = (await app.store()).ledger
         if reservation is not None and completion is not None:
-            model = completion.model
-            await ledger.settle(
-                reservation, cost_usd=cost, outcome=kind, latency_s=outcome.latency_s, model=model, **tokens
-            )
+            await ledger.settle(reservation, model=model, **said)
         elif reservation is not None:
             await ledger.release(reservation, kind, latency_s=outcome.latency_s)
         else:
-            model = completion.model if completion is not None else outcome.model
             await ledger.record(
                 ai=route.name,
                 model=model,
                 tool=request.tool,
                 thread_id=request.thread_id,
                 caller=request.caller,
-                cost_usd=cost,
-                outcome=kind,
-                latency_s=outcome.latency_s,
-                **tokens,
+                **said,
             )
     except StoreUnavailable as error:  # never the answer's concern: counted, and shown by server_status
         app.ledger_behind += 1

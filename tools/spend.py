@@ -66,17 +66,7 @@ async def spend_report(app: Junior) -> SpendReport:
         spans = {"today": window_start(now, "day"), "last_7_days": now - 7 * DAY_S, "all_time": 0.0}
         for span, since in spans.items():
             rows = await ledger.spend(since=since, now=now)
-            lines = [
-                SpendLine(
-                    ai=row.ai,
-                    model=row.model,
-                    calls=row.calls,
-                    errors=row.errors,
-                    cost_usd=row.cost_usd,
-                    unknown_cost_calls=row.unknown_cost_calls,
-                )
-                for row in rows
-            ]
+            lines = [SpendLine(**{name: getattr(row, name) for name in SpendLine.model_fields}) for row in rows]
             setattr(report, span, lines)
         caps = _caps(app)
         spent = await ledger.spent(caps, now=now)
