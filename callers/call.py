@@ -71,7 +71,8 @@ async def completed(
                 # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
                 error = ProviderTimeout if limit >= own_limit else DeadlineReached
                 which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
-                with within(limit, route.name, model, error, which):
+                named = own_limit if error is ProviderTimeout else budget.seconds
+                with within(limit, route.name, model, error, which, named):
                     completion = await sender.send(request, limit + SDK_BACKSTOP_S)
             except BaseException as failure:
                 guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit

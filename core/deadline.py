@@ -21,6 +21,7 @@ class Deadline:
     """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds  # as the caller set it (messages name this, not what was left of it)
         self._clock = clock
         self._end = clock() + seconds
 
@@ -40,14 +41,21 @@ class Deadline:
 
 @contextmanager
 def within(
-    limit: float, ai: str, model: str, error: type[ProviderTimeout] = ProviderTimeout, which: str = ""
+    limit: float,
+    ai: str,
+    model: str,
+    error: type[ProviderTimeout] = ProviderTimeout,
+    which: str = "",
+    named: float | None = None,
 ) -> Iterator[None]:
     """Cancel the block after `limit` seconds and raise `error` naming the AI and `which` limit it was
-    ("grok's timeout"); a provider's own typed errors pass through unchanged."""
+    ("grok's timeout"), as `named` seconds when that limit was set so (a deadline, of which `limit` is
+    what was left); a provider's own typed errors pass through unchanged."""
     try:
         with anyio.fail_after(limit):
             yield
     except TimeoutError as raised:
         if isinstance(raised, ProviderError):
             raise
-        raise error(ai, model, f"no answer within {limit:.3g} s" + (f" ({which})" if which else "")) from None
+        shown = limit if named is None else named
+        raise error(ai, model, f"no answer within {shown:.3g} s" + (f" ({which})" if which else "")) from None
