@@ -7,6 +7,8 @@ line to paste. A presented token is hashed and compared with every stored hash i
 `allowed_hosts` and `allowed_origins` add to the Host and Origin headers accepted (the bound address and
 its localhost forms always are); `max_body_bytes` bounds a request's body (larger: 413); `metrics: false`
 turns `GET /metrics` off.
+`drain_seconds` is how long calls in flight at SIGTERM may still take before they are cut (new connections
+are refused at once); `access_log: false` turns off the one stderr line per request.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "DRAIN_SECONDS",
     "MAX_BODY_BYTES",
     "TOKENS_ENV",
     "HttpSettings",
@@ -33,6 +36,7 @@ __all__ = [
 
 TOKENS_ENV = "JUNIOR_AI_TOKENS"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a prompt with files is well under this; larger requests are answered 413
+DRAIN_SECONDS = 20  # a call in flight at SIGTERM may take this long to finish; under docker's 30 s stop grace
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 256 random bits, 43 characters
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -49,6 +53,9 @@ class HttpSettings(BaseModel):
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024, le=1 << 30)
     metrics: bool = True
+    # Shutting down: how long calls in flight at SIGTERM may still run; and the access log's one line per request.
+    drain_seconds: int = Field(default=DRAIN_SECONDS, ge=0, le=3600)
+    access_log: bool = True
 
     @field_validator("tokens", mode="before")
     @classmethod

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 from collections.abc import Callable, Mapping
+from types import FrameType
 
 import anyio
 import uvicorn
@@ -35,11 +37,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from callers import Junior
 from core.config import Settings
 from core.errors import StoreUnavailable
 from core.http_config import TOKENS_ENV, identify
+from tools.access_log import ACCESS_LOGGER, AccessLog
 from tools.prometheus import METRICS_PATH, metrics_endpoint, metrics_registry
 
 __all__ = [
@@ -62,7 +66,6 @@ DEFAULT_PORT = 8765
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
 HEALTH_STORE_TIMEOUT_S = 2.0  # a health check answers promptly even when the store hangs
-GRACEFUL_SHUTDOWN_S = 2.0  # requests in flight at SIGTERM get this long
 
 
 class HashedTokens(TokenVerifier):
@@ -157,13 +160,38 @@ async def _store_state(app: Junior | None) -> str:
 async def serve_http(
     server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
 ) -> None:
-    """Serve until SIGTERM or SIGINT (uvicorn's own handling: requests in flight finish, briefly)."""
+    """Serve until SIGTERM or SIGINT, then drain: stop accepting connections at once, let the calls in
+    flight finish for up to `http.drain_seconds` (then cut them), close the application and return, so the
+    process exits 0. A second signal stops waiting for the calls in flight."""
+    app: ASGIApp = http_app(server, settings, host, port, running)
+    if settings.http.access_log:
+        logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)  # shown whatever the server's log level
+        app = AccessLog(app)
     config = uvicorn.Config(
-        http_app(server, settings, host, port, running),
+        app,
         host=host,
         port=port,
         log_config=None,  # uvicorn's records go to our stderr handler, through its redacting filter
+        access_log=False,  # ours instead (tools/access_log.py): no query string, with the time and the caller
         server_header=False,
-        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
+        timeout_graceful_shutdown=settings.http.drain_seconds,
     )
-    await uvicorn.Server(config).serve()
+    await _DrainingServer(config).serve()
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, except that a signal it has drained for is not raised again once it is done: uvicorn
+    re-raises it so that the process dies of it (exit status -15); a drained server has done what SIGTERM
+    asks, and exits 0."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:  # a second signal: stop waiting for the calls in flight
+            logger.warning("%s received again: cutting the calls in flight", signal.Signals(sig).name)
+            self.force_exit = True
+            return
+        logger.warning(
+            "%s received: refusing new connections; calls in flight have %d s to finish",
+            signal.Signals(sig).name,
+            self.config.timeout_graceful_shutdown or 0,
+        )
+        self.should_exit = True
