@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
+import socket
 from collections.abc import Callable, Mapping
 from types import FrameType
 
@@ -182,16 +183,25 @@ async def serve_http(
 class _DrainingServer(uvicorn.Server):
     """uvicorn's server, except that a signal it has drained for is not raised again once it is done: uvicorn
     re-raises it so that the process dies of it (exit status -15); a drained server has done what SIGTERM
-    asks, and exits 0."""
+    asks, and exits 0. A second signal of either kind stops waiting for the calls in flight."""
+
+    stopped_by: str = "a signal"
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.should_exit:  # a second signal: stop waiting for the calls in flight
-            logger.warning("%s received again: cutting the calls in flight", signal.Signals(sig).name)
+        # A signal handler runs between any two bytecodes, perhaps inside a write to stderr: it only sets
+        # flags (a log line from here can fail as a reentrant write, and the flag would never be set).
+        if self.should_exit:
             self.force_exit = True
-            return
+        else:
+            self.stopped_by = signal.Signals(sig).name
+            self.should_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         logger.warning(
             "%s received: refusing new connections; calls in flight have %d s to finish",
-            signal.Signals(sig).name,
+            self.stopped_by,
             self.config.timeout_graceful_shutdown or 0,
         )
-        self.should_exit = True
+        await super().shutdown(sockets)
+        if self.force_exit:
+            logger.warning("a second signal: stopped without waiting for the calls in flight")

@@ -15,7 +15,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from core.config import read_settings
 from core.http_config import token_hash
+from core.store import Store
+from core.store_url import store_url
 from tests.fakes import FakeProvider
 from tests.helpers import answer_of, credentials_for, write_credentials
 from tests.tools.test_http import CANARY, START_S, HttpServer, server_env
@@ -50,12 +53,13 @@ async def ask(url: str, prompt: str) -> str:
 
 
 async def refused(url: str) -> bool:
-    """Whether a new connection to the server is refused, polled until it is (or the caller's deadline)."""
+    """Whether a new connection to the server is refused, polled until it is (or the caller's deadline).
+    A connection made just before the listening socket closed is closed unanswered: that counts too."""
     while True:
         try:
             async with httpx2.AsyncClient(timeout=5) as http:
                 await http.get(f"{url}/healthz")
-        except httpx2.ConnectError:
+        except (httpx2.ConnectError, httpx2.ReadError, httpx2.RemoteProtocolError):
             return True
         await anyio.sleep(0.05)
 
@@ -86,7 +90,11 @@ async def test_sigterm_lets_a_call_in_flight_answer_refuses_new_connections_and_
     assert code == 0, log
     assert time.monotonic() - signalled < 20, "it exited once the call was done, not at the end of the drain"
     assert "SIGTERM received: refusing new connections; calls in flight have 20 s to finish" in log
-    assert "Traceback" not in log, log
+    assert "Application shutdown complete." in log and "Traceback" not in log, log
+    settings = read_settings(tmp_path / "credentials.json", {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    async with Store(store_url(settings)) as store:
+        [row] = await store.ledger.spend(since=0)
+    assert row.calls == 1, "the drained call's ledger row was written before the store closed"
 
 
 async def test_a_call_longer_than_the_drain_is_cut_and_the_process_still_exits_0(
@@ -117,6 +125,7 @@ async def test_a_call_longer_than_the_drain_is_cut_and_the_process_still_exits_0
     assert exited < 1 + MARGIN_S
     assert outcome and outcome[0].startswith("cut: "), outcome
     assert "Cancel 1 running task(s), timeout graceful shutdown exceeded" in log, log
+    assert "Application shutdown complete." in log, "the application was closed after the cut"
 
 
 async def test_each_request_is_one_access_line_with_its_caller_and_without_token_or_query(
