@@ -57,7 +57,7 @@ def binary() -> Path | None:
 
 def config_text(root: Path, port: int, upstreams: Sequence[int], host: str = "127.0.0.1") -> str:
     """The configuration: everything nginx writes under `root`; `host:port` round-robin over `upstreams`."""
-    servers = "\n".join(f"        server {host}:{upstream} max_fails=1 fail_timeout=30s;" for upstream in upstreams)
+    servers = "\n".join(f"        server {host}:{upstream} max_fails=1 fail_timeout=10s;" for upstream in upstreams)
     temp = "\n".join(
         f"    {kind}_temp_path {root / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -72,7 +72,7 @@ http {{
     log_format upstreams '$request_method $uri $status $upstream_addr';
     access_log {root / "access.log"} upstreams;
 {temp}
-    upstream junior {{
+    upstream junior_ai {{
 {servers}
         keepalive 16;
     }}
@@ -80,7 +80,7 @@ http {{
         listen {host}:{port};
         client_max_body_size 5m;
         location / {{
-            proxy_pass http://junior;
+            proxy_pass http://junior_ai;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;

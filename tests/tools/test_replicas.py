@@ -7,6 +7,7 @@ both, and a replica killed with a call in flight loses no recorded turn."""
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
+from core.credentials import PROJECT_ROOT
 from core.http_config import token_hash
 from core.store import Store
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
-from tests.nginx import NO_NGINX, NginxServer, binary, running_nginx
+from tests.nginx import NO_NGINX, NginxServer, binary, config_text, running_nginx
 from tests.postgres import PostgresServer, free_port
 from tests.tools.test_http import CANARY, HttpServer, server_env
 from tests.tools.test_threads import turns_of
@@ -217,3 +219,19 @@ async def _kill_one_with_a_call_in_flight(fake: FakeProvider, deployment: Deploy
         ("assistant", "[grok:grok-3-mini] fourth"),
     ]
     assert after[: len(before)] == before
+
+
+def test_the_documented_nginx_configurations_have_the_tested_proxy_settings() -> None:
+    def directives(text: str) -> set[str]:
+        return {line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()}
+
+    tested = {
+        line
+        for line in directives(config_text(Path("/tmp"), 8080, [8765, 8766]))
+        if line.startswith(("proxy_", "client_max_body_size", "keepalive")) and "_temp_path" not in line
+    }
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    [block] = re.findall(r"```nginx\n(.*?)```", readme.split("## Team deployment", 1)[1], flags=re.S)
+    assert len(tested) >= 12
+    assert tested <= directives((PROJECT_ROOT / "deploy" / "nginx.conf").read_text())
+    assert tested <= directives(block)
