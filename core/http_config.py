@@ -44,7 +44,7 @@ _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 class HttpSettings(BaseModel):
     """The `"http"` block: token hashes by caller name, extra allowed Hosts and Origins, the body limit,
-    and whether `GET /metrics` is served."""
+    whether `GET /metrics` is served, the drain time at SIGTERM and whether requests are logged."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -15,6 +15,9 @@ application (clients, guards, store) is built once, when the server starts, and 
 - **`GET /healthz`**, without auth: `{"status": "ok", "ais": [...usable], "store": "ok" | why not}`.
 - **`GET /metrics`**, without auth: per-AI metrics in the Prometheus text format (tools/prometheus.py),
   unless `"http": {"metrics": false}`.
+- **Stopping.** SIGTERM or SIGINT: new connections are refused at once, the calls in flight get up to
+  `http.drain_seconds`, then are cut; the application closes and `serve_http` returns (exit 0).
+- **Access log.** One stderr line per request (tools/access_log.py), unless `"http": {"access_log": false}`.
 
 Imported only on the `--http` path: uvicorn, Starlette and prometheus_client stay off the stdio start-up.
 """

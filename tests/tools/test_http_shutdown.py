@@ -163,3 +163,20 @@ def test_the_access_line(
     method: str, path: str, status: int | None, seconds: float, caller: str | None, line: str
 ) -> None:
     assert access_line(method, path, status, seconds, caller) == line
+
+
+@pytest.mark.parametrize(
+    ("http", "problem"),
+    [
+        ({"drain_seconds": -1}, "http.drain_seconds: Input should be greater than or equal to 0"),
+        ({"drain_seconds": 3601}, "http.drain_seconds: Input should be less than or equal to 3600"),
+        ({"access_log": "maybe"}, "http.access_log: Input should be a valid boolean"),
+    ],
+)
+def test_a_bad_drain_time_or_access_log_switch_is_a_problem_saying_what_is_valid(
+    tmp_path: Path, http: dict[str, Any], problem: str
+) -> None:
+    settings = read_settings(write_credentials(tmp_path / "c.json", {"http": http}), env={})
+    [said] = settings.problems
+    assert problem in said
+    assert (settings.http.drain_seconds, settings.http.access_log) == (20, True), "the defaults stand"
