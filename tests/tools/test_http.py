@@ -26,8 +26,8 @@ from core.store import Store
 from core.store_schema import ledger
 from core.store_url import store_url
 from tests.fakes import FakeProvider
-from tests.helpers import answer_of, closed_port, credentials_for, key_for, npm_client, write_credentials
-from tests.test_inspector import INSPECTOR_VERSION, PREFIX
+from tests.helpers import answer_of, closed_port, credentials_for, key_for, write_credentials
+from tests.test_inspector import inspector_path, installed_inspector
 from tools.http import HashedTokens, exposure_problem, is_loopback
 
 pytestmark = pytest.mark.anyio
@@ -288,27 +288,27 @@ def test_loopback_addresses(host: str, loopback: bool) -> None:
 # -- the MCP Inspector over HTTP --------------------------------------------------------------------
 
 
-def test_the_inspector_lists_the_tools_over_http(tmp_path: Path, credentials: Path) -> None:
-    """The Inspector CLI of the 0.15 line (Node 20) has no header flag, so it reaches a loopback server
-    that has no tokens configured (auth is optional on loopback)."""
-    inspector = npm_client(
-        f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}", PREFIX, "mcp-inspector", "MCP Inspector CLI"
-    )
-    server = HttpServer(server_env(tmp_path, credentials))
-    try:
-        server.wait_ready()
-        done = subprocess.run(
-            [str(inspector), "--cli", f"{server.url}/mcp", "--transport", "http", "--method", "tools/list"],
+def test_the_inspector_with_a_token_lists_and_calls_the_tools_over_http(served: HttpServer, tmp_path: Path) -> None:
+    inspector = installed_inspector()
+
+    def run(*method: str, token: str = CANARY) -> subprocess.CompletedProcess[str]:
+        command = [str(inspector), "--cli", f"{served.url}/mcp", "--transport", "http"]
+        return subprocess.run(
+            [*command, "--header", f"Authorization: Bearer {token}", *method],
             capture_output=True,
             text=True,
             timeout=120,
-            env={"HOME": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+            env={"HOME": str(tmp_path), "PATH": inspector_path()},
         )
-    finally:
-        server.stop()
-    assert done.returncode == 0, done.stdout + done.stderr
-    names = {tool["name"] for tool in json.loads(done.stdout)["tools"]}
-    assert {"ask_ai", "ask_all_ais", "server_status"} <= names
+
+    listed = run("--method", "tools/list")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert {"ask_ai", "ask_all_ais", "server_status"} <= {tool["name"] for tool in json.loads(listed.stdout)["tools"]}
+    called = run("--method", "tools/call", "--tool-name", "ask_ai", "--tool-arg", "ai=grok", "prompt=hi")
+    assert called.returncode == 0, called.stdout + called.stderr
+    assert answer_of(json.loads(called.stdout)["content"][0]["text"]) == "[grok:grok-3-mini] hi"
+    refused = run("--method", "tools/list", token="not-the-token")
+    assert refused.returncode != 0 and "invalid_token" in refused.stderr
 
 
 BOB = "bobs-token-0a1b2c3d4e5f60718293a4b5"
