@@ -138,6 +138,10 @@ async def test_metrics_count_an_ask_ai_call_without_a_token_and_name_no_secret(s
     assert samples[("junior_ai_breaker_state", (("ai", "grok"),))] == 0
     assert samples[("junior_ai_concurrency_limit", (("ai", "grok"),))] >= 1
     assert ("junior_ai_latency_p50_seconds", (("ai", "grok"),)) in samples
+    assert samples[("junior_ai_latency_seconds_count", (("ai", "grok"),))] == 1
+    assert samples[("junior_ai_latency_seconds_bucket", (("ai", "grok"), ("le", "+Inf")))] == 1
+    assert samples[("junior_ai_latency_seconds_bucket", (("ai", "gemini"), ("le", "+Inf")))] == 0
+    assert samples[("junior_ai_cost_usd_total", (("ai", "grok"),))] > 0  # grok-3-mini is in genai-prices
     assert ("junior_ai_tokens_total", (("ai", "grok"), ("direction", "in"))) in samples
     assert samples[("junior_ai_ledger_behind", ())] == 0
     for secret in (key_for("grok"), key_for("gemini"), "test-key", CANARY, "http://127.0.0.1:"):
