@@ -8,7 +8,8 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -352,3 +353,67 @@ async def test_each_caller_sees_and_continues_only_their_own_threads_and_is_name
     async with Store(store_url(settings)) as store, store.read() as conn:
         callers = (await conn.execute(select(ledger.c.caller, ledger.c.thread_id))).all()
     assert sorted(map(tuple, callers)) == [("alice", thread), ("alice", thread)], "bob's refused call cost nothing"
+
+
+# -- every tool, progress and cancellation through the SDK's Streamable HTTP client ------------------
+
+
+@asynccontextmanager
+async def http_client(served: HttpServer, token: str = CANARY) -> AsyncIterator[Client]:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        async with Client(streamable_http_client(f"{served.url}/mcp", http_client=http)) as client:
+            yield client
+
+
+async def test_every_tool_answers_over_http(served: HttpServer) -> None:
+    calls = {
+        "ask_ai": {"ai": "grok", "prompt": "one"},
+        "ask_all_ais": {"prompt": "all"},
+        "ai_debate": {"topic": "tabs or spaces", "rounds": 1},
+        "collaborative_solve": {"problem": "sum a list"},
+        "ai_consensus": {"question": "which db?", "options": ["SQLite", "PostgreSQL"]},
+        "server_status": {},
+        "threads": {},
+    }
+    with anyio.fail_after(60):
+        async with http_client(served) as client:
+            listed = {tool.name for tool in (await client.list_tools()).tools}
+            results = {name: await client.call_tool(name, arguments) for name, arguments in calls.items()}
+    assert listed == set(calls)
+    for name, result in results.items():
+        assert not result.is_error, (name, result.content)
+        assert result.content and result.content[0].text, name  # type: ignore[union-attr]
+    assert results["ask_all_ais"].structured_content["succeeded"] == 2  # type: ignore[index]
+
+
+async def test_progress_reaches_an_http_client(served: HttpServer) -> None:
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(f"{progress:g}/{total:g} {message}")
+
+    with anyio.fail_after(60):
+        async with http_client(served) as client:
+            result = await client.call_tool("ask_all_ais", {"prompt": "progress"}, progress_callback=on_progress)
+    assert not result.is_error
+    # Progress notifications go out on the request's SSE stream before its response: all are here.
+    assert sorted(m.split(" ", 1)[0] for m in messages) == ["1/2", "2/2"], messages
+    assert any("grok" in m for m in messages) and any("gemini" in m for m in messages)
+
+
+async def test_a_client_that_gives_up_over_http_closes_the_requests_upstream(
+    fake: FakeProvider, served: HttpServer
+) -> None:
+    for name in ("grok", "gemini"):
+        fake.behave(name, latency=30)
+    with anyio.fail_after(60):
+        async with http_client(served) as client:
+            with anyio.move_on_after(20):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(client.call_tool, "ask_all_ais", {"prompt": "slow"})
+                    assert await anyio.to_thread.run_sync(fake.wait_for_requests, 2, 15)
+                    group.cancel_scope.cancel()
+        assert await anyio.to_thread.run_sync(fake.wait_for_disconnects, 2, 10), "the provider requests ran on"
+        fake.reset()
+        async with http_client(served) as client:
+            assert not (await client.call_tool("ask_ai", {"ai": "grok", "prompt": "next"})).is_error
