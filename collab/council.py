@@ -214,6 +214,7 @@ async def run_council(
         dissent=[],
         notes=notes,
     )
+    notes = result.notes  # the result's own list (pydantic copied the one given)
     if len(candidates) < 2:
         only = f"only {candidates[0]} answered" if candidates else "no AI answered"
         notes.append(f"No review: {only}, so there was nothing to compare.")
@@ -228,13 +229,8 @@ async def run_council(
     else:
         reviewers = [r.ai for r in answered]
         shown = {reviewer: arrange(candidates, reviewer, rng, shuffle) for reviewer in reviewers}
-        review = Request("", system=REVIEW_SYSTEM, temperature=REVIEW_TEMPERATURE)
-        requests = {
-            reviewer: replace(
-                review, prompt=review_prompt(question, shown[reviewer], texts), deadline=deadline.share(2)
-            )
-            for reviewer in reviewers
-        }
+        review = Request("", system=REVIEW_SYSTEM, temperature=REVIEW_TEMPERATURE, deadline=deadline.share(2))
+        requests = {reviewer: review.asking(review_prompt(question, shown[reviewer], texts)) for reviewer in reviewers}
         reviews = await ask_each(app, requests, lambda r: heard(r, "review"), history=history)
         notes.extend(f"{r.ai} did not review: {r.error_kind}: {r.error}" for r in reviews if not r.ok)
         rankings = [_read(r.ai, r.text or "", shown[r.ai]) for r in reviews if r.ok]
