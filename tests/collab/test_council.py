@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from callers import Junior
-from collab.council import CouncilResult, run_council
+from collab.council import run_council
 from collab.debate import run_debate
 from core.config import Settings
 from server import build_server
@@ -93,8 +93,9 @@ async def test_an_ai_failing_is_no_candidate_a_slow_reviewer_is_cut_and_the_rest
     fake: FakeProvider, app: Junior
 ) -> None:
     fake.behave("grok", status=400)
+    fake.behave("ollama", latency=30)  # cut at stage 1's share of the deadline: a third
     fake.queue("openai", Behaviour(text="Use Postgres."), Behaviour(latency=30))
-    ais = ["gemini", "openai", "grok", "deepseek"]
+    ais = ["gemini", "openai", "grok", "deepseek", "ollama"]
     started = time.monotonic()
     with anyio.fail_after(15):
         result = await run_council(app, QUESTION, ais, deadline_s=9, chairman="gemini")
@@ -103,6 +104,7 @@ async def test_an_ai_failing_is_no_candidate_a_slow_reviewer_is_cut_and_the_rest
     assert {r.ai: r.error_kind for r in result.reviews} == {"gemini": None, "openai": "timeout", "deepseek": None}
     assert {r.reviewer for r in result.rankings} == {"gemini", "deepseek"}
     assert any(note.startswith("grok did not answer: bad_request") for note in result.notes)
+    assert [r.error for r in result.answers if r.ai == "ollama"] == ["no answer within 3 s (the call's deadline_s)"]
     assert any(note.startswith("openai did not review: timeout") for note in result.notes)
     assert any("no readable ranking" in note for note in result.notes), "the fake's echo is no ranking"
     assert result.chairman == "gemini" and result.synthesis is not None and result.synthesis.ok
@@ -143,19 +145,42 @@ async def test_the_host_joins_a_debate_anonymously_in_round_one(fake: FakeProvid
     assert f"[host]\n{HOST_ANSWER}" in summary.prompt
 
 
-async def test_ai_consensus_holds_a_council_and_reports_its_cost(fake: FakeProvider, settings: Settings) -> None:
-    arguments = {"question": QUESTION, "ais": ["gemini", "deepseek", "grok"], "method": "council"}
+HEADLINE = re.compile(
+    r"Council: (?P<winner>\S+) ranked first \(score (?P<score>[\d.]+), first for (?P<firsts>\d+) of "
+    r"(?P<reviewers>\d+) reviewers?\); chairman: (?P<chairman>\S+); (?P<ranked>\d+) of (?P<reviews>\d+) reviews ranked"
+)
+
+
+async def test_ai_consensus_holds_a_council_says_what_its_structured_content_says_and_its_cost(
+    fake: FakeProvider, settings: Settings
+) -> None:
+    ais = ["gemini", "deepseek", "grok"]
+    for ai in ais:
+        fake.queue(ai, Behaviour(text=f"{ai} says SQLite."), ranked("A", "B", "C", reasons={"A": "clear"}))
+    arguments = {"question": QUESTION, "ais": ais, "method": "council", "host_answer": HOST_ANSWER}
     async with Client(build_server(settings)) as client:
         with anyio.fail_after(20):
-            result = await client.call_tool("ai_consensus", arguments | {"host_answer": HOST_ANSWER})
+            result = await client.call_tool("ai_consensus", arguments)
     council, text = result.structured_content or {}, result.content[0].text  # type: ignore[union-attr]
     assert not result.is_error
     assert {"answers", "rankings", "scores", "chairman", "synthesis", "dissent", "total_cost_usd"} <= set(council)
-    assert council["method"] == "council" and council["candidates"] == ["gemini", "deepseek", "grok", "host"]
-    CouncilResult.model_validate({k: v for k, v in council.items() if k in CouncilResult.model_fields})
-    assert text.startswith("Council: no ranking; 4 answers; chairman: "), "the fake's echo ranks nothing"
-    assert "3 of 3 reviews ranked" not in text and "0 of 3 reviews ranked" in text.splitlines()[0]
+    assert council["method"] == "council" and council["candidates"] == [*ais, "host"]
+    found = HEADLINE.fullmatch(text.splitlines()[0])
+    assert found, text
+    top = council["scores"][0]
+    assert (
+        (found["winner"], float(found["score"]))
+        == (council["winner"], round(top["score"], 2))
+        == (top["author"], round(top["score"], 2))
+    )
+    assert (int(found["firsts"]), int(found["reviewers"])) == (top["first_places"], top["reviewers"])
+    assert (found["chairman"], int(found["ranked"]), int(found["reviews"])) == (council["chairman"], 3, 3)
+    assert (
+        f"## Final answer (by {council['chairman']}, chairman)\n" in text and "\n## Ranking (Borda score 0-1)\n" in text
+    )
+    assert all(f"{n}. {s['author']} ({s['score']:.2f}, " in text for n, s in enumerate(council["scores"], 1))
     assert council["total_cost_usd"] > 0 and re.search(r"\nCost: \$[\d.]+ for 7 answers", text), text
+    assert HOST_ANSWER not in text, "the host's own answer is not sent back to it"
 
 
 async def test_the_host_answer_is_one_more_vote(fake: FakeProvider, settings: Settings) -> None:
