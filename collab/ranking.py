@@ -117,9 +117,10 @@ def _item(line: str) -> tuple[str, str] | None:
 
 
 def parse_ranking(text: str, labels: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Read a review's ranking: the lines after its last `FINAL RANKING` line (any case, markdown around
-    it), each naming one response ("1. Response C — reason", "- **Response C**: reason", "2) C - reason"),
-    or the marker line itself listing them ("FINAL RANKING: Response C, Response A").
+    """Read a review's ranking: the lines after its last `FINAL RANKING` line that a ranking follows (any
+    case, markdown around it; a later mention in prose is passed over), each naming one response
+    ("1. Response C — reason", "- **Response C**: reason", "2) C - reason"), or the marker line itself
+    listing them ("FINAL RANKING: Response C, Response A").
 
     Labels not in `labels` are skipped, a repeated label counts once (its first place), prose before the
     items is skipped and prose after them ends the ranking. Returns the labels ranked, best first, and
