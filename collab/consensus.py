@@ -9,17 +9,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from ai.request import Request
 from callers import AIResult, History, Junior, ask_all
+from collab.council import HOST, CouncilResult, run_council
 from collab.shared import Notify, say
 from core.errors import InvalidRequest
 
 __all__ = [
     "ConsensusResult",
+    "Method",
     "Tally",
     "Vote",
     "check_options",
@@ -29,6 +31,7 @@ __all__ = [
     "tally",
 ]
 
+Method = Literal["vote", "council"]
 MAX_OPTIONS = 10
 MAX_CHOICE_CHARS = 200
 SYSTEM = "Answer independently and honestly. Reply with only a JSON object, no other text."
@@ -57,11 +60,11 @@ class Vote(BaseModel):
 
 
 class ConsensusResult(BaseModel):
-    """The tally. Only parsed votes count: of the `len(votes)` AIs that answered, `parsed` gave a
-    readable vote; `agreeing` of those chose the most chosen answer, and `agreement` is
-    `agreeing / parsed` (0 when nothing was parsed). The majority is a choice of more than half of the
-    parsed votes (None without one, ties included); `dissent` holds the parsed votes against it.
-    Unparsed answers are in `votes` with `parsed: false`, and count in none of these."""
+    """The tally. Only parsed votes count: of the `len(votes)` AIs that answered (and "host", when the host
+    gave its own answer), `parsed` gave a readable vote; `agreeing` of those chose the most chosen answer,
+    and `agreement` is `agreeing / parsed` (0 when nothing was parsed). The majority is a choice of more
+    than half of the parsed votes (None without one, ties included); `dissent` holds the parsed votes
+    against it. Unparsed answers are in `votes` with `parsed: false`, and count in none of these."""
 
     question: str
     options: list[str] | None
@@ -235,15 +238,33 @@ async def run_consensus(
     deadline_s: float,
     notify: Notify | None = None,
     history: History | None = None,
-) -> ConsensusResult:
+    method: Method = "vote",
+    host_answer: str | None = None,
+    chairman: str | None = None,
+) -> ConsensusResult | CouncilResult:
     """Ask every AI the same question independently and concurrently (after `history`, a thread's earlier
-    turns per AI); tally their votes.
+    turns per AI); tally their votes (`vote`: `host_answer`, the host's own, is one more vote, "host"),
+    or hold a council (`council`: collab.council, `chairman` writing the final answer).
 
     Raises:
-        InvalidRequest: bad options.
+        InvalidRequest: bad options, an unknown method.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
     options = check_options(options)
+    if method == "council":
+        return await run_council(
+            app,
+            question,
+            ais,
+            deadline_s=deadline_s,
+            options=options,
+            host_answer=host_answer,
+            chairman=chairman,
+            notify=notify,
+            history=history,
+        )
+    if method != "vote":
+        raise InvalidRequest(f"method must be 'vote' or 'council', got {method!r}")
 
     async def heard(result: AIResult) -> None:
         await say(notify, result.describe())
@@ -251,6 +272,8 @@ async def run_consensus(
     request = Request(consensus_prompt(question, options), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline_s)
     results = await ask_all(app, ais, request, heard, history=history)
     votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok]
+    if host_answer is not None:
+        votes.append(parse_vote(HOST, host_answer, options))
     counted = tally(votes)
     return ConsensusResult(
         question=question,

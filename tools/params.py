@@ -13,6 +13,7 @@ __all__ = [
     "ContinuationId",
     "DeadlineS",
     "Files",
+    "HostAnswer",
     "MaxTokens",
     "Mode",
     "Prompt",
@@ -44,3 +45,5 @@ Files = Annotated[
     list[Annotated[str, Field(max_length=MAX_PATH_CHARS)]] | None,
     Field(max_length=MAX_FILES, description="Paths or globs the server reads and sends."),
 ]
+# Checked by the tool's size check (max_prompt_chars), as the question is.
+HostAnswer = Annotated[str | None, Field(description="Your own answer, written first; it joins anonymously.")]
