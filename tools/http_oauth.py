@@ -337,11 +337,17 @@ def unavailable_response(_: HTTPConnection, error: AuthenticationError) -> Respo
 
 
 def _answering_503(entry: Middleware) -> Middleware:
+    """`entry` again, or, when it is the bearer check, the same check answering 503 when introspection is down.
+
+    Raises:
+        TypeError: The SDK builds the bearer check differently than this was written for.
+    """
     factory: object = entry.cls
     if factory is not AuthenticationMiddleware:
         return entry
     backend = dict(entry.kwargs)["backend"]  # how the SDK passes it (the 503 test holds it to that)
-    assert isinstance(backend, AuthenticationBackend)
+    if not isinstance(backend, AuthenticationBackend):
+        raise TypeError("the SDK's AuthenticationMiddleware no longer takes its backend as `backend=`")
     return Middleware(AuthenticationMiddleware, backend=backend, on_error=unavailable_response)
 
 

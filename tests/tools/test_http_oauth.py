@@ -4,6 +4,7 @@ claim checks as pure functions."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import select
 
 from core.config import read_settings
-from core.http_config import OAuthSettings, token_hash
+from core.credentials import PROJECT_ROOT
+from core.http_config import HttpSettings, OAuthSettings, token_hash
 from core.store import Store
 from core.store_schema import ledger, threads
 from core.store_url import store_url
@@ -112,6 +114,7 @@ def oauth_server(idp: FakeIdP, provider: FakeProvider, tmp_path: Path) -> Iterat
         for secret in (CAROL, CANARY, CLIENT_SECRET, *TOKENS):
             assert secret not in log, log
         assert "Traceback" not in log, log
+        assert f"callers: alice, holders of {idp.issuer}'s tokens" in log, log
 
 
 @pytest.fixture(scope="module")
@@ -255,6 +258,14 @@ def test_a_bad_oauth_block_is_a_problem_naming_the_field_and_never_the_secret(
     block = {key: value for key, value in block.items() if value is not None}
     [problem] = read_settings(write_credentials(tmp_path / "c.json", {"http": {"oauth": block}}), env={}).problems
     assert named in problem and CLIENT_SECRET not in problem
+
+
+def test_the_readme_configuration_is_valid() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("### OAuth: tokens from your identity provider") :]
+    block = section[section.index("```json") + len("```json") : section.index("```\n", section.index("```json") + 7)]
+    oauth = HttpSettings.model_validate(json.loads("{" + block + "}")["http"]).oauth
+    assert oauth is not None and oauth.resource == RESOURCE
 
 
 # -- the verifier, against the fake identity provider ---------------------------------------------------
