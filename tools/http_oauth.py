@@ -5,16 +5,17 @@ it (RFC 7662 token introspection), as the MCP authorization spec describes.
   `/.well-known/oauth-protected-resource<path of resource>`, naming the resource, the issuer and the
   required scopes; a request without a good token is 401 with `WWW-Authenticate: Bearer ...,
   resource_metadata="<that URL>"`, so a client knows where to get a token.
-- **Checking a token** (`judge`, a pure function): the introspection answer must say `active: true`; `exp`
-  (when given) not passed; `nbf` (when given) reached; `iss` (when given) the configured issuer; `aud` must
-  name this server's `resource` (RFC 8707; required unless `require_audience` is off); the identity claim
-  a usable name. Any of these failing is 401 `invalid_token`. Scopes are the SDK's check: a token lacking
-  a required scope is 403 `insufficient_scope`.
+- **Checking a token** (`judge`, tools/http_oauth_claims.py): the introspection answer must say `active:
+  true`; `exp` (when given) not passed; `nbf` (when given) reached; `iss` (when given) the configured
+  issuer; `aud` must name this server's `resource` (RFC 8707; required unless `require_audience` is off);
+  the identity claim a usable name. Any of these failing is 401 `invalid_token`. Scopes are the SDK's
+  check: a token lacking a required scope is 403 `insufficient_scope`.
 - **The identity provider down** (unreachable, no answer within `timeout_s`, our client credentials
   refused, an answer that is not RFC 7662 JSON): the token was not found bad, so the request is 503 with
   `Retry-After`, not 401 (a 401 tells a client to throw its token away and sign in again).
 - **Cache.** A token found good is trusted for `cache_s` (never past its `exp`), keyed by its sha256; at
-  most `CACHE_ENTRIES` tokens. A refused token is asked about again each time.
+  most `CACHE_ENTRIES` tokens. A refused token is asked about again each time. Requests arriving together
+  with the same unknown token wait for one question, not one each.
 - **With local tokens.** When `"tokens"` are configured too, a presented token is first looked up among
   their hashes (no network), then introspected; a local token carries the required scopes. A token name
   and an OAuth identity that are spelled the same are the same caller.
@@ -26,10 +27,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +39,6 @@ import anyio
 import httpx2
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from pydantic import AnyHttpUrl, ValidationError
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationBackend, AuthenticationError
 from starlette.middleware import Middleware
@@ -49,30 +48,22 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from core.http_config import OAuthSettings, token_hash
 from core.redact import safe_url
+from tools.http_oauth_claims import Granted, Refused, judge
 
 __all__ = [
     "CACHE_ENTRIES",
-    "MAX_IDENTITY_CHARS",
     "RETRY_AFTER_S",
-    "Granted",
     "IntrospectionUnavailable",
     "IntrospectionVerifier",
     "LocalThenIntrospection",
-    "Refused",
     "ResourceServer",
-    "audience_includes",
-    "identity_of",
-    "judge",
     "resource_server",
-    "scopes_of",
 ]
 
 logger = logging.getLogger("junior_ai.http.oauth")
 
 CACHE_ENTRIES = 4096  # tokens remembered as good at once; the least recently used goes first
 MAX_ANSWER_BYTES = 64 * 1024  # an introspection answer is a few hundred bytes; more is not one
-MAX_IDENTITY_CHARS = 64  # the store's caller column (ledger rows, thread owners)
-CLOCK_SKEW_S = 60.0  # `nbf` a little in the future is our clock's fault, not the token's
 RETRY_AFTER_S = 5  # what a 503 tells the client to wait before trying again
 
 
@@ -80,113 +71,6 @@ class IntrospectionUnavailable(AuthenticationError):
     """The identity provider could not say whether a token is good: it was unreachable, did not answer in
     time, refused this server's client credentials, or answered something that is not RFC 7662 JSON.
     Answered 503 (`unavailable_response`), not 401: the token itself was not found bad."""
-
-
-@dataclass(frozen=True)
-class Granted:
-    """What a good token grants: who the caller is, the scopes, when it expires."""
-
-    identity: str
-    scopes: tuple[str, ...]
-    expires_at: int | None
-    subject: str | None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Why a token was refused: the check that failed, never a claim's value (it goes to the log)."""
-
-    reason: str
-
-
-def scopes_of(scope: Any) -> tuple[str, ...]:
-    """The scopes of an introspection answer's `scope`: a space-separated string (RFC 7662), or, as some
-    providers send it, a list of strings. Anything else grants none."""
-    if isinstance(scope, str):
-        return tuple(scope.split())
-    if isinstance(scope, list):
-        return tuple(item for item in scope if isinstance(item, str) and item and not any(c.isspace() for c in item))
-    return ()
-
-
-def _same_url(left: str, right: str) -> bool:
-    """Whether two URLs name the same thing: case of scheme and host, a default port and a trailing slash
-    aside (as the SDK compares a token's resource). A value that is not a URL must match exactly."""
-    try:
-        left_url, right_url = str(AnyHttpUrl(left)), str(AnyHttpUrl(right))
-    except ValidationError:
-        return left == right
-    return left_url.removesuffix("/") == right_url.removesuffix("/")
-
-
-def audience_includes(aud: Any, resource: str) -> bool:
-    """Whether `aud` (a string or a list of strings) names `resource`."""
-    audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
-    return any(isinstance(item, str) and _same_url(item, resource) for item in audiences)
-
-
-def identity_of(claims: Mapping[str, Any], claim: str) -> str | None:
-    """The caller's name from `claims[claim]`: a string of 1 to 64 printable characters, else None."""
-    value = claims.get(claim)
-    if not isinstance(value, str):
-        return None
-    name = value.strip()
-    if not 0 < len(name) <= MAX_IDENTITY_CHARS or not name.isprintable():
-        return None
-    return name
-
-
-def _time(value: Any) -> float | None:
-    """A NumericDate claim as a finite number, or None when it is anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def judge(claims: Mapping[str, Any], oauth: OAuthSettings, now: float) -> Granted | Refused:
-    """Whether an introspection answer (`active` already known to be a boolean) makes a token good here.
-
-    Args:
-        claims: The answer's JSON object.
-        oauth: The configuration: the issuer, this server's resource, the identity claim.
-        now: The current time, in seconds since the epoch.
-
-    Returns:
-        What the token grants, or why it is refused.
-    """
-    if claims.get("active") is not True:
-        return Refused("the identity provider says it is not active")
-    for name in ("exp", "nbf"):
-        if name in claims and _time(claims[name]) is None:
-            return Refused(f"its {name} is not a number")
-    expires = _time(claims.get("exp"))
-    if expires is not None and expires <= now:
-        return Refused("it has expired (exp)")
-    not_before = _time(claims.get("nbf"))
-    if not_before is not None and not_before > now + CLOCK_SKEW_S:
-        return Refused("it is not valid yet (nbf)")
-    issuer = claims.get("iss")
-    if issuer is not None and not (isinstance(issuer, str) and _same_url(issuer, oauth.issuer)):
-        return Refused("another issuer issued it (iss)")
-    if "aud" in claims:
-        if not audience_includes(claims["aud"], oauth.resource):
-            return Refused("it was issued for another audience (aud does not name http.oauth.resource)")
-    elif oauth.require_audience:
-        return Refused("it names no audience (aud), so it may be meant for another server (require_audience)")
-    identity = identity_of(claims, oauth.identity_claim)
-    if identity is None:
-        present = ", ".join(sorted(name for name in claims if isinstance(claims[name], str))) or "none"
-        return Refused(
-            f"its {oauth.identity_claim!r} claim is missing or not a name of 1 to {MAX_IDENTITY_CHARS} "
-            f"printable characters (http.oauth.identity_claim; its string claims: {present})"
-        )
-    subject = claims.get("sub")
-    return Granted(
-        identity=identity,
-        scopes=scopes_of(claims.get("scope")),
-        expires_at=int(expires) if expires is not None else None,
-        subject=subject if isinstance(subject, str) else None,
-    )
 
 
 class IntrospectionVerifier(TokenVerifier):
@@ -205,6 +89,7 @@ class IntrospectionVerifier(TokenVerifier):
         self._oauth = oauth
         self._clock = clock
         self._cache: OrderedDict[str, tuple[Granted, float]] = OrderedDict()
+        self._asking: dict[str, anyio.Lock] = {}  # the tokens being introspected now, by sha256
         self._http = httpx2.AsyncClient(
             timeout=oauth.timeout_s, follow_redirects=False, headers={"Accept": "application/json"}, transport=transport
         )
@@ -215,15 +100,24 @@ class IntrospectionVerifier(TokenVerifier):
         Raises:
             IntrospectionUnavailable: The identity provider could not be asked (answered 503).
         """
-        key, now = token_hash(token), self._clock()
-        granted = self._cached(key, now)
+        key = token_hash(token)
+        granted = self._cached(key, self._clock())
         if granted is None:
-            verdict = judge(await self._introspect(token), self._oauth, now)
-            if isinstance(verdict, Refused):
-                logger.info("an OAuth bearer token was refused: %s", verdict.reason)
-                return None
-            granted = verdict
-            self._remember(key, granted, now)
+            asking = self._asking.setdefault(key, anyio.Lock())
+            try:
+                async with asking:  # one question per token at a time; who waited finds the answer cached
+                    now = self._clock()
+                    granted = self._cached(key, now)
+                    if granted is None:
+                        verdict = judge(await self._introspect(token), self._oauth, now)
+                        if isinstance(verdict, Refused):
+                            logger.info("an OAuth bearer token was refused: %s", verdict.reason)
+                            return None
+                        granted = verdict
+                        self._remember(key, granted, now)
+            finally:
+                if not asking.locked() and not asking.statistics().tasks_waiting:
+                    self._asking.pop(key, None)
         return AccessToken(
             token=token,
             client_id=granted.identity,

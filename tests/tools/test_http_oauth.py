@@ -29,16 +29,8 @@ from tests.fakes.idp import CLIENT_ID, CLIENT_SECRET, FakeIdP
 from tests.helpers import answer_of, closed_port, credentials_for, write_credentials
 from tests.tools.test_http import ACCEPT, CANARY, LIST, HttpServer, server_env
 from tools.http import exposure_problem
-from tools.http_oauth import (
-    Granted,
-    IntrospectionUnavailable,
-    IntrospectionVerifier,
-    Refused,
-    audience_includes,
-    identity_of,
-    judge,
-    scopes_of,
-)
+from tools.http_oauth import IntrospectionUnavailable, IntrospectionVerifier
+from tools.http_oauth_claims import Granted, Refused, audience_includes, identity_of, judge, scopes_of
 
 pytestmark = pytest.mark.anyio
 
@@ -299,6 +291,25 @@ async def test_the_verifier_names_the_caller_by_the_configured_claim_and_caches_
     assert (first.client_id, first.scopes, first.resource) == ("carol.c@example.org", ["openid", SCOPE], RESOURCE)
     assert first.subject == "carol" and again.client_id == first.client_id
     assert idp.methods[asked:] == ["basic"] * 3
+
+
+async def test_requests_arriving_together_with_one_new_token_ask_the_identity_provider_once(idp: FakeIdP) -> None:
+    oauth = OAuthSettings.model_validate(oauth_block(idp, client_secret=CLIENT_SECRET))
+    token = "shared-ci-token-5d4c3b2a1f0e9d8c7b"
+    idp.tokens[token] = claims(idp)
+    asked, found = len(idp.methods), []
+    async with IntrospectionVerifier(oauth) as verifier:
+
+        async def verify() -> None:
+            found.append(await verifier.verify_token(token))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                for _ in range(20):
+                    group.start_soon(verify)
+        assert verifier._asking == {}  # nothing left behind
+    assert len(idp.methods) == asked + 1
+    assert [access.client_id if access else None for access in found] == ["carol"] * 20
 
 
 async def test_the_verifier_can_send_its_secret_in_the_form_and_refuses_an_unknown_token(idp: FakeIdP) -> None:
