@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 __all__ = [
     "INTROSPECTION_TIMEOUT_S",
@@ -76,6 +76,16 @@ class OAuthSettings(BaseModel):
     require_audience: bool = True
     timeout_s: float = Field(default=INTROSPECTION_TIMEOUT_S, gt=0, le=60)
     cache_s: float = Field(default=OAUTH_CACHE_S, ge=0, le=3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_named(cls, value: Any) -> Any:
+        if isinstance(value, dict) and not value.get("client_secret"):
+            raise ValueError(
+                f"client_secret: missing; the secret the identity provider gave this server (client_id) for "
+                f"introspection, in the file or {OAUTH_SECRET_ENV}"
+            )
+        return value
 
     @field_validator("issuer", "introspection_endpoint", "resource")
     @classmethod

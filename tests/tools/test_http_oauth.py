@@ -5,6 +5,7 @@ claim checks as pure functions."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -239,7 +240,7 @@ def test_the_client_secret_comes_from_the_file_or_the_environment_and_is_a_secre
         ({"resource": "https://junior.example/mcp#x"}, "http.oauth.resource: Value error, must have no #fragment"),
         ({"identity_claim": "email"}, "http.oauth.identity_claim: Input should be 'sub', 'username' or 'client_id'"),
         ({"required_scopes": ["a b"]}, "http.oauth.required_scopes: Value error, 'a b': a scope is one word"),
-        ({"client_secret": None}, "http.oauth.client_secret: Field required"),
+        ({"client_secret": None}, "http.oauth: Value error, client_secret: missing; the secret the identity"),
     ],
 )
 def test_a_bad_oauth_block_is_a_problem_naming_the_field_and_never_the_secret(
@@ -271,7 +272,10 @@ class Clock:
         return self.now
 
 
-async def test_the_verifier_names_the_caller_by_the_configured_claim_and_caches_a_good_token(idp: FakeIdP) -> None:
+async def test_the_verifier_names_the_caller_by_the_configured_claim_and_caches_a_good_token(
+    idp: FakeIdP, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="junior_ai.http.oauth")
     clock = Clock()
     oauth = OAuthSettings.model_validate(oauth_block(idp, client_secret=CLIENT_SECRET, identity_claim="username"))
     token = "cached-token-0a1b2c3d4e5f6a7b8c9d"
@@ -287,6 +291,7 @@ async def test_the_verifier_names_the_caller_by_the_configured_claim_and_caches_
         assert len(idp.methods) == asked + 2
         clock.now += 14  # at exp: never trusted past it, and the provider's answer is judged expired
         assert await verifier.verify_token(token) is None
+    assert caplog.messages == ["an OAuth bearer token was refused: it has expired (exp)"]
     assert first is not None and again is not None
     assert (first.client_id, first.scopes, first.resource) == ("carol.c@example.org", ["openid", SCOPE], RESOURCE)
     assert first.subject == "carol" and again.client_id == first.client_id
