@@ -26,6 +26,7 @@ PUBLIC = {
     "callers": [
         "AIResult",
         "Conversation",
+        "Enough",
         "History",
         "Junior",
         "OnResult",

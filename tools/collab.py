@@ -94,7 +94,7 @@ def render_consensus(result: ConsensusResult) -> str:
         lines.append(f"- {failed.ai}: failed ({failed.error_kind})" + (f": {failed.error}" if failed.error else ""))
     if result.dissent:
         lines.append("Dissent: " + ", ".join(f"{v.ai} ({v.choice})" for v in result.dissent))
-    return "\n".join(lines)
+    return "\n".join(lines) + _notes(result.notes)
 
 
 def council_headline(result: CouncilResult) -> str:

@@ -15,6 +15,7 @@ __all__ = [
     "Files",
     "HostAnswer",
     "MaxTokens",
+    "MinAnswers",
     "Mode",
     "Prompt",
     "Temperature",
@@ -37,6 +38,9 @@ AINames = Annotated[
 ]
 DeadlineS = Annotated[
     float | None, Field(ge=1, le=MAX_DEADLINE_S, description="Seconds to finish in; late AIs are marked timed out.")
+]
+MinAnswers = Annotated[
+    int | None, Field(ge=1, le=MAX_AIS, description="Return once this many answered; the rest are cancelled.")
 ]
 ContinuationId = Annotated[
     str | None, Field(max_length=MAX_THREAD_ID_CHARS, description="Continue the thread an answer named.")
