@@ -35,7 +35,7 @@ import anyio.lowlevel  # noqa: E402
 import httpx2  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
-from bench.http import HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
+from bench.http_rows import HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
 from bench.spending import spending_overhead  # noqa: E402
 from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
