@@ -1,5 +1,5 @@
-"""The store: threads, their turns, the models cache and the ledger, in SQLite (one file, the default) or PostgreSQL
-(several servers sharing it), through SQLAlchemy's async Core.
+"""The store: threads, their turns, the models cache, the ledger and the rate counts, in SQLite (one file, the
+default) or PostgreSQL (several servers sharing it), through SQLAlchemy's async Core.
 
     async with Store(store_url(settings)) as store:      # opens: connects, migrates
         thread = await store.threads.create("Review the importer")
@@ -39,6 +39,7 @@ from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
 from core.store_batch import Operation, WriteBatcher
 from core.store_ledger import Ledger
+from core.store_rates import Rates
 from core.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version
 from core.store_threads import Threads
 from core.store_url import DATABASE_URL_ENV, StoreLocation, parse_store_url
@@ -93,6 +94,7 @@ class Store:
         self._redactor = Redactor(url_secrets(url))
         self._threads = Threads(self)
         self._ledger = Ledger(self)
+        self._rates = Rates(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
         self._batcher = WriteBatcher(self._one_writer, self._transaction, refused=(UnknownThread,))
 
@@ -192,6 +194,11 @@ class Store:
     def ledger(self) -> Ledger:
         """One row per provider call, and the spending caps' reservations (core/store_ledger.py)."""
         return self._ledger
+
+    @property
+    def rates(self) -> Rates:
+        """Each caller's requests per minute, for the HTTP mode's rate limits (core/store_rates.py)."""
+        return self._rates
 
     # -- transactions ---------------------------------------------------------------------------------
 

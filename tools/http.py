@@ -40,6 +40,7 @@ from callers import Junior
 from core.config import Settings
 from core.errors import StoreUnavailable
 from core.http_config import TOKENS_ENV, identify
+from tools.http_limits import with_rate_limits
 from tools.prometheus import METRICS_PATH, metrics_endpoint, metrics_registry
 
 __all__ = [
@@ -129,7 +130,7 @@ def http_app(
     auth = AuthSettings(issuer_url=f"http://{host}:{port}", resource_server_url=None) if tokens else None  # type: ignore[arg-type]
     # The lowlevel server is private in the SDK; MCPServer.streamable_http_app reaches it the same way, but
     # takes the verifier only from the constructor, and the stdio path needs none.
-    return server._lowlevel_server.streamable_http_app(
+    app = server._lowlevel_server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         max_request_body_size=settings.http.max_body_bytes,
@@ -139,6 +140,7 @@ def http_app(
         token_verifier=HashedTokens(tokens) if tokens else None,
         custom_starlette_routes=routes,
     )
+    return with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (tools/http_limits.py)
 
 
 async def _store_state(app: Junior | None) -> str:
