@@ -96,7 +96,9 @@ class RateLimiter:
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY_S:
             self._warned_at = now
             logger.warning(
-                "rate limits not enforced (%d requests let through unchecked so far): %s", self.failed_open, error
+                "rate limits not enforced (the store cannot count; %d let through unchecked so far): %s",
+                self.failed_open,
+                error,
             )
 
 
