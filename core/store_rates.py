@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from sqlalchemy import case, delete, literal
+from sqlalchemy import Double, Executable, bindparam, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -54,6 +54,7 @@ class Rates:
 
     def __init__(self, store: RateStore) -> None:
         self._store = store
+        self._counting: Executable | None = None  # the upsert, built once (building it costs more than running it)
 
     async def hit(self, caller: str, *, now: float | None = None, window_s: float = WINDOW_S) -> RateCount:
         """Count one request by `caller` at `now` (the store's clock when None); returns the counts with it.
@@ -62,23 +63,13 @@ class Rates:
             StoreUnavailable: the store cannot be written.
         """
         now = self._store.clock() if now is None else now
-        window = window_of(now, window_s)
-        dialect = postgresql if self._store.backend == "postgresql" else sqlite
-        upsert = dialect.insert(rate_windows).values(caller=caller, window_start=window, hits=1, previous_hits=0)
-        row, new = rate_windows.c, upsert.excluded
-        same = new.window_start <= row.window_start  # this window (or, from a clock behind, an earlier one)
-        following = new.window_start == row.window_start + literal(window_s)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["caller"],
-            set_={
-                "hits": case((same, row.hits + 1), else_=1),
-                "previous_hits": case((same, row.previous_hits), (following, row.hits), else_=0),
-                "window_start": case((same, row.window_start), else_=new.window_start),
-            },
-        ).returning(row.window_start, row.hits, row.previous_hits)
+        values = {"caller": caller, "window": window_of(now, window_s), "window_s": window_s}
+        if self._counting is None:
+            self._counting = _counting(self._store.backend)
+        upsert = self._counting
 
         async def write(conn: AsyncConnection) -> RateCount:
-            counted = (await conn.execute(upsert)).one()
+            counted = (await conn.execute(upsert, values)).one()
             return RateCount(float(counted.window_start), int(counted.hits), int(counted.previous_hits))
 
         return await self._store.batched(write)
@@ -111,3 +102,24 @@ class Rates:
             return int((await conn.execute(idle)).rowcount)
 
         return await self._store.batched(write)
+
+
+def _counting(backend: str) -> Executable:
+    """The statement that counts one request (parameters `caller`, `window`, `window_s`) and returns the
+    caller's counts (see the module's docstring)."""
+    dialect = postgresql if backend == "postgresql" else sqlite
+    upsert = dialect.insert(rate_windows).values(
+        caller=bindparam("caller"), window_start=bindparam("window", type_=Double()), hits=1, previous_hits=0
+    )
+    row, new = rate_windows.c, upsert.excluded
+    same = new.window_start <= row.window_start  # this window (or, from a clock behind, an earlier one)
+    following = new.window_start == row.window_start + bindparam("window_s", type_=Double())
+    counting: Executable = upsert.on_conflict_do_update(
+        index_elements=["caller"],
+        set_={
+            "hits": case((same, row.hits + 1), else_=1),
+            "previous_hits": case((same, row.previous_hits), (following, row.hits), else_=0),
+            "window_start": case((same, row.window_start), else_=new.window_start),
+        },
+    ).returning(row.window_start, row.hits, row.previous_hits)
+    return counting
