@@ -13,8 +13,9 @@ that the limit holds however many replicas share it.
 - **Over the limit.** 429 with `Retry-After` (whole seconds) and a JSON body saying the limit and when to
   retry. A refused request counts too: a caller that keeps knocking without waiting stays out.
 - **Store unavailable.** The request goes through (failing open: a broken store must not take the server
-  down); each such request is counted (`RateLimiter.failed_open`) and a warning is logged, at most once a
-  minute. No token is ever logged (only the caller's name).
+  down), and so do the requests of the next `STORE_PAUSE_S` seconds without asking it again; each is
+  counted (`RateLimiter.failed_open`) and a warning is logged, at most once a minute. No token is ever
+  logged (only the caller's name).
 """
 
 from __future__ import annotations
@@ -34,12 +35,23 @@ from core.http_config import HttpSettings
 from core.rates import RateVerdict
 from tools.boundary import caller
 
-__all__ = ["PURGE_EVERY_S", "WARN_EVERY_S", "RateLimitMiddleware", "RateLimiter", "refusal", "with_rate_limits"]
+__all__ = [
+    "PURGE_EVERY_S",
+    "STORE_PAUSE_S",
+    "WARN_EVERY_S",
+    "RateLimitMiddleware",
+    "RateLimiter",
+    "refusal",
+    "with_rate_limits",
+]
 
 logger = logging.getLogger("junior_ai.http")
 
 PURGE_EVERY_S = 3600.0  # each server deletes idle callers' rows this often, at most (cheap either way)
 WARN_EVERY_S = 60.0  # while the store fails, one warning a minute, not one a request
+# After the store failed to count, requests go through unchecked this long before it is asked again: a store
+# that takes seconds to fail (a host that does not answer) slows one request in this many seconds, not all.
+STORE_PAUSE_S = 5.0
 
 
 class RateLimiter:
@@ -64,6 +76,7 @@ class RateLimiter:
         self._monotonic = monotonic
         self._warned_at: float | None = None
         self._purge_at = 0.0
+        self._store_paused_until = 0.0
 
     async def check(self, who: str | None) -> RateVerdict | None:
         """Count one request by `who` and decide; None when it is not limited (no caller, no limit, the
@@ -72,10 +85,14 @@ class RateLimiter:
         app = self.running()
         if who is None or limit is None or app is None:
             return None
+        if self._monotonic() < self._store_paused_until:
+            self._failed_open(None)
+            return None
         try:
             store = await app.store()
             verdict = await store.rates.admit(who, limit)
         except StoreUnavailable as error:
+            self._store_paused_until = self._monotonic() + STORE_PAUSE_S
             self._failed_open(error)
             return None
         if not verdict.allowed:
@@ -90,10 +107,10 @@ class RateLimiter:
                 logger.warning("rate limits: could not delete idle callers' counts: %s", error)
         return verdict
 
-    def _failed_open(self, error: StoreUnavailable) -> None:
+    def _failed_open(self, error: StoreUnavailable | None) -> None:
         self.failed_open += 1
         now = self._monotonic()
-        if self._warned_at is None or now - self._warned_at >= WARN_EVERY_S:
+        if error is not None and (self._warned_at is None or now - self._warned_at >= WARN_EVERY_S):
             self._warned_at = now
             logger.warning(
                 "rate limits not enforced (the store cannot count; %d let through unchecked so far): %s",

@@ -26,7 +26,7 @@ from tests.fakes import FakeProvider
 from tests.helpers import closed_port, credentials_for, write_credentials
 from tests.tools.test_http import ACCEPT, CANARY, LIST, HttpServer, server_env
 from tools.http import MCP_PATH, http_app
-from tools.http_limits import RateLimiter
+from tools.http_limits import STORE_PAUSE_S, RateLimiter
 
 pytestmark = pytest.mark.anyio
 
@@ -191,3 +191,30 @@ def test_a_bad_rate_setting_is_a_problem_saying_what_is_valid(
     [found] = settings.problems
     assert problem in found
     assert CANARY not in found
+
+
+async def test_after_the_store_fails_requests_go_through_unchecked_for_a_pause_then_it_is_asked_again(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the store's directory should be")
+    settings = settings_for(
+        fake,
+        tmp_path,
+        {"tokens": {"alice": token_hash(CANARY)}, "rate_per_minute": 1},
+        database_url=f"sqlite+aiosqlite:///{blocker / 'junior.db'}",
+    )
+    now = 100.0
+    async with Junior.build(settings) as junior:
+        limiter = RateLimiter(settings.http, lambda: junior, monotonic=lambda: now)
+        failed = await limiter.check("alice")  # the store cannot be opened
+        blocker.unlink()  # now it can, but the limiter does not ask yet
+        now += STORE_PAUSE_S - 0.1
+        paused = await limiter.check("alice")
+        now += 0.1
+        counted = await limiter.check("alice")
+        store = await junior.store()
+        hits = (await store.rates.hit("alice")).hits
+    assert (failed, paused, limiter.failed_open) == (None, None, 2)
+    assert counted is not None and counted.allowed
+    assert hits == 2, "only the request after the pause was counted"
