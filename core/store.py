@@ -239,9 +239,22 @@ class Store:
         async with self.write() as conn:
             return await operation(conn)
 
+    async def single_statement(self, operation: Operation[T]) -> T:
+        """Run `operation`, a write that is one statement atomic on its own: on PostgreSQL outside any
+        transaction (one round trip, no BEGIN or COMMIT), on SQLite as `batched`.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        if self.backend == "sqlite":
+            return await self._batcher.run(operation)
+        async with self._transaction(autocommit=True) as conn:
+            return await operation(conn)
+
     @contextlib.asynccontextmanager
-    async def _transaction(self, *, schema: bool = False) -> AsyncIterator[AsyncConnection]:
-        """One transaction; any database failure in it becomes `StoreUnavailable`."""
+    async def _transaction(self, *, schema: bool = False, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One transaction (or, `autocommit`, none: each statement commits on its own); any database failure
+        in it becomes `StoreUnavailable`."""
         engine = self.engine
         try:
             # A store operation is not cut by the caller's cancellation (it ends within its own time limit):
@@ -252,8 +265,11 @@ class Store:
                 async with engine.connect() as conn:
                     if schema:
                         conn = await conn.execution_options(junior_schema=True)
-                    async with conn.begin():
-                        yield conn
+                    if autocommit:
+                        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    else:
+                        async with conn.begin():
+                            yield conn
             if scope.cancelled_caught:
                 raise TimeoutError("the store did not answer in time")
         except _FAILURES as error:

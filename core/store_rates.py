@@ -14,7 +14,8 @@ It rolls the row over when a new window begins (the current count becomes the pr
 again after an idle window). The statement is atomic on both backends without any lock of ours: PostgreSQL
 locks the row for the upsert, so two servers counting one caller at once each see the other's hit; on
 SQLite the statement runs holding the file's write lock (core/store.py), and this process's counts share
-transactions with its other writes (`Store.batched`). One round trip per request.
+transactions with its other writes (`Store.batched`). On PostgreSQL it runs outside any transaction
+(`Store.single_statement`): one round trip per request, no BEGIN or COMMIT.
 
 A server whose clock is behind (its window is older than the row's) counts its request in the row's window
 rather than turning the row back. A caller's row stays until `purge` deletes rows idle for two windows
@@ -48,6 +49,8 @@ class RateStore(Protocol):
 
     async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
 
+    async def single_statement(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
+
 
 class Rates:
     """The rate counts of one open store (`Store.rates`)."""
@@ -72,7 +75,7 @@ class Rates:
             counted = (await conn.execute(upsert, values)).one()
             return RateCount(float(counted.window_start), int(counted.hits), int(counted.previous_hits))
 
-        return await self._store.batched(write)
+        return await self._store.single_statement(write)
 
     async def admit(
         self, caller: str, limit: int, *, now: float | None = None, window_s: float = WINDOW_S
