@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.rates import RATE_PER_MINUTE
+from core.rates import MAX_CALLER_CHARS, RATE_PER_MINUTE
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -37,7 +37,6 @@ TOKENS_ENV = "JUNIOR_AI_TOKENS"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a prompt with files is well under this; larger requests are answered 413
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 256 random bits, 43 characters
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-MAX_CALLER_CHARS = 255  # a caller's name in the rate limits (an identity provider's may be longer than a token's)
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 

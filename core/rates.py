@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 __all__ = [
+    "MAX_CALLER_CHARS",
     "RATE_PER_MINUTE",
     "WINDOW_S",
     "RateCount",
@@ -34,6 +35,7 @@ WINDOW_S = 60.0  # rates are per minute
 # Requests per minute a caller may send by default over HTTP: a person's clients (one request per tool call)
 # stay far below it; a runaway loop or a leaked token is held to two a second.
 RATE_PER_MINUTE = 120
+MAX_CALLER_CHARS = 255  # a caller's name in the settings (an identity provider's may be longer than a token's)
 _SLACK = 1e-9  # float sums drift: a request exactly at the limit is allowed
 
 
