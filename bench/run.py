@@ -35,7 +35,7 @@ import anyio.lowlevel  # noqa: E402
 import httpx2  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
-from bench.http_rows import HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
+from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
 from bench.spending import spending_overhead  # noqa: E402
 from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
@@ -537,7 +537,7 @@ def spending_row(port_0: int, calls: int) -> list[Row]:
 def http_clients(port_l: int, latency: float, count: int) -> list[Row]:
     """`count` clients at once, each posting one ask_ai to one `serve --http` replica: medians of three
     rounds after a discarded one, against the raw SDK's own gather of as many calls."""
-    path = credentials(port_l, OPENAI_KIND, max_concurrency=count, max_connections=count)
+    path = credentials(port_l, OPENAI_KIND, max_concurrency=count, max_connections=count, http=BENCH_HTTP)
     server = HttpServerProcess(path)
     try:
         bodies = [
@@ -563,7 +563,7 @@ def http_clients(port_l: int, latency: float, count: int) -> list[Row]:
 def http_overhead(port_0: int, calls: int) -> list[Row]:
     """One ask_ai at a time over HTTP (one kept-alive connection) and over stdio, interleaved, each server
     with a new store."""
-    path = credentials(port_0, ["grok"])
+    path = credentials(port_0, ["grok"], http=BENCH_HTTP)
     server = HttpServerProcess(path)
     arguments = {"ai": "grok", "prompt": PROMPT}
     with tempfile.TemporaryDirectory(prefix="junior-bench-stdio-") as data:

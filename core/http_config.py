@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from core.rates import MAX_CALLER_CHARS, RATE_PER_MINUTE
+
 __all__ = [
     "INTROSPECTION_TIMEOUT_S",
     "MAX_BODY_BYTES",
@@ -155,6 +157,45 @@ class HttpSettings(BaseModel):
                 raise ValueError(f"{name}: the same hash as another name; give each caller a token of its own")
             checked[name] = digest.lower()
         return checked
+
+    # Rate limits (tools/http_limits.py): requests to /mcp per caller per minute, counted in the shared store.
+    # `rate_per_minute`: everyone's (null: no limit); `rate_limits`: some callers' own ({"ci": 600, "ops": null}).
+    rate_per_minute: int | None = RATE_PER_MINUTE
+    rate_limits: dict[str, int | None] = Field(default_factory=dict)
+
+    @field_validator("rate_per_minute", mode="before")
+    @classmethod
+    def _a_rate(cls, value: Any) -> Any:
+        return _rate(value)
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _rates_by_caller(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # pydantic says what is expected
+        for name in value:
+            if not isinstance(name, str) or not name.strip() or len(name) > MAX_CALLER_CHARS:
+                raise ValueError(f"{str(name)[:64]!r}: a caller's name (a token's name), 1 to {MAX_CALLER_CHARS} long")
+        return {name: _rate(rate, name) for name, rate in value.items()}
+
+    def rate_limit_for(self, caller: str) -> int | None:
+        """Requests per minute `caller` may send: their own limit if they have one, else everyone's (None: no
+        limit)."""
+        return self.rate_limits[caller] if caller in self.rate_limits else self.rate_per_minute
+
+
+def _rate(value: Any, name: str | None = None) -> int | None:
+    """A rate setting's value: a whole number of requests per minute, at least 1, or None (no limit)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 1:
+        return int(value)
+    # Text is not echoed: whatever was pasted here (a token?) must not reach a log.
+    shown = repr(value) if isinstance(value, int | float) else f"a {type(value).__name__}"
+    raise ValueError(
+        f"{name + ': ' if name else ''}{shown} is not a rate; give whole requests per minute (at least 1), "
+        "or null for no limit"
+    )
 
 
 def _is_loopback_name(host: str) -> bool:

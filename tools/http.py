@@ -42,6 +42,7 @@ from callers import Junior
 from core.config import Settings
 from core.errors import StoreUnavailable
 from core.http_config import TOKENS_ENV, identify
+from tools.http_limits import with_rate_limits
 from tools.http_oauth import resource_server
 from tools.prometheus import METRICS_PATH, metrics_endpoint, metrics_registry
 
@@ -146,7 +147,8 @@ def http_app(
         token_verifier=oauth.verifier if oauth else local,
         custom_starlette_routes=routes,
     )
-    return oauth.finish(app) if oauth else app
+    app = oauth.finish(app) if oauth else app
+    return with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (tools/http_limits.py)
 
 
 async def _store_state(app: Junior | None) -> str:
