@@ -232,7 +232,8 @@ def _serve_http(settings: Settings, host: str | None, port: int | None) -> int:
     live: list[Junior] = []
     server = build_server(settings, live=live)
     usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
-    callers = ", ".join(settings.http.tokens) or "anyone (no tokens configured; loopback only)"
+    oauth = [f"holders of {settings.http.oauth.issuer}'s tokens"] if settings.http.oauth is not None else []
+    callers = ", ".join([*settings.http.tokens, *oauth]) or "anyone (no tokens configured; loopback only)"
     shown = f"[{host}]" if ":" in host else host
     print(
         f"junior-ai: serving MCP on http://{shown}:{port}{MCP_PATH}; AIs: {usable}; callers: {callers}.",

@@ -32,8 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 import anyio  # noqa: E402
 import anyio.lowlevel  # noqa: E402
+import httpx2  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
+from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
 from bench.spending import spending_overhead  # noqa: E402
 from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
@@ -260,10 +262,10 @@ async def per_call_overhead(port_0: int, calls: int) -> list[Row]:
 class StdioSession:
     """A raw JSON-RPC session with a server process: requests out, responses matched by id."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         self._next_id = 0
 
@@ -529,6 +531,73 @@ def spending_row(port_0: int, calls: int) -> list[Row]:
     return [Row(measure, value, "<= 1 ms p95 (no cap)", added_ms <= 1)]
 
 
+# -- 11-12. serve --http -------------------------------------------------------------------------------
+
+
+def http_clients(port_l: int, latency: float, count: int) -> list[Row]:
+    """`count` clients at once, each posting one ask_ai to one `serve --http` replica: medians of three
+    rounds after a discarded one, against the raw SDK's own gather of as many calls."""
+    path = credentials(port_l, OPENAI_KIND, max_concurrency=count, max_connections=count, http=BENCH_HTTP)
+    server = HttpServerProcess(path)
+    try:
+        bodies = [
+            call_body(n, "ask_ai", {"ai": OPENAI_KIND[n % len(OPENAI_KIND)], "prompt": PROMPT}) for n in range(count)
+        ]
+        anyio.run(concurrent_wall, server.url, bodies)  # warm-up: connections, imports, the store
+        wall = median_of(3, lambda: anyio.run(concurrent_wall, server.url, bodies))
+    finally:
+        server.close()
+    floor = anyio.run(raw_gather, port_l, count)
+    of_l = wall / latency
+    value = f"{of_l:.2f} x L; {wall / floor:.2f} x the raw SDK's own gather of {count} ({floor:.2f} s)"
+    return [
+        Row(
+            f"11. {count} concurrent HTTP clients, one ask_ai each, one replica: wall / L",
+            value,
+            "<= 1.3 x L",
+            of_l <= 1.3,
+        )
+    ]
+
+
+def http_overhead(port_0: int, calls: int) -> list[Row]:
+    """One ask_ai at a time over HTTP (one kept-alive connection) and over stdio, interleaved, each server
+    with a new store."""
+    path = credentials(port_0, ["grok"], http=BENCH_HTTP)
+    server = HttpServerProcess(path)
+    arguments = {"ai": "grok", "prompt": PROMPT}
+    with tempfile.TemporaryDirectory(prefix="junior-bench-stdio-") as data:
+        env = {**os.environ, "XDG_DATA_HOME": data}
+        session = StdioSession([sys.executable, str(ROOT / "server.py"), "--credentials", str(path)], env)
+
+        async def interleaved() -> tuple[list[float], list[float]]:
+            over_http, over_stdio = [], []
+            async with httpx2.AsyncClient(timeout=60) as client:
+                for n in range(calls + 20):
+                    [took] = await sequential_times(server.url, [call_body(n, "ask_ai", arguments)], client)
+                    started = time.perf_counter()  # the stdio call blocks the loop: nothing else runs on it
+                    session.send(session.call("ask_ai", arguments))
+                    [reply] = session.receive(1)
+                    assert not reply["result"].get("isError"), reply
+                    if n >= 20:  # the first 20 of each warm up
+                        over_http.append(took)
+                        over_stdio.append(time.perf_counter() - started)
+            return over_http, over_stdio
+
+        try:
+            session.initialize()
+            over_http, over_stdio = anyio.run(interleaved)
+        finally:
+            session.close()
+            server.close()
+    added_ms = (statistics.median(over_http) - statistics.median(over_stdio)) * 1000
+    value = (
+        f"{added_ms:.2f} ms (HTTP {statistics.median(over_http) * 1000:.2f} ms, "
+        f"stdio {statistics.median(over_stdio) * 1000:.2f} ms, medians)"
+    )
+    return [Row("12. HTTP over stdio: one ask_ai, L = 0, median added", value, "<= 3 ms", added_ms <= 3)]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -563,6 +632,8 @@ def main() -> int:
         rows += anyio.run(limited_provider, port_n, latency, TAKES, 20, 4.0 if quick else 30.0)
         rows += thread_row(port_0, 30 if quick else 300)
         rows += spending_row(port_0, 30 if quick else 300)
+        rows += http_clients(port_l, latency, 20 if quick else 200)
+        rows += http_overhead(port_0, 20 if quick else 300)
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"

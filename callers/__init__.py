@@ -2,12 +2,13 @@
 
 from callers.app import Junior, Route
 from callers.call import complete, complete_sync, completed
-from callers.fanout import AIResult, History, OnResult, ask_all, ask_each, ask_routes
+from callers.fanout import AIResult, Enough, History, OnResult, ask_all, ask_each, ask_routes
 from callers.threads import Conversation, conversation
 
 __all__ = [
     "AIResult",
     "Conversation",
+    "Enough",
     "History",
     "Junior",
     "OnResult",

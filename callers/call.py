@@ -99,10 +99,12 @@ async def completed(
         raise
     elapsed = time.perf_counter() - started
     usage = completion.usage
-    guard.metrics.succeeded(elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None)
     if not price_list_loaded():  # the first answer: genai-prices loads in a worker thread, not on the loop
         await anyio.to_thread.run_sync(load_price_list)
     completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
+    guard.metrics.succeeded(
+        elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None, completion.price.usd
+    )
     if ledger:
         book(app, route, request, reservation, Outcome("ok", model, elapsed, completion))
     return _capped(completion, app.settings.max_answer_chars)

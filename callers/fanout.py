@@ -1,6 +1,9 @@
 """The fan-out: several AIs at once, each through the resilient single call; total time ≈ the slowest.
 
 results = await ask_all(app, ["gemini", "grok"], Request("Review this", deadline=30))
+
+With `enough`, a predicate checked as each AI finishes, the fan-out ends early: once it holds, the AIs
+still asked are cancelled (their HTTP requests closed) and left out of the results.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from callers.call import completed
 from core.errors import JuniorAIError, ProviderError
 from core.prices import Price, PriceSource
 
-__all__ = ["AIResult", "History", "OnResult", "ask_all", "ask_each", "ask_routes"]
+__all__ = ["AIResult", "Enough", "History", "OnResult", "ask_all", "ask_each", "ask_routes"]
 
 logger = logging.getLogger("junior_ai.fanout")
 
@@ -105,12 +108,21 @@ class AIResult(BaseModel):
 OnResult = Callable[[AIResult], Awaitable[None]]
 # What each AI sees before its prompt: a thread's earlier turns, fitted to it (callers/threads.py).
 History = Callable[[Route], tuple[Message, ...]]
+# Checked as each AI finishes, with the results so far in the order they came: True ends the fan-out, and
+# the AIs still asked are cancelled ("2 answers are enough", "the vote is decided").
+Enough = Callable[[list[AIResult]], bool]
 
 
 async def ask_each(
-    app: Junior, requests: Mapping[str, Request], on_result: OnResult | None = None, *, history: History | None = None
+    app: Junior,
+    requests: Mapping[str, Request],
+    on_result: OnResult | None = None,
+    *,
+    history: History | None = None,
+    enough: Enough | None = None,
 ) -> list[AIResult]:
-    """Ask each AI its own request, all at once; one `AIResult` per AI, in the order given.
+    """Ask each AI its own request, all at once; one `AIResult` per AI, in the order given (without the
+    AIs cancelled once `enough` held).
 
     Each call ends by its request's deadline (retries and waiting for a slot included), and an AI still
     unanswered then is marked timed out; one AI's failure never loses the others' answers.
@@ -118,7 +130,8 @@ async def ask_each(
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
     """
-    return await _fan_out(app, [(app.route(name), request) for name, request in requests.items()], on_result, history)
+    calls = [(app.route(name), request) for name, request in requests.items()]
+    return await _fan_out(app, calls, on_result, history, enough)
 
 
 async def ask_all(
@@ -128,13 +141,14 @@ async def ask_all(
     on_result: OnResult | None = None,
     *,
     history: History | None = None,
+    enough: Enough | None = None,
 ) -> list[AIResult]:
     """Ask several AIs (every usable one when `names` is None) the same request at once.
 
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when the names are wrong.
     """
-    return await ask_routes(app, app.select(names), request, on_result, history=history)
+    return await ask_routes(app, app.select(names), request, on_result, history=history, enough=enough)
 
 
 async def ask_routes(
@@ -144,13 +158,18 @@ async def ask_routes(
     on_result: OnResult | None = None,
     *,
     history: History | None = None,
+    enough: Enough | None = None,
 ) -> list[AIResult]:
     """`ask_all` for AIs already checked (`Junior.select`)."""
-    return await _fan_out(app, [(route, request) for route in routes], on_result, history)
+    return await _fan_out(app, [(route, request) for route in routes], on_result, history, enough)
 
 
 async def _fan_out(
-    app: Junior, calls: list[tuple[Route, Request]], on_result: OnResult | None, history: History | None
+    app: Junior,
+    calls: list[tuple[Route, Request]],
+    on_result: OnResult | None,
+    history: History | None,
+    enough: Enough | None = None,
 ) -> list[AIResult]:
     results: dict[str, AIResult] = {}
     started = time.perf_counter()
@@ -170,8 +189,10 @@ async def _fan_out(
         results[route.label] = result
         if on_result is not None:
             await on_result(result)
+        if enough is not None and len(results) < len(calls) and enough(list(results.values())):
+            group.cancel_scope.cancel()  # the calls still running end now, their requests closed upstream
 
     async with anyio.create_task_group() as group:
         for route, request in calls:
             group.start_soon(ask, route, request)
-    return [results[route.label] for route, _ in calls]
+    return [results[route.label] for route, _ in calls if route.label in results]

@@ -1,4 +1,8 @@
-"""Consensus: every AI answers independently (nobody sees another's answer), then the votes are tallied."""
+"""Consensus: every AI answers independently (nobody sees another's answer), then the votes are tallied.
+
+The vote stops early once the AIs still to answer cannot change its outcome, whatever they vote
+(`decided`): those are cancelled, named in `not_waited_for`, and the notes say so.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,31 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, History, Junior, ask_all
+from callers import AIResult, History, Junior, ask_routes
+from callers.quorum import not_waited_for
+from collab.council import HOST, CouncilResult, run_council
 from collab.shared import Notify, say
 from core.errors import InvalidRequest
 
 __all__ = [
     "ConsensusResult",
+    "Method",
     "Tally",
     "Vote",
     "check_options",
     "consensus_prompt",
+    "decided",
     "parse_vote",
     "run_consensus",
     "tally",
 ]
 
+Method = Literal["vote", "council"]
 MAX_OPTIONS = 10
 MAX_CHOICE_CHARS = 200
 SYSTEM = "Answer independently and honestly. Reply with only a JSON object, no other text."
@@ -57,11 +66,13 @@ class Vote(BaseModel):
 
 
 class ConsensusResult(BaseModel):
-    """The tally. Only parsed votes count: of the `len(votes)` AIs that answered, `parsed` gave a
-    readable vote; `agreeing` of those chose the most chosen answer, and `agreement` is
-    `agreeing / parsed` (0 when nothing was parsed). The majority is a choice of more than half of the
-    parsed votes (None without one, ties included); `dissent` holds the parsed votes against it.
-    Unparsed answers are in `votes` with `parsed: false`, and count in none of these."""
+    """The tally. Only parsed votes count: of the `len(votes)` AIs that answered (and "host", when the host
+    gave its own answer), `parsed` gave a readable vote; `agreeing` of those chose the most chosen answer,
+    and `agreement` is `agreeing / parsed` (0 when nothing was parsed). The majority is a choice of more
+    than half of the parsed votes (None without one, ties included); `dissent` holds the parsed votes
+    against it. Unparsed answers are in `votes` with `parsed: false`, and count in none of these. The AIs
+    cancelled once the vote was decided (`decided`) are in `not_waited_for`, with a note; they count
+    nowhere."""
 
     question: str
     options: list[str] | None
@@ -72,6 +83,8 @@ class ConsensusResult(BaseModel):
     agreeing: int
     parsed: int
     dissent: list[Vote]
+    not_waited_for: list[str] = []
+    notes: list[str] = []
 
 
 def consensus_prompt(question: str, options: list[str] | None) -> str:
@@ -212,6 +225,21 @@ def tally(votes: list[Vote]) -> Tally:
     return Tally(majority=majority, agreeing=size, parsed=len(counted), dissent=dissent)
 
 
+def decided(votes: list[Vote], remaining: int) -> bool:
+    """Whether `remaining` more answers can no longer change the vote's outcome, whatever they say.
+
+    Each remaining AI may vote for any choice, a new one included, or not be counted (it fails, or its
+    answer is unparsed). The majority is settled when the leading choice has more votes than all the
+    others together plus every remaining one; its absence is settled when no choice, even given every
+    remaining vote, could pass half of the parsed votes. Either way the tally of the votes in hand has
+    the outcome that all the votes would have had.
+    """
+    counted = [vote for vote in votes if vote.parsed and vote.choice]
+    top = max(Counter(_key(vote.choice or "") for vote in counted).values(), default=0)
+    others = len(counted) - top
+    return top > others + remaining or 2 * top + remaining <= len(counted)
+
+
 def check_options(options: list[str] | None) -> list[str] | None:
     """Options stripped and de-duplicated.
 
@@ -235,23 +263,53 @@ async def run_consensus(
     deadline_s: float,
     notify: Notify | None = None,
     history: History | None = None,
-) -> ConsensusResult:
+    method: Method = "vote",
+    host_answer: str | None = None,
+    chairman: str | None = None,
+) -> ConsensusResult | CouncilResult:
     """Ask every AI the same question independently and concurrently (after `history`, a thread's earlier
-    turns per AI); tally their votes.
+    turns per AI); tally their votes (`vote`: `host_answer`, the host's own, is one more vote, "host"),
+    or hold a council (`council`: collab.council, `chairman` writing the final answer). Once the rest
+    cannot change a vote's outcome (`decided`), the AIs still asked are cancelled and named in
+    `not_waited_for` and the notes.
 
     Raises:
-        InvalidRequest: bad options.
+        InvalidRequest: bad options, an unknown method.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
     options = check_options(options)
+    if method == "council":
+        return await run_council(
+            app,
+            question,
+            ais,
+            deadline_s=deadline_s,
+            options=options,
+            host_answer=host_answer,
+            chairman=chairman,
+            notify=notify,
+            history=history,
+        )
+    if method != "vote":
+        raise InvalidRequest(f"method must be 'vote' or 'council', got {method!r}")
 
     async def heard(result: AIResult) -> None:
         await say(notify, result.describe())
 
+    host = [parse_vote(HOST, host_answer, options)] if host_answer is not None else []  # in from the start
+
+    def settled(results: list[AIResult]) -> bool:
+        votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok]
+        return decided(votes + host, len(routes) - len(results))
+
+    routes = app.select(ais)
     request = Request(consensus_prompt(question, options), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline_s)
-    results = await ask_all(app, ais, request, heard, history=history)
-    votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok]
+    results = await ask_routes(app, routes, request, heard, history=history, enough=settled)
+    votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok] + host
     counted = tally(votes)
+    skipped = not_waited_for([route.label for route in routes], results)
+    stopped = f"Stopped early: the vote was decided once {len(results)} of {len(routes)} AIs had answered"
+    notes = [f"{stopped}; not waited for: {', '.join(skipped)}"] if skipped else []
     return ConsensusResult(
         question=question,
         options=options,
@@ -262,4 +320,6 @@ async def run_consensus(
         agreeing=counted.agreeing,
         parsed=counted.parsed,
         dissent=counted.dissent,
+        not_waited_for=skipped,
+        notes=notes,
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel
 
 from ai.request import Request
 from callers import AIResult, History, Junior, ask_each
+from collab.council import HOST
 from collab.shared import Notify, labelled, say
 from core.deadline import Deadline
 from core.defaults import DEBATE_ROUND_S
@@ -32,13 +34,17 @@ class DebateRound(BaseModel):
 
 
 class DebateResult(BaseModel):
-    """A whole debate: its rounds, the summary (None when there was none) and notes on who dropped out."""
+    """A whole debate: its rounds, the summary (None when there was none) and notes on who dropped out.
+    With the host's own answer (`host_answer`, "host"), a round-1 statement the AIs answer in round 2,
+    `labels` says how each participant was named to the others (all anonymously then)."""
 
     topic: str
     ais: list[str]
     rounds: list[DebateRound]
     summary: AIResult | None
     notes: list[str]
+    host_answer: str | None = None
+    labels: dict[str, str] = {}
 
 
 def opening_prompt(topic: str, rounds: int) -> str:
@@ -64,10 +70,31 @@ def summary_prompt(topic: str, statements: dict[str, str]) -> str:
     )
 
 
-def _prompt(topic: str, number: int, rounds: int, name: str, statements: dict[str, str], active: list[str]) -> str:
+def participant_labels(names: Iterable[str], rng: random.Random) -> dict[str, str]:
+    """Anonymous names for a debate's participants (the host among them): "Participant 1" … in a random order."""
+    shuffled = list(names)
+    rng.shuffle(shuffled)
+    return {name: f"Participant {index}" for index, name in enumerate(shuffled, 1)}
+
+
+def _prompt(
+    topic: str,
+    number: int,
+    rounds: int,
+    name: str,
+    statements: dict[str, str],
+    active: list[str],
+    labels: Mapping[str, str],
+    rng: random.Random,
+) -> str:
     if number == 1:
         return opening_prompt(topic, rounds)
-    others = {other: statements[other] for other in active if other != name}
+    heard = [other for other in active if other != name]
+    if number == 2 and HOST in statements:  # the host stated its position in round 1 only
+        heard.append(HOST)
+    if labels:  # anonymous: the host's statement must not stand out by its place either
+        rng.shuffle(heard)
+    others = {labels.get(other, other): statements[other] for other in heard}
     return response_prompt(topic, number, rounds, statements[name], others)
 
 
@@ -81,15 +108,21 @@ async def run_debate(
     round_s: float = DEBATE_ROUND_S,
     notify: Notify | None = None,
     history: History | None = None,
+    host_answer: str | None = None,
+    rng: random.Random | None = None,
 ) -> DebateResult:
     """Run a debate of `rounds` rounds, then have the fastest remaining AI summarize it.
+
+    `host_answer`, the host's own position, joins round 1 as one more participant's statement: in round 2
+    every AI answers it among the others, all named anonymously ("Participant 2", numbered by `rng`), and
+    the summary reads it as the host's.
 
     An AI that fails drops out with a note; the debate goes on while at least two remain. Every round
     (and the summary) gets a fair share of the time left before `deadline_s`, and a round at most `round_s`.
     `history` (a thread's earlier turns, per AI) comes before every prompt.
 
     Raises:
-        InvalidRequest: fewer than two AIs, or rounds outside 1-5.
+        InvalidRequest: fewer than two AIs, rounds outside 1-5, or an AI named "host" beside `host_answer`.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
     if not 1 <= rounds <= MAX_ROUNDS:
@@ -97,8 +130,12 @@ async def run_debate(
     names = [route.label for route in app.select(ais)]
     if len(names) < 2:
         raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")
+    if host_answer is not None and HOST in names:
+        raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
+    rng = rng or random.Random()
+    labels = participant_labels([*names, HOST], rng) if host_answer is not None else {}
     deadline = Deadline(deadline_s, app.clock)
-    statements: dict[str, str] = {}
+    statements: dict[str, str] = {HOST: host_answer.strip()} if host_answer is not None else {}
     latencies: dict[str, float] = {}
     played: list[DebateRound] = []
     notes: list[str] = []
@@ -115,7 +152,9 @@ async def run_debate(
         # This round, the later ones and the summary share what is left of the time.
         share = min(round_s, deadline.share(rounds - number + 2))
         ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=share)
-        requests = {name: ask.asking(_prompt(topic, number, rounds, name, statements, active)) for name in active}
+        requests = {
+            name: ask.asking(_prompt(topic, number, rounds, name, statements, active, labels, rng)) for name in active
+        }
         results = await ask_each(app, requests, heard, history=history)
         played.append(DebateRound(round=number, results=results))
         for result in results:
@@ -133,7 +172,15 @@ async def run_debate(
             break
 
     summary = await _summarize(app, topic, active, statements, latencies, deadline, notes, notify)
-    return DebateResult(topic=topic, ais=names, rounds=played, summary=summary, notes=notes)
+    return DebateResult(
+        topic=topic,
+        ais=names,
+        rounds=played,
+        summary=summary,
+        notes=notes,
+        host_answer=host_answer,
+        labels=labels,
+    )
 
 
 async def _summarize(
@@ -154,7 +201,7 @@ async def _summarize(
         notes.append("No summary: the deadline was reached.")
         return None
     summarizer = min(active, key=lambda name: latencies[name])
-    final = {name: statements[name] for name in active}
+    final = {name: statements[name] for name in [*active, HOST] if name in statements}
     request = Request(summary_prompt(topic, final), temperature=0.3, deadline=deadline.remaining())
     [summary] = await ask_each(app, {summarizer: request})
     await say(notify, f"summary: {summary.describe()}")

@@ -8,7 +8,8 @@ Top-level scalar keys are server settings (see `Settings` and core/defaults.py):
 ("compact" or "full"; env `JUNIOR_AI_TOOLS`), `deadline_s`, `attempts`, ... (env `JUNIOR_AI_<KEY>`).
 The spending caps are `max_usd_per_call` and the one object-valued setting, `"budgets"` (core/budgets.py;
 env `JUNIOR_AI_BUDGETS` as JSON, and `JUNIOR_AI_DAILY_USD` for its common daily cap). The HTTP mode's
-`"http"` object (core/http_config.py) holds callers' token hashes; env `JUNIOR_AI_TOKENS` replaces them.
+`"http"` object (core/http_config.py) holds callers' token hashes; env `JUNIOR_AI_TOKENS` replaces them, and
+`JUNIOR_AI_OAUTH_CLIENT_SECRET` sets its `"oauth"` block's client secret.
 
 Environment values override the file: `<NAME>_API_KEY` (plus the providers' usual aliases, e.g.
 `XAI_API_KEY`, `GOOGLE_API_KEY`), `<NAME>_BASE_URL`, `<NAME>_MODEL`, `<NAME>_TIMEOUT`. Custom AIs can
@@ -48,7 +49,7 @@ from core.ai_config import (
 from core.budgets import Budgets, Cap, with_daily_usd
 from core.credentials import find_credentials_file, read_credentials, warn_if_readable_by_others
 from core.errors import ConfigError
-from core.http_config import TOKENS_ENV, HttpSettings
+from core.http_config import OAUTH_SECRET_ENV, TOKENS_ENV, HttpSettings
 from core.redact import url_secrets
 
 __all__ = [
@@ -122,7 +123,8 @@ class Settings(BaseModel):
         passwords written into base URLs and the database URL."""
         keys = [ai.api_key.get_secret_value() for ai in self.ais.values() if ai.api_key]
         urls = [ai.base_url for ai in self.ais.values()] + ([self.database_url] if self.database_url else [])
-        return keys + [secret for url in urls for secret in url_secrets(url)]
+        oauth = [self.http.oauth.client_secret.get_secret_value()] if self.http.oauth is not None else []
+        return keys + oauth + [secret for url in urls for secret in url_secrets(url)]
 
     @field_validator("allowed_roots", mode="before")
     @classmethod
@@ -254,6 +256,9 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
         http = server.get("http")
         if http is None or isinstance(http, dict):
             server["http"] = {**(http or {}), "tokens": env[TOKENS_ENV]}
+    http = server.get("http")
+    if env.get(OAUTH_SECRET_ENV) and isinstance(http, dict) and isinstance(http.get("oauth"), dict):
+        server["http"] = {**http, "oauth": {**http["oauth"], "client_secret": env[OAUTH_SECRET_ENV]}}
     for key in sorted(set(server) - set(SERVER_SETTINGS)):
         close = close_to(key, SERVER_SETTINGS)
         if close:

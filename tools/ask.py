@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ai.request import Request
 from callers import AIResult, ask_routes, completed
+from callers.quorum import check_min_answers, not_waited_for, quorum
 from collab.modes import MODES, ModeName
 from core.config import Settings
 from core.errors import BudgetExceeded, ProviderError
@@ -21,6 +22,7 @@ from tools.params import (
     DeadlineS,
     Files,
     MaxTokens,
+    MinAnswers,
     Mode,
     Prompt,
     Temperature,
@@ -31,11 +33,13 @@ __all__ = ["AskAllResult", "ask_one", "register"]
 
 
 class AskAllResult(BaseModel):
-    """ask_all_ais's structured content: every AI's result, in the order asked, and the counts."""
+    """ask_all_ais's structured content: every AI's result, in the order asked, and the counts; with
+    `min_answers`, the AIs cancelled once that many had answered are `not_waited_for` (no result)."""
 
     results: list[AIResult]
     succeeded: int
     failed: int
+    not_waited_for: list[str] = []
 
 
 def mode_request(
@@ -130,18 +134,27 @@ def register(server: MCPServer, settings: Settings) -> None:
         deadline_s: DeadlineS = None,
         continuation_id: ContinuationId = None,
         files: Files = None,
+        min_answers: MinAnswers = None,
     ) -> Answer:
         app = app_of(ctx)
         routes = app.select(ais)
+        check_min_answers(min_answers, len(routes))
+        enough = quorum(min_answers) if min_answers is not None else None
         deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
             request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline))
             progress = Progress(ctx, len(routes)).result
-            results = await ask_routes(app, routes, request, progress, history=turn.history_for)
+            results = await ask_routes(app, routes, request, progress, history=turn.history_for, enough=enough)
             await turn.record(results)
         succeeded = sum(result.ok for result in results)
-        summary = AskAllResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
-        return turn.finish(Answer("\n\n".join(section(r) for r in results), summary, failed=succeeded == 0))
+        skipped = not_waited_for([route.label for route in routes], results)
+        summary = AskAllResult(
+            results=results, succeeded=succeeded, failed=len(results) - succeeded, not_waited_for=skipped
+        )
+        text = "\n\n".join(section(r) for r in results)
+        if skipped:
+            text += f"\n\nNot waited for ({min_answers} answered): {', '.join(skipped)}"
+        return turn.finish(Answer(text, summary, failed=succeeded == 0))
 
     add_tool(server, ask_ai, title="Ask one AI", description="Ask one AI; answer as text.")
     add_tool(

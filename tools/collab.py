@@ -6,12 +6,13 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from callers import AIResult
-from collab.consensus import MAX_OPTIONS, ConsensusResult, Vote, run_consensus
+from collab.consensus import MAX_OPTIONS, ConsensusResult, Method, Vote, run_consensus
+from collab.council import HOST, CouncilResult
 from collab.debate import MAX_ROUNDS, DebateResult, run_debate
 from collab.solve import Approach, SolveResult, run_solve
 from core.config import Settings
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check_size, section
-from tools.params import AINames, CodeContext, ContinuationId, DeadlineS, Files
+from tools.params import MAX_NAME_CHARS, AINames, CodeContext, ContinuationId, DeadlineS, Files, HostAnswer
 from tools.turn import taking_turn
 
 __all__ = ["register"]
@@ -25,8 +26,12 @@ def _notes(notes: list[str]) -> str:
 
 def render_debate(result: DebateResult) -> str:
     parts = [f"# Debate: {result.topic}"]
+    if result.labels:
+        parts.append("Named to the AIs as: " + ", ".join(f"{name} = {shown}" for name, shown in result.labels.items()))
     for played in result.rounds:
         parts.append(f"## Round {played.round}")
+        if played.round == 1 and result.host_answer is not None:
+            parts.append(f"### {HOST} (your answer, shown to the AIs anonymously)")
         parts.extend(section(r, "###") for r in played.results)
     if result.summary is not None and result.summary.ok:
         parts.append(f"## Summary (by {result.summary.ai})\n{result.summary.text}")
@@ -89,7 +94,52 @@ def render_consensus(result: ConsensusResult) -> str:
         lines.append(f"- {failed.ai}: failed ({failed.error_kind})" + (f": {failed.error}" if failed.error else ""))
     if result.dissent:
         lines.append("Dissent: " + ", ".join(f"{v.ai} ({v.choice})" for v in result.dissent))
-    return "\n".join(lines)
+    return "\n".join(lines) + _notes(result.notes)
+
+
+def council_headline(result: CouncilResult) -> str:
+    """The council text's first line:
+
+    Council: gemini ranked first (score 0.83, first for 2 of 3 reviewers); chairman: gemini; 3 of 4 reviews ranked
+    """
+    top = next((score for score in result.scores if score.author == result.winner), None)
+    if top is not None and top.score is not None:
+        verdict = f"Council: {top.author} ranked first (score {top.score:.2f}, first for {top.first_places} of "
+        verdict += f"{top.reviewers} reviewer{'' if top.reviewers == 1 else 's'})"
+    else:
+        verdict = f"Council: no ranking; {len(result.candidates)} answer{'' if len(result.candidates) == 1 else 's'}"
+    parts = [verdict, f"chairman: {result.chairman}" if result.chairman else "no chairman"]
+    if result.reviews:
+        ranked = sum(ranking.parsed for ranking in result.rankings)
+        parts.append(f"{ranked} of {len(result.reviews)} reviews ranked")
+    return "; ".join(parts)
+
+
+def render_council(result: CouncilResult) -> str:
+    """Compact: the headline, the final answer (else the top-ranked one), the ranking with a line of each
+    answer, and the dissent; every answer in full is in the structured content."""
+    answers = {r.ai: r for r in result.answers if r.ok}
+    lines = [council_headline(result)]
+    if result.synthesis is not None and result.synthesis.ok:
+        lines.append(f"## Final answer (by {result.chairman}, chairman)\n{result.synthesis.text}")
+    elif (best := result.winner or next(iter(result.candidates), None)) in answers:
+        lines.append(f"## Top answer (by {best}; no final answer)\n{answers[best].text}")
+    if result.scores:
+        lines.append("## Ranking (Borda score 0-1)")
+        for index, score in enumerate(result.scores, 1):
+            shown = "not ranked" if score.score is None else f"{score.score:.2f}, first for {score.first_places} of "
+            shown += "" if score.score is None else f"{score.reviewers}"
+            excerpt = "your answer" if score.author == HOST else _one_line(answers[score.author].text or "")
+            lines.append(f"{index}. {score.author} ({shown}): {excerpt}")
+    for dissent in result.dissent:
+        reason = f": {_one_line(dissent.reason)}" if dissent.reason else ""
+        lines.append(f"- dissent: {dissent.reviewer} preferred {dissent.preferred}{reason}")
+    return "\n".join(lines) + _notes(result.notes)
+
+
+def _given(text: str | None) -> str | None:
+    """A text parameter stripped; None when it is blank (as if left out)."""
+    return (text or "").strip() or None
 
 
 def _last_statements(result: DebateResult) -> list[AIResult]:
@@ -111,8 +161,11 @@ def register(server: MCPServer, settings: Settings) -> None:
         deadline_s: DeadlineS = None,
         continuation_id: ContinuationId = None,
         files: Files = None,
+        host_answer: HostAnswer = None,
     ) -> Answer:
         app = app_of(ctx)
+        check_size(app, topic, host_answer)
+        host_answer = _given(host_answer)
         routes = app.select(ais)
         deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ai_debate", topic, None, continuation_id, files, routes, deadline) as turn:
@@ -125,6 +178,7 @@ def register(server: MCPServer, settings: Settings) -> None:
                 round_s=app.settings.debate_round_s,
                 notify=Progress(ctx),
                 history=turn.history_for,
+                host_answer=host_answer,
             )
             await turn.record(_last_statements(result))
         result = result.model_copy(update={"topic": topic})  # not the files the AIs were sent with it
@@ -166,17 +220,36 @@ def register(server: MCPServer, settings: Settings) -> None:
         deadline_s: DeadlineS = None,
         continuation_id: ContinuationId = None,
         files: Files = None,
+        method: Method = "vote",
+        host_answer: HostAnswer = None,
+        chairman: Annotated[str | None, Field(max_length=MAX_NAME_CHARS, description="Council's chair.")] = None,
     ) -> Answer:
         app = app_of(ctx)
-        check_size(app, question, *(options or []))
+        check_size(app, question, host_answer, *(options or []))
+        host_answer = _given(host_answer)
         routes = app.select(ais)
         deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ai_consensus", question, None, continuation_id, files, routes, deadline) as turn:
             result = await run_consensus(
-                app, turn.prompt, options, ais, deadline_s=deadline, notify=Progress(ctx), history=turn.history_for
+                app,
+                turn.prompt,
+                options,
+                ais,
+                deadline_s=deadline,
+                notify=Progress(ctx),
+                history=turn.history_for,
+                method=method,
+                host_answer=host_answer,
+                chairman=chairman,
             )
-            await turn.record(result.results)
+            if isinstance(result, CouncilResult):
+                await turn.record([*result.answers, *([result.synthesis] if result.synthesis else [])])
+            else:
+                await turn.record(result.results)
         result = result.model_copy(update={"question": question})  # not the files the AIs were sent with it
+        if isinstance(result, CouncilResult):
+            answered = any(r.ok for r in result.answers)
+            return turn.finish(Answer(render_council(result), result, failed=not answered))
         return turn.finish(Answer(render_consensus(result), result, failed=not result.votes))
 
     add_tool(
@@ -195,5 +268,6 @@ def register(server: MCPServer, settings: Settings) -> None:
         server,
         ai_consensus,
         title="AI consensus",
-        description="AIs answer independently with choice, confidence, reason; returns the majority and dissent.",
+        description="AIs answer independently with choice, confidence, reason; returns the majority and dissent. "
+        "council: they rank each other's answers anonymously, then a chairman answers (~3 calls per AI).",
     )

@@ -7,8 +7,10 @@ application (clients, guards, store) is built once, when the server starts, and 
   configuration holds each token's sha256 under its caller's name (core/http_config.py), and a verified
   request carries `AccessToken.client_id` = that name (`mcp.server.auth.middleware.auth_context
   .get_access_token()` in a tool). No token or a wrong one: 401 with `WWW-Authenticate: Bearer`.
-- **Where it may be reached.** `exposure_problem`: a non-loopback address without any token is refused.
-  On loopback, auth is on once tokens are configured.
+- **OAuth.** With `http.oauth`, tokens an identity provider issued are checked by introspection, and the
+  SDK serves the protected resource metadata (tools/http_oauth.py); configured tokens keep working too.
+- **Where it may be reached.** `exposure_problem`: a non-loopback address without any token (or OAuth) is
+  refused. On loopback, auth is on once tokens or OAuth are configured.
 - **Web hygiene.** Host and Origin are checked by the SDK's `TransportSecuritySettings` (the bound
   address and its localhost forms, plus `http.allowed_hosts` / `http.allowed_origins`): a bad Host is
   421, a bad Origin 403. A body over `http.max_body_bytes` is 413.
@@ -48,6 +50,8 @@ from core.config import Settings
 from core.errors import StoreUnavailable
 from core.http_config import TOKENS_ENV, identify
 from tools.access_log import ACCESS_LOGGER, AccessLog
+from tools.http_limits import with_rate_limits
+from tools.http_oauth import resource_server
 from tools.prometheus import METRICS_PATH, metrics_endpoint, metrics_registry
 
 __all__ = [
@@ -94,13 +98,15 @@ def is_loopback(host: str) -> bool:
 
 
 def exposure_problem(host: str, settings: Settings) -> str | None:
-    """Why serving on `host` must not start, or None: beyond loopback, callers must show a token."""
-    if is_loopback(host) or settings.http.tokens:
+    """Why serving on `host` must not start, or None: beyond loopback, callers must show a token (a configured
+    one, or one the configured identity provider issued)."""
+    if is_loopback(host) or settings.http.tokens or settings.http.oauth is not None:
         return None
     return (
         f"refusing to serve on {host}, which other machines can reach, without bearer tokens. Make one with "
         f"`python3 run.py serve --new-token NAME` and put its hash in credentials.json "
         f'("http": {{"tokens": {{"NAME": "<sha256>"}}}}) or {TOKENS_ENV}="NAME:<sha256>"; '
+        f'or accept an identity provider\'s tokens ("http": {{"oauth": {{...}}}}, see the README); '
         f"or serve on 127.0.0.1."
     )
 
@@ -122,7 +128,7 @@ def transport_security(host: str, port: int, settings: Settings) -> TransportSec
 def http_app(
     server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
 ) -> Starlette:
-    """The ASGI application: MCP at `/mcp` (behind the bearer check when tokens are configured),
+    """The ASGI application: MCP at `/mcp` (behind the bearer check when tokens or OAuth are configured),
     `/healthz` and `/metrics` (unless turned off). `running` gives the application while the server is
     up (None before and after); each app has a metrics registry of its own."""
 
@@ -133,19 +139,23 @@ def http_app(
     if settings.http.metrics:
         routes.append(Route(METRICS_PATH, metrics_endpoint(metrics_registry(running)), methods=["GET"]))
     tokens = settings.http.tokens
+    local = HashedTokens(tokens) if tokens else None
     auth = AuthSettings(issuer_url=f"http://{host}:{port}", resource_server_url=None) if tokens else None  # type: ignore[arg-type]
+    oauth = resource_server(settings.http.oauth, local) if settings.http.oauth is not None else None
     # The lowlevel server is private in the SDK; MCPServer.streamable_http_app reaches it the same way, but
     # takes the verifier only from the constructor, and the stdio path needs none.
-    return server._lowlevel_server.streamable_http_app(
+    app = server._lowlevel_server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         max_request_body_size=settings.http.max_body_bytes,
         transport_security=transport_security(host, port, settings),
         host=host,
-        auth=auth,
-        token_verifier=HashedTokens(tokens) if tokens else None,
+        auth=oauth.auth if oauth else auth,
+        token_verifier=oauth.verifier if oauth else local,
         custom_starlette_routes=routes,
     )
+    app = oauth.finish(app) if oauth else app
+    return with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (tools/http_limits.py)
 
 
 async def _store_state(app: Junior | None) -> str:

@@ -13,7 +13,9 @@ __all__ = [
     "ContinuationId",
     "DeadlineS",
     "Files",
+    "HostAnswer",
     "MaxTokens",
+    "MinAnswers",
     "Mode",
     "Prompt",
     "Temperature",
@@ -37,6 +39,9 @@ AINames = Annotated[
 DeadlineS = Annotated[
     float | None, Field(ge=1, le=MAX_DEADLINE_S, description="Seconds to finish in; late AIs are marked timed out.")
 ]
+MinAnswers = Annotated[
+    int | None, Field(ge=1, le=MAX_AIS, description="Return once this many answered; the rest are cancelled.")
+]
 ContinuationId = Annotated[
     str | None, Field(max_length=MAX_THREAD_ID_CHARS, description="Continue the thread an answer named.")
 ]
@@ -44,3 +49,5 @@ Files = Annotated[
     list[Annotated[str, Field(max_length=MAX_PATH_CHARS)]] | None,
     Field(max_length=MAX_FILES, description="Paths or globs the server reads and sends."),
 ]
+# Checked by the tool's size check (max_prompt_chars), as the question is.
+HostAnswer = Annotated[str | None, Field(description="Your own answer, written first; it joins anonymously.")]

@@ -5,25 +5,26 @@ scrapes), on a `CollectorRegistry` the HTTP app owns (never prometheus_client's 
 Every series but `junior_ai_ledger_behind` is labelled by `ai`, the configured AI's name:
 
     junior_ai_requests_total, junior_ai_successes_total, junior_ai_failures_total{kind}, junior_ai_retries_total
-    junior_ai_latency_p50_seconds, junior_ai_latency_p95_seconds   (gauges over the recent calls' window:
-                                                                   core/metrics.py keeps percentiles, no buckets)
+    junior_ai_latency_seconds (a histogram of whole calls since start: _bucket{le}, _sum, _count)
+    junior_ai_latency_p50_seconds, junior_ai_latency_p95_seconds   (gauges over the recent calls' window)
     junior_ai_tokens_total{direction="in"|"out"}
+    junior_ai_cost_usd_total   (this replica's answers whose price is known; the ledger has every call)
     junior_ai_breaker_state (0 closed, 1 half-open, 2 open), junior_ai_breaker_trips_total
     junior_ai_concurrency_limit, junior_ai_ledger_behind
 
-Cost is not here: the per-AI metrics do not carry it (the spending ledger does, in the store). What is
-shown is counts and names only: no key, no base URL.
+What is shown is counts, dollars and names only: no key, no base URL, no caller.
 
 Imported only on the `--http` path: prometheus_client stays off the stdio start-up.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from types import MappingProxyType
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
@@ -52,6 +53,8 @@ class JuniorCollector(Collector):
         successes = CounterMetricFamily("junior_ai_successes", "Calls that got an answer.", labels=["ai"])
         failures = CounterMetricFamily("junior_ai_failures", "Calls that failed, by error kind.", labels=["ai", "kind"])
         retries = CounterMetricFamily("junior_ai_retries", "Retries taken, over all calls.", labels=["ai"])
+        latency = HistogramMetricFamily("junior_ai_latency_seconds", "Seconds per whole call.", labels=["ai"])
+        cost = CounterMetricFamily("junior_ai_cost_usd", "Dollars of the answers whose price is known.", labels=["ai"])
         p50 = GaugeMetricFamily("junior_ai_latency_p50_seconds", "Median seconds per call.", labels=["ai"])
         p95 = GaugeMetricFamily("junior_ai_latency_p95_seconds", "95th-percentile seconds per call.", labels=["ai"])
         tokens = CounterMetricFamily(
@@ -69,6 +72,9 @@ class JuniorCollector(Collector):
             for kind, count in sorted(snapshot.failures.items()):
                 failures.add_metric([name, kind], count)
             retries.add_metric([name], snapshot.retries)
+            histogram = guard.metrics.histogram()
+            latency.add_metric([name], [(_le(bound), count) for bound, count in histogram.buckets], histogram.sum_s)
+            cost.add_metric([name], guard.metrics.cost_usd)
             if snapshot.latency_p50_s is not None:
                 p50.add_metric([name], snapshot.latency_p50_s)
             if snapshot.latency_p95_s is not None:
@@ -78,10 +84,15 @@ class JuniorCollector(Collector):
             breaker.add_metric([name], BREAKER_STATES.get(snapshot.breaker_state, BREAKER_STATES["open"]))
             trips.add_metric([name], snapshot.breaker_trips)
             limit.add_metric([name], snapshot.concurrency_limit)
-        yield from (requests, successes, failures, retries, p50, p95, tokens, breaker, trips, limit)
+        yield from (requests, successes, failures, retries, latency, p50, p95, tokens, cost, breaker, trips, limit)
         yield GaugeMetricFamily(
             "junior_ai_ledger_behind", "Spending-ledger rows that could not be written.", value=app.ledger_behind
         )
+
+
+def _le(bound: float) -> str:
+    """A bucket's `le` label as Prometheus writes it ("0.5", "+Inf")."""
+    return "+Inf" if bound == math.inf else repr(bound)
 
 
 def metrics_registry(running: Callable[[], Junior | None]) -> CollectorRegistry:

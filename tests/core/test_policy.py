@@ -4,6 +4,7 @@ breaker, the metrics. Nothing here sleeps: the loop gets a sleep that records it
 from __future__ import annotations
 
 import datetime
+import math
 import random
 
 import anyio
@@ -336,6 +337,18 @@ def test_metrics_count_outcomes_and_keep_latency_memory_bounded() -> None:
     assert (snapshot.input_tokens, snapshot.output_tokens) == (50_000, 15_000)
     assert len(metrics._latencies) == 1_000
     assert snapshot.latency_p50_s == pytest.approx(4.5, abs=0.01)
+
+
+def test_the_latency_histogram_counts_every_call_cumulatively_with_bounds_inclusive() -> None:
+    metrics = AIMetrics()
+    for latency in (0.05, 0.1, 0.3, 2.5, 400.0):
+        metrics.succeeded(latency, None, None, cost_usd=0.25)
+    metrics.failed("timeout", 1.0)
+    histogram = metrics.histogram()
+    counts = dict(histogram.buckets)
+    assert (counts[0.1], counts[0.5], counts[1.0], counts[2.5], counts[300.0], counts[math.inf]) == (2, 3, 4, 5, 5, 6)
+    assert histogram.sum_s == pytest.approx(403.95)
+    assert metrics.cost_usd == pytest.approx(1.25)
 
 
 @pytest.mark.parametrize(

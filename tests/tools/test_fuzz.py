@@ -59,7 +59,13 @@ ARGUMENTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "max_tokens": st.integers(-5, 300_000) | st.none(),
         "deadline_s": DEADLINE,
     },
-    "ask_all_ais": {"prompt": TEXT, "ais": AI_LISTS, "context": TEXT | st.none(), "deadline_s": DEADLINE},
+    "ask_all_ais": {
+        "prompt": TEXT,
+        "ais": AI_LISTS,
+        "context": TEXT | st.none(),
+        "deadline_s": DEADLINE,
+        "min_answers": st.integers(-1, 9) | st.none(),
+    },
     "ai_debate": {"topic": TEXT, "ais": AI_LISTS, "rounds": st.integers(-1, 7), "deadline_s": DEADLINE},
     "collaborative_solve": {
         "problem": TEXT,

@@ -8,7 +8,8 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -26,8 +27,8 @@ from core.store import Store
 from core.store_schema import ledger
 from core.store_url import store_url
 from tests.fakes import FakeProvider
-from tests.helpers import answer_of, closed_port, credentials_for, key_for, npm_client, write_credentials
-from tests.test_inspector import INSPECTOR_VERSION, PREFIX
+from tests.helpers import answer_of, closed_port, credentials_for, key_for, write_credentials
+from tests.test_inspector import inspector_path, installed_inspector
 from tools.http import HashedTokens, exposure_problem, is_loopback
 
 pytestmark = pytest.mark.anyio
@@ -138,6 +139,10 @@ async def test_metrics_count_an_ask_ai_call_without_a_token_and_name_no_secret(s
     assert samples[("junior_ai_breaker_state", (("ai", "grok"),))] == 0
     assert samples[("junior_ai_concurrency_limit", (("ai", "grok"),))] >= 1
     assert ("junior_ai_latency_p50_seconds", (("ai", "grok"),)) in samples
+    assert samples[("junior_ai_latency_seconds_count", (("ai", "grok"),))] == 1
+    assert samples[("junior_ai_latency_seconds_bucket", (("ai", "grok"), ("le", "+Inf")))] == 1
+    assert samples[("junior_ai_latency_seconds_bucket", (("ai", "gemini"), ("le", "+Inf")))] == 0
+    assert samples[("junior_ai_cost_usd_total", (("ai", "grok"),))] > 0  # grok-3-mini is in genai-prices
     assert ("junior_ai_tokens_total", (("ai", "grok"), ("direction", "in"))) in samples
     assert samples[("junior_ai_ledger_behind", ())] == 0
     for secret in (key_for("grok"), key_for("gemini"), "test-key", CANARY, "http://127.0.0.1:"):
@@ -288,27 +293,27 @@ def test_loopback_addresses(host: str, loopback: bool) -> None:
 # -- the MCP Inspector over HTTP --------------------------------------------------------------------
 
 
-def test_the_inspector_lists_the_tools_over_http(tmp_path: Path, credentials: Path) -> None:
-    """The Inspector CLI of the 0.15 line (Node 20) has no header flag, so it reaches a loopback server
-    that has no tokens configured (auth is optional on loopback)."""
-    inspector = npm_client(
-        f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}", PREFIX, "mcp-inspector", "MCP Inspector CLI"
-    )
-    server = HttpServer(server_env(tmp_path, credentials))
-    try:
-        server.wait_ready()
-        done = subprocess.run(
-            [str(inspector), "--cli", f"{server.url}/mcp", "--transport", "http", "--method", "tools/list"],
+def test_the_inspector_with_a_token_lists_and_calls_the_tools_over_http(served: HttpServer, tmp_path: Path) -> None:
+    inspector = installed_inspector()
+
+    def run(*method: str, token: str = CANARY) -> subprocess.CompletedProcess[str]:
+        command = [str(inspector), "--cli", f"{served.url}/mcp", "--transport", "http"]
+        return subprocess.run(
+            [*command, "--header", f"Authorization: Bearer {token}", *method],
             capture_output=True,
             text=True,
             timeout=120,
-            env={"HOME": str(tmp_path), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+            env={"HOME": str(tmp_path), "PATH": inspector_path()},
         )
-    finally:
-        server.stop()
-    assert done.returncode == 0, done.stdout + done.stderr
-    names = {tool["name"] for tool in json.loads(done.stdout)["tools"]}
-    assert {"ask_ai", "ask_all_ais", "server_status"} <= names
+
+    listed = run("--method", "tools/list")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert {"ask_ai", "ask_all_ais", "server_status"} <= {tool["name"] for tool in json.loads(listed.stdout)["tools"]}
+    called = run("--method", "tools/call", "--tool-name", "ask_ai", "--tool-arg", "ai=grok", "prompt=hi")
+    assert called.returncode == 0, called.stdout + called.stderr
+    assert answer_of(json.loads(called.stdout)["content"][0]["text"]) == "[grok:grok-3-mini] hi"
+    refused = run("--method", "tools/list", token="not-the-token")
+    assert refused.returncode != 0 and "invalid_token" in refused.stderr
 
 
 BOB = "bobs-token-0a1b2c3d4e5f60718293a4b5"
@@ -348,3 +353,67 @@ async def test_each_caller_sees_and_continues_only_their_own_threads_and_is_name
     async with Store(store_url(settings)) as store, store.read() as conn:
         callers = (await conn.execute(select(ledger.c.caller, ledger.c.thread_id))).all()
     assert sorted(map(tuple, callers)) == [("alice", thread), ("alice", thread)], "bob's refused call cost nothing"
+
+
+# -- every tool, progress and cancellation through the SDK's Streamable HTTP client ------------------
+
+
+@asynccontextmanager
+async def http_client(served: HttpServer, token: str = CANARY) -> AsyncIterator[Client]:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        async with Client(streamable_http_client(f"{served.url}/mcp", http_client=http)) as client:
+            yield client
+
+
+async def test_every_tool_answers_over_http(served: HttpServer) -> None:
+    calls = {
+        "ask_ai": {"ai": "grok", "prompt": "one"},
+        "ask_all_ais": {"prompt": "all"},
+        "ai_debate": {"topic": "tabs or spaces", "rounds": 1},
+        "collaborative_solve": {"problem": "sum a list"},
+        "ai_consensus": {"question": "which db?", "options": ["SQLite", "PostgreSQL"]},
+        "server_status": {},
+        "threads": {},
+    }
+    with anyio.fail_after(60):
+        async with http_client(served) as client:
+            listed = {tool.name for tool in (await client.list_tools()).tools}
+            results = {name: await client.call_tool(name, arguments) for name, arguments in calls.items()}
+    assert listed == set(calls)
+    for name, result in results.items():
+        assert not result.is_error, (name, result.content)
+        assert result.content and result.content[0].text, name  # type: ignore[union-attr]
+    assert results["ask_all_ais"].structured_content["succeeded"] == 2  # type: ignore[index]
+
+
+async def test_progress_reaches_an_http_client(served: HttpServer) -> None:
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(f"{progress:g}/{total:g} {message}")
+
+    with anyio.fail_after(60):
+        async with http_client(served) as client:
+            result = await client.call_tool("ask_all_ais", {"prompt": "progress"}, progress_callback=on_progress)
+    assert not result.is_error
+    # Progress notifications go out on the request's SSE stream before its response: all are here.
+    assert sorted(m.split(" ", 1)[0] for m in messages) == ["1/2", "2/2"], messages
+    assert any("grok" in m for m in messages) and any("gemini" in m for m in messages)
+
+
+async def test_a_client_that_gives_up_over_http_closes_the_requests_upstream(
+    fake: FakeProvider, served: HttpServer
+) -> None:
+    for name in ("grok", "gemini"):
+        fake.behave(name, latency=30)
+    with anyio.fail_after(60):
+        async with http_client(served) as client:
+            with anyio.move_on_after(20):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(client.call_tool, "ask_all_ais", {"prompt": "slow"})
+                    assert await anyio.to_thread.run_sync(fake.wait_for_requests, 2, 15)
+                    group.cancel_scope.cancel()
+        assert await anyio.to_thread.run_sync(fake.wait_for_disconnects, 2, 10), "the provider requests ran on"
+        fake.reset()
+        async with http_client(served) as client:
+            assert not (await client.call_tool("ask_ai", {"ai": "grok", "prompt": "next"})).is_error

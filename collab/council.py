@@ -1,0 +1,305 @@
+"""A council: every AI answers alone, each reviews the others' answers anonymously and ranks them, and a
+chairman writes the final answer from all of them (Karpathy's llm-council, with shuffled, anonymous
+review and a Borda count).
+
+    result = await run_council(app, "Which queue for 10k jobs/s?", deadline_s=60, host_answer="Kafka...")
+
+About three calls per AI: one answer, one review, and the chairman's one more. Every stage shares the
+call's deadline; what a stage finished before a cut is kept.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ai.request import Request
+from callers import AIResult, History, Junior, ask_each
+from collab.ranking import Dissent, Ranking, Score, arrange, borda, dissent_of, label, parse_ranking, relabel
+from collab.shared import Notify, say
+from core.deadline import Deadline
+from core.errors import InvalidRequest
+
+__all__ = [
+    "HOST",
+    "CouncilResult",
+    "answer_prompt",
+    "chairman_prompt",
+    "pick_chairman",
+    "review_prompt",
+    "run_council",
+]
+
+HOST = "host"  # how the host's own answer is named in the result (never to the AIs)
+MAX_ANSWER_CHARS = 6_000  # of one answer, in a review or the chairman's prompt
+ANSWER_SYSTEM = "Answer the question independently, as well and as concisely as you can."
+REVIEW_SYSTEM = "You are a fair, careful reviewer. Judge substance, not style, length or the order shown."
+ANSWER_TEMPERATURE, REVIEW_TEMPERATURE, CHAIR_TEMPERATURE = 0.5, 0.2, 0.3
+STAGES = 3
+
+
+class CouncilResult(BaseModel):
+    """A council's work.
+
+    Attributes:
+        question: What was asked.
+        method: Always "council" (ai_consensus's other method gives a ConsensusResult).
+        candidates: Whose answers were reviewed, in stage-1 order: the AIs that answered, then "host".
+        answers: Stage 1: every AI's answer, or its failure.
+        reviews: Stage 2: every reviewer's review as it came, or its failure.
+        rankings: Each answered review read as a ranking (what the reviewer was shown, and under which labels).
+        scores: Every candidate's Borda standing, best first (empty when there was no review).
+        winner: The best-ranked candidate (None without a counted ranking).
+        chairman: Who wrote the final answer (asked to), or None when nobody was.
+        synthesis: The chairman's final answer, or its failure; None when no chairman was asked.
+        dissent: Reviewers who put another answer before the winner, strongest first.
+        notes: What went wrong or was skipped, and why.
+    """
+
+    question: str
+    method: Literal["council"] = "council"
+    candidates: list[str]
+    answers: list[AIResult]
+    reviews: list[AIResult]
+    rankings: list[Ranking]
+    scores: list[Score]
+    winner: str | None
+    chairman: str | None
+    synthesis: AIResult | None
+    dissent: list[Dissent]
+    notes: list[str]
+
+
+def answer_prompt(question: str, options: Sequence[str] | None = None) -> str:
+    """Stage 1: the user's question, verbatim."""
+    choose = f"\n\nChoose one of these options and say why: {', '.join(options)}" if options else ""
+    return f"Question:\n{question}{choose}"
+
+
+def _responses(shown: Mapping[str, str], texts: Mapping[str, str]) -> str:
+    return "\n\n".join(
+        f"Response {name}:\n{texts[author].strip()[:MAX_ANSWER_CHARS]}" for name, author in shown.items()
+    )
+
+
+def review_prompt(question: str, shown: Mapping[str, str], texts: Mapping[str, str]) -> str:
+    """Stage 2, for one reviewer: the question and the responses it is shown (label → author; `texts`:
+    author → answer), each as a `Response X:` line followed by its text."""
+    return (
+        f"Several people answered this question independently.\n\nQuestion:\n{question}\n\n"
+        f"{_responses(shown, texts)}\n\n"
+        "Evaluate each response briefly: what it gets right and wrong. Then end your reply with the line\n"
+        "FINAL RANKING:\n"
+        "followed by every response, best first, one per line, numbered, each with one line of reasoning:\n"
+        "1. Response <letter> — <one line of reasoning>\n"
+        "2. Response <letter> — <one line of reasoning>\n"
+        "and nothing after the ranking."
+    )
+
+
+def chairman_prompt(
+    question: str,
+    shown: Mapping[str, str],
+    texts: Mapping[str, str],
+    scores: Sequence[Score],
+    dissent: Sequence[Dissent],
+) -> str:
+    """Stage 3: the answers (labels as in `shown`), the reviewers' verdict and the dissent to address (its
+    reasons already in these labels)."""
+    names = {author: name for name, author in shown.items()}
+    parts = [
+        "You are the chairman of a council that answered the question below. Each member answered alone, "
+        "then reviewed the others' answers anonymously.",
+        f"Question:\n{question}",
+        _responses(shown, texts),
+    ]
+    ranked = [
+        f"{index}. Response {names[s.author]}: score {s.score:.2f} (first for {s.first_places} of {s.reviewers})"
+        for index, s in enumerate((s for s in scores if s.score is not None and s.author in names), 1)
+    ]
+    if ranked:
+        parts.append("The reviewers' ranking (Borda score 0-1, best first):\n" + "\n".join(ranked))
+    if dissent:
+        lines = [
+            f"- A reviewer preferred Response {names.get(d.preferred, '?')}"
+            + (f": {d.reason}" if d.reason else "")
+            + (f" (on the top answer: {d.on_winner})" if d.on_winner else "")
+            for d in dissent
+        ]
+        parts.append("Dissent, strongest first:\n" + "\n".join(lines))
+        ask = "Address the strongest dissent explicitly: say whether it is right and what it changes."
+    else:
+        ask = "Where the answers disagree, say which view you take and why."
+    parts.append(
+        "Write the final answer to the question: keep what the answers get right, fix what they get wrong. "
+        f"{ask} Do not mention the council, the reviews or the response letters except to address the dissent."
+    )
+    return "\n\n".join(parts)
+
+
+def pick_chairman(scores: Sequence[Score], answered: Sequence[AIResult], chairman: str | None) -> str | None:
+    """Who writes the final answer: `chairman` when given; else the AI whose answer ranked first (the
+    best-ranked AI when the host's did); else, without a ranking, the AI that answered fastest."""
+    if chairman is not None:
+        return chairman
+    ais = {result.ai for result in answered}
+    ranked = [score.author for score in scores if score.score is not None and score.author in ais]
+    if ranked:
+        return ranked[0]
+    return min(answered, key=lambda result: result.latency_s).ai if answered else None
+
+
+async def run_council(
+    app: Junior,
+    question: str,
+    ais: Iterable[str] | None = None,
+    *,
+    deadline_s: float,
+    options: Sequence[str] | None = None,
+    host_answer: str | None = None,
+    chairman: str | None = None,
+    rng: random.Random | None = None,
+    shuffle: bool = True,
+    notify: Notify | None = None,
+    history: History | None = None,
+) -> CouncilResult:
+    """Run a council: answers, anonymous reviews, a chairman's synthesis (see the module's docstring).
+
+    `host_answer` is one more candidate, "host", that every AI reviews and none can tell apart; the host
+    reviews nothing. `rng` draws each reviewer's order (default: a fresh generator for this call);
+    `shuffle=False` shows every reviewer the answers in stage-1 order (to measure position bias).
+
+    Raises:
+        InvalidRequest: an AI is named "host" while `host_answer` is given.
+        NoAIConfigured, UnknownAI, AIUnavailable: the AIs (or the chairman) cannot be asked.
+    """
+    names = [route.label for route in app.select(ais)]
+    if chairman is not None:
+        chairman = app.route(chairman).label
+    if host_answer is not None and HOST in names:
+        raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
+    rng = rng or random.Random()
+    deadline = Deadline(deadline_s, app.clock)
+
+    async def heard(result: AIResult, stage: str) -> None:
+        await say(notify, f"{stage}: {result.describe()}")
+
+    ask = Request(answer_prompt(question, options), system=ANSWER_SYSTEM, temperature=ANSWER_TEMPERATURE)
+    answers = await ask_each(
+        app,
+        dict.fromkeys(names, replace(ask, deadline=deadline.share(STAGES))),
+        lambda r: heard(r, "answer"),
+        history=history,
+    )
+    notes = [f"{r.ai} did not answer: {r.error_kind}: {r.error}" for r in answers if not r.ok]
+    answered = [r for r in answers if r.ok and r.text]
+    texts = {r.ai: r.text or "" for r in answered}
+    if host_answer is not None:
+        texts[HOST] = host_answer
+    candidates = list(texts)
+    result = CouncilResult(
+        question=question,
+        candidates=candidates,
+        answers=answers,
+        reviews=[],
+        rankings=[],
+        scores=[],
+        winner=None,
+        chairman=None,
+        synthesis=None,
+        dissent=[],
+        notes=notes,
+    )
+    notes = result.notes  # the result's own list (pydantic copied the one given)
+    if len(candidates) < 2:
+        only = f"only {candidates[0]} answered" if candidates else "no AI answered"
+        notes.append(f"No review: {only}, so there was nothing to compare.")
+        return result.model_copy(update={"winner": candidates[0] if candidates else None})
+
+    rankings: list[Ranking] = []
+    reviews: list[AIResult] = []
+    if len(candidates) < 3:
+        notes.append("No review: with two answers, no reviewer has two others' answers to rank.")
+    elif deadline.expired:
+        notes.append("No review: the deadline was reached after the answers.")
+    else:
+        reviewers = [r.ai for r in answered]
+        shown = {reviewer: arrange(candidates, reviewer, rng, shuffle) for reviewer in reviewers}
+        review = Request("", system=REVIEW_SYSTEM, temperature=REVIEW_TEMPERATURE, deadline=deadline.share(2))
+        requests = {reviewer: review.asking(review_prompt(question, shown[reviewer], texts)) for reviewer in reviewers}
+        reviews = await ask_each(app, requests, lambda r: heard(r, "review"), history=history)
+        notes.extend(f"{r.ai} did not review: {r.error_kind}: {r.error}" for r in reviews if not r.ok)
+        rankings = [_read(r.ai, r.text or "", shown[r.ai]) for r in reviews if r.ok]
+        notes.extend(f"{k.reviewer}'s review had no readable ranking; not counted." for k in rankings if not k.parsed)
+
+    counted = [(len(k.shown), k.ranked) for k in rankings if k.parsed]
+    scores = borda(counted, candidates) if counted else []
+    winner = scores[0].author if scores and scores[0].score is not None else None
+    dissent = dissent_of(rankings, winner, scores) if winner else []
+    result = result.model_copy(
+        update={"reviews": reviews, "rankings": rankings, "scores": scores, "winner": winner, "dissent": dissent}
+    )
+    return await _chair(app, result, texts, chairman, deadline, rng, shuffle, notify, history)
+
+
+def _read(reviewer: str, text: str, shown: dict[str, str]) -> Ranking:
+    order, reasons = parse_ranking(text, list(shown))
+    # A reason names responses by this reviewer's labels; the result names authors.
+    authors = {name: f"[{author}]" for name, author in shown.items()}
+    return Ranking(
+        reviewer=reviewer,
+        shown=shown,
+        ranked=[shown[name] for name in order],
+        reasons={shown[name]: relabel(reason, authors) for name, reason in reasons.items()},
+        parsed=bool(order),
+    )
+
+
+async def _chair(
+    app: Junior,
+    result: CouncilResult,
+    texts: dict[str, str],
+    chairman: str | None,
+    deadline: Deadline,
+    rng: random.Random,
+    shuffle: bool,
+    notify: Notify | None,
+    history: History | None,
+) -> CouncilResult:
+    answered = [r for r in result.answers if r.ok and r.text]
+    chair = pick_chairman(result.scores, answered, chairman)
+    if chair is None:
+        result.notes.append("No final answer: no AI could chair the council.")
+        return result
+    if deadline.expired:
+        result.notes.append("No final answer: the deadline was reached; the ranking and the answers are all there is.")
+        return result
+    order = list(result.candidates)
+    if shuffle:
+        rng.shuffle(order)
+    shown = {label(index): author for index, author in enumerate(order)}
+    names = {author: f"Response {name}" for name, author in shown.items()}
+    dissent = [
+        d.model_copy(update={"reason": _renamed(d.reason, names), "on_winner": _renamed(d.on_winner, names)})
+        for d in result.dissent
+    ]
+    prompt = chairman_prompt(result.question, shown, texts, result.scores, dissent)
+    request = Request(prompt, temperature=CHAIR_TEMPERATURE, deadline=deadline.remaining())
+    [synthesis] = await ask_each(app, {chair: request}, history=history)
+    await say(notify, f"chairman: {synthesis.describe()}")
+    if not synthesis.ok:
+        result.notes.append(f"The final answer by {chair} failed: {synthesis.error_kind}: {synthesis.error}")
+    return result.model_copy(update={"chairman": chair, "synthesis": synthesis})
+
+
+def _renamed(reason: str | None, names: Mapping[str, str]) -> str | None:
+    """A reason as the result holds it ("[grok] misses X") in the chairman's labels ("Response B misses X")."""
+    if reason is None:
+        return None
+    for author, name in names.items():
+        reason = reason.replace(f"[{author}]", name)
+    return reason
