@@ -41,7 +41,7 @@ from core.store_schema import ledger
 
 T = TypeVar("T")
 
-__all__ = ["CAP_SLACK_USD", "LEDGER_LOCK_KEY", "Ledger", "LedgerStore", "SpendRow", "over_cap"]
+__all__ = ["CAP_SLACK_USD", "LEDGER_LOCK_KEY", "CallerSpend", "Ledger", "LedgerStore", "SpendRow", "over_cap"]
 
 # Any constant will do, other than core/store.py's MIGRATION_LOCK_KEY: it names the lock reservations take
 # turns on (PostgreSQL).
@@ -66,6 +66,17 @@ class LedgerStore(Protocol):
     def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
 
     async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
+
+
+@dataclass(frozen=True)
+class CallerSpend:
+    """What one caller's calls cost in a span of time: `caller` is a token's name over HTTP (None: calls
+    made over stdio, or before callers were recorded), `calls` those that ran or failed, `cost_usd` their
+    known cost."""
+
+    caller: str | None
+    calls: int
+    cost_usd: float
 
 
 @dataclass(frozen=True)
@@ -291,6 +302,24 @@ class Ledger:
             rows = (await conn.execute(query)).mappings().all()
         spent = [SpendRow(**row) for row in rows]
         return [row for row in spent if row.calls or row.reserved_usd]
+
+    async def spend_by_caller(self, *, since: float) -> list[CallerSpend]:
+        """What each caller's calls since `since` cost, the most expensive first.
+
+        Raises:
+            StoreUnavailable: the store cannot be read.
+        """
+        done = ledger.c.state != "reserved"
+        cost = func.coalesce(func.sum(ledger.c.cost_usd), 0.0)
+        query = (
+            select(ledger.c.caller, _count(done).label("calls"), cost.label("cost_usd"))
+            .where(ledger.c.at >= since, done)
+            .group_by(ledger.c.caller)
+            .order_by(cost.desc(), ledger.c.caller)
+        )
+        async with self._store.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [CallerSpend(**row) for row in rows]
 
     async def _close(self, reservation_id: int, values: dict[str, Any]) -> bool:
         still_open = and_(ledger.c.id == reservation_id, ledger.c.state == "reserved")

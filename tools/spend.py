@@ -1,5 +1,6 @@
 """What has been spent, for server_status: per AI and model for today, the last 7 days and all time (from
-the ledger in the store, so the same for every server sharing it), and each cap with what is left."""
+the ledger in the store, so the same for every server sharing it), per caller (over HTTP, a token's name)
+for today and the last 7 days, and each cap with what is left."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from core.budgets import Cap, window_start
 from core.errors import StoreUnavailable
 from tools.costs import dollars
 
-__all__ = ["DAY_S", "CapStatus", "SpendLine", "SpendReport", "render_spend", "spend_report"]
+__all__ = ["DAY_S", "CallerLine", "CapStatus", "SpendLine", "SpendReport", "render_spend", "spend_report"]
 
 DAY_S = 86_400.0
 
@@ -26,6 +27,14 @@ class SpendLine(BaseModel):
     errors: int
     cost_usd: float
     unknown_cost_calls: int
+
+
+class CallerLine(BaseModel):
+    """One caller's calls in one span and what they cost (known); `caller` None: over stdio."""
+
+    caller: str | None
+    calls: int
+    cost_usd: float
 
 
 class CapStatus(BaseModel):
@@ -43,6 +52,8 @@ class SpendReport(BaseModel):
     today: list[SpendLine] = []
     last_7_days: list[SpendLine] = []
     all_time: list[SpendLine] = []
+    callers_today: list[CallerLine] = []
+    callers_last_7_days: list[CallerLine] = []
     caps: list[CapStatus] = []
     max_usd_per_call: float | None = None
     ledger_behind: int = 0
@@ -68,6 +79,9 @@ async def spend_report(app: Junior) -> SpendReport:
             rows = await ledger.spend(since=since, now=now)
             lines = [SpendLine(**{name: getattr(row, name) for name in SpendLine.model_fields}) for row in rows]
             setattr(report, span, lines)
+        for span in ("today", "last_7_days"):
+            rows_by_caller = await ledger.spend_by_caller(since=spans[span])
+            setattr(report, f"callers_{span}", [CallerLine(**vars(row)) for row in rows_by_caller])
         caps = _caps(app)
         spent = await ledger.spent(caps, now=now)
     except StoreUnavailable as error:
@@ -100,6 +114,11 @@ def _span(title: str, lines: list[SpendLine]) -> str:
     return f"{title}: {dollars(total)} — " + "; ".join(parts)
 
 
+def _caller_line(line: CallerLine) -> str:
+    who = line.caller if line.caller is not None else "(stdio)"
+    return f"{who} {dollars(line.cost_usd)} ({line.calls} call{'' if line.calls == 1 else 's'})"
+
+
 def render_spend(report: SpendReport) -> str:
     """The spend section of server_status's text."""
     if report.note is not None:
@@ -109,6 +128,12 @@ def render_spend(report: SpendReport) -> str:
         _span("last 7 days", report.last_7_days),
         _span("all time", report.all_time),
     ]
+    for title, callers in (
+        ("by caller today", report.callers_today),
+        ("by caller, last 7 days", report.callers_last_7_days),
+    ):
+        if any(line.caller is not None for line in callers):  # over stdio alone, one person: nothing to split
+            lines.append(f"{title}: " + "; ".join(_caller_line(line) for line in callers))
     for cap in report.caps:
         lines.append(
             f"cap {cap.name}: {dollars(cap.limit_usd)}, spent {dollars(cap.spent_usd)}, left {dollars(cap.left_usd)}"

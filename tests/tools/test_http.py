@@ -342,6 +342,12 @@ async def test_each_caller_sees_and_continues_only_their_own_threads_and_is_name
                 continued = await alice.call_tool(
                     "ask_ai", {"ai": "grok", "prompt": "again", "continuation_id": thread}
                 )
+                await bob.call_tool("ask_ai", {"ai": "gemini", "prompt": "bob's own"})
+                # A call's ledger row is written after its answer, off its path: polled, under fail_after.
+                status = await bob.call_tool("server_status", {})
+                while len(status.structured_content["spend"]["callers_today"]) < 2:  # type: ignore[index]
+                    await anyio.sleep(0.05)
+                    status = await bob.call_tool("server_status", {})
     finally:
         server.stop()
     assert [t["id"] for t in (hers.structured_content or {})["threads"]] == [thread]
@@ -352,7 +358,12 @@ async def test_each_caller_sees_and_continues_only_their_own_threads_and_is_name
     settings = read_settings(credentials, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
     async with Store(store_url(settings)) as store, store.read() as conn:
         callers = (await conn.execute(select(ledger.c.caller, ledger.c.thread_id))).all()
-    assert sorted(map(tuple, callers)) == [("alice", thread), ("alice", thread)], "bob's refused call cost nothing"
+    assert sorted(map(tuple, callers))[:2] == [("alice", thread), ("alice", thread)], "bob's refused call cost nothing"
+    assert sorted((row[0], row[1] == thread) for row in callers)[2:] == [("bob", False)]
+    spent = {line["caller"]: line["calls"] for line in status.structured_content["spend"]["callers_today"]}  # type: ignore[index]
+    assert spent == {"alice": 2, "bob": 1}
+    text = status.content[0].text  # type: ignore[union-attr]
+    assert "by caller today: alice $" in text and "; bob $" in text and "(1 call)" in text
 
 
 # -- every tool, progress and cancellation through the SDK's Streamable HTTP client ------------------
