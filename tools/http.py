@@ -52,7 +52,7 @@ from core.http_config import TOKENS_ENV, identify
 from tools.access_log import ACCESS_LOGGER, AccessLog
 from tools.http_limits import with_rate_limits
 from tools.http_oauth import resource_server
-from tools.prometheus import METRICS_PATH, metrics_endpoint, metrics_registry
+from tools.prometheus import METRICS_PATH, RateCollector, metrics_endpoint, metrics_registry
 
 __all__ = [
     "DEFAULT_HOST",
@@ -136,8 +136,9 @@ def http_app(
         return JSONResponse({"status": "ok", "ais": settings.usable_ais, "store": await _store_state(running())})
 
     routes = [Route(HEALTH_PATH, healthz, methods=["GET"])]
+    registry = metrics_registry(running)
     if settings.http.metrics:
-        routes.append(Route(METRICS_PATH, metrics_endpoint(metrics_registry(running)), methods=["GET"]))
+        routes.append(Route(METRICS_PATH, metrics_endpoint(registry), methods=["GET"]))
     tokens = settings.http.tokens
     local = HashedTokens(tokens) if tokens else None
     auth = AuthSettings(issuer_url=f"http://{host}:{port}", resource_server_url=None) if tokens else None  # type: ignore[arg-type]
@@ -155,7 +156,9 @@ def http_app(
         custom_starlette_routes=routes,
     )
     app = oauth.finish(app) if oauth else app
-    return with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (tools/http_limits.py)
+    app = with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (tools/http_limits.py)
+    registry.register(RateCollector(app.state.rate_limiter))
+    return app
 
 
 async def _store_state(app: Junior | None) -> str:

@@ -11,6 +11,8 @@ Every series but `junior_ai_ledger_behind` is labelled by `ai`, the configured A
     junior_ai_cost_usd_total   (this replica's answers whose price is known; the ledger has every call)
     junior_ai_breaker_state (0 closed, 1 half-open, 2 open), junior_ai_breaker_trips_total
     junior_ai_concurrency_limit, junior_ai_ledger_behind
+    junior_ai_rate_limited_total, junior_ai_rate_unchecked_total   (HTTP requests answered 429, and let
+                                                                   through because the store could not count)
 
 What is shown is counts, dollars and names only: no key, no base URL, no caller.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Iterator
 from types import MappingProxyType
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -32,7 +35,15 @@ from starlette.responses import Response
 
 from callers import Junior
 
-__all__ = ["BREAKER_STATES", "METRICS_PATH", "JuniorCollector", "metrics_endpoint", "metrics_registry"]
+__all__ = [
+    "BREAKER_STATES",
+    "METRICS_PATH",
+    "JuniorCollector",
+    "RateCollector",
+    "RateCounts",
+    "metrics_endpoint",
+    "metrics_registry",
+]
 
 METRICS_PATH = "/metrics"
 BREAKER_STATES = MappingProxyType({"closed": 0, "half_open": 1, "open": 2})  # junior_ai_breaker_state's values
@@ -87,6 +98,30 @@ class JuniorCollector(Collector):
         yield from (requests, successes, failures, retries, latency, p50, p95, tokens, cost, breaker, trips, limit)
         yield GaugeMetricFamily(
             "junior_ai_ledger_behind", "Spending-ledger rows that could not be written.", value=app.ledger_behind
+        )
+
+
+class RateCounts(Protocol):
+    """What the rate limiter counts (tools/http_limits.RateLimiter)."""
+
+    refused: int
+    failed_open: int
+
+
+class RateCollector(Collector):
+    """This replica's rate-limit counts: requests refused (429) and let through unchecked."""
+
+    def __init__(self, limiter: RateCounts) -> None:
+        self._limiter = limiter
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "junior_ai_rate_limited", "Requests answered 429: over their caller's rate.", value=self._limiter.refused
+        )
+        yield CounterMetricFamily(
+            "junior_ai_rate_unchecked",
+            "Requests let through unchecked: the store could not count them.",
+            value=self._limiter.failed_open,
         )
 
 

@@ -16,6 +16,7 @@ import anyio
 import httpx2
 import pytest
 import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
 
 from callers import Junior
 from core.config import Settings, read_settings
@@ -62,6 +63,7 @@ async def test_a_caller_over_their_rate_is_answered_429_with_retry_after_and_oth
         async with httpx2.AsyncClient(timeout=30) as http:
             alice = [await post_list(http, limited.url, CANARY) for _ in range(3)]
             bob = await post_list(http, limited.url, BOB)
+            metrics = (await http.get(f"{limited.url}/metrics")).text
     assert [response.status_code for response in alice] == [200, 200, 429], alice[-1].text
     refused = alice[-1]
     assert 1 <= int(refused.headers["Retry-After"]) <= 120
@@ -70,6 +72,13 @@ async def test_a_caller_over_their_rate_is_answered_429_with_retry_after_and_oth
     assert refused.json()["retry_after_s"] == int(refused.headers["Retry-After"])
     assert "over the limit of 2 requests a minute" in refused.json()["error_description"]
     assert bob.status_code == 200
+    counted = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name.startswith("junior_ai_rate_")
+    }
+    assert counted == {"junior_ai_rate_limited_total": 1, "junior_ai_rate_unchecked_total": 0}
 
 
 # -- in process: uvicorn on loopback, the store's clock injected ------------------------------------------
