@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ai.request import Request
 from callers import AIResult, ask_routes, completed
+from callers.progress import TokenProgress
 from collab.modes import MODES, ModeName
 from core.config import Settings
 from core.errors import BudgetExceeded, ProviderError
@@ -83,8 +84,9 @@ async def ask_one(
         request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline_s))
         request = replace(request, history=turn.history_for(route))
         started = time.perf_counter()
+        tokens = TokenProgress(Progress(ctx, 1).note, app.clock).counter(name)  # "grok: 320 tokens"
         try:
-            completion = await completed(app, route, request)
+            completion = await completed(app, route, request, on_tokens=tokens)
         except (ProviderError, BudgetExceeded) as error:  # this AI failed: as data a program can read, too
             result = AIResult.failed(name, getattr(error, "model", route.model), error, started)
             await turn.record([result])
@@ -136,8 +138,10 @@ def register(server: MCPServer, settings: Settings) -> None:
         deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
             request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline))
-            progress = Progress(ctx, len(routes)).result
-            results = await ask_routes(app, routes, request, progress, history=turn.history_for)
+            progress = Progress(ctx, len(routes))
+            results = await ask_routes(
+                app, routes, request, progress.result, history=turn.history_for, on_progress=progress.note
+            )
             await turn.record(results)
         succeeded = sum(result.ok for result in results)
         summary = AskAllResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
