@@ -166,10 +166,11 @@ async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
 
     Raises:
         ContentBlocked: the prompt or the answer was blocked by a safety filter.
-        InvalidResponse: no chunk had candidates (not Gemini's answer).
+        InvalidResponse: no chunk had a list of candidates (not Gemini's answer).
         EmptyResponse: the stream ended with no text.
     """
-    answered = False  # some chunk had candidates: the stream is Gemini's
+    answered = False  # some chunk had a candidates list: the stream is Gemini's
+    candidates = False  # and some list was not empty
     async for chunk in chunks:
         feedback = chunk.prompt_feedback
         if feedback is not None and feedback.block_reason:
@@ -177,10 +178,14 @@ async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
         received.model = received.model or plain(chunk.model_version)
         if chunk.usage_metadata is not None:
             received.usage = gemini_usage(chunk.usage_metadata) or received.usage
+        if chunk.candidates is None:
+            continue  # a usage-only chunk
         candidate = chunk.candidates[0] if chunk.candidates else None
-        if candidate is None or (candidate.content is None and candidate.finish_reason is None):
-            continue  # a usage-only chunk (or what google-genai makes of a candidate that is not an object)
+        if candidate is not None and candidate.content is None and candidate.finish_reason is None:
+            continue  # what google-genai makes of a candidate that is not an object: no answer
         answered = True
+        if candidate is None:
+            continue  # no candidates: an empty answer, unless a later chunk has some
         if candidate.finish_reason:
             received.finish_reason = plain(enum_name(candidate.finish_reason))
         text = chunk.text
@@ -189,6 +194,8 @@ async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
     if not received.text.strip():
         if not answered:
             raise InvalidResponse(ai, model, "the answer is not a generateContent stream (no candidates)")
+        if not candidates:
+            raise EmptyResponse(ai, model, "the provider returned no candidates")
         if received.finish_reason in GEMINI_BLOCK_REASONS:
             raise ContentBlocked(ai, model, f"the answer was blocked ({received.finish_reason})")
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={received.finish_reason})")

@@ -242,6 +242,7 @@ def read_openai_models(ai: str, page: Any) -> list[str]:
 
 def openai_error(ai: str, model: str, error: BaseException, secret: str | None) -> ProviderError | None:
     """Our error for an exception the openai SDK raised, or None when it is not the provider's doing."""
+    import httpx2
     import openai
 
     if isinstance(error, openai.APIStatusError):
@@ -257,6 +258,10 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
         return ProviderUnreachable(ai, model, f"connection failed{detail}")
     if isinstance(error, (openai.APIResponseValidationError, json.JSONDecodeError, pydantic.ValidationError)):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
+    if isinstance(error, httpx2.TimeoutException):  # reading a body the SDK did not (a stream request's JSON)
+        return ProviderTimeout(ai, model, "the request timed out")
+    if isinstance(error, httpx2.TransportError):
+        return ProviderUnreachable(ai, model, f"connection failed ({type(error).__name__})")
     if isinstance(error, openai.APIError):  # an {"error": ...} event in a stream: the provider gave up mid-answer
         reason = message_of({"error": error.body}) or "no reason given"
         return ProviderServerError(ai, model, _clean(f"the provider stopped the stream: {reason}", secret), None)

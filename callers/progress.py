@@ -26,14 +26,15 @@ def tokens_line(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{name}: {count:,} tokens" for name, count in counts.items())
 
 
-def is_due(last: float | None, now: float, every: float = PROGRESS_EVERY_S) -> bool:
-    """Whether another line may be told at `now`, the last having been told at `last` (None: never)."""
-    return last is None or now - last >= every
+def is_due(last: float, now: float, every: float = PROGRESS_EVERY_S) -> bool:
+    """Whether another line may be told at `now`, the last having been told (or the call begun) at `last`."""
+    return now - last >= every
 
 
 class TokenProgress:
     """The tokens each AI of one call has streamed so far, told through `report` at most every `every`
-    seconds (by `clock`): the first chunk at once, then whenever a chunk arrives and the time has come."""
+    seconds (by `clock`), when a chunk arrives and the time has come: a call answered within `every`
+    seconds tells none."""
 
     def __init__(
         self, report: Report, clock: Callable[[], float] = time.monotonic, every: float = PROGRESS_EVERY_S
@@ -41,7 +42,7 @@ class TokenProgress:
         self._report = report
         self._clock = clock
         self._every = every
-        self._last: float | None = None
+        self._last = clock()  # made as the call begins
         self.counts: dict[str, int] = {}
 
     def counter(self, name: str) -> OnTokens:
