@@ -186,6 +186,11 @@ class FakeProvider:
         with self._changed:
             return self._changed.wait_for(lambda: self.active[ai] >= count, timeout)
 
+    def wait_for_idle(self, ai: str, timeout: float) -> bool:
+        """Block until none of `ai`'s requests is in progress, streams included (from a worker thread)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.active[ai] == 0, timeout)
+
     def set_models(self, ai: str, *ids: str) -> None:
         """The model ids `ai`'s model list answers with (any strings: a test may send hostile ones)."""
         self.models[ai] = ids
