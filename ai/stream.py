@@ -186,6 +186,7 @@ async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
         answered = True
         if candidate is None:
             continue  # no candidates: an empty answer, unless a later chunk has some
+        candidates = True
         if candidate.finish_reason:
             received.finish_reason = plain(enum_name(candidate.finish_reason))
         text = chunk.text
