@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import abc
 import importlib
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import anyio
 import anyio.to_thread
@@ -21,6 +23,7 @@ import anyio.to_thread
 from ai.base import MAX_MODEL_PAGES, ClientBase, chat_post, client_options
 from ai.clean import MAX_MODELS
 from ai.request import Completion, Request
+from ai.stream import Received, is_event_stream, openai_json, read_gemini_stream, read_openai_stream
 from ai.translate import (
     MODEL_LIST,
     gemini_error,
@@ -78,9 +81,13 @@ class AsyncAIClient(ClientBase, abc.ABC):
                 Request(prompt, system=system, temperature=temperature, max_tokens=max_tokens), limit
             )
 
-    async def send(self, request: Request, timeout: float | None = None) -> Completion:
+    async def send(
+        self, request: Request, timeout: float | None = None, received: Received | None = None
+    ) -> Completion:
         """Send `request` once and read the answer; `timeout` (default: the request's, else the client's)
-        is the SDK's own limit. No retry and no overall time limit: the caller sets those.
+        is the SDK's own limit. No retry and no overall time limit: the caller sets those. A streamed
+        answer (the `stream` setting) is gathered in `received` as it arrives, so that a caller whose
+        time limit cuts it off still has the text so far.
 
         Raises:
             ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
@@ -88,7 +95,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
         self._check_open()
         if self._sdk is None:
             await self._get_ready()
-        return await self._send(request, timeout or request.timeout or self.timeout)
+        return await self._send(request, timeout or request.timeout or self.timeout, received or Received())
 
     async def list_models(self, timeout: float | None = None) -> list[str]:
         """The ids of the models the provider offers, as `name:model` takes them (cleaned: see
@@ -127,7 +134,7 @@ class AsyncAIClient(ClientBase, abc.ABC):
         await self.close()
 
     @abc.abstractmethod
-    async def _send(self, request: Request, timeout: float) -> Completion: ...
+    async def _send(self, request: Request, timeout: float, received: Received) -> Completion: ...
 
     @abc.abstractmethod
     async def _list_models(self, timeout: float) -> list[str]: ...
@@ -151,11 +158,17 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
 
         return openai.AsyncOpenAI(**self._openai_args(asynchronous=True))
 
-    async def _send(self, request: Request, timeout: float) -> Completion:
+    async def _send(self, request: Request, timeout: float, received: Received) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
         sdk, body = self._client(), self._openai_request(request, timeout)
-        with self._translated(openai_error, body["model"]):
-            return read_openai(self.name, body["model"], await sdk.post(**chat_post(body)))
+        model = body["model"]
+        with self._translated(openai_error, model):
+            if not self.stream:
+                return read_openai(self.name, model, await sdk.post(**chat_post(body)))
+            async with await sdk.post(**chat_post(body, stream=True)) as chunks:
+                if not is_event_stream(chunks.response.headers):  # a proxy that does not stream: one answer
+                    return read_openai(self.name, model, openai_json(await chunks.response.aread()))
+                return await read_openai_stream(self.name, model, chunks, received)
 
     async def _list_models(self, timeout: float) -> list[str]:
         sdk = self._client()
@@ -181,11 +194,17 @@ class AsyncGeminiClient(AsyncAIClient):
         sdk: GenaiClient = self._gemini_client()
         return sdk
 
-    async def _send(self, request: Request, timeout: float) -> Completion:
+    async def _send(self, request: Request, timeout: float, received: Received) -> Completion:
         # Built outside the answer's region: if this fails, nothing was sent and the sync client may try.
         sdk, body = self._client(), self._gemini_request(request, timeout)
-        with self._translated(gemini_error, body["model"]):
-            return read_gemini(self.name, body["model"], await sdk.aio.models.generate_content(**body))
+        model = body["model"]
+        with self._translated(gemini_error, model):
+            if not self.stream:
+                return read_gemini(self.name, model, await sdk.aio.models.generate_content(**body))
+            # google-genai reads an answer that is not an event stream (a proxy's plain JSON) as one chunk.
+            stream = await sdk.aio.models.generate_content_stream(**body)
+            async with aclosing(cast("AsyncGenerator[Any, None]", stream)) as chunks:  # an async generator
+                return await read_gemini_stream(self.name, model, chunks, received)
 
     async def _list_models(self, timeout: float) -> list[str]:
         sdk, config = self._client(), self._gemini_list_config(timeout)

@@ -36,12 +36,16 @@ from core.errors import (
 from core.redact import encodable, safe_origin
 
 __all__ = [
+    "GEMINI_BLOCK_REASONS",
     "MODEL_LIST",
     "ErrorAnswer",
     "answer_of",
+    "enum_name",
     "gemini_error",
     "gemini_hooks",
+    "gemini_usage",
     "openai_error",
+    "openai_usage",
     "parse_retry_after",
     "read_gemini",
     "read_gemini_models",
@@ -206,12 +210,12 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
     return Completion(
         text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
         model=plain(getattr(response, "model", None)) or model,
-        usage=_openai_usage(getattr(response, "usage", None)),
+        usage=openai_usage(getattr(response, "usage", None)),
         finish_reason=finish,
     )
 
 
-def _openai_usage(usage: Any) -> Usage | None:
+def openai_usage(usage: Any) -> Usage | None:
     """An OpenAI-compatible `usage`, whatever its shape: the SDK keeps fields it does not know (OpenRouter's
     `cost`) and builds the known ones without checking them (a details object may be a str or a list)."""
     return usage_of(
@@ -238,6 +242,7 @@ def read_openai_models(ai: str, page: Any) -> list[str]:
 
 def openai_error(ai: str, model: str, error: BaseException, secret: str | None) -> ProviderError | None:
     """Our error for an exception the openai SDK raised, or None when it is not the provider's doing."""
+    import httpx2
     import openai
 
     if isinstance(error, openai.APIStatusError):
@@ -253,6 +258,13 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
         return ProviderUnreachable(ai, model, f"connection failed{detail}")
     if isinstance(error, (openai.APIResponseValidationError, json.JSONDecodeError, pydantic.ValidationError)):
         return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
+    if isinstance(error, httpx2.TimeoutException):  # reading a body the SDK did not (a stream request's JSON)
+        return ProviderTimeout(ai, model, "the request timed out")
+    if isinstance(error, httpx2.TransportError):
+        return ProviderUnreachable(ai, model, f"connection failed ({type(error).__name__})")
+    if isinstance(error, openai.APIError):  # an {"error": ...} event in a stream: the provider gave up mid-answer
+        reason = message_of({"error": error.body}) or "no reason given"
+        return ProviderServerError(ai, model, _clean(f"the provider stopped the stream: {reason}", secret), None)
     return None
 
 
@@ -270,9 +282,7 @@ class ErrorAnswer(Exception):
         super().__init__(f"HTTP {status}")
 
 
-def _error_answer(response: Any) -> ErrorAnswer | None:
-    if response.status_code == 200:  # google-genai's own test: anything else is an error answer
-        return None
+def _error_answer(response: Any) -> ErrorAnswer:
     reason = body_reason(response.content) or str(response.reason_phrase or "")
     return ErrorAnswer(response.status_code, reason, response.headers)
 
@@ -280,15 +290,17 @@ def _error_answer(response: Any) -> ErrorAnswer | None:
 def gemini_hooks(asynchronous: bool) -> dict[str, list[Callable[[Any], Any]]]:
     """httpx event hooks for google-genai's HTTP clients that turn an error answer into `ErrorAnswer`."""
 
+    # Not 200 is an error answer (google-genai's own test). Only those are read here: a good answer may
+    # be a stream, which google-genai reads as it arrives.
     def check(response: Any) -> None:
-        response.read()
-        if (error := _error_answer(response)) is not None:
-            raise error
+        if response.status_code != 200:
+            response.read()
+            raise _error_answer(response)
 
     async def acheck(response: Any) -> None:
-        await response.aread()
-        if (error := _error_answer(response)) is not None:
-            raise error
+        if response.status_code != 200:
+            await response.aread()
+            raise _error_answer(response)
 
     return {"response": [acheck if asynchronous else check]}
 
@@ -304,7 +316,7 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
     """
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason:
-        raise ContentBlocked(ai, model, f"the prompt was blocked ({_enum_name(feedback.block_reason)})")
+        raise ContentBlocked(ai, model, f"the prompt was blocked ({enum_name(feedback.block_reason)})")
     candidates = response.candidates
     if candidates is None:
         raise InvalidResponse(ai, model, "the answer is not a generateContent response (no candidates)")
@@ -313,7 +325,7 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
     if candidates[0].content is None and candidates[0].finish_reason is None:
         # What google-genai makes of a candidate that is not an object ("candidates": "x"): no answer.
         raise InvalidResponse(ai, model, "the answer is not a generateContent response (an empty candidate)")
-    finish = plain(_enum_name(candidates[0].finish_reason)) if candidates[0].finish_reason else None
+    finish = plain(enum_name(candidates[0].finish_reason)) if candidates[0].finish_reason else None
     text = response.text
     if not isinstance(text, str) or not text.strip():
         if finish in GEMINI_BLOCK_REASONS:
@@ -322,12 +334,12 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
     return Completion(
         text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
         model=plain(response.model_version) or model,
-        usage=_gemini_usage(response.usage_metadata),
+        usage=gemini_usage(response.usage_metadata),
         finish_reason=finish,
     )
 
 
-def _gemini_usage(usage: Any) -> Usage | None:
+def gemini_usage(usage: Any) -> Usage | None:
     """Gemini's `usage_metadata` (google-genai has checked that each count is an int): the thinking tokens,
     which Gemini counts apart from the answer's and bills as output, are added to the output."""
     answer = token_count(getattr(usage, "candidates_token_count", None))
@@ -390,5 +402,5 @@ def _shape_of(response: Any, name: str, value: Any) -> str:
     return f"{name} is a {type(value).__name__}"
 
 
-def _enum_name(value: Any) -> str:
+def enum_name(value: Any) -> str:
     return str(getattr(value, "value", value))

@@ -16,6 +16,7 @@ import anyio
 
 from ai.pool import Sender
 from ai.request import Completion, Request
+from ai.stream import OnTokens, Received
 from callers.app import Junior, Route
 from callers.costs import price_for
 from callers.fixes import fix_for
@@ -47,12 +48,22 @@ async def complete(app: Junior, name: str, request: Request) -> Completion:
 
 
 async def completed(
-    app: Junior, route: Route, request: Request, client: Sender | None = None, *, ledger: bool = True
+    app: Junior,
+    route: Route,
+    request: Request,
+    client: Sender | None = None,
+    *,
+    ledger: bool = True,
+    on_tokens: OnTokens | None = None,
 ) -> Completion:
     """`complete` for a route already checked (a fan-out checks all its AIs before asking any);
     `client` replaces the route's (the synchronous path sends through the sync client). An AI that does
     not take images (`AIConfig.takes_images`) gets the request without them. With `ledger`, the call is
-    held to the spending caps and written to the ledger (callers/spending.py)."""
+    held to the spending caps and written to the ledger (callers/spending.py).
+
+    A streamed answer that a time limit cuts off after some text is returned, not raised: its text so far,
+    `partial`, with a note saying where it was cut (and not retried). `on_tokens` hears the tokens received
+    so far as the answer streams in (ai.stream.OnTokens)."""
     guard, sender = route.guard, client or route.client
     if request.model is None and route.model != route.config.model:
         request = dataclasses.replace(request, model=route.model)  # `name:model` picked it for this call
@@ -66,14 +77,22 @@ async def completed(
     async def attempt() -> Completion:
         with guard.breaker.attempt(counts=guard.counts):
             await _take_slot(route, model, budget)
+            received = Received(on_tokens)  # what streams in; the answer so far if a limit cuts it off
+            limit = min(own_limit, budget.remaining())
+            # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
+            error = ProviderTimeout if limit >= own_limit else DeadlineReached
+            which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
+            named = own_limit if error is ProviderTimeout else budget.seconds
             try:
-                limit = min(own_limit, budget.remaining())
-                # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
-                error = ProviderTimeout if limit >= own_limit else DeadlineReached
-                which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
-                named = own_limit if error is ProviderTimeout else budget.seconds
                 with within(limit, route.name, model, error, which, named):
-                    completion = await sender.send(request, limit + SDK_BACKSTOP_S)
+                    completion = await sender.send(request, limit + SDK_BACKSTOP_S, received)
+            except ProviderTimeout as timeout:
+                guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
+                # Text arrived before the limit: that is the answer (asking again would be cut off too).
+                cut = received.cut_short(model, f"{which} of {named:.3g} s")
+                if cut is None:
+                    raise
+                return cut
             except BaseException as failure:
                 guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
                 raise
@@ -106,8 +125,8 @@ async def completed(
         elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None, completion.price.usd
     )
     if ledger:
-        book(app, route, request, reservation, Outcome("ok", model, elapsed, completion))
-    return _capped(completion, app.settings.max_answer_chars)
+        book(app, route, request, reservation, Outcome(_outcome(completion), model, elapsed, completion))
+    return _noted(_capped(completion, app.settings.max_answer_chars))
 
 
 def complete_sync(app: Junior, name: str, request: Request) -> Completion:
@@ -166,6 +185,19 @@ def _capped(completion: Completion, limit: int) -> Completion:
         return completion
     note = f"\n\n[answer truncated: {extra:,} more characters (max_answer_chars = {limit:,})]"
     return dataclasses.replace(completion, text=completion.text[:limit] + note)
+
+
+def _outcome(completion: Completion) -> str:
+    """The ledger's outcome of an answer: "partial" when a time limit cut it off (it was billed all the same)."""
+    return "partial" if completion.partial else "ok"
+
+
+def _noted(completion: Completion) -> Completion:
+    """A cut-off answer with a note after its text saying so, and where it was cut."""
+    if completion.cut_off is None:
+        return completion
+    note = f"\n\n[cut off by {completion.cut_off}: the answer above is what had arrived by then]"
+    return dataclasses.replace(completion, text=completion.text + note)
 
 
 async def _take_slot(route: Route, model: str, budget: Deadline) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from ai.request import Completion, Message, Request, Usage
 from callers.app import Junior, Route
 from callers.call import completed
+from callers.progress import Report, TokenProgress
 from core.errors import JuniorAIError, ProviderError
 from core.prices import Price, PriceSource
 
@@ -45,6 +46,7 @@ class AIResult(BaseModel):
         reasoning_tokens: Of the output, tokens spent on reasoning, when it said.
         cost_usd: What the answer cost, in US dollars; None when it is not known (never 0 for unknown).
         cost_source: Who priced it: "provider" (its own figure), "override" (configured), "genai-prices".
+        partial: True when a time limit cut the answer off: `text` is what had arrived by then.
     """
 
     ai: str
@@ -61,9 +63,12 @@ class AIResult(BaseModel):
     reasoning_tokens: int | None = None
     cost_usd: float | None = None
     cost_source: PriceSource | None = None
+    partial: bool = False
 
     def describe(self) -> str:
         """One line for progress messages: "grok answered in 1.2 s" / "grok failed (timeout)"."""
+        if self.partial:
+            return f"{self.ai} was cut off after {self.latency_s:.1f} s (partial answer)"
         if self.ok:
             return f"{self.ai} answered in {self.latency_s:.1f} s"
         return f"{self.ai} failed ({self.error_kind})"
@@ -86,6 +91,7 @@ class AIResult(BaseModel):
             reasoning_tokens=usage.reasoning_tokens,
             cost_usd=price.usd,
             cost_source=price.source if price.usd is not None else None,
+            partial=completion.partial,
         )
 
     @classmethod
@@ -120,18 +126,21 @@ async def ask_each(
     *,
     history: History | None = None,
     enough: Enough | None = None,
+    on_progress: Report | None = None,
 ) -> list[AIResult]:
     """Ask each AI its own request, all at once; one `AIResult` per AI, in the order given (without the
     AIs cancelled once `enough` held).
 
     Each call ends by its request's deadline (retries and waiting for a slot included), and an AI still
-    unanswered then is marked timed out; one AI's failure never loses the others' answers.
+    unanswered then is marked timed out, or `partial` with the text it had streamed; one AI's failure
+    never loses the others' answers. `on_progress` hears the tokens streamed so far per AI, at most every
+    `callers.progress.PROGRESS_EVERY_S` ("grok: 320 tokens, gemini: 80 tokens").
 
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
     """
     calls = [(app.route(name), request) for name, request in requests.items()]
-    return await _fan_out(app, calls, on_result, history, enough)
+    return await _fan_out(app, calls, on_result, history, enough, on_progress)
 
 
 async def ask_all(
@@ -142,13 +151,16 @@ async def ask_all(
     *,
     history: History | None = None,
     enough: Enough | None = None,
+    on_progress: Report | None = None,
 ) -> list[AIResult]:
-    """Ask several AIs (every usable one when `names` is None) the same request at once.
+    """Ask several AIs (every usable one when `names` is None) the same request at once (as `ask_each`).
 
     Raises:
         NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when the names are wrong.
     """
-    return await ask_routes(app, app.select(names), request, on_result, history=history, enough=enough)
+    return await ask_routes(
+        app, app.select(names), request, on_result, history=history, enough=enough, on_progress=on_progress
+    )
 
 
 async def ask_routes(
@@ -159,9 +171,10 @@ async def ask_routes(
     *,
     history: History | None = None,
     enough: Enough | None = None,
+    on_progress: Report | None = None,
 ) -> list[AIResult]:
     """`ask_all` for AIs already checked (`Junior.select`)."""
-    return await _fan_out(app, [(route, request) for route in routes], on_result, history, enough)
+    return await _fan_out(app, [(route, request) for route in routes], on_result, history, enough, on_progress)
 
 
 async def _fan_out(
@@ -170,15 +183,18 @@ async def _fan_out(
     on_result: OnResult | None,
     history: History | None,
     enough: Enough | None = None,
+    on_progress: Report | None = None,
 ) -> list[AIResult]:
     results: dict[str, AIResult] = {}
     started = time.perf_counter()
+    tokens = TokenProgress(on_progress, app.clock) if on_progress is not None else None
 
     async def ask(route: Route, request: Request) -> None:
         if history is not None:
             request = replace(request, history=(*history(route), *request.history))
         try:
-            completion = await completed(app, route, request)
+            counter = tokens.counter(route.label) if tokens is not None else None
+            completion = await completed(app, route, request, on_tokens=counter)
         except JuniorAIError as error:
             result = AIResult.failed(route.label, request.model or route.model, error, started)
         except Exception as error:  # a bug in one AI's path must not lose the others' answers
@@ -187,6 +203,8 @@ async def _fan_out(
         else:
             result = AIResult.answered(route.label, completion, started)
         results[route.label] = result
+        if tokens is not None:
+            tokens.finished(route.label)
         if on_result is not None:
             await on_result(result)
         if enough is not None and len(results) < len(calls) and enough(list(results.values())):

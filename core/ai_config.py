@@ -52,6 +52,7 @@ AI_FIELDS = frozenset(
         "context_tokens",
         "images",
         "prices",
+        "stream",
     }
 )
 # OpenAI's account settings: only the `openai` AI takes them, from its block or these variables (which
@@ -127,6 +128,9 @@ class AIConfig(BaseModel):
     # The model's context window in tokens, and whether the API takes images; None: the provider's default.
     context_tokens: int | None = Field(default=None, ge=1_024, le=100_000_000)
     images: bool | None = None
+    # Ask for answers as a stream, so that a deadline that cuts one off leaves its text so far (off: for an
+    # endpoint that rejects `stream`; one that ignores it and answers plain JSON works either way).
+    stream: bool = True
     # Prices per model id, or "*" for any (core/prices.py); they beat genai-prices' list, not the provider's.
     prices: dict[Annotated[str, Field(min_length=1, max_length=200)], ModelPrice] = Field(default_factory=dict)
     builtin: bool = True

@@ -49,8 +49,9 @@ LEDGER_LOCK_KEY = 0x4A554E494F524C  # "JUNIORL"
 # Sums of floats drift (0.01 added 37 times is not 0.37): a cap is reached only when exceeded by more than
 # this, far below any call's price.
 CAP_SLACK_USD = 1e-9
-# Outcomes that are not failures: an answer, and a call cancelled because nobody waited for it any more.
-NOT_ERRORS = ("ok", "cancelled")
+# Outcomes that are not failures: an answer, one cut off by its deadline (the text so far was returned), and
+# a call cancelled because nobody waited for it any more.
+NOT_ERRORS = ("ok", "partial", "cancelled")
 
 
 class LedgerStore(Protocol):
@@ -87,8 +88,8 @@ class SpendRow:
         ai: The AI's name.
         model: The model (None when the call did not say).
         calls: Calls that ran or failed (settled or released).
-        errors: Those that failed: an outcome other than "ok" or "cancelled" (a call nobody waited for
-            any more, as a quorum was reached, did not fail).
+        errors: Those that failed: an outcome other than "ok", "partial" (cut off at its deadline, with
+            the text so far) or "cancelled" (a call nobody waited for any more, as a quorum was reached).
         cost_usd: Their known cost.
         unknown_cost_calls: Settled calls whose cost is unknown (the caps count their estimate).
         input_tokens: Tokens sent, as the providers reported (unknown counts as 0); likewise the next three.

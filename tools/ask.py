@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ai.request import Request
 from callers import AIResult, ask_routes, completed
+from callers.progress import TokenProgress
 from callers.quorum import check_min_answers, not_waited_for, quorum
 from collab.modes import MODES, ModeName
 from core.config import Settings
@@ -87,8 +88,9 @@ async def ask_one(
         request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline_s))
         request = replace(request, history=turn.history_for(route))
         started = time.perf_counter()
+        tokens = TokenProgress(Progress(ctx, 1).note, app.clock).counter(name)  # "grok: 320 tokens"
         try:
-            completion = await completed(app, route, request)
+            completion = await completed(app, route, request, on_tokens=tokens)
         except (ProviderError, BudgetExceeded) as error:  # this AI failed: as data a program can read, too
             result = AIResult.failed(name, getattr(error, "model", route.model), error, started)
             await turn.record([result])
@@ -143,8 +145,16 @@ def register(server: MCPServer, settings: Settings) -> None:
         deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
             request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline))
-            progress = Progress(ctx, len(routes)).result
-            results = await ask_routes(app, routes, request, progress, history=turn.history_for, enough=enough)
+            progress = Progress(ctx, len(routes))
+            results = await ask_routes(
+                app,
+                routes,
+                request,
+                progress.result,
+                history=turn.history_for,
+                enough=enough,
+                on_progress=progress.note,
+            )
             await turn.record(results)
         succeeded = sum(result.ok for result in results)
         skipped = not_waited_for([route.label for route in routes], results)

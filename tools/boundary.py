@@ -176,17 +176,31 @@ def add_tool(
 
 
 class Progress:
-    """Progress notifications to the client (a no-op unless it asked for them); never fails the tool."""
+    """Progress notifications to the client (a no-op unless it asked for them); never fails the tool.
+
+    Each step (`__call__`) moves the progress to the next whole number; a note between steps (`note`:
+    tokens streamed so far) moves it part of the way to the next step, never all of it (MCP wants every
+    notification's progress above the last one's)."""
 
     def __init__(self, ctx: AppContext, total: int | None = None) -> None:
         self._ctx = ctx
         self.total = total
         self.done = 0
+        self._notes = 0  # notes since the last step
 
     async def __call__(self, message: str) -> None:
         self.done += 1
+        self._notes = 0
+        await self._send(self.done, message)
+
+    async def note(self, message: str) -> None:
+        """A message between two steps: progress goes from `done` towards `done + 1` (½, ⅔, ¾, ...)."""
+        self._notes += 1
+        await self._send(self.done + self._notes / (self._notes + 1), message)
+
+    async def _send(self, progress: float, message: str) -> None:
         try:
-            await self._ctx.report_progress(self.done, self.total, app_of(self._ctx).redactor.clean(message))
+            await self._ctx.report_progress(progress, self.total, app_of(self._ctx).redactor.clean(message))
         except Exception:  # progress is a courtesy: a client that went away must not fail the answer
             logger.exception("could not send a progress notification")
 
@@ -271,7 +285,9 @@ def with_context(app: Junior, prompt: str, context: str | None) -> str:
 def section(result: AIResult, heading: str = "##") -> str:
     """One AI's answer, or its failure, as a markdown section."""
     if result.ok:
-        return f"{heading} {result.ai} ({result.model}, {result.latency_s:.1f} s)\n{result.text}\n\n{footer(result)}"
+        cut = ", partial" if result.partial else ""  # the text ends with a note saying where it was cut
+        title = f"{heading} {result.ai} ({result.model}, {result.latency_s:.1f} s{cut})"
+        return f"{title}\n{result.text}\n\n{footer(result)}"
     # A timeout's message states the limit that fired; a second number beside it would only confuse.
     after = "" if result.error_kind == "timeout" else f", after {result.latency_s:.1f} s"
     failure = f"failed: {result.error_kind}{after}"

@@ -145,7 +145,10 @@ async def test_each_ai_sends_only_its_own_key_and_settings_whatever_the_environm
     for request in sent["gemini"]:
         assert request.headers["x-goog-api-key"] == OWN_KEYS["gemini"]
         assert "authorization" not in request.headers
-        assert request.path == "/gemini/v1/models/gemini-2.5-flash:generateContent"
+        assert request.path in (  # the sync client asks for the whole answer, the async one for a stream
+            "/gemini/v1/models/gemini-2.5-flash:generateContent",
+            "/gemini/v1/models/gemini-2.5-flash:streamGenerateContent",
+        )
     assert not (tmp_path / "canary-replays").exists()
 
 

@@ -5,6 +5,7 @@ Each AI gets its own path prefix, so one server plays every provider at once and
     OpenAI-compatible:  POST http://127.0.0.1:PORT/<ai>/v1/chat/completions
                         GET  http://127.0.0.1:PORT/<ai>/v1/models                (the model list)
     Gemini:             POST http://127.0.0.1:PORT/<ai>/v1beta/models/<model>:generateContent
+                        POST .../models/<model>:streamGenerateContent?alt=sse    (streamed)
                         GET  http://127.0.0.1:PORT/<ai>/<version>/models         (pages: pageSize, pageToken)
 
 (Both model lists may be GET /<ai>/v1/models: a request with Gemini's key header gets Gemini's answer.)
@@ -16,6 +17,13 @@ really sent. Per AI it also counts the requests in progress (`active`, and the m
 and with `Behaviour(max_concurrent=N)` answers 429 at once to a request that would be the N+1-th.
 Model lists answer with `FakeProvider.models_of(ai)` (set with `set_models`), under the same behaviours;
 their requests are kept apart, in `model_lists`, so that counts of asked requests do not change.
+
+Streams: an OpenAI request with `stream: true` gets server-sent events, `data: {chunk}` each (the text a
+word at a time, the usage in a last chunk of its own when `stream_options.include_usage`), ending
+`data: [DONE]`; Gemini's `:streamGenerateContent` gets events of GenerateContentResponse JSON, the last
+with the finish reason and the usage. `Behaviour` sets the time between chunks, a stream that breaks,
+hostile chunks, or a plain JSON answer instead of a stream. Streamed requests are recorded like the
+others (`Recorded.stream` tells them apart), and count as in progress until their stream ends.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.streams import EventStream, gemini_events, openai_events, pieces
 
 __all__ = ["Behaviour", "FakeProvider", "Recorded"]
 
@@ -68,6 +78,15 @@ class Behaviour:
     # of the prompt and of the answer. `cost` is OpenRouter's `usage.cost` (OpenAI's API only).
     usage: tuple[Any, Any, Any, Any] | None = None
     cost: Any = None
+    # Streams (a request that asks for one): the text goes `chunk_words` words to a chunk, `chunk_delay`
+    # seconds apart (`latency` is the wait for the first); `break_after` chunks, then the connection drops;
+    # `chunks` are sent as the events' data instead, byte for byte (bad JSON, invalid UTF-8, 5 MB...);
+    # `not_streamed` answers with one plain JSON answer, as a proxy that does not stream.
+    chunk_delay: float = 0.0
+    chunk_words: int = 1
+    break_after: int | None = None
+    chunks: tuple[bytes, ...] | None = None
+    not_streamed: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,7 @@ class Recorded:
     model: str
     headers: dict[str, str]
     body: dict[str, Any]
+    stream: bool = False  # the request asked for a stream
 
     @property
     def system(self) -> str:
@@ -167,7 +187,7 @@ class FakeProvider:
             return self._changed.wait_for(lambda: self.active[ai] >= count, timeout)
 
     def wait_for_idle(self, ai: str, timeout: float) -> bool:
-        """Block until none of `ai`'s requests is in progress (call it from a worker thread)."""
+        """Block until none of `ai`'s requests is in progress, streams included (from a worker thread)."""
         with self._changed:
             return self._changed.wait_for(lambda: self.active[ai] == 0, timeout)
 
@@ -238,6 +258,11 @@ class FakeProvider:
             routes=[
                 Route("/{ai}/v1/chat/completions", self._counted(self._openai), methods=["POST"]),
                 Route("/{ai}/{version}/models/{model}:generateContent", self._counted(self._gemini), methods=["POST"]),
+                Route(
+                    "/{ai}/{version}/models/{model}:streamGenerateContent",
+                    self._counted(self._gemini_stream),
+                    methods=["POST"],
+                ),
                 Route("/{ai}/{version}/models", self._counted(self._models), methods=["GET"]),
             ]
         )
@@ -248,14 +273,21 @@ class FakeProvider:
         async def counted(request: Request) -> Response:
             request.state.admitted = False
             try:
-                return await handler(request)
+                response = await handler(request)
+                if isinstance(response, EventStream):  # admitted: no stream answers a refusal
+                    request.state.admitted = False  # still in progress: the stream's end counts it out
+                return response
             finally:
                 if request.state.admitted:
-                    with self._changed:
-                        self.active[request.path_params["ai"]] -= 1
-                        self._changed.notify_all()
+                    self._done(request.path_params["ai"])
 
         return counted
+
+    def _done(self, ai: str) -> None:
+        """One of `ai`'s requests is no longer in progress."""
+        with self._changed:
+            self.active[ai] -= 1
+            self._changed.notify_all()
 
     def _admit(self, request: Request, ai: str, behaviour: Behaviour) -> Behaviour:
         """Count the request in progress, or the behaviour of a refusal when the AI has too many."""
@@ -276,13 +308,16 @@ class FakeProvider:
                 return queue.popleft()
         return self._behaviours.get(ai, self.default)
 
-    async def _receive(self, request: Request, api: str, model: str | None = None) -> tuple[Recorded, Behaviour]:
+    async def _receive(
+        self, request: Request, api: str, model: str | None = None, stream: bool = False
+    ) -> tuple[Recorded, Behaviour]:
         ai = request.path_params["ai"]
         try:
             body = await request.json()
         except ValueError:
             body = {}
-        recorded = Recorded(ai, api, model or str(body.get("model", "")), dict(request.headers), body)
+        stream = stream or body.get("stream") is True
+        recorded = Recorded(ai, api, model or str(body.get("model", "")), dict(request.headers), body, stream)
         if self.record:
             with self._changed:
                 self.requests.append(recorded)
@@ -294,8 +329,9 @@ class FakeProvider:
             await self._pause(request, ai, behaviour.latency)
         return recorded, behaviour
 
-    async def _pause(self, request: Request, ai: str, seconds: float) -> None:
-        """Sleep, but notice a client that hangs up (and record it), and end early when the server stops."""
+    async def _pause(self, request: Request, ai: str, seconds: float) -> bool:
+        """Sleep, but notice a client that hangs up (and record it), and end early when the server stops;
+        True when the client hung up."""
         if self._closing is None:
             self._closing = (asyncio.get_running_loop(), asyncio.Event())
         end = time.monotonic() + seconds
@@ -304,11 +340,12 @@ class FakeProvider:
                 with self._changed:
                     self.disconnects.append((ai, time.monotonic()))
                     self._changed.notify_all()
-                return
+                return True
             try:
                 await asyncio.wait_for(self._closing[1].wait(), min(left, DISCONNECT_POLL_S))
             except TimeoutError:
                 pass
+        return False
 
     @staticmethod
     def _answer_text(recorded: Recorded, behaviour: Behaviour) -> str:
@@ -346,6 +383,15 @@ class FakeProvider:
         if error is not None:
             return error
         text = self._answer_text(recorded, behaviour)
+        if recorded.stream and not behaviour.not_streamed:
+            usage = _openai_usage(behaviour, len(recorded.prompt.split()), len(text.split()))
+            options = recorded.body.get("stream_options")
+            if not (isinstance(options, dict) and options.get("include_usage") is True):
+                usage = None
+            shown = "" if behaviour.empty or behaviour.blocked else text
+            finish = "content_filter" if behaviour.blocked else "stop"
+            events = openai_events(recorded.model, pieces(shown, behaviour.chunk_words), finish, usage)
+            return self._streamed(request, recorded, behaviour, events)
         content: str | None = "" if behaviour.empty else text
         finish = "stop"
         if behaviour.blocked:
@@ -363,12 +409,39 @@ class FakeProvider:
             }
         )
 
+    async def _gemini_stream(self, request: Request) -> Response:
+        model = request.path_params["model"]
+        recorded, behaviour = await self._receive(request, "gemini", model, stream=True)
+        error = self._error(behaviour, "gemini")
+        if error is not None:
+            return error
+        if behaviour.not_streamed:
+            return self._gemini_answer(recorded, behaviour, model)
+        text = self._answer_text(recorded, behaviour)
+        usage = _gemini_usage(behaviour, len(recorded.prompt.split()), len(text.split()))
+        shown = pieces("" if behaviour.empty else text, behaviour.chunk_words)
+        events = gemini_events(model, shown, usage, blocked=behaviour.blocked)
+        return self._streamed(request, recorded, behaviour, events)
+
+    def _streamed(self, request: Request, recorded: Recorded, behaviour: Behaviour, events: list[bytes]) -> Response:
+        """The events as a server-sent event stream (`Behaviour.chunks` instead, when set)."""
+        ai = recorded.ai
+
+        async def pause(seconds: float) -> bool:
+            return await self._pause(request, ai, seconds)
+
+        data = list(behaviour.chunks) if behaviour.chunks is not None else events
+        return EventStream(data, behaviour.chunk_delay, behaviour.break_after, pause, lambda: self._done(ai))
+
     async def _gemini(self, request: Request) -> Response:
         model = request.path_params["model"]
         recorded, behaviour = await self._receive(request, "gemini", model)
         error = self._error(behaviour, "gemini")
         if error is not None:
             return error
+        return self._gemini_answer(recorded, behaviour, model)
+
+    def _gemini_answer(self, recorded: Recorded, behaviour: Behaviour, model: str) -> Response:
         text = self._answer_text(recorded, behaviour)
         usage = _gemini_usage(behaviour, len(recorded.prompt.split()), len(text.split()))
         if behaviour.blocked:

@@ -3,7 +3,8 @@
 Unlike the fake provider it has no routes: whatever the method and path (an absolute URL too, as a
 client sends it to a proxy), the request is recorded with its headers, and answered with a valid
 Gemini generateContent answer when the path ends in `:generateContent`, an OpenAI chat completion
-otherwise; or, when `redirect` is set, with that 3xx status and a Location header.
+otherwise (as a one-chunk event stream when the request asks for a stream); or, when `redirect` is
+set, with that 3xx status and a Location header.
 
     with Recorder() as recorder:
         ...  # point an AI at recorder.url("/grok/v1")
@@ -34,6 +35,14 @@ OPENAI_ANSWER = {
     "created": 0,
     "model": "recorded-model",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "recorded"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+OPENAI_CHUNK = {
+    "id": "chatcmpl-recorded",
+    "object": "chat.completion.chunk",
+    "created": 0,
+    "model": "recorded-model",
+    "choices": [{"index": 0, "delta": {"role": "assistant", "content": "recorded"}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
 }
 GEMINI_ANSWER = {
@@ -124,8 +133,24 @@ class Recorder:
         if self.redirect is not None:
             status, location = self.redirect
             answer, extra = b"", [(b"location", location.encode("latin-1"))]
+        elif _streamed(request):  # the same answer, as a stream of one chunk
+            status, extra = 200, [(b"content-type", b"text/event-stream")]
+            gemini = ":streamGenerateContent" in request.path
+            answer = b"data: " + json.dumps(GEMINI_ANSWER if gemini else OPENAI_CHUNK).encode() + b"\n\n"
+            answer += b"" if gemini else b"data: [DONE]\n\n"
         else:
             status, extra = 200, [(b"content-type", b"application/json")]
             answer = json.dumps(GEMINI_ANSWER if ":generateContent" in request.path else OPENAI_ANSWER).encode()
         await send({"type": "http.response.start", "status": status, "headers": extra})
         await send({"type": "http.response.body", "body": answer})
+
+
+def _streamed(request: Request) -> bool:
+    """Whether the request asks for a stream: Gemini's streaming method, or an OpenAI body with `stream: true`."""
+    if ":streamGenerateContent" in request.path:
+        return True
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
