@@ -68,6 +68,8 @@ class Behaviour:
     # of the prompt and of the answer. `cost` is OpenRouter's `usage.cost` (OpenAI's API only).
     usage: tuple[Any, Any, Any, Any] | None = None
     cost: Any = None
+    # The answer's text, computed from the request (a simulated AI); `text` takes precedence.
+    respond: Callable[[Recorded], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,8 @@ class FakeProvider:
     def _answer_text(recorded: Recorded, behaviour: Behaviour) -> str:
         if behaviour.text is not None:
             return behaviour.text
+        if behaviour.respond is not None:
+            return behaviour.respond(recorded)
         if recorded.api == "openai":
             messages = recorded.body.get("messages", [])
             last = _text_of(messages[-1].get("content", "")) if messages else ""
