@@ -293,7 +293,7 @@ def main() -> None:
     count = args.items or (QUICK_ITEMS if args.quick else ITEMS)
     tally = Tally()
     logging.getLogger().addHandler(tally)
-    print(anyio.run(main_async, count, args.seed, args.bias))
+    print(anyio.run(main_async, count, args.seed, args.bias), flush=True)
     if tally.seen:
         print(f"The server logged (counted, not shown one by one):\n{tally.summary()}", file=sys.stderr)
 

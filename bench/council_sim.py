@@ -73,7 +73,7 @@ class SimAI:
     lure: float  # when wrong: how often it picks the item's lure (1/3: no preference among wrong options)
     judging: float  # how often, ranking by content, it recognises the correct option (else it leans to a wrong one)
     bias: float = 0.0  # how often it puts the response at position A first, whatever it says
-    noise: float = 0.0  # the control: how often it puts a response at a random position first
+    noise: float = 0.0  # the control (set instead of bias): how often it puts a random position first
     style: str = "That is my answer."  # how its answers end: each AI's are worded its own way
 
 
@@ -95,7 +95,7 @@ class Review:
     reviewer: str
     shown: tuple[str | None, ...]
     first: int
-    biased: bool  # the first place came from the position bias (or the control's noise)
+    skewed: bool  # the first place came from the position bias (or the control's noise)
 
 
 def option_in(text: str, options: tuple[str, ...] | list[str]) -> str | None:
@@ -155,7 +155,9 @@ class Panel:
         shown = [option_in(text, item.options) for text in blocks]
         letters = [chr(ord("A") + n) for n in range(len(blocks))]
         rng = _draw(self.seed, "review", item.number, ai.name, *sorted(blocks))
-        biased, noisy = rng.random() < ai.bias, rng.random() < ai.noise
+        # One coin for the bias and for the control's noise: the same reviews are skewed either way, to A
+        # or to a random position, so the two runs differ only in where the skew lands.
+        skewed = rng.random() < max(ai.bias, ai.noise)
         noise_pick = rng.randrange(len(blocks)) if blocks else 0
         # By content: first the responses stating what the reviewer takes to be right (the key when it
         # recognises it, else the wrong option it leans to), then an order drawn per response text (the
@@ -163,9 +165,9 @@ class Panel:
         belief = item.key if rng.random() < ai.judging else self._wrong(ai, item, rng)
         rank_of = {text: rng.random() for text in sorted(blocks)}
         order = sorted(range(len(blocks)), key=lambda n: (shown[n] != belief, rank_of[blocks[n]], n))
-        first = 0 if biased else noise_pick if noisy else order[0]
+        first = (0 if ai.bias >= ai.noise else noise_pick) if skewed else order[0]
         order = [first, *(n for n in order if n != first)]
-        self.reviews.append(Review(item.number, ai.name, tuple(shown), first, biased or noisy))
+        self.reviews.append(Review(item.number, ai.name, tuple(shown), first, skewed))
         lines = [f"{place}. Response {letters[n]} — states {shown[n]}" for place, n in enumerate(order, 1)]
         return "Each response states one option.\n\nFINAL RANKING:\n" + "\n".join(lines)
 
