@@ -110,9 +110,9 @@ def test_the_quick_council_simulation_runs_and_prints_its_table() -> None:
     assert len(at_a) == 5, done.stdout
     for name, cells in rows.items():
         assert 0 <= percent(cells[0]) <= 100, name
-    shuffled, shuffled_biased, fixed, fixed_biased, chance = at_a.values()
-    # Unbiased reviewers shown shuffled answers put position A first about one time in four (4 shown).
-    assert abs(shuffled - 25) < 12, done.stdout
-    # The bias shows in the rankings, shuffled or not; the chance control's first places do not favour A.
-    assert shuffled_biased > shuffled + 8 and fixed_biased > fixed + 8, done.stdout
-    assert chance < fixed_biased, done.stdout
+    # The first row goes through the tool, whose order is its own draw: only the seeded rows are compared.
+    _, shuffled_biased, fixed, fixed_biased, chance = at_a.values()
+    # Unbiased reviewers put position A first about one time in four (4 responses shown); biased ones
+    # more often, shuffled or not; the chance control's first places do not favour A.
+    assert abs(fixed - 25) < 12 and abs(chance - 25) < 12, done.stdout
+    assert shuffled_biased > 25 + 8 and fixed_biased > fixed + 8, done.stdout
