@@ -98,9 +98,9 @@ def test_the_quick_council_simulation_runs_and_prints_its_table() -> None:
         cwd=PROJECT_ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = {
-        line.split("|")[1].strip(): line.split("|")[2:-1] for line in done.stdout.splitlines() if line.startswith("| ")
-    }
+    header, *lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert header.startswith("| answer | accuracy | rankings with position A first"), done.stdout
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in lines[1:]}  # after the |---| line
     assert any(name.startswith("best single AI (") for name in rows), done.stdout
     assert "vote, majority of 5 (`ai_consensus`)" in rows, done.stdout
     if not council_available():
