@@ -1,20 +1,22 @@
 """The council simulation: does asking five AIs beat the best one, and does shuffling the order of the
-answers each reviewer sees stop a judge's first-position bias from choosing the council's answer?
+answers each reviewer sees keep a judge's first-position bias from choosing the council's answer?
 
-    python3 bench/council.py            # 200 items (about a minute), prints a markdown table
-    python3 bench/council.py --quick    # 20 items in seconds (the test suite runs it)
+    python3 run.py bench council            # 200 items (about two minutes), prints a markdown table
+    python3 run.py bench council --quick    # 20 items in seconds (the test suite runs it)
 
 No real model is asked: five simulated AIs (bench/council_sim.py) answer through the loopback fake
 provider, so every call goes through the real SDKs, the real resilient call and fan-out, and the real
-vote and council code. The vote is asked through the MCP server (`ai_consensus`, in memory); the council
-through `run_council` itself, because the two switches this benchmark needs, a seeded order and the
-order left unshuffled, are not (and should not be) tool parameters.
+vote and council code. The vote, and the council with its own shuffled orders, are asked through the MCP
+server (`ai_consensus`, in memory); the other council runs through `run_council` itself, because the two
+switches they need, a seeded order and the order left unshuffled, are not (and should not be) tool
+parameters.
 
 For the same items, it runs: the vote; and the council five times, with the answers shuffled per
 reviewer or shown in a fixed order (the weakest AI's answer first), with unbiased reviewers, with
 reviewers who put the response at position A first `--bias` of the time, and (the chance control) with
-reviewers who put a response at a random position first as often. Everything is seeded: the same
-command prints the same table.
+reviewers who put a response at a random position first as often. Everything is seeded, so the same
+command prints the same table, but for the first council row's position-A share (the tool draws its
+own orders; by content, its answers are the same whatever the order).
 """
 
 from __future__ import annotations
@@ -290,6 +292,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED, help=f"items, answers, reviews and orders (default {SEED})")
     parser.add_argument("--bias", type=float, default=BIAS, help=f"first-position bias, 0-1 (default {BIAS})")
     args = parser.parse_args()
+    if not 0 <= args.bias <= 1:
+        parser.error(f"--bias must be between 0 and 1 (a share of the rankings), got {args.bias}")
+    if args.items is not None and args.items < 1:
+        parser.error(f"--items must be at least 1, got {args.items}")
     count = args.items or (QUICK_ITEMS if args.quick else ITEMS)
     tally = Tally()
     logging.getLogger().addHandler(tally)
