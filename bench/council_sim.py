@@ -21,11 +21,11 @@ import json
 import random
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tests.fakes.provider import Recorded
 
-__all__ = ["DEFAULT_PANEL", "Item", "Panel", "Review", "SimAI", "make_items", "option_in"]
+__all__ = ["DEFAULT_PANEL", "Item", "Panel", "SimAI", "make_items", "option_in"]
 
 WORDS = (
     "amber basalt cobalt dune ember fjord garnet harbor indigo jasper kelp lumen marble nectar onyx pewter "
@@ -86,18 +86,6 @@ DEFAULT_PANEL = (
 )
 
 
-@dataclass(frozen=True)
-class Review:
-    """One ranking a simulated reviewer gave: the options in the order it saw them (position A first),
-    and the position it put first."""
-
-    item: int
-    reviewer: str
-    shown: tuple[str | None, ...]
-    first: int
-    skewed: bool  # the first place came from the position bias (or the control's noise)
-
-
 def option_in(text: str, options: tuple[str, ...] | list[str]) -> str | None:
     """The option a response or synthesis states ("The answer is X"), None when it states none of them."""
     match = _ANSWER.search(text)
@@ -110,12 +98,11 @@ def _draw(*key: object) -> random.Random:
 
 @dataclass
 class Panel:
-    """The simulated AIs answering the fake provider's requests; `reviews` logs every ranking given."""
+    """The simulated AIs answering the fake provider's requests."""
 
     items: list[Item]
     ais: tuple[SimAI, ...]
     seed: int
-    reviews: list[Review] = field(default_factory=list)
 
     def by_name(self, name: str) -> SimAI:
         return next(ai for ai in self.ais if ai.name == name)
@@ -136,7 +123,7 @@ class Panel:
         """The fake provider's answer for `recorded`, by the prompt contract (see the module's docstring)."""
         prompt = recorded.prompt
         match = _ITEM.search(prompt)
-        if match is None:
+        if match is None or int(match.group(1)) >= len(self.items):
             return "I cannot tell which case this is."
         item = self.items[int(match.group(1))]
         ai = self.by_name(recorded.ai)
@@ -167,7 +154,6 @@ class Panel:
         order = sorted(range(len(blocks)), key=lambda n: (shown[n] != belief, rank_of[blocks[n]], n))
         first = (0 if ai.bias >= ai.noise else noise_pick) if skewed else order[0]
         order = [first, *(n for n in order if n != first)]
-        self.reviews.append(Review(item.number, ai.name, tuple(shown), first, skewed))
         lines = [f"{place}. Response {letters[n]} — states {shown[n]}" for place, n in enumerate(order, 1)]
         return "Each response states one option.\n\nFINAL RANKING:\n" + "\n".join(lines)
 
