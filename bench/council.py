@@ -1,7 +1,7 @@
 """The council simulation: does asking five AIs beat the best one, and does shuffling the order of the
 answers each reviewer sees keep a judge's first-position bias from choosing the council's answer?
 
-    python3 run.py bench council            # 200 items (about two minutes), prints a markdown table
+    python3 run.py bench council            # 200 items (under a minute), prints a markdown table
     python3 run.py bench council --quick    # 20 items in seconds (the test suite runs it)
 
 No real model is asked: five simulated AIs (bench/council_sim.py) answer through the loopback fake
