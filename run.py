@@ -51,6 +51,7 @@ usage: python3 run.py COMMAND [ARGS]
   serve --new-token NAME                 print a new bearer token for NAME and the line to configure
   test [PYTEST ARGS]                     run the test suite
   bench [--quick]                        run the benchmark
+  bench council [--quick]                run the council simulation (bench/council.py)
 
 The first run creates .venv/ beside run.py with this interpreter (Python 3.11+) and installs into it:
 serve the runtime dependencies, test and bench the test tools too. Later runs start at once.
@@ -214,6 +215,8 @@ def main(args: list[str]) -> int:
     os.chdir(ROOT)
     if command == "serve":
         return _run([python, str(ROOT / "server.py"), *rest])
+    if command == "bench" and rest[:1] == ["council"]:
+        return _run([python, str(ROOT / "bench" / "council.py"), *rest[1:]])
     if command == "bench":
         return _run([python, str(ROOT / "bench" / "run.py"), *rest])
     return _run([python, "-m", "pytest", *rest])

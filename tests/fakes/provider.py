@@ -87,6 +87,8 @@ class Behaviour:
     break_after: int | None = None
     chunks: tuple[bytes, ...] | None = None
     not_streamed: bool = False
+    # The answer's text, computed from the request (a simulated AI); `text` takes precedence.
+    respond: Callable[[Recorded], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -351,6 +353,8 @@ class FakeProvider:
     def _answer_text(recorded: Recorded, behaviour: Behaviour) -> str:
         if behaviour.text is not None:
             return behaviour.text
+        if behaviour.respond is not None:
+            return behaviour.respond(recorded)
         if recorded.api == "openai":
             messages = recorded.body.get("messages", [])
             last = _text_of(messages[-1].get("content", "")) if messages else ""
