@@ -143,6 +143,8 @@ class Junior:
             for task in late:
                 logger.warning("bookkeeping still running after %g s was abandoned", BACKGROUND_DRAIN_S)
                 task.cancel()
+            if late:  # a write under way is shielded: the store closes only once it has ended (or given up)
+                await asyncio.wait(late, timeout=BACKGROUND_DRAIN_S)
         store, self._store = self._store, None
         try:
             await self.pool.aclose()

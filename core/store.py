@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import anyio
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -52,6 +52,7 @@ T = TypeVar("T")
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
 CLOSE_TIMEOUT_S = 1.0  # closing what a cancelled open had opened, at most
 WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
+ROWS_PER_STATEMENT = 500  # SQLite: a multi-row INSERT of ledger rows stays well under its 32,766 parameters
 # What a database failure looks like from here: SQLAlchemy's errors, the drivers' own, the network's.
 _FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
 
@@ -96,7 +97,10 @@ class Store:
         self._ledger = Ledger(self)
         self._rates = Rates(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
-        self._batcher = WriteBatcher(self._one_writer, self._transaction, refused=(UnknownThread,))
+        self._batcher = WriteBatcher(
+            self._one_writer, self._transaction, insert_rows=self._insert_rows, refused=(UnknownThread,)
+        )
+        self._sync_engine: Engine | None = None  # SQLite: rows inserted in one worker-thread call (`_insert_rows`)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -143,6 +147,9 @@ class Store:
     async def aclose(self) -> None:
         """Close every connection. Safe to call more than once."""
         engine, self._engine = self._engine, None
+        sync_engine, self._sync_engine = self._sync_engine, None
+        if sync_engine is not None:
+            await anyio.to_thread.run_sync(sync_engine.dispose)
         if engine is not None:
             await engine.dispose()
 
@@ -239,6 +246,39 @@ class Store:
         async with self.write() as conn:
             return await operation(conn)
 
+    async def batched_insert(self, table: Table, values: dict[str, Any]) -> None:
+        """Insert one row of `table`, returning once it is committed. On SQLite, the rows waiting at the same
+        moment go in one transaction and one statement (core/store_batch.py); on PostgreSQL, a transaction
+        of its own.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        if self.backend == "sqlite":
+            await self._batcher.insert(table, values)
+            return
+        async with self.write() as conn:
+            await conn.execute(insert(table).values(values))
+
+    async def _insert_rows(self, rows: list[tuple[Table, dict[str, Any]]]) -> None:
+        """SQLite: insert `rows` in one transaction, in one call to a worker thread (through a sync engine
+        on the same file), not statement by statement through the async driver.
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+        """
+        if self._engine is None or self.location is None:
+            raise StoreUnavailable(self._shown(), "the store is closed", "open it first")
+        if self._sync_engine is None:
+            self._sync_engine = self._create_sync_engine(self.location)
+        try:
+            with anyio.fail_after(self.busy_timeout_s + self.connect_timeout_s):
+                return await anyio.to_thread.run_sync(_insert_in_one_transaction, self._sync_engine, rows)
+        except TimeoutError as error:
+            raise self._unavailable(TimeoutError("the store did not answer in time")) from error
+        except _FAILURES as error:
+            raise self._unavailable(error) from error
+
     async def single_statement(self, operation: Operation[T]) -> T:
         """Run `operation`, a write that is one statement atomic on its own: on PostgreSQL outside any
         transaction (one round trip, no BEGIN or COMMIT), on SQLite as `batched`.
@@ -313,25 +353,24 @@ class Store:
         engine = create_async_engine(
             location.url, connect_args={"timeout": self.busy_timeout_s}, pool_reset_on_return=None
         )
-        busy_ms = round(self.busy_timeout_s * 1000)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # The driver begins a transaction itself before a write's first INSERT, UPDATE or DELETE, as
-            # IMMEDIATE: it takes the write lock at once, waiting up to the busy timeout. A read (one
-            # statement) needs none. Migrations, which start with DDL, begin explicitly (`_on_begin`).
-            dbapi_connection.isolation_level = "IMMEDIATE"
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against a crash of the process
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.close()
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(round(self.busy_timeout_s * 1000)))
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
             if conn.get_execution_options().get("junior_schema", False):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        return engine
+
+    def _create_sync_engine(self, location: StoreLocation) -> Engine:
+        """A plain (sync) engine on the SQLite file, for `_insert_rows` in worker threads: the same
+        pragmas and IMMEDIATE transactions as the async engine's."""
+        engine = create_engine(
+            location.url.replace("sqlite+aiosqlite:", "sqlite:", 1),
+            connect_args={"timeout": self.busy_timeout_s, "check_same_thread": False},
+            pool_reset_on_return=None,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas(round(self.busy_timeout_s * 1000)))
         return engine
 
     @property
@@ -348,6 +387,37 @@ class Store:
         message = self._redactor.redact(str(cause) or type(cause).__name__)
         reason, fix = explain(message, cause, self.location or parse_store_url(self.url), self.busy_timeout_s)
         return StoreUnavailable(self._shown(), reason, fix)
+
+
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    """The "connect" listener every SQLite connection gets (async and sync engines alike)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver begins a transaction itself before a write's first INSERT, UPDATE or DELETE, as
+        # IMMEDIATE: it takes the write lock at once, waiting up to the busy timeout. A read (one
+        # statement) needs none. Migrations, which start with DDL, begin explicitly (`_on_begin`).
+        dbapi_connection.isolation_level = "IMMEDIATE"
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against a crash of the process
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return on_connect
+
+
+def _insert_in_one_transaction(engine: Engine, rows: list[tuple[Table, dict[str, Any]]]) -> None:
+    """Runs in a worker thread: all `rows` in one transaction, each table's in multi-row INSERT statements
+    (one step each for SQLite: a statement per row would take the GIL back from the busy event loop's thread
+    row by row)."""
+    tables: dict[str, list[tuple[Table, dict[str, Any]]]] = {}
+    for row in rows:
+        tables.setdefault(row[0].name, []).append(row)
+    with engine.begin() as conn:
+        for same in tables.values():
+            for start in range(0, len(same), ROWS_PER_STATEMENT):
+                chunk = same[start : start + ROWS_PER_STATEMENT]
+                conn.execute(insert(chunk[0][0]).values([values for _, values in chunk]))
 
 
 def _use_wal(path: Path, busy_timeout_s: float) -> None:

@@ -7,6 +7,12 @@ still returns only once its write is committed (durable), so a crash loses at mo
 answered.
 
     result = await batcher.run(lambda conn: conn.execute(...))
+    await batcher.insert(table, {"column": value, ...})
+
+Rows to insert (`insert`) go in first, all of the batch's in one call of `insert_rows` (the store runs it
+in one worker-thread call, in a transaction of its own): under a burst the event loop is busy, and every
+statement through the async driver costs several trips to its thread and back, each waiting for the
+loop's turn; 55 rows inserted that way took 1.6 s during a burst of 800 calls, in one call 2 ms.
 
 An operation may raise one of `Refused` (e.g. UnknownThread) only before it writes anything: that caller
 gets the error and the batch goes on. Any other failure rolls the whole batch back, and every caller in
@@ -21,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import anyio
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import JuniorAIError, StoreUnavailable
@@ -30,11 +37,14 @@ __all__ = ["Operation", "WriteBatcher"]
 T = TypeVar("T")
 Operation = Callable[[AsyncConnection], Awaitable[T]]
 Transaction = Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]
+Row = tuple[Table, dict[str, Any]]
+InsertRows = Callable[[list[Row]], Awaitable[None]]
 
 
 @dataclass
 class _Pending(Generic[T]):
-    operation: Operation[T]
+    operation: Operation[T] | None
+    row: Row | None = None  # a row to insert, instead of an operation
     done: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -48,15 +58,18 @@ class WriteBatcher:
     Attributes:
         lock: Held while a batch runs (the store's writers' lock).
         transaction: Opens one write transaction.
+        insert_rows: Inserts rows in one transaction of its own (for `insert`).
         refused: Errors an operation raises before writing; they fail that operation, not the batch.
         batches: How many transactions ran (for tests and diagnostics).
     """
 
     lock: anyio.Lock
     transaction: Transaction
+    insert_rows: InsertRows | None = None
     refused: tuple[type[JuniorAIError], ...] = ()
     batches: int = 0
     _pending: list[_Pending[Any]] = field(default_factory=list)
+    _draining: anyio.Event | None = None  # set when the drain under way ends
 
     async def run(self, operation: Operation[T]) -> T:
         """Run `operation` in the next transaction, with whatever else waits to write; its result.
@@ -65,12 +78,33 @@ class WriteBatcher:
             StoreUnavailable: the transaction failed (every operation in it failed with it).
             Any of `refused`: as the operation raised it.
         """
-        item: _Pending[T] = _Pending(operation)
+        return await self._wait(_Pending(operation))
+
+    async def insert(self, table: Table, values: dict[str, Any]) -> None:
+        """Insert one row of `table` with the other rows waiting, in one transaction; returns once committed.
+
+        Raises:
+            StoreUnavailable: that transaction failed (every row in it failed with it).
+        """
+        await self._wait(_Pending(None, (table, values)))
+
+    async def _wait(self, item: _Pending[T]) -> T:
+        # One task drains at a time; the others wait for that drain to end, all woken at once, and look
+        # again. (Queueing every writer on the lock instead hands it on one task per turn of the event
+        # loop, each finding its write done: hundreds of turns after a burst, a second or more.)
         self._pending.append(item)
         try:
-            async with self.lock:
-                if not item.done:
-                    await self._drain()
+            while not item.done:
+                if self._draining is not None:
+                    await self._draining.wait()
+                    continue
+                self._draining = anyio.Event()
+                try:
+                    async with self.lock:  # the store's other writers (not batched) take turns on it too
+                        await self._drain()
+                finally:
+                    drained, self._draining = self._draining, None
+                    drained.set()
         finally:
             if not item.taken:  # cancelled while waiting: its write never runs
                 self._pending.remove(item)
@@ -79,16 +113,35 @@ class WriteBatcher:
         result: T = item.result
         return result
 
+    async def _insert(self, items: list[_Pending[Any]]) -> None:
+        try:
+            if self.insert_rows is None:
+                raise RuntimeError("this batcher takes no rows (no insert_rows)")
+            await self.insert_rows([item.row for item in items if item.row is not None])
+        except Exception as error:  # StoreUnavailable, or a bug: each caller is told
+            for item in items:
+                item.error = error
+        finally:
+            for item in items:
+                item.done = True
+
     async def _drain(self) -> None:
         batch, self._pending = self._pending, []
         for item in batch:
             item.taken = True
         self.batches += 1
+        rows = [item for item in batch if item.row is not None]
+        batch = [item for item in batch if item.row is None]
         # A transaction under way completes even if its drainer is cancelled: others wait on it.
         with anyio.CancelScope(shield=True):
+            if rows:
+                await self._insert(rows)
+            if not batch:
+                return
             try:
                 async with self.transaction() as conn:
                     for item in batch:
+                        assert item.operation is not None
                         try:
                             item.result = await item.operation(conn)
                         except self.refused as error:  # raised before it wrote: only this operation fails

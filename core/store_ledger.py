@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select, text, true, update
+from sqlalchemy import ColumnElement, Table, and_, case, func, insert, literal, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core import defaults
@@ -67,6 +67,8 @@ class LedgerStore(Protocol):
     def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
 
     async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
+
+    async def batched_insert(self, table: Table, values: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -233,8 +235,8 @@ class Ledger:
         latency_s: float | None = None,
         estimate_usd: float = 0.0,
         now: float | None = None,
-    ) -> int:
-        """Write one call's row, settled, without a reservation (no caps: nothing was held); returns its id.
+    ) -> None:
+        """Write one call's row, settled, without a reservation (no caps: nothing was held); returns once committed.
 
         Raises:
             StoreUnavailable: the store cannot be written.
@@ -257,11 +259,7 @@ class Ledger:
             "outcome": outcome,
             "latency_s": latency_s,
         }
-
-        async def write(conn: AsyncConnection) -> int:
-            return int((await conn.execute(insert(ledger).values(values).returning(ledger.c.id))).scalar_one())
-
-        return await self._store.batched(write)  # rows written after answers share transactions
+        await self._store.batched_insert(ledger, values)  # rows after answers: one statement per batch
 
     async def spent(self, caps: Sequence[Cap], *, now: float | None = None) -> dict[str, float]:
         """What each cap's window counts now (spent, and held for calls in flight), by the cap's name.
