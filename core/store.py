@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import anyio
-from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -52,7 +52,6 @@ T = TypeVar("T")
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
 CLOSE_TIMEOUT_S = 1.0  # closing what a cancelled open had opened, at most
 WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
-ROWS_PER_STATEMENT = 500  # SQLite: a multi-row INSERT of ledger rows stays well under its 32,766 parameters
 # What a database failure looks like from here: SQLAlchemy's errors, the drivers' own, the network's.
 _FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
 
@@ -98,9 +97,9 @@ class Store:
         self._rates = Rates(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
         self._batcher = WriteBatcher(
-            self._one_writer, self._transaction, insert_rows=self._insert_rows, refused=(UnknownThread,)
+            self._one_writer, self._transaction, in_thread=self._in_thread, refused=(UnknownThread,)
         )
-        self._sync_engine: Engine | None = None  # SQLite: rows inserted in one worker-thread call (`_insert_rows`)
+        self._sync_engine: Engine | None = None  # SQLite: batched writes in one worker-thread call (`_in_thread`)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -260,9 +259,24 @@ class Store:
         async with self.write() as conn:
             await conn.execute(insert(table).values(values))
 
-    async def _insert_rows(self, rows: list[tuple[Table, dict[str, Any]]]) -> None:
-        """SQLite: insert `rows` in one transaction, in one call to a worker thread (through a sync engine
-        on the same file), not statement by statement through the async driver.
+    async def batched_sync(self, operation: Callable[[Connection], T]) -> T:
+        """Run the write `operation`, a function of a sync connection, and return its result once committed.
+        On SQLite, with the writes waiting at the same moment, in one transaction in one worker-thread call
+        (core/store_batch.py); `operation` may raise UnknownThread only before it writes. On PostgreSQL, its
+        own transaction (through SQLAlchemy's `run_sync`).
+
+        Raises:
+            StoreUnavailable: the store cannot be written.
+            UnknownThread: as `operation` raised it.
+        """
+        if self.backend == "sqlite":
+            return await self._batcher.run_sync(operation)
+        async with self.write() as conn:
+            return await conn.run_sync(operation)
+
+    async def _in_thread(self, work: Callable[[Connection], None]) -> None:
+        """SQLite: run `work` in one transaction, in one call to a worker thread (through a sync engine on
+        the same file), not statement by statement through the async driver.
 
         Raises:
             StoreUnavailable: the store cannot be written.
@@ -273,7 +287,7 @@ class Store:
             self._sync_engine = self._create_sync_engine(self.location)
         try:
             with anyio.fail_after(self.busy_timeout_s + self.connect_timeout_s):
-                return await anyio.to_thread.run_sync(_insert_in_one_transaction, self._sync_engine, rows)
+                await anyio.to_thread.run_sync(_in_one_transaction, self._sync_engine, work)
         except TimeoutError as error:
             raise self._unavailable(TimeoutError("the store did not answer in time")) from error
         except _FAILURES as error:
@@ -363,7 +377,7 @@ class Store:
         return engine
 
     def _create_sync_engine(self, location: StoreLocation) -> Engine:
-        """A plain (sync) engine on the SQLite file, for `_insert_rows` in worker threads: the same
+        """A plain (sync) engine on the SQLite file, for `_in_thread` in worker threads: the same
         pragmas and IMMEDIATE transactions as the async engine's."""
         engine = create_engine(
             location.url.replace("sqlite+aiosqlite:", "sqlite:", 1),
@@ -406,18 +420,10 @@ def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
     return on_connect
 
 
-def _insert_in_one_transaction(engine: Engine, rows: list[tuple[Table, dict[str, Any]]]) -> None:
-    """Runs in a worker thread: all `rows` in one transaction, each table's in multi-row INSERT statements
-    (one step each for SQLite: a statement per row would take the GIL back from the busy event loop's thread
-    row by row)."""
-    tables: dict[str, list[tuple[Table, dict[str, Any]]]] = {}
-    for row in rows:
-        tables.setdefault(row[0].name, []).append(row)
+def _in_one_transaction(engine: Engine, work: Callable[[Connection], None]) -> None:
+    """Runs in a worker thread: `work` in one transaction, committed unless it raises."""
     with engine.begin() as conn:
-        for same in tables.values():
-            for start in range(0, len(same), ROWS_PER_STATEMENT):
-                chunk = same[start : start + ROWS_PER_STATEMENT]
-                conn.execute(insert(chunk[0][0]).values([values for _, values in chunk]))
+        work(conn)
 
 
 def _use_wal(path: Path, busy_timeout_s: float) -> None:

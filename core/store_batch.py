@@ -9,10 +9,11 @@ answered.
     result = await batcher.run(lambda conn: conn.execute(...))
     await batcher.insert(table, {"column": value, ...})
 
-Rows to insert (`insert`) go in first, all of the batch's in one call of `insert_rows` (the store runs it
-in one worker-thread call, in a transaction of its own): under a burst the event loop is busy, and every
-statement through the async driver costs several trips to its thread and back, each waiting for the
-loop's turn; 55 rows inserted that way took 1.6 s during a burst of 800 calls, in one call 2 ms.
+Rows to insert (`insert`) and sync operations (`run_sync`) go first, all of the batch's in one call of
+`in_thread` (the store runs it in one worker-thread call, in a transaction of its own): under a burst
+the event loop is busy, and every statement through the async driver costs several trips to its thread
+and back, each waiting for the loop's turn; 55 rows inserted that way took 1.6 s during a burst of 800
+calls, in one call 2 ms.
 
 An operation may raise one of `Refused` (e.g. UnknownThread) only before it writes anything: that caller
 gets the error and the batch goes on. Any other failure rolls the whole batch back, and every caller in
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import anyio
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import JuniorAIError, StoreUnavailable
@@ -38,13 +39,15 @@ T = TypeVar("T")
 Operation = Callable[[AsyncConnection], Awaitable[T]]
 Transaction = Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]
 Row = tuple[Table, dict[str, Any]]
-InsertRows = Callable[[list[Row]], Awaitable[None]]
+SyncOperation = Callable[[Connection], T]
+InThread = Callable[[Callable[[Connection], None]], Awaitable[None]]  # runs work in one transaction, in a thread
 
 
 @dataclass
 class _Pending(Generic[T]):
     operation: Operation[T] | None
     row: Row | None = None  # a row to insert, instead of an operation
+    sync: SyncOperation[T] | None = None  # or an operation run in the worker thread
     done: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -58,14 +61,15 @@ class WriteBatcher:
     Attributes:
         lock: Held while a batch runs (the store's writers' lock).
         transaction: Opens one write transaction.
-        insert_rows: Inserts rows in one transaction of its own (for `insert`).
+        in_thread: Runs a function of a (sync) connection in one transaction of its own, in a worker
+            thread (for `insert` and `run_sync`).
         refused: Errors an operation raises before writing; they fail that operation, not the batch.
         batches: How many transactions ran (for tests and diagnostics).
     """
 
     lock: anyio.Lock
     transaction: Transaction
-    insert_rows: InsertRows | None = None
+    in_thread: InThread | None = None
     refused: tuple[type[JuniorAIError], ...] = ()
     batches: int = 0
     _pending: list[_Pending[Any]] = field(default_factory=list)
@@ -87,6 +91,16 @@ class WriteBatcher:
             StoreUnavailable: that transaction failed (every row in it failed with it).
         """
         await self._wait(_Pending(None, (table, values)))
+
+    async def run_sync(self, operation: SyncOperation[T]) -> T:
+        """Run the sync `operation` with the other rows and sync operations waiting, in one transaction in
+        one worker-thread call (no trip back to the event loop between statements); its result.
+
+        Raises:
+            StoreUnavailable: that transaction failed (every write in it failed with it).
+            Any of `refused`: as the operation raised it.
+        """
+        return await self._wait(_Pending(None, sync=operation))
 
     async def _wait(self, item: _Pending[T]) -> T:
         # One task drains at a time; the others wait for that drain to end, all woken at once, and look
@@ -113,12 +127,23 @@ class WriteBatcher:
         result: T = item.result
         return result
 
-    async def _insert(self, items: list[_Pending[Any]]) -> None:
+    async def _in_thread(self, items: list[_Pending[Any]]) -> None:
+        refused = self.refused
+
+        def work(conn: Connection) -> None:
+            _insert_rows(conn, [item.row for item in items if item.row is not None])
+            for item in items:
+                if item.sync is not None:
+                    try:
+                        item.result = item.sync(conn)
+                    except refused as error:  # raised before it wrote: only this operation fails
+                        item.error = error
+
         try:
-            if self.insert_rows is None:
-                raise RuntimeError("this batcher takes no rows (no insert_rows)")
-            await self.insert_rows([item.row for item in items if item.row is not None])
-        except Exception as error:  # StoreUnavailable, or a bug: each caller is told
+            if self.in_thread is None:
+                raise RuntimeError("this batcher runs nothing in a thread (no in_thread)")
+            await self.in_thread(work)
+        except Exception as error:  # StoreUnavailable, or a bug: rolled back, each caller is told
             for item in items:
                 item.error = error
         finally:
@@ -130,12 +155,12 @@ class WriteBatcher:
         for item in batch:
             item.taken = True
         self.batches += 1
-        rows = [item for item in batch if item.row is not None]
-        batch = [item for item in batch if item.row is None]
+        threaded = [item for item in batch if item.operation is None]
+        batch = [item for item in batch if item.operation is not None]
         # A transaction under way completes even if its drainer is cancelled: others wait on it.
         with anyio.CancelScope(shield=True):
-            if rows:
-                await self._insert(rows)
+            if threaded:
+                await self._in_thread(threaded)
             if not batch:
                 return
             try:
@@ -155,3 +180,18 @@ class WriteBatcher:
             finally:
                 for item in batch:
                     item.done = True
+
+
+ROWS_PER_STATEMENT = 500  # a multi-row INSERT of ledger rows stays well under SQLite's 32,766 parameters
+
+
+def _insert_rows(conn: Connection, rows: list[Row]) -> None:
+    """Each table's rows in multi-row INSERT statements (one step each for SQLite: a statement per row
+    would take the GIL back from the busy event loop's thread row by row)."""
+    tables: dict[str, list[Row]] = {}
+    for row in rows:
+        tables.setdefault(row[0].name, []).append(row)
+    for same in tables.values():
+        for start in range(0, len(same), ROWS_PER_STATEMENT):
+            chunk = same[start : start + ROWS_PER_STATEMENT]
+            conn.execute(insert(chunk[0][0]).values([values for _, values in chunk]))

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import UnknownThread
@@ -45,6 +45,8 @@ class Transactions(Protocol):
     def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
 
     async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
+
+    async def batched_sync(self, operation: Callable[[Connection], T]) -> T: ...
 
 
 class Threads:
@@ -75,12 +77,12 @@ class Threads:
         rows = [_row(thread_id, seq, turn, now) for seq, turn in enumerate(first, start=1)]
         thread = {"id": thread_id, "title": title, "created": now, "last_activity": now, "owner": owner}
 
-        async def write(conn: AsyncConnection) -> None:
-            await conn.execute(insert(threads_table).values(**thread, expires=now + self._store.thread_ttl_s))
+        def write(conn: Connection) -> None:  # in one worker-thread call on SQLite (Store.batched_sync)
+            conn.execute(insert(threads_table).values(**thread, expires=now + self._store.thread_ttl_s))
             if rows:
-                await conn.execute(insert(turns).values(rows))
+                conn.execute(insert(turns).values(rows))
 
-        await self._store.batched(write)
+        await self._store.batched_sync(write)
         self._cache(thread_id, tuple(_turn(row) for row in rows))
         return thread_id
 
@@ -102,24 +104,24 @@ class Threads:
         )
         sqlite = self._store.backend == "sqlite"
 
-        async def write(conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
+        def write(conn: Connection) -> tuple[int, list[dict[str, Any]]]:  # Store.batched_sync
             if sqlite:
                 # The write lock is held by the transaction: one statement touches the thread and reads its
                 # last place.
-                last = (await conn.execute(touch.returning(last_place.scalar_subquery()))).scalar()
+                last = conn.execute(touch.returning(last_place.scalar_subquery())).scalar()
             else:
                 # PostgreSQL: the row lock may be waited for, so the last place is read by a statement that
                 # starts after it (its snapshot then sees what the previous holder committed).
-                touched = await conn.execute(touch)
-                last = await conn.scalar(last_place) if touched.rowcount else None
+                touched = conn.execute(touch)
+                last = conn.scalar(last_place) if touched.rowcount else None
             if last is None:
-                raise UnknownThread(thread_id)  # before writing anything: see Store.batched
+                raise UnknownThread(thread_id)  # before writing anything: see Store.batched_sync
             rows = [_row(thread_id, last + n, turn, now) for n, turn in enumerate(new, start=1)]
             if rows:
-                await conn.execute(insert(turns).values(rows))
+                conn.execute(insert(turns).values(rows))
             return last, rows
 
-        last, rows = await self._store.batched(write)
+        last, rows = await self._store.batched_sync(write)
         cached = self._cached.get(thread_id)
         if cached is not None and (cached[-1].seq if cached else 0) == last:  # nothing landed in between
             self._cache(thread_id, (*cached, *(_turn(row) for row in rows)))
