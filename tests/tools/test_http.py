@@ -407,8 +407,11 @@ async def test_progress_reaches_an_http_client(served: HttpServer) -> None:
         async with http_client(served) as client:
             result = await client.call_tool("ask_all_ais", {"prompt": "progress"}, progress_callback=on_progress)
     assert not result.is_error
-    # Progress notifications go out on the request's SSE stream before its response: all are here.
-    assert sorted(m.split(" ", 1)[0] for m in messages) == ["1/2", "2/2"], messages
+    # Progress notifications go out on the request's SSE stream before its response: all are here. One per
+    # AI that answered (whole steps); a slow moment may add a note of the tokens streamed (a fraction).
+    steps = [m.split(" ", 1)[0] for m in messages]
+    assert [step for step in steps if float(step.split("/")[0]).is_integer()] == ["1/2", "2/2"], messages
+    assert [float(step.split("/")[0]) for step in steps] == sorted(float(step.split("/")[0]) for step in steps)
     assert any("grok" in m for m in messages) and any("gemini" in m for m in messages)
 
 
