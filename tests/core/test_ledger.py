@@ -3,25 +3,21 @@ hold the caps under 100 concurrent calls and across two server processes, and sp
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from calendar import timegm
-from pathlib import Path
 
 import anyio
 import pytest
-from anyio.abc import Process
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 from core.budgets import Cap, Window, check_call_cost, resets_at, window_start
 from core.errors import BudgetExceeded
 from core.store import Store
 from core.store_ledger import SpendRow, over_cap
+from tests.core.together import run_together
 
 pytestmark = pytest.mark.anyio
 DEADLINE_S = 60
-ROOT = Path(__file__).resolve().parents[2]
 # 2026-11-30 15:00 UTC: the last day of a month.
 NOW = float(timegm((2026, 11, 30, 15, 0, 0)))
 DAILY = Cap("daily", 1.0, "day")
@@ -190,33 +186,12 @@ async def test_two_server_processes_sharing_one_cap_admit_only_what_it_affords_t
     # Each process opens its own store on the database and fires 50 calls at once, both told to go together.
     command = [sys.executable, "-m", "tests.core.ledger_process", url, "50", "0.01", "0.37"]
     with anyio.fail_after(DEADLINE_S):
-        async with Store(url):  # migrated once, before either process opens it
-            pass
-        processes = [await anyio.open_process(command, cwd=ROOT) for _ in range(2)]
-        try:
-            outputs = [BufferedByteReceiveStream(process.stdout) for process in processes if process.stdout]
-            for output in outputs:
-                assert await output.receive_until(b"\n", 1000) == b"ready"
-            for process in processes:
-                assert process.stdin is not None
-                await process.stdin.send(b"go\n")
-            results = [json.loads(await output.receive_until(b"\n", 1000)) for output in outputs]
-            assert [await process.wait() for process in processes] == [0, 0]
-        finally:
-            for process in processes:
-                await _stop(process)
+        results = await run_together(command, url)
         async with Store(url) as store:
             total = (await store.ledger.spent([Cap("daily", 0.37, "day")]))["daily"]
     assert sum(result["admitted"] for result in results) == 37
     assert sum(result["refused"] for result in results) == 63
     assert total <= 0.37 + 1e-9
-
-
-async def _stop(process: Process) -> None:
-    if process.returncode is None:
-        process.kill()
-        await process.wait()
-    await process.aclose()
 
 
 # -- the pure policy -------------------------------------------------------------------------------------

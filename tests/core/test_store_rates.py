@@ -4,23 +4,20 @@ and for two server processes on one database, and idle callers' rows purged."""
 
 from __future__ import annotations
 
-import json
 import random
 import sys
-from pathlib import Path
 
 import anyio
 import pytest
-from anyio.streams.buffered import BufferedByteReceiveStream
 from sqlalchemy import func, select
 
 from core.rates import RateCount, counted
 from core.store import Store
 from core.store_schema import rate_windows
+from tests.core.together import run_together
 
 pytestmark = pytest.mark.anyio
 DEADLINE_S = 60
-ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_796_000_040.0  # on the minute (2026-11-30 00:54 UTC)
 
 
@@ -92,24 +89,7 @@ async def test_two_server_processes_share_each_callers_limit(url: str) -> None:
     # Each process opens its own store on the database and sends 50 requests at once, both told to go together.
     command = [sys.executable, "-m", "tests.core.rates_process", url, "50", "60", str(NOW)]
     with anyio.fail_after(DEADLINE_S):
-        async with Store(url):  # migrated once, before either process opens it
-            pass
-        processes = [await anyio.open_process(command, cwd=ROOT) for _ in range(2)]
-        try:
-            outputs = [BufferedByteReceiveStream(process.stdout) for process in processes if process.stdout]
-            for output in outputs:
-                assert await output.receive_until(b"\n", 1000) == b"ready"
-            for process in processes:
-                assert process.stdin is not None
-                await process.stdin.send(b"go\n")
-            results = [json.loads(await output.receive_until(b"\n", 1000)) for output in outputs]
-            assert [await process.wait() for process in processes] == [0, 0]
-        finally:
-            for process in processes:
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
-                await process.aclose()
+        results = await run_together(command, url)
     assert sum(result["admitted"] for result in results) == 60
     assert sum(result["refused"] for result in results) == 40
 
