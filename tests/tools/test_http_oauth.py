@@ -253,9 +253,9 @@ def test_a_bad_oauth_block_is_a_problem_naming_the_field_and_never_the_secret(
     assert named in problem and CLIENT_SECRET not in problem
 
 
-def test_the_readme_configuration_is_valid() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme[readme.index("### OAuth: tokens from your identity provider") :]
+def test_the_documented_configuration_is_valid() -> None:
+    page = (PROJECT_ROOT / "docs" / "deployment.md").read_text()
+    section = page[page.index("## OAuth: tokens from your identity provider") :]
     block = section[section.index("```json") + len("```json") : section.index("```\n", section.index("```json") + 7)]
     oauth = HttpSettings.model_validate(json.loads("{" + block + "}")["http"]).oauth
     assert oauth is not None and oauth.resource == RESOURCE

@@ -230,8 +230,8 @@ def test_the_documented_nginx_configurations_have_the_tested_proxy_settings() ->
         for line in directives(config_text(Path("/tmp"), 8080, [8765, 8766]))
         if line.startswith(("proxy_", "client_max_body_size", "keepalive")) and "_temp_path" not in line
     }
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    [block] = re.findall(r"```nginx\n(.*?)```", readme.split("## Team deployment", 1)[1], flags=re.S)
+    page = (PROJECT_ROOT / "docs" / "deployment.md").read_text()
+    [block] = re.findall(r"```nginx\n(.*?)```", page.split("## Team deployment", 1)[1], flags=re.S)
     assert len(tested) >= 12
     assert tested <= directives((PROJECT_ROOT / "deploy" / "nginx.conf").read_text())
     assert tested <= directives(block)
