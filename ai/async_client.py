@@ -33,8 +33,8 @@ from ai.translate import (
     read_openai,
     read_openai_models,
 )
-from core.deadline import within
-from core.defaults import TEMPERATURE
+from core.config.defaults import TEMPERATURE
+from core.resilience.deadline import within
 
 if TYPE_CHECKING:
     from google.genai import Client as GenaiClient

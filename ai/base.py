@@ -31,9 +31,9 @@ from typing import Any, ClassVar
 from ai.request import Request
 from ai.translate import answer_of, gemini_hooks
 from ai.warmup import load_sdk
-from core import defaults
-from core.ai_config import BUILTIN_AIS, ProviderKind
-from core.config import default_base_url
+from core.config import defaults
+from core.config.ai import BUILTIN_AIS, ProviderKind
+from core.config.settings import default_base_url
 from core.errors import AIUnavailable, ConfigError, ProviderError, UnknownAI
 from core.redact import safe_url
 

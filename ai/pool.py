@@ -23,7 +23,7 @@ from ai.async_client import AsyncAIClient, build_async_ai_client
 from ai.request import Completion, Request
 from ai.stream import Received
 from ai.sync_client import SyncAIClient, create_ai_client
-from core.config import AIConfig, Settings
+from core.config.settings import AIConfig, Settings
 from core.errors import ProviderError
 
 __all__ = ["ClientPool", "Sender", "ThreadedClient", "WithFallback"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from core.defaults import TEMPERATURE
-from core.files import Image
-from core.prices import UNKNOWN, Price
+from core.config.defaults import TEMPERATURE
+from core.files.reader import Image
+from core.money.prices import UNKNOWN, Price
 
 __all__ = ["Completion", "Message", "Request", "Usage"]
 

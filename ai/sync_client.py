@@ -22,7 +22,7 @@ from ai.translate import (
     read_openai,
     read_openai_models,
 )
-from core.defaults import TEMPERATURE
+from core.config.defaults import TEMPERATURE
 
 if TYPE_CHECKING:
     from google.genai import Client as GenaiClient

@@ -43,8 +43,8 @@ from mcp import Client  # noqa: E402
 
 from bench.council_sim import DEFAULT_PANEL, Item, Panel, SimAI, make_items, option_in  # noqa: E402
 from callers import Junior  # noqa: E402
-from core.config import Settings, load_settings  # noqa: E402
-from server import build_server  # noqa: E402
+from core.config.settings import Settings, load_settings  # noqa: E402
+from serve.main import build_server  # noqa: E402
 from tests.fakes.provider import FakeProvider  # noqa: E402
 
 ITEMS, QUICK_ITEMS = 200, 20

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 import httpx2
 
-from core.http_config import token_hash
+from core.config.http import token_hash
 
 __all__ = ["BENCH_HTTP", "HttpServerProcess", "call_body", "concurrent_wall", "free_port", "sequential_times"]
 

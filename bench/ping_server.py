@@ -4,8 +4,8 @@ import sys
 
 import anyio
 
-from core.config import load_settings
-from server import build_server, serve
+from core.config.settings import load_settings
+from serve.main import build_server, serve
 
 
 def ping() -> str:

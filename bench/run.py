@@ -40,8 +40,8 @@ from bench.spending import spending_overhead  # noqa: E402
 from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
 from core import ai_clients  # noqa: E402
-from core.config import Settings, load_settings  # noqa: E402
-from core.defaults import RETRY_BASE_S  # noqa: E402
+from core.config.defaults import RETRY_BASE_S  # noqa: E402
+from core.config.settings import Settings, load_settings  # noqa: E402
 from core.errors import ProviderError  # noqa: E402
 
 PROMPT = "Explain async/await in one sentence."

@@ -18,9 +18,9 @@ from typing import Any
 import callers.call
 from ai.request import Request
 from callers import Junior, complete
-from core.budgets import Budgets
-from core.config import Settings
-from core.prices import UNKNOWN
+from core.config.settings import Settings
+from core.money.caps import Budgets
+from core.money.prices import UNKNOWN
 
 __all__ = ["spending_overhead"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ai.request import Request
 from callers import AIResult, Junior, completed, conversation
-from core.config import Settings
-from core.turns import NewTurn
+from core.config.settings import Settings
+from core.store.turns import NewTurn
 
 __all__ = ["TURNS", "thread_overhead"]
 

@@ -3,7 +3,7 @@
 from callers.app import Junior, Route
 from callers.call import complete, complete_sync, completed
 from callers.fanout import AIResult, Enough, History, OnResult, ask_all, ask_each, ask_routes
-from callers.threads import Conversation, conversation
+from callers.history import Conversation, conversation
 
 __all__ = [
     "AIResult",

@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from ai.pool import ClientPool, Sender
-from core.config import AIConfig, Settings
-from core.credentials import lookup_order
+from core.config.credentials import lookup_order
+from core.config.settings import AIConfig, Settings
 from core.errors import AIUnavailable, InvalidRequest, NoAIConfigured, StoreUnavailable, UnknownAI
-from core.guard import AIGuard
-from core.locks import KeyedLock
 from core.redact import Redactor, safe_url
-from core.store_url import STORE_MODULES, store_url
+from core.resilience.guard import AIGuard
+from core.resilience.locks import KeyedLock
+from core.store.url import STORE_MODULES, store_url
 
 if TYPE_CHECKING:
-    from core.store import Store
+    from core.store.database import Store
 
 __all__ = ["MAX_MODEL_CHARS", "Junior", "Route", "split_name"]
 
@@ -110,7 +110,7 @@ class Junior:
         self.guards = guards
         self.clock = clock
         self.closed = False
-        self.thread_locks = KeyedLock()  # calls on one thread take turns (callers/threads.py)
+        self.thread_locks = KeyedLock()  # calls on one thread take turns (callers/history.py)
         self._store: Store | None = None
         self._opening_store = anyio.Lock()
         self.ledger_behind = 0  # ledger rows that could not be written (server_status shows it)
@@ -171,7 +171,7 @@ class Junior:
             if not all(module in sys.modules for module in STORE_MODULES):
                 # First use: SQLAlchemy and the driver load now (~0.2 s), off the event loop.
                 await anyio.to_thread.run_sync(lambda: [importlib.import_module(module) for module in STORE_MODULES])
-            from core.store import Store
+            from core.store.database import Store
 
             store = await Store(url, thread_ttl_s=self.settings.thread_ttl_days * 86_400).open()
             try:

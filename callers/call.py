@@ -21,11 +21,11 @@ from callers.app import Junior, Route
 from callers.costs import price_for
 from callers.fixes import fix_for
 from callers.spending import Outcome, admit, book
-from core.deadline import Deadline, within
 from core.errors import AIUnavailable, DeadlineReached, ProviderError, ProviderTimeout
-from core.limiter import outcome_of
-from core.prices import load_price_list, price_list_loaded
-from core.retry import with_retries
+from core.money.prices import load_price_list, price_list_loaded
+from core.resilience.deadline import Deadline, within
+from core.resilience.limiter import outcome_of
+from core.resilience.retry import with_retries
 
 __all__ = ["SDK_BACKSTOP_S", "complete", "complete_sync", "completed"]
 

@@ -1,20 +1,20 @@
 """A call's cost for one configured AI: what an answer cost, and the most a request may cost.
 
-price = price_for(route.config, completion, request.model)   # core.prices' order, for this AI
+price = price_for(route.config, completion, request.model)   # core.money.prices' order, for this AI
 worst = worst_case_for(route.config, request)                 # checked against the caps before sending
 """
 
 from __future__ import annotations
 
 from ai.request import Completion, Request
-from core.config import AIConfig
-from core.prices import Price, genai_provider, price_of, worst_case_usd
+from core.config.settings import AIConfig
+from core.money.prices import Price, genai_provider, price_of, worst_case_usd
 
 __all__ = ["price_for", "worst_case_for"]
 
 
 def price_for(ai: AIConfig, completion: Completion, asked: str | None = None) -> Price:
-    """What `completion` cost: `core.prices.price_of` with the AI's provider and configured prices.
+    """What `completion` cost: `core.money.prices.price_of` with the AI's provider and configured prices.
 
     Args:
         ai: The AI that answered.
@@ -26,7 +26,7 @@ def price_for(ai: AIConfig, completion: Completion, asked: str | None = None) ->
 
 
 def worst_case_for(ai: AIConfig, request: Request) -> float | None:
-    """The most `request` may cost at `ai`, estimated before it is sent (`core.prices.worst_case_usd`): its
+    """The most `request` may cost at `ai`, estimated before it is sent (`core.money.prices.worst_case_usd`): its
     system prompt and every turn's text (images are not counted); None when the model cannot be priced."""
     chars = len(request.system or "") + sum(len(message.text) for message in request.messages)
     model = request.model or ai.model

@@ -21,7 +21,7 @@ from callers.app import Junior, Route
 from callers.call import completed
 from callers.progress import Report, TokenProgress
 from core.errors import JuniorAIError, ProviderError
-from core.prices import Price, PriceSource
+from core.money.prices import Price, PriceSource
 
 __all__ = ["AIResult", "Enough", "History", "OnResult", "ask_all", "ask_each", "ask_routes"]
 
@@ -112,7 +112,7 @@ class AIResult(BaseModel):
 
 # Awaited as each AI finishes (progress: "grok answered in 1.2 s").
 OnResult = Callable[[AIResult], Awaitable[None]]
-# What each AI sees before its prompt: a thread's earlier turns, fitted to it (callers/threads.py).
+# What each AI sees before its prompt: a thread's earlier turns, fitted to it (callers/history.py).
 History = Callable[[Route], tuple[Message, ...]]
 # Checked as each AI finishes, with the results so far in the order they came: True ends the fan-out, and
 # the AIs still asked are cancelled ("2 answers are enough", "the vote is decided").

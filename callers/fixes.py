@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import AIConfig
+from core.config.settings import AIConfig
 from core.errors import AuthenticationFailed, ModelNotFound, ProviderError, ProviderUnreachable
 from core.redact import safe_url
 

@@ -24,13 +24,13 @@ from ai.clean import model_ids
 from ai.translate import MODEL_LIST
 from callers.app import Junior
 from callers.call import SDK_BACKSTOP_S
-from core.deadline import Deadline, within
-from core.defaults import MODELS_CACHE_S
+from core.config.defaults import MODELS_CACHE_S
 from core.errors import DeadlineReached, JuniorAIError, ProviderTimeout, StoreUnavailable
 from core.redact import safe_url
+from core.resilience.deadline import Deadline, within
 
 if TYPE_CHECKING:
-    from core.store import Store
+    from core.store.database import Store
 
 __all__ = ["STORE_SHARE", "AIModels", "ModelsReport", "cache_entry", "cached_ids", "is_fresh", "list_models"]
 

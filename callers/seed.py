@@ -19,8 +19,8 @@ from ai.request import Request
 from callers.app import Junior
 from callers.call import complete, complete_sync
 from callers.fanout import AIResult, ask_all
-from core.config import Settings, load_settings
-from core.defaults import TEMPERATURE
+from core.config.defaults import TEMPERATURE
+from core.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from ai.async_client import AsyncAIClient

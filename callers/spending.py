@@ -21,9 +21,9 @@ from typing import Any
 from ai.request import Completion, Request
 from callers.app import Junior, Route
 from callers.costs import worst_case_for
-from core.budgets import check_call_cost
-from core.config import caps_for
+from core.config.settings import caps_for
 from core.errors import AIUnavailable, StoreUnavailable
+from core.money.caps import check_call_cost
 
 __all__ = ["Outcome", "admit", "book"]
 

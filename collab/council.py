@@ -21,8 +21,8 @@ from ai.request import Request
 from callers import AIResult, History, Junior, ask_each
 from collab.ranking import Dissent, Ranking, Score, arrange, borda, dissent_of, label, parse_ranking, relabel
 from collab.shared import Notify, say
-from core.deadline import Deadline
 from core.errors import InvalidRequest
+from core.resilience.deadline import Deadline
 
 __all__ = [
     "HOST",

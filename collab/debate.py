@@ -11,9 +11,9 @@ from ai.request import Request
 from callers import AIResult, History, Junior, ask_each
 from collab.council import HOST
 from collab.shared import Notify, labelled, say
-from core.deadline import Deadline
-from core.defaults import DEBATE_ROUND_S
+from core.config.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
+from core.resilience.deadline import Deadline
 
 __all__ = ["MAX_ROUNDS", "DebateResult", "DebateRound", "run_debate"]
 

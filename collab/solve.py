@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from ai.request import Request
 from callers import AIResult, History, Junior, ask_each
 from collab.shared import Notify, labelled, say
-from core.deadline import Deadline
 from core.errors import InvalidRequest
+from core.resilience.deadline import Deadline
 
 __all__ = ["Approach", "SolveResult", "run_solve"]
 

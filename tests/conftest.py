@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from callers import Junior, seed
-from core.config import Settings, load_settings
+from core.config.settings import Settings, load_settings
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
 from tests.postgres import NO_POSTGRES, PostgresServer, binaries, running_postgres

@@ -15,9 +15,9 @@ import anyio
 import pytest
 
 from callers import Junior
-from core.config import Settings
-from core.credentials import PROJECT_ROOT
-from server import build_server
+from core.config.credentials import PROJECT_ROOT
+from core.config.settings import Settings
+from serve.main import build_server
 from tests.fakes import FakeProvider
 
 ALL_AIS = ("gemini", "openai", "grok", "deepseek", "openrouter", "ollama")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 
 
 def test_the_quick_benchmark_runs_and_prints_every_row() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 from tests.helpers import closed_port, npm_client, write_credentials
 
 # The last release that runs on Node 18/20 (later ones want Node 22); newer ones ship the same native binary.

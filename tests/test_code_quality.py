@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(

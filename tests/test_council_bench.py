@@ -17,7 +17,7 @@ import pytest
 from ai.request import Request
 from bench.council_sim import DEFAULT_PANEL, Panel, make_items, option_in
 from callers import Junior, complete
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
 
 ITEMS = make_items(30, seed=3)

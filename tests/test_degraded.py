@@ -18,11 +18,11 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from check import run_check
-from core.config import CHECK_COMMAND, Settings, load_settings
-from core.credentials import PROJECT_ROOT
-from core.store_schema import LATEST_VERSION
-from server import build_server
+from core.config.credentials import PROJECT_ROOT
+from core.config.settings import CHECK_COMMAND, Settings, load_settings
+from core.store.schema import LATEST_VERSION
+from serve.check import run_check
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import SERVER, closed_port, credentials_for, write_credentials
 

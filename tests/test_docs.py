@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
 README = PROJECT_ROOT / "README.md"

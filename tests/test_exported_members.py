@@ -56,6 +56,13 @@ PUBLIC = {
         "run_solve",
     ],
     "core": [],
+    "core.config": [],
+    "core.files": [],
+    "core.money": [],
+    "core.resilience": [],
+    "core.store": [],
+    "serve": [],
+    "serve.http": [],
     "tools": ["register_tools"],
 }
 # The seed's module-level API, at the seed's paths.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
 from tests.helpers import answer_of, credentials_for, npm_client, write_credentials
 

@@ -16,7 +16,7 @@ import pytest
 from anyio.abc import Process
 from mcp import Client, StdioServerParameters
 
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 from tests.fakes import Behaviour, FakeProvider
 from tests.helpers import FAST_RETRIES, answer_of, credentials_for, key_for, write_credentials
 
@@ -96,7 +96,7 @@ async def test_shutdown_cancels_calls_closes_clients_and_exits_zero(
         await process.stdin.aclose()
     else:
         process.send_signal(getattr(signal, how))
-    # Well before the 30 s the calls would take. The README's "within 2 s" is server.SHUTDOWN_TIMEOUT_S;
+    # Well before the 30 s the calls would take. The README's "within 2 s" is serve.shutdown.SHUTDOWN_TIMEOUT_S;
     # timed from here it would also count signal delivery and interpreter exit, which load stretches.
     with anyio.fail_after(5):
         code = await process.wait()

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import pytest
 
 import run
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 
 OLD_VERSIONS = ("3.10", "3.9", "3.8", "3.7", "3.6")
 TINY_PYPROJECT = """\

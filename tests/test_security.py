@@ -11,8 +11,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from core.config import Settings, load_settings
-from server import build_server
+from core.config.settings import Settings, load_settings
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import (
     ALL_AIS,

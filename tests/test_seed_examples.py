@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from callers import Junior
-from core.config import Settings
+from core.config.settings import Settings
 from tests.fakes import FakeProvider
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from callers import Junior
-    from core.config import Settings
+    from core.config.settings import Settings
 
 __all__ = ["register_tools"]
 

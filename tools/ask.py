@@ -12,7 +12,7 @@ from callers import AIResult, ask_routes, completed
 from callers.progress import TokenProgress
 from callers.quorum import check_min_answers, not_waited_for, quorum
 from collab.modes import MODES, ModeName
-from core.config import Settings
+from core.config.settings import Settings
 from core.errors import BudgetExceeded, ProviderError
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section
 from tools.params import (

@@ -29,7 +29,7 @@ from mcp.types import CallToolResult, ListToolsResult, TextContent, ToolAnnotati
 from pydantic import BaseModel
 
 from callers import AIResult, Junior
-from core.config import describe_problems
+from core.config.settings import describe_problems
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import Redactor
 from tools.costs import footer, results_in, total_cost, total_line

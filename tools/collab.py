@@ -10,7 +10,7 @@ from collab.consensus import MAX_OPTIONS, ConsensusResult, Method, Vote, run_con
 from collab.council import HOST, CouncilResult
 from collab.debate import MAX_ROUNDS, DebateResult, run_debate
 from collab.solve import Approach, SolveResult, run_solve
-from core.config import Settings
+from core.config.settings import Settings
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check_size, section
 from tools.params import MAX_NAME_CHARS, AINames, CodeContext, ContinuationId, DeadlineS, Files, HostAnswer
 from tools.turn import taking_turn

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from mcp.server.mcpserver import MCPServer
 
 from collab.modes import MODES, Mode
-from core.config import Settings
+from core.config.settings import Settings
 from tools.ask import ask_one
 from tools.boundary import Answer, AppContext, add_tool
 from tools.params import CodeContext, ContinuationId, Files, MaxTokens, Prompt, Temperature

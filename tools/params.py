@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field
 
 from collab.modes import ModeName
-from core.defaults import MAX_DEADLINE_S, MAX_FILES
+from core.config.defaults import MAX_DEADLINE_S, MAX_FILES
 
 __all__ = [
     "AINames",

@@ -9,8 +9,8 @@ import time
 from pydantic import BaseModel
 
 from callers import Junior
-from core.budgets import Cap, window_start
 from core.errors import StoreUnavailable
+from core.money.caps import Cap, window_start
 from tools.costs import dollars
 
 __all__ = ["DAY_S", "CallerLine", "CapStatus", "SpendLine", "SpendReport", "render_spend", "spend_report"]

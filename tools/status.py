@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from callers import Junior
 from callers.models import AIModels, ModelsReport, list_models
-from core.config import Settings, describe_problems
-from core.metrics import MetricsSnapshot
+from core.config.settings import Settings, describe_problems
 from core.redact import safe_url
+from core.resilience.metrics import MetricsSnapshot
 from tools.boundary import Answer, AppContext, add_tool, app_of
 from tools.spend import SpendReport, render_spend, spend_report
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from callers import Junior
 from core.errors import InvalidRequest, JuniorAIError, UnknownThread
-from core.turns import ThreadInfo, Turn
+from core.store.turns import ThreadInfo, Turn
 from tools.boundary import Answer, AppContext, add_tool, app_of, caller
 
 __all__ = ["LISTED", "MAX_SHOWN_CHARS", "ThreadsResult", "register", "render_listing", "render_transcript"]

@@ -20,8 +20,8 @@ from mcp import MCPError
 
 from ai.request import Message, Request
 from callers import AIResult, Conversation, Route, conversation
-from core.file_rules import allowed_roots, files_budget
-from core.files import FileBundle, read_files
+from core.files.reader import FileBundle, read_files
+from core.files.rules import allowed_roots, files_budget
 from tools.boundary import Answer, AppContext, app_of, caller, with_context
 
 __all__ = ["ROOTS_TIMEOUT_S", "Turn", "client_roots", "taking_turn"]

@@ -20,7 +20,7 @@ from ai.translate import MAX_REASON_CHARS, _clean
 from callers import Junior
 from callers.seed import default_app
 from core import ai_clients
-from core.config import Settings, load_settings
+from core.config.settings import Settings, load_settings
 from tests.fakes import Behaviour, FakeProvider
 from tests.fakes.answers import DEPTH, DIGITS, encoded, nested, raw, with_usage
 from tests.helpers import FAST_RETRIES, credentials_for, key_for, write_credentials

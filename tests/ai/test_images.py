@@ -13,8 +13,8 @@ from ai.async_client import create_async_ai_client
 from ai.request import Message, Request
 from ai.sync_client import create_ai_client
 from callers import Junior, completed
-from core.config import load_settings
-from core.files import Image, read_files
+from core.config.settings import load_settings
+from core.files.reader import Image, read_files
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, api_of, credentials_for, write_credentials
 

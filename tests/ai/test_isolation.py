@@ -13,9 +13,9 @@ from ai.async_client import build_async_ai_client
 from ai.caller import call_ai_async
 from ai.sync_client import create_ai_client
 from core import ai_clients
-from core.config import load_settings
+from core.config.settings import load_settings
 from core.errors import Redirected
-from core.retry import should_retry
+from core.resilience.retry import should_retry
 from tests.fakes.recorder import Recorder, Request
 from tests.helpers import FAST_RETRIES, write_credentials
 

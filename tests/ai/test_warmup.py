@@ -15,7 +15,7 @@ import pytest
 import ai.base
 from ai.async_client import AsyncAIClient, build_async_ai_client
 from ai.warmup import load_sdk, warm_up
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
 from core.errors import AIUnavailable
 from tests.fakes import FakeProvider
 from tests.helpers import api_of

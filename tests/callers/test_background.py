@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from ai.request import Request
 from callers import Junior, completed
-from core.config import Settings
-from core.store import Store
-from core.store_schema import ledger
+from core.config.settings import Settings
+from core.store.database import Store
+from core.store.schema import ledger
 
 pytestmark = pytest.mark.anyio
 BURST = 800  # answers at L = 0, 50 at a time: their ledger rows are written behind them

@@ -12,8 +12,8 @@ import pytest
 from ai.request import Completion, Message, Request, Usage
 from callers import AIResult, Junior, completed
 from callers.costs import price_for, worst_case_for
-from core.config import load_settings
-from core.prices import UNKNOWN, Price
+from core.config.settings import load_settings
+from core.money.prices import UNKNOWN, Price
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
 from tools.costs import dollars, footer

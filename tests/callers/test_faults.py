@@ -20,9 +20,9 @@ from mcp import Client
 
 from ai.request import Request
 from callers import Junior, complete
-from core.config import Settings, load_settings
+from core.config.settings import Settings, load_settings
 from core.errors import ProviderTimeout
-from server import build_server
+from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
 from tests.helpers import FAST_RETRIES, Served, answer_of, closed_port, credentials_for, write_credentials
 

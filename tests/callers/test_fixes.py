@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from core.config import load_settings, read_settings
-from server import build_server
+from core.config.settings import load_settings, read_settings
+from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
 from tests.helpers import FAST_RETRIES, answer_of, closed_port, credentials_for, write_credentials
 
@@ -119,8 +119,8 @@ def test_a_misspelled_block_gets_a_did_you_mean(tmp_path: Path) -> None:
 async def test_with_no_key_the_answer_says_where_credentials_json_may_live(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", tmp_path / "none" / "credentials.json")
-    monkeypatch.setattr("core.credentials.PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr("core.config.credentials.USER_CREDENTIALS", tmp_path / "none" / "credentials.json")
+    monkeypatch.setattr("core.config.credentials.PROJECT_ROOT", tmp_path)
     async with Client(build_server(load_settings(env={}))) as client:
         result = await client.call_tool("ask_all_ais", {"prompt": "hi"})
     text = result.content[0].text  # type: ignore[union-attr]

@@ -16,10 +16,10 @@ from sqlalchemy import update
 
 from callers import Junior
 from callers.models import cache_entry, cached_ids, is_fresh, list_models
-from core.config import Settings
-from core.defaults import MODELS_CACHE_S
-from core.store_schema import models_cache
-from server import build_server
+from core.config.defaults import MODELS_CACHE_S
+from core.config.settings import Settings
+from core.store.schema import models_cache
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import ALL_AIS, Served, closed_port
 

@@ -7,9 +7,9 @@ import pytest
 from mcp import Client
 
 from callers.app import split_name
-from core.config import Settings
+from core.config.settings import Settings
 from core.errors import InvalidRequest
-from server import build_server
+from serve.main import build_server
 from tests.fakes import FakeProvider
 
 pytestmark = pytest.mark.anyio

@@ -14,9 +14,9 @@ from mcp import Client
 from ai.request import Request
 from callers import Junior, complete
 from callers.progress import TokenProgress, is_due, tokens_line
-from core.config import Settings
+from core.config.settings import Settings
 from core.errors import DeadlineReached
-from server import build_server
+from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ import pytest
 from ai.caller import AIResult, call_ai, call_ai_async, call_multiple_ais
 from callers import Junior
 from core import ai_clients
-from core.config import Settings, load_settings
+from core.config.settings import Settings, load_settings
 from core.errors import AIUnavailable, AuthenticationFailed, NoAIConfigured, UnknownAI
 from tests.fakes import FakeProvider
 from tests.helpers import ALL_AIS, env_for, write_credentials
@@ -124,8 +124,8 @@ async def test_no_keys_at_all_gives_setup_guidance() -> None:
 async def test_standalone_use_initializes_from_the_environment(
     fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.credentials.PROJECT_ROOT", Path("/nonexistent"))
-    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.config.credentials.PROJECT_ROOT", Path("/nonexistent"))
+    monkeypatch.setattr("core.config.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
     for name, value in env_for(fake, ("grok", "ollama")).items():
         monkeypatch.setenv(name, value)
     assert not ai_clients.ASYNC_AI_CLIENTS, "nothing is built before the first call"

@@ -17,8 +17,8 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from collab.modes import MODES
-from core.config import Settings
-from server import build_server
+from core.config.settings import Settings
+from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
 
 pytestmark = pytest.mark.anyio

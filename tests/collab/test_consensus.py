@@ -24,9 +24,9 @@ from collab.consensus import (
     parse_vote,
     tally,
 )
-from core.config import Settings
+from core.config.settings import Settings
 from core.errors import InvalidRequest
-from server import build_server
+from serve.main import build_server
 from tests.fakes import FakeProvider
 
 OPTIONS = ["Postgres", "SQLite", "DuckDB"]

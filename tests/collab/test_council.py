@@ -15,8 +15,8 @@ from mcp import Client
 from callers import Junior
 from collab.council import run_council
 from collab.debate import run_debate
-from core.config import Settings
-from server import build_server
+from core.config.settings import Settings
+from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
 
 pytestmark = pytest.mark.anyio

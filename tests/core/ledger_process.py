@@ -1,4 +1,4 @@
-"""One server process's share of tests/core/test_ledger.py's two-process test: open its own store on the URL,
+"""One server process's share of tests/core/store/test_ledger.py's two-process test: open its own store on the URL,
 say "ready", wait for "go" on stdin, then reserve N calls at once against one cap and print what was admitted.
 
     python -m tests.core.ledger_process URL CALLS ESTIMATE_USD CAP_USD
@@ -11,9 +11,9 @@ import sys
 
 import anyio
 
-from core.budgets import Cap
 from core.errors import BudgetExceeded
-from core.store import Store
+from core.money.caps import Cap
+from core.store.database import Store
 
 __all__ = ["main"]
 

@@ -1,4 +1,4 @@
-"""One server process's share of tests/core/test_store_rates.py's two-process test: open its own store on the
+"""One server process's share of tests/core/store/test_rates.py's two-process test: open its own store on the
 URL, say "ready", wait for "go" on stdin, then send N requests by one caller at once against one limit and
 print how many were admitted.
 
@@ -12,7 +12,7 @@ import sys
 
 import anyio
 
-from core.store import Store
+from core.store.database import Store
 
 __all__ = ["main"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import BUILTIN_AIS, load_settings
-from core.credentials import PROJECT_ROOT, find_credentials_file
+from core.config.credentials import PROJECT_ROOT, find_credentials_file
+from core.config.settings import BUILTIN_AIS, load_settings
 from core.errors import ConfigError
 
 SECRET = "sk-secret-never-shown-0000abcd"
@@ -74,24 +74,24 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 def test_each_key_variable_enables_its_ai_without_a_file(
     variable: str, ai: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
-    monkeypatch.setattr("core.credentials.PROJECT_ROOT", Path("/nonexistent"))
+    monkeypatch.setattr("core.config.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.config.credentials.PROJECT_ROOT", Path("/nonexistent"))
     settings = load_settings(env={variable: SECRET})
     assert settings.usable_ais == [ai]
     assert settings.source is None
 
 
 def test_custom_ai_from_the_environment_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
-    monkeypatch.setattr("core.credentials.PROJECT_ROOT", Path("/nonexistent"))
+    monkeypatch.setattr("core.config.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.config.credentials.PROJECT_ROOT", Path("/nonexistent"))
     env = {"JUNIOR_AI_CUSTOM_AIS": "ollama", "OLLAMA_BASE_URL": "http://localhost:11434/v1", "OLLAMA_MODEL": "qwen3"}
     ollama = load_settings(env=env).ais["ollama"]
     assert (ollama.model, ollama.base_url, ollama.usable) == ("qwen3", "http://localhost:11434/v1", True)
 
 
 def test_no_file_and_no_keys_is_a_valid_empty_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
-    monkeypatch.setattr("core.credentials.PROJECT_ROOT", Path("/nonexistent"))
+    monkeypatch.setattr("core.config.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.config.credentials.PROJECT_ROOT", Path("/nonexistent"))
     settings = load_settings(env={})
     assert settings.ais == {} and settings.usable_ais == []
 
@@ -179,8 +179,8 @@ def test_explicit_path_wins_and_a_missing_one_is_an_error(tmp_path: Path) -> Non
 
 def test_lookup_falls_back_to_the_user_config_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     user_file = write(tmp_path, {}, "user.json")
-    monkeypatch.setattr("core.credentials.PROJECT_ROOT", tmp_path / "no-project")
-    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", user_file)
+    monkeypatch.setattr("core.config.credentials.PROJECT_ROOT", tmp_path / "no-project")
+    monkeypatch.setattr("core.config.credentials.USER_CREDENTIALS", user_file)
     assert find_credentials_file(None, env={}) == user_file
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.budgets import Cap
-from core.config import caps_for, load_settings, read_settings
+from core.config.settings import caps_for, load_settings, read_settings
+from core.money.caps import Cap
 from tests.core.test_config import write
 
 BUDGETS = {"daily_usd": 5, "monthly_usd": 50, "per_ai": {"Gemini": {"daily_usd": 1}}}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_settings
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
+from core.config.settings import load_settings
 from core.errors import ConfigError
 
 SERVER = str(PROJECT_ROOT / "server.py")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Settings
-from core.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, MAX_FILES, MAX_IMAGE_BYTES
+from core.config.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, MAX_FILES, MAX_IMAGE_BYTES
+from core.config.settings import Settings
 from core.errors import FileRefused, InvalidRequest
-from core.file_rules import MIN_FILES_BUDGET_TOKENS, allowed_roots, files_budget, image_mime, is_glob, refusal
-from core.files import MAX_GLOB_MATCHES, MAX_NOTES, FileBundle, Image, read_files
+from core.files.reader import MAX_GLOB_MATCHES, MAX_NOTES, FileBundle, Image, read_files
+from core.files.rules import MIN_FILES_BUDGET_TOKENS, allowed_roots, files_budget, image_mime, is_glob, refusal
 
 pytestmark = pytest.mark.anyio
 

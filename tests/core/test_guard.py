@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import BadRequest, ProviderServerError, ProviderTimeout, RateLimited
-from core.guard import counts_against_breaker
+from core.resilience.guard import counts_against_breaker
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import asyncio
 import anyio
 import pytest
 
-from core.defaults import PROBE_AFTER_S
+from core.config.defaults import PROBE_AFTER_S
 from core.errors import (
     BadRequest,
     CircuitOpen,
@@ -17,7 +17,7 @@ from core.errors import (
     ProviderUnreachable,
     RateLimited,
 )
-from core.limiter import AdaptiveLimiter, LimitState, Outcome, adapt, outcome_of
+from core.resilience.limiter import AdaptiveLimiter, LimitState, Outcome, adapt, outcome_of
 
 pytestmark = pytest.mark.anyio
 CEILING = 64

@@ -11,8 +11,6 @@ import anyio
 import pytest
 
 from ai.translate import parse_retry_after
-from core.breaker import CircuitBreaker
-from core.deadline import Deadline
 from core.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -28,8 +26,10 @@ from core.errors import (
     ProviderUnreachable,
     RateLimited,
 )
-from core.metrics import AIMetrics, percentile
-from core.retry import RetryPolicy, retry_delay, should_retry, with_retries
+from core.resilience.breaker import CircuitBreaker
+from core.resilience.deadline import Deadline
+from core.resilience.metrics import AIMetrics, percentile
+from core.resilience.retry import RetryPolicy, retry_delay, should_retry, with_retries
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ import pytest
 from pydantic import ValidationError
 
 from ai.request import Usage
-from core.config import BUILTIN_AIS
-from core.credentials import PROJECT_ROOT
-from core.defaults import CHARS_PER_TOKEN, WORST_OUTPUT_TOKENS
-from core.prices import (
+from core.config.credentials import PROJECT_ROOT
+from core.config.defaults import CHARS_PER_TOKEN, WORST_OUTPUT_TOKENS
+from core.config.settings import BUILTIN_AIS
+from core.money.prices import (
     ANY_MODEL,
     GENAI_PROVIDERS,
     UNKNOWN,
@@ -205,9 +205,9 @@ def test_a_configured_price_is_a_finite_non_negative_number(fields: dict[str, ob
 def test_pricing_imports_genai_prices_only_when_a_price_is_asked_for() -> None:
     code = "\n".join(
         [
-            "import sys, core.config, callers.costs",
+            "import sys, core.config.settings, callers.costs",
             "from ai.request import Usage",
-            "from core.prices import price_of",
+            "from core.money.prices import price_of",
             "print('genai_prices' in sys.modules)",
             "price_of('openai', 'gpt-4.1-mini', Usage(1, 1, cost_usd=0.1))",  # the provider's figure: no list
             "print('genai_prices' in sys.modules)",
@@ -222,8 +222,8 @@ def test_pricing_imports_genai_prices_only_when_a_price_is_asked_for() -> None:
 def test_the_price_list_can_be_loaded_ahead_of_the_first_price() -> None:
     code = "\n".join(
         [
-            "import sys, core.prices",
-            "core.prices.load_price_list()",
+            "import sys, core.money.prices",
+            "core.money.prices.load_price_list()",
             "print('genai_prices.data' in sys.modules)",
         ]
     )

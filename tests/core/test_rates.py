@@ -1,5 +1,5 @@
-"""The rate limits' arithmetic (core/rates.py): the sliding minute, what one more request does to the counts,
-the verdict, and a Retry-After that is exactly long enough."""
+"""The rate limits' arithmetic (core/resilience/rate_limits.py): the sliding minute, what one more request
+does to the counts, the verdict, and a Retry-After that is exactly long enough."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from core.rates import RateCount, RateVerdict, counted, retry_after, seen, verdict, window_of
+from core.resilience.rate_limits import RateCount, RateVerdict, counted, retry_after, seen, verdict, window_of
 
 START = 600.0  # a window from 600 s to 660 s
 

@@ -13,11 +13,11 @@ import pytest
 from mcp import Client
 
 from callers import Junior
-from core.config import load_settings
-from core.credentials import PROJECT_ROOT
+from core.config.credentials import PROJECT_ROOT
+from core.config.settings import load_settings
 from core.errors import ConfigError
 from core.redact import PARTIAL_CHARS, RedactingFilter, Redactor, safe_origin, safe_url, url_secrets
-from server import build_server
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, answer_of, credentials_for, write_credentials
 from tools.status import _render, server_status
@@ -158,8 +158,8 @@ def stray_key(char: str) -> str:
 def test_a_key_with_a_stray_character_in_the_environment_is_named_at_start(
     char: str, described: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
-    monkeypatch.setattr("core.credentials.PROJECT_ROOT", Path("/nonexistent"))
+    monkeypatch.setattr("core.config.credentials.USER_CREDENTIALS", Path("/nonexistent/credentials.json"))
+    monkeypatch.setattr("core.config.credentials.PROJECT_ROOT", Path("/nonexistent"))
     expected = rf"XAI_API_KEY: grok: api_key contains {described} at position 13; re-copy the key"
     with pytest.raises(ConfigError, match=expected) as caught:
         load_settings(env={"XAI_API_KEY": stray_key(char)})

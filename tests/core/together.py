@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from core.store import Store
+from core.store.database import Store
 
 __all__ = ["run_together"]
 

@@ -10,9 +10,9 @@ from mcp import Client
 from pydantic import BaseModel, Field
 
 from callers import Junior
-from core.config import Settings
+from core.config.settings import Settings
 from core.errors import InvalidRequest
-from server import build_server
+from serve.main import build_server
 from tests.helpers import Served
 from tools.boundary import Answer, AppContext, add_tool, app_of
 

@@ -15,8 +15,8 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult, ListRootsResult, Root
 
-from core.config import Settings, load_settings
-from server import build_server
+from core.config.settings import Settings, load_settings
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
 

@@ -21,8 +21,8 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from collab.modes import MODES
-from core.config import Settings
-from server import build_server
+from core.config.settings import Settings
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import ALL_AIS
 

@@ -14,11 +14,11 @@ from mcp import Client
 from mcp.types import CallToolResult
 from sqlalchemy import select
 
-from core.config import Settings, load_settings
-from core.store import Store
-from core.store_schema import ledger
-from core.store_url import store_url
-from server import build_server
+from core.config.settings import Settings, load_settings
+from core.store.database import Store
+from core.store.schema import ledger
+from core.store.url import store_url
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
 

@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from ai.request import Request, Usage
 from callers import Junior, complete, complete_sync
-from core.config import Settings, load_settings
+from core.config.settings import Settings, load_settings
 from core.errors import AIUnavailable, BudgetExceeded
-from core.prices import price_of
-from core.store import Store
-from core.store_schema import ledger
-from core.store_url import store_url
-from server import build_server
+from core.money.prices import price_of
+from core.store.database import Store
+from core.store.schema import ledger
+from core.store.url import store_url
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, SERVER, answer_of, credentials_for, write_credentials
 from tests.postgres import PostgresServer

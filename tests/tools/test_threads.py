@@ -15,11 +15,11 @@ import pytest
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.types import CallToolResult, TextResourceContents
 
-from core.config import Settings, load_settings
+from core.config.settings import Settings, load_settings
 from core.errors import UnknownThread
-from core.store import Store
-from core.store_url import store_url
-from server import build_server
+from core.store.database import Store
+from core.store.url import store_url
+from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.fakes.provider import Recorded
 from tests.helpers import FAST_RETRIES, INIT, INITIALIZED, SERVER, credentials_for, frames, tool, write_credentials

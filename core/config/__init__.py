@@ -1,0 +1,3 @@
+"""Configuration: credentials.json and the environment, validated into `Settings`; every default."""
+
+__all__: list[str] = []

@@ -1,0 +1,165 @@
+"""What `files` may name, as pure functions: the secrets never read, the roots files are read from, the
+images recognised by their first bytes, and how many estimated tokens the files of one call may take.
+
+Nothing here touches the file system; core/files/reader.py reads the files by these rules.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePath
+from types import MappingProxyType
+
+from core.config.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, FILES_SHARE
+from core.config.settings import Settings
+
+__all__ = [
+    "GLOB_CHARS",
+    "MIN_FILES_BUDGET_TOKENS",
+    "SECRET_DIRS",
+    "SECRET_NAMES",
+    "allowed_roots",
+    "estimated_tokens",
+    "files_budget",
+    "image_mime",
+    "is_glob",
+    "refusal",
+]
+
+# A file whose name matches one of these (case ignored) is never read, whatever the roots.
+SECRET_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        ".env*": "environment files",
+        "*.pem": "keys and certificates",
+        "*.key": "keys",
+        "*.p12": "keys and certificates",
+        "*.pfx": "keys and certificates",
+        "*.crt": "certificates",
+        "*.cer": "certificates",
+        "*.jks": "key stores",
+        "*.keystore": "key stores",
+        "*.ppk": "PuTTY keys",
+        "*.kdbx": "password databases",
+        "id_*": "SSH keys",
+        "credentials.json": "credentials files",
+        ".netrc": "login files",
+        "_netrc": "login files",
+        ".pgpass": "PostgreSQL passwords",
+        ".pypirc": "package-index tokens",
+        ".npmrc": "package-index tokens",
+        ".git-credentials": "git credentials",
+        ".htpasswd": "password files",
+    }
+)
+# Nothing inside a directory of one of these names (anywhere in the path, case ignored) is ever read.
+SECRET_DIRS: Mapping[str, str] = MappingProxyType(
+    {
+        ".ssh": "SSH keys and configuration",
+        ".aws": "AWS credentials",
+        ".gnupg": "GnuPG keys",
+        ".git": "a git repository's internals: hooks, remotes with tokens",
+        ".kube": "Kubernetes credentials",
+        ".docker": "registry credentials",
+        ".azure": "Azure credentials",
+    }
+)
+GLOB_CHARS = frozenset("*?[")
+# The files of one call always get at least this many estimated tokens, however small the window.
+MIN_FILES_BUDGET_TOKENS = 1_000
+# First bytes → the image's MIME type: the formats every provider that takes images takes.
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def refusal(path: str | PurePath) -> str | None:
+    """Why `path` is never read, whatever the roots, or None when no secrets rule forbids it.
+
+    The name rules (`SECRET_NAMES`) apply to the last component, the directory rules (`SECRET_DIRS`) to
+    every component; case is ignored (a `.ENV` on a case-insensitive disk is the same file).
+
+    Args:
+        path: The path as given, or as resolved; only its text is looked at.
+
+    Returns:
+        The rule, as a user reads it after the path ("never read: environment files (.env*)").
+    """
+    parts = [part.lower() for part in PurePath(path).parts]
+    for part in parts:
+        if part in SECRET_DIRS:
+            return f"never read, whatever the roots: inside {part}/ ({SECRET_DIRS[part]})"
+    name = parts[-1] if parts else ""
+    for pattern, what in SECRET_NAMES.items():
+        if fnmatch.fnmatchcase(name, pattern):
+            return f"never read, whatever the roots: {what} ({pattern})"
+    return None
+
+
+def is_glob(pattern: str) -> bool:
+    """True when `pattern` is a glob (has `*`, `?` or `[`), not one path."""
+    return any(char in GLOB_CHARS for char in pattern)
+
+
+def image_mime(head: bytes) -> str | None:
+    """The MIME type of an image in a format the providers take (PNG, JPEG, WebP, GIF), from the file's
+    first bytes; None for anything else."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    for magic, mime in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return mime
+    return None
+
+
+def estimated_tokens(chars: int) -> int:
+    """The estimated tokens of `chars` characters (no tokenizer is loaded for a budget)."""
+    return math.ceil(chars / CHARS_PER_TOKEN)
+
+
+def allowed_roots(client_roots: Iterable[str | Path] | None, settings: Settings) -> tuple[Path, ...]:
+    """Where `files` may be read from: the client's MCP roots when it offers any, else the configuration's
+    `allowed_roots`, else the user's home directory.
+
+    Args:
+        client_roots: The client's roots, as the MCP `roots/list` gives them (`file://` URIs, as strings)
+            or as paths; None when the client offers no roots. Roots that are not `file://` URIs are left
+            out; when none is left, the client is taken to offer none.
+        settings: The server's settings.
+
+    Returns:
+        The roots, `~` expanded, duplicates dropped, in the order given (relative `files` are read from
+        the first). They are not resolved here: the reader resolves them.
+    """
+    roots = [root for root in map(_root_path, client_roots or ()) if root is not None]
+    if not roots:
+        roots = list(settings.allowed_roots or ()) or [Path.home()]
+    return tuple(dict.fromkeys(root.expanduser() for root in roots))
+
+
+def files_budget(context_windows: Iterable[int]) -> int:
+    """The estimated tokens the files of one call may take: `FILES_SHARE` of the smallest context window
+    among the AIs asked, less `ANSWER_RESERVE_TOKENS`, and never below `MIN_FILES_BUDGET_TOKENS`.
+
+    Raises:
+        ValueError: no context window was given (no AI is asked).
+    """
+    windows = list(context_windows)
+    if not windows:
+        raise ValueError("files_budget needs the context window of at least one AI")
+    return max(MIN_FILES_BUDGET_TOKENS, int(min(windows) * FILES_SHARE) - ANSWER_RESERVE_TOKENS)
+
+
+def _root_path(root: str | Path) -> Path | None:
+    if isinstance(root, Path):
+        return root
+    parsed = urllib.parse.urlsplit(root)
+    if parsed.scheme.lower() != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    return Path(urllib.request.url2pathname(parsed.path)) if parsed.path else None

@@ -1,0 +1,223 @@
+"""The HTTP transport `serve --http` runs: the SDK's Streamable HTTP at `/mcp`, stateless, under uvicorn.
+
+Stateless: every request stands alone (no session to find), so any replica can answer any request. The
+application (clients, guards, store) is built once, when the server starts, and shared by all requests.
+
+- **Who may call.** Bearer tokens, through the SDK's own hooks (`TokenVerifier` + `AuthSettings`): the
+  configuration holds each token's sha256 under its caller's name (core/config/http.py), and a verified
+  request carries `AccessToken.client_id` = that name (`mcp.server.auth.middleware.auth_context
+  .get_access_token()` in a tool). No token or a wrong one: 401 with `WWW-Authenticate: Bearer`.
+- **OAuth.** With `http.oauth`, tokens an identity provider issued are checked by introspection, and the
+  SDK serves the protected resource metadata (serve/http/oauth.py); configured tokens keep working too.
+- **Where it may be reached.** `exposure_problem`: a non-loopback address without any token (or OAuth) is
+  refused. On loopback, auth is on once tokens or OAuth are configured.
+- **Web hygiene.** Host and Origin are checked by the SDK's `TransportSecuritySettings` (the bound
+  address and its localhost forms, plus `http.allowed_hosts` / `http.allowed_origins`): a bad Host is
+  421, a bad Origin 403. A body over `http.max_body_bytes` is 413.
+- **`GET /healthz`**, without auth: `{"status": "ok", "ais": [...usable], "store": "ok" | why not}`.
+- **`GET /metrics`**, without auth: per-AI metrics in the Prometheus text format (serve/http/metrics.py),
+  unless `"http": {"metrics": false}`.
+- **Stopping.** SIGTERM or SIGINT: new connections are refused at once, the calls in flight get up to
+  `http.drain_seconds`, then are cut; the application closes and `serve_http` returns (exit 0).
+- **Access log.** One stderr line per request (serve/http/access_log.py), unless `"http": {"access_log": false}`.
+
+Imported only on the `--http` path: uvicorn, Starlette and prometheus_client stay off the stdio start-up.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import socket
+from collections.abc import Callable, Mapping
+from types import FrameType
+
+import anyio
+import uvicorn
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from callers import Junior
+from core.config.http import TOKENS_ENV, identify
+from core.config.settings import Settings
+from core.errors import StoreUnavailable
+from serve.http.access_log import ACCESS_LOGGER, AccessLog
+from serve.http.metrics import METRICS_PATH, RateCollector, metrics_endpoint, metrics_registry
+from serve.http.oauth import resource_server
+from serve.http.rate_limit import with_rate_limits
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "HEALTH_PATH",
+    "MCP_PATH",
+    "HashedTokens",
+    "exposure_problem",
+    "http_app",
+    "is_loopback",
+    "serve_http",
+    "transport_security",
+]
+
+logger = logging.getLogger("junior_ai.http")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+HEALTH_STORE_TIMEOUT_S = 2.0  # a health check answers promptly even when the store hangs
+
+
+class HashedTokens(TokenVerifier):
+    """The SDK's token verifier over the configuration's token hashes: a match is the caller's name."""
+
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self._tokens = dict(tokens)
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        name = identify(self._tokens, token)
+        return AccessToken(token=token, client_id=name, scopes=[]) if name is not None else None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or "localhost") is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problem(host: str, settings: Settings) -> str | None:
+    """Why serving on `host` must not start, or None: beyond loopback, callers must show a token (a configured
+    one, or one the configured identity provider issued)."""
+    if is_loopback(host) or settings.http.tokens or settings.http.oauth is not None:
+        return None
+    return (
+        f"refusing to serve on {host}, which other machines can reach, without bearer tokens. Make one with "
+        f"`python3 run.py serve --new-token NAME` and put its hash in credentials.json "
+        f'("http": {{"tokens": {{"NAME": "<sha256>"}}}}) or {TOKENS_ENV}="NAME:<sha256>"; '
+        f'or accept an identity provider\'s tokens ("http": {{"oauth": {{...}}}}, see the README); '
+        f"or serve on 127.0.0.1."
+    )
+
+
+def transport_security(host: str, port: int, settings: Settings) -> TransportSecuritySettings:
+    """The Host and Origin headers accepted: the bound address, its localhost forms, and the configured."""
+    names = [host, f"[{host}]" if ":" in host else host]
+    if is_loopback(host):
+        names += ["127.0.0.1", "localhost", "[::1]"]
+    hosts = list(dict.fromkeys([f"{name}:{port}" for name in names] + list(settings.http.allowed_hosts)))
+    origins = [f"http://{value}" for value in hosts if "://" not in value]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=list(dict.fromkeys(origins + list(settings.http.allowed_origins))),
+    )
+
+
+def http_app(
+    server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
+) -> Starlette:
+    """The ASGI application: MCP at `/mcp` (behind the bearer check when tokens or OAuth are configured),
+    `/healthz` and `/metrics` (unless turned off). `running` gives the application while the server is
+    up (None before and after); each app has a metrics registry of its own."""
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "ais": settings.usable_ais, "store": await _store_state(running())})
+
+    routes = [Route(HEALTH_PATH, healthz, methods=["GET"])]
+    registry = metrics_registry(running)
+    if settings.http.metrics:
+        routes.append(Route(METRICS_PATH, metrics_endpoint(registry), methods=["GET"]))
+    tokens = settings.http.tokens
+    local = HashedTokens(tokens) if tokens else None
+    auth = AuthSettings(issuer_url=f"http://{host}:{port}", resource_server_url=None) if tokens else None  # type: ignore[arg-type]
+    oauth = resource_server(settings.http.oauth, local) if settings.http.oauth is not None else None
+    # The lowlevel server is private in the SDK; MCPServer.streamable_http_app reaches it the same way, but
+    # takes the verifier only from the constructor, and the stdio path needs none.
+    app = server._lowlevel_server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        max_request_body_size=settings.http.max_body_bytes,
+        transport_security=transport_security(host, port, settings),
+        host=host,
+        auth=oauth.auth if oauth else auth,
+        token_verifier=oauth.verifier if oauth else local,
+        custom_starlette_routes=routes,
+    )
+    app = oauth.finish(app) if oauth else app
+    app = with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (serve/http/rate_limit.py)
+    registry.register(RateCollector(app.state.rate_limiter))
+    return app
+
+
+async def _store_state(app: Junior | None) -> str:
+    if app is None:
+        return "not started"
+    with anyio.move_on_after(HEALTH_STORE_TIMEOUT_S):
+        try:
+            store = await app.store()
+            await store.schema_version()
+        except StoreUnavailable as error:
+            return str(error)
+        return "ok"
+    return f"no answer within {HEALTH_STORE_TIMEOUT_S:g} s"
+
+
+async def serve_http(
+    server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
+) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: stop accepting connections at once, let the calls in
+    flight finish for up to `http.drain_seconds` (then cut them), close the application and return, so the
+    process exits 0. A second signal stops waiting for the calls in flight."""
+    app: ASGIApp = http_app(server, settings, host, port, running)
+    if settings.http.access_log:
+        logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)  # shown whatever the server's log level
+        app = AccessLog(app)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,  # uvicorn's records go to our stderr handler, through its redacting filter
+        access_log=False,  # ours instead (serve/http/access_log.py): no query string, with the time and the caller
+        server_header=False,
+        timeout_graceful_shutdown=settings.http.drain_seconds,
+    )
+    await _DrainingServer(config).serve()
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, except that a signal it has drained for is not raised again once it is done: uvicorn
+    re-raises it so that the process dies of it (exit status -15); a drained server has done what SIGTERM
+    asks, and exits 0. A second signal of either kind stops waiting for the calls in flight."""
+
+    stopped_by: str = "a signal"
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # A signal handler runs between any two bytecodes, perhaps inside a write to stderr: it only sets
+        # flags (a log line from here can fail as a reentrant write, and the flag would never be set).
+        if self.should_exit:
+            self.force_exit = True
+        else:
+            self.stopped_by = signal.Signals(sig).name
+            self.should_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        logger.warning(
+            "%s received: refusing new connections; calls in flight have %d s to finish",
+            self.stopped_by,
+            self.config.timeout_graceful_shutdown or 0,
+        )
+        await super().shutdown(sockets)
+        if self.force_exit:
+            logger.warning("a second signal: stopped without waiting for the calls in flight")
