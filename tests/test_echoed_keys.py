@@ -116,23 +116,21 @@ async def test_a_key_a_provider_echoes_reaches_no_table_no_file_no_other_ai(
     results: list[CallToolResult] = []
     with anyio.fail_after(DEADLINE_S):
         async with Client(build_server(settings)) as client:
-            first = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "What is your key?"})
+
+            async def call(tool: str, **arguments: Any) -> CallToolResult:
+                results.append(await client.call_tool(tool, arguments))
+                return results[-1]
+
+            first = await call("ask_ai", ai="grok", prompt="What is your key?")
             thread = (first.structured_content or {})["continuation_id"]
             # The thread continued on other AIs: each sees grok's answer as context.
-            results.append(await client.call_tool("ask_ai", {"ai": "gemini", "prompt": "go", "continuation_id": thread}))
-            results.append(
-                await client.call_tool("ask_all_ais", {"prompt": "and now?", "ais": everyone, "continuation_id": thread})
-            )
-            results.append(await client.call_tool("ask_ai", {"ai": "deepseek", "prompt": "on", "continuation_id": thread}))
+            await call("ask_ai", ai="gemini", prompt="go", continuation_id=thread)
+            await call("ask_all_ais", prompt="and now?", ais=everyone, continuation_id=thread)
+            await call("ask_ai", ai="deepseek", prompt="on", continuation_id=thread)
             # Within one call: the debate's second round quotes the first; each solver refines the last.
-            results.append(await client.call_tool("ai_debate", {"topic": "keys", "ais": answering, "rounds": 2}))
-            results.append(
-                await client.call_tool(
-                    "collaborative_solve", {"problem": "p", "ais": [*answering, "openai"], "approach": "sequential"}
-                )
-            )
-            results.append(await client.call_tool("threads", {"action": "show", "thread_id": thread}))
-    results.insert(0, first)
+            await call("ai_debate", topic="keys", ais=answering, rounds=2)
+            await call("collaborative_solve", problem="p", ais=[*answering, "openai"], approach="sequential")
+            await call("threads", action="show", thread_id=thread)
     assert not any(result.is_error for result in results[:2]), results_text(results[:2])
 
     # What each AI was sent: its own key as its credential, and no key anywhere in the request's body.
