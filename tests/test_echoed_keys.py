@@ -142,7 +142,9 @@ async def test_a_key_a_provider_echoes_reaches_no_table_no_file_no_other_ai(
         )
         assert credential == key(recorded.ai), recorded.ai
         assert leaked(json.dumps(recorded.body)) == [], f"a request to {recorded.ai} carried a key: {recorded.body}"
-    assert len(fake.requests_for("gemini")) >= 4, "gemini was asked in every call, the debate's rounds too"
+    for name in answering:  # each was sent the others' answers (the thread, the debate, the solve), masked
+        assert any("[key …" in json.dumps(r.body, ensure_ascii=False) for r in fake.requests_for(name)), name
+    assert len(fake.requests_for("gemini")) >= 5, "gemini was asked in every call, the debate's two rounds too"
 
     # What the store holds, row by row, and (SQLite) byte by byte.
     dump = await table_dump(url)
