@@ -67,7 +67,9 @@ def test_openai_model_pages_are_read_entry_by_entry(page: Any, expected: list[st
 
 
 def test_an_id_holding_a_key_is_dropped() -> None:
-    page = SimpleNamespace(data=[{"id": "gpt-a"}, {"id": "sk-another-ai-0123456789abcdef"}, {"id": "x-another-ai-0123"}])
+    page = SimpleNamespace(
+        data=[{"id": "gpt-a"}, {"id": "sk-another-ai-0123456789abcdef"}, {"id": "x-another-ai-0123"}]
+    )
     assert read_openai_models("grok", page, KEYS) == ["gpt-a"]
     models = [SimpleNamespace(name="models/g-1"), SimpleNamespace(name="models/0123456789abcdef")]
     assert read_gemini_models("gemini", models, KEYS) == ["g-1"]
