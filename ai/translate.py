@@ -60,6 +60,10 @@ GEMINI_BLOCK_REASONS = frozenset(
 # What an error of a model-list request names in the model's place: "grok (model list) (HTTP 500): ...".
 MODEL_LIST = "model list"
 MAX_REASON_CHARS = 300  # of a provider's error text, the note on a cut included
+# Of a long error text, only this head is masked, so that 10 MB cost no more than a short text: more than
+# `_clean` reads (a key's 16+ characters become an 11-character hint), and a key cut at its end leaves a
+# stub far past what is shown.
+_MASKED_CHARS = MAX_REASON_CHARS * 8
 _WORD = re.compile(r"\S+")
 logger = logging.getLogger("junior_ai.translate")
 
@@ -94,7 +98,11 @@ def _clean(reason: str, redactor: Redactor) -> str:
     """A provider's error text made fit to show: every known key masked (its own, another AI's), one line,
     printable, at most 300 characters. A longer one is cut after a whole word, with a note of how much was
     left out (only a single word longer than the room is cut inside itself)."""
-    reason = redactor.redact(reason)  # before cutting, so that no part of a key survives as a short stub
+    # Keys are masked before cutting, so that no part of one survives as a short stub.
+    masked = redactor.redact(reason[:_MASKED_CHARS])
+    if len(reason) > _MASKED_CHARS:  # a long message's tail is never read, unless masking shrank its head a lot
+        masked = masked + reason[_MASKED_CHARS:] if len(masked) >= MAX_REASON_CHARS * 4 else redactor.redact(reason)
+    reason = masked
     # Only the head is read, so that a 10 MB message costs no more than a short one; the per-character
     # pass keeps every index, so a position in `head` is one in `reason`.
     head = "".join(char if char.isprintable() else " " for char in reason[: MAX_REASON_CHARS * 4])

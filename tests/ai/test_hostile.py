@@ -250,6 +250,11 @@ WORDS = " ".join(f"word{n}" for n in range(100))  # 689 characters
             "w " * 135 + "w … [cut: 41 more characters]",
             id="a key past the cut: hidden first, then counted as its hint",
         ),
+        pytest.param(
+            "w " * 1500 + KEY,
+            "w " * 134 + "w … [cut: 3,054 more characters]",
+            id="a key far past the cut: never read, counted as it is",
+        ),
     ],
 )
 def test_a_provider_message_is_cleaned_and_a_long_one_cut_at_a_word_with_a_note(message: str, shown: str) -> None:
