@@ -164,16 +164,16 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
         model = body["model"]
         with self._translated(openai_error, model):
             if not self.stream:
-                return read_openai(self.name, model, await sdk.post(**chat_post(body)))
+                return read_openai(self.name, model, await sdk.post(**chat_post(body)), self.redactor)
             async with await sdk.post(**chat_post(body, stream=True)) as chunks:
                 if not is_event_stream(chunks.response.headers):  # a proxy that does not stream: one answer
-                    return read_openai(self.name, model, openai_json(await chunks.response.aread()))
-                return await read_openai_stream(self.name, model, chunks, received)
+                    return read_openai(self.name, model, openai_json(await chunks.response.aread()), self.redactor)
+                return await read_openai_stream(self.name, model, chunks, received, self.redactor)
 
     async def _list_models(self, timeout: float) -> list[str]:
         sdk = self._client()
         with self._translated(openai_error, MODEL_LIST):
-            return read_openai_models(self.name, await sdk.models.list(timeout=timeout))
+            return read_openai_models(self.name, await sdk.models.list(timeout=timeout), self.redactor)
 
     async def _close(self) -> None:
         if self._sdk is not None:
@@ -200,11 +200,11 @@ class AsyncGeminiClient(AsyncAIClient):
         model = body["model"]
         with self._translated(gemini_error, model):
             if not self.stream:
-                return read_gemini(self.name, model, await sdk.aio.models.generate_content(**body))
+                return read_gemini(self.name, model, await sdk.aio.models.generate_content(**body), self.redactor)
             # google-genai reads an answer that is not an event stream (a proxy's plain JSON) as one chunk.
             stream = await sdk.aio.models.generate_content_stream(**body)
             async with aclosing(cast("AsyncGenerator[Any, None]", stream)) as chunks:  # an async generator
-                return await read_gemini_stream(self.name, model, chunks, received)
+                return await read_gemini_stream(self.name, model, chunks, received, self.redactor)
 
     async def _list_models(self, timeout: float) -> list[str]:
         sdk, config = self._client(), self._gemini_list_config(timeout)
@@ -215,7 +215,7 @@ class AsyncGeminiClient(AsyncAIClient):
                 if not pager.config.get("page_token") or len(models) >= MAX_MODELS:
                     break
                 models += await pager.next_page()
-            return read_gemini_models(self.name, models)
+            return read_gemini_models(self.name, models, self.redactor)
 
     async def _close(self) -> None:
         if self._sdk is not None:

@@ -35,7 +35,7 @@ from core.config import defaults
 from core.config.ai import BUILTIN_AIS, ProviderKind
 from core.config.settings import default_base_url
 from core.errors import AIUnavailable, ConfigError, ProviderError, UnknownAI
-from core.redact import safe_url
+from core.redact import Redactor, safe_url
 
 __all__ = [
     "GEMINI_API_VERSION",
@@ -121,6 +121,8 @@ class ClientBase:
         timeout: The default total time, in seconds, one request may take.
         stream: Whether the async client asks for the answer as a stream (so that a time limit that cuts
             it off leaves the text so far); the AI's `stream` setting.
+        redactor: Masks the keys in what the provider sends back (see ai.clean): every key of the
+            configuration (the pool gives `Settings.secrets`), or else this client's own.
         closed: True once `close()` ran.
     """
 
@@ -142,6 +144,7 @@ class ClientBase:
         project: str | None = None,
         api_version: str | None = None,
         stream: bool = True,
+        redactor: Redactor | None = None,
     ) -> None:
         self.name = name
         self.model = model
@@ -156,6 +159,8 @@ class ClientBase:
         self.api_version = api_version or GEMINI_API_VERSION  # Gemini's; client_options keeps it from others
         self.stream = stream  # the async client streams answers (the sync client never does)
         self._api_key = api_key
+        # A provider (or a proxy shared by several AIs) may echo any AI's key: all of them are masked.
+        self.redactor = redactor if redactor is not None else Redactor([api_key] if api_key else [])
         self.closed = False
 
     def __repr__(self) -> str:
@@ -205,11 +210,11 @@ class ClientBase:
             raise RuntimeError(f"{self!r} is closed")
 
     def _translated(
-        self, translate: Callable[[str, str, BaseException, str | None], ProviderError | None], model: str
+        self, translate: Callable[[str, str, BaseException, Redactor], ProviderError | None], model: str
     ) -> AbstractContextManager[None]:
         """Around sending a request and reading its answer: every exception becomes a typed error
         (`ai.translate.answer_of`), so that an answer is never sent again by the sync fallback."""
-        return answer_of(self.name, model, self._api_key, translate)
+        return answer_of(self.name, model, self.redactor, translate)
 
     # -- arguments for the SDKs --------------------------------------------------------------------
     def _http_args(self) -> dict[str, Any]:

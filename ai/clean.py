@@ -4,6 +4,12 @@ A provider (or a proxy in front of it) may send anything: a model name of 10,000
 count that is negative, fractional, NaN or 10**30, an error message that is a list, a body nested 5,000
 deep or not UTF-8. What leaves these functions is a short plain string, a sane count, or None (error
 reasons are then made printable and short by ai.translate).
+
+It may also send a key back: its own, or (through a shared proxy or a log it read) another AI's. Every
+text that enters is masked with the client's `Redactor`, which knows every key of the configuration
+(`Settings.secrets`): the answer's text (`answer_text`), names (`name_of`: none that holds a key), model ids
+and error reasons. So no stored turn, ledger row or prompt to another AI can carry a key, since each is
+made of what entered here.
 """
 
 from __future__ import annotations
@@ -15,8 +21,20 @@ from itertools import islice
 from typing import Any
 
 from ai.request import Usage
+from core.redact import Redactor
 
-__all__ = ["MAX_MODELS", "body_reason", "cost_usd", "message_of", "model_ids", "plain", "token_count", "usage_of"]
+__all__ = [
+    "MAX_MODELS",
+    "answer_text",
+    "body_reason",
+    "cost_usd",
+    "message_of",
+    "model_ids",
+    "name_of",
+    "plain",
+    "token_count",
+    "usage_of",
+]
 
 MAX_NAME_CHARS = 200  # a model name or a finish reason; longer is not a name
 MAX_TOKEN_COUNT = 10**9  # more tokens than any model reads or writes in one call: not a count
@@ -32,6 +50,20 @@ def plain(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable():
         return value
     return None
+
+
+def name_of(value: Any, redactor: Redactor) -> str | None:
+    """`value` as a name the provider gives (a model, a finish reason): `plain`, and holding nothing the
+    redactor masks (a name that holds a key is no name)."""
+    name = plain(value)
+    return name if name is not None and redactor.redact(name) == name else None
+
+
+def answer_text(text: str, redactor: Redactor) -> str:
+    """An answer's text as it is kept, shown and quoted to other AIs: every known key (or a run of
+    `core.redact.PARTIAL_CHARS` of its characters) masked by its hint, and each lone surrogate (which would
+    break the next prompt that quotes it, the wire and the store) replaced."""
+    return redactor.clean(text)
 
 
 def token_count(value: Any) -> int | None:
@@ -73,15 +105,16 @@ def message_of(data: Any) -> str | None:
     return message if isinstance(message, str) and message.strip() else None
 
 
-def model_ids(values: Iterable[Any], prefix: str = "") -> list[str]:
+def model_ids(values: Iterable[Any], prefix: str = "", *, redactor: Redactor | None = None) -> list[str]:
     """The model ids among a provider's `values`, as `name:model` takes them: strings only, `prefix` removed
-    ("models/" for Gemini), printable with no spaces, at most `MAX_NAME_CHARS`; de-duplicated, sorted, and at
-    most `MAX_MODELS` of them. Anything else is dropped; never raises, whatever `values` yields."""
+    ("models/" for Gemini), printable with no spaces, at most `MAX_NAME_CHARS`, holding nothing `redactor`
+    masks (a key); de-duplicated, sorted, and at most `MAX_MODELS` of them. Anything else is dropped; never
+    raises, whatever `values` yields."""
     ids: set[str] = set()
     for value in islice(values, MAX_MODEL_ENTRIES):
         if isinstance(value, str) and prefix and value.startswith(prefix):
             value = value[len(prefix) :]
-        name = plain(value)
+        name = plain(value) if redactor is None else name_of(value, redactor)
         if name is not None and not any(char.isspace() for char in name):
             ids.add(name)
     return sorted(ids)[:MAX_MODELS]

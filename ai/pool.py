@@ -25,6 +25,7 @@ from ai.stream import Received
 from ai.sync_client import SyncAIClient, create_ai_client
 from core.config.settings import AIConfig, Settings
 from core.errors import ProviderError
+from core.redact import Redactor
 
 __all__ = ["ClientPool", "Sender", "ThreadedClient", "WithFallback"]
 
@@ -104,7 +105,7 @@ class WithFallback:
         return await self.fallback.list_models(timeout)
 
 
-def _options(ai: AIConfig, settings: Settings) -> dict[str, Any]:
+def _options(ai: AIConfig, settings: Settings, redactor: Redactor) -> dict[str, Any]:
     return {
         "base_url": ai.base_url,
         "timeout": ai.timeout,
@@ -115,6 +116,7 @@ def _options(ai: AIConfig, settings: Settings) -> dict[str, Any]:
         "project": ai.project,
         "api_version": ai.api_version,
         "stream": ai.stream,
+        "redactor": redactor,
     }
 
 
@@ -142,12 +144,15 @@ class ClientPool:
 
     @classmethod
     def build(cls, settings: Settings) -> ClientPool:
-        """Both clients of every usable AI. No I/O happens here, and no SDK is imported."""
+        """Both clients of every usable AI. No I/O happens here, and no SDK is imported. Each masks every key
+        of the configuration in what its provider sends back, not only its own: a provider (or a proxy in
+        front of several) may echo any of them, and what it says is quoted to the other AIs."""
         pool = cls()
+        redactor = Redactor(settings.secrets)
         for name in settings.usable_ais:
             ai = settings.ais[name]
             key = ai.api_key.get_secret_value() if ai.api_key else None
-            options = _options(ai, settings)
+            options = _options(ai, settings, redactor)
             async_client = _built(name, "async", partial(build_async_ai_client, name, key, ai.model, **options))
             sync_client = _built(name, "sync", partial(create_ai_client, name, key, ai.model, **options))
             if async_client is not None:

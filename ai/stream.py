@@ -2,13 +2,14 @@
 
     received = Received(on_tokens=report)          # the caller makes one per attempt
     completion = await client.send(request, timeout, received)
-    # a time limit cut the stream: received.cut_short(reason) is the answer so far, or None
+    # a time limit cut the stream: received.cut_short(model, reason, redactor) is the answer so far, or None
 
 Every chunk is the provider's, so untrusted: an OpenAI chunk is raw JSON (any value at all), a Gemini
 chunk a `GenerateContentResponse` google-genai has type-checked; each field is checked here before it is
-used, and anything unusable ends as a typed error, never a crash. While the answer streams, its tokens
-are estimated from its characters (`CHARS_PER_TOKEN`): providers report their own count only at the end,
-and then that count is used.
+used, and anything unusable ends as a typed error, never a crash. The text is masked (every known key:
+see ai.clean) once it is whole or cut short, so that a key split across chunks is masked too. While the
+answer streams, its tokens are estimated from its characters (`CHARS_PER_TOKEN`): providers report their
+own count only at the end, and then that count is used.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from ai.clean import plain
+from ai.clean import answer_text, name_of
 from ai.request import Completion, Usage
 from ai.translate import GEMINI_BLOCK_REASONS, enum_name, gemini_usage, openai_usage
 from core.errors import ContentBlocked, EmptyResponse, InvalidResponse
-from core.redact import encodable
+from core.redact import Redactor
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -80,23 +81,23 @@ class Received:
         if self._on_tokens is not None:
             await self._on_tokens(self.tokens)
 
-    def completion(self, model: str) -> Completion:
-        """The whole answer, `model` being the one asked (used when the provider named none)."""
+    def completion(self, model: str, redactor: Redactor) -> Completion:
+        """The whole answer, `model` being the one asked (used when the provider named none), its text
+        masked with `redactor`."""
         return Completion(
-            text=encodable(self.text),  # a lone surrogate would break the next prompt and the wire
+            text=answer_text(self.text, redactor),
             model=self.model or model,
             usage=self.usage,
             finish_reason=self.finish_reason,
         )
 
-    def cut_short(self, model: str, reason: str) -> Completion | None:
-        """The answer so far, marked as cut off by the limit `reason` names; None when no text arrived
-        (whitespace is no answer)."""
+    def cut_short(self, model: str, reason: str, redactor: Redactor) -> Completion | None:
+        """The answer so far, marked as cut off by the limit `reason` names, its text masked with `redactor`;
+        None when no text arrived (whitespace is no answer)."""
         if not self.text.strip():
             return None
-        return Completion(
-            text=encodable(self.text), model=self.model or model, usage=self.usage, finish_reason=None, cut_off=reason
-        )
+        text = answer_text(self.text, redactor)
+        return Completion(text=text, model=self.model or model, usage=self.usage, finish_reason=None, cut_off=reason)
 
 
 # -- OpenAI-compatible ----------------------------------------------------------------------------
@@ -121,7 +122,9 @@ def openai_json(body: bytes) -> Any:
     return ChatCompletion.construct(**data) if isinstance(data, dict) else data
 
 
-async def read_openai_stream(ai: str, model: str, chunks: AsyncIterator[Any], received: Received) -> Completion:
+async def read_openai_stream(
+    ai: str, model: str, chunks: AsyncIterator[Any], received: Received, redactor: Redactor
+) -> Completion:
     """Read a chat-completion stream (`stream: true`) to its end, into `received`. Each chunk is raw JSON:
     `{"choices": [{"delta": {"content": "..."}, "finish_reason": null}], "model": ...}`; the last may carry
     only `usage` (`stream_options.include_usage`). A chunk without choices is skipped.
@@ -134,7 +137,7 @@ async def read_openai_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
     async for chunk in chunks:
         if not isinstance(chunk, dict):
             raise InvalidResponse(ai, model, f"a stream chunk is a {type(chunk).__name__}, not a JSON object")
-        received.model = received.model or plain(chunk.get("model"))
+        received.model = received.model or name_of(chunk.get("model"), redactor)
         if chunk.get("usage") is not None:
             received.usage = openai_usage(chunk["usage"]) or received.usage
         choices = chunk.get("choices")
@@ -143,7 +146,7 @@ async def read_openai_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
         if not isinstance(choices, list) or not isinstance(choices[0], dict):
             raise InvalidResponse(ai, model, "a stream chunk's choices are not a list of objects")
         choice = choices[0]
-        received.finish_reason = plain(choice.get("finish_reason")) or received.finish_reason
+        received.finish_reason = name_of(choice.get("finish_reason"), redactor) or received.finish_reason
         delta = choice.get("delta", choice.get("message"))  # a whole message: a proxy's one-chunk stream
         text = delta.get("content") if isinstance(delta, dict) else None
         if text is not None and not isinstance(text, str):
@@ -154,13 +157,15 @@ async def read_openai_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
         raise ContentBlocked(ai, model, "the provider's content filter stopped the answer")
     if not received.text.strip():
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={received.finish_reason})")
-    return received.completion(model)
+    return received.completion(model, redactor)
 
 
 # -- Gemini ---------------------------------------------------------------------------------------
 
 
-async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], received: Received) -> Completion:
+async def read_gemini_stream(
+    ai: str, model: str, chunks: AsyncIterator[Any], received: Received, redactor: Redactor
+) -> Completion:
     """Read a `streamGenerateContent` stream to its end, into `received`: each chunk a GenerateContentResponse
     carrying the next piece of text; the usage of the last one that carries any is kept.
 
@@ -175,7 +180,7 @@ async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
         feedback = chunk.prompt_feedback
         if feedback is not None and feedback.block_reason:
             raise ContentBlocked(ai, model, f"the prompt was blocked ({enum_name(feedback.block_reason)})")
-        received.model = received.model or plain(chunk.model_version)
+        received.model = received.model or name_of(chunk.model_version, redactor)
         if chunk.usage_metadata is not None:
             received.usage = gemini_usage(chunk.usage_metadata) or received.usage
         if chunk.candidates is None:
@@ -188,7 +193,7 @@ async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
             continue  # no candidates: an empty answer, unless a later chunk has some
         candidates = True
         if candidate.finish_reason:
-            received.finish_reason = plain(enum_name(candidate.finish_reason))
+            received.finish_reason = name_of(enum_name(candidate.finish_reason), redactor)
         text = chunk.text
         if isinstance(text, str):
             await received.add(text)
@@ -200,4 +205,4 @@ async def read_gemini_stream(ai: str, model: str, chunks: AsyncIterator[Any], re
         if received.finish_reason in GEMINI_BLOCK_REASONS:
             raise ContentBlocked(ai, model, f"the answer was blocked ({received.finish_reason})")
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={received.finish_reason})")
-    return received.completion(model)
+    return received.completion(model, redactor)

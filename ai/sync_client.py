@@ -138,7 +138,7 @@ class OpenAICompatibleClient(SyncAIClient):
         sdk, body = self._client(), self._openai_request(request, timeout)
         try:
             with self._translated(openai_error, body["model"]):
-                return read_openai(self.name, body["model"], sdk.post(**chat_post(body)))
+                return read_openai(self.name, body["model"], sdk.post(**chat_post(body)), self.redactor)
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()
@@ -147,7 +147,7 @@ class OpenAICompatibleClient(SyncAIClient):
         sdk = self._client()
         try:
             with self._translated(openai_error, MODEL_LIST):
-                return read_openai_models(self.name, sdk.models.list(timeout=timeout))
+                return read_openai_models(self.name, sdk.models.list(timeout=timeout), self.redactor)
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()
@@ -181,7 +181,7 @@ class GeminiClient(SyncAIClient):
         sdk, body = self._client(), self._gemini_request(request, timeout)
         try:
             with self._translated(gemini_error, body["model"]):
-                return read_gemini(self.name, body["model"], sdk.models.generate_content(**body))
+                return read_gemini(self.name, body["model"], sdk.models.generate_content(**body), self.redactor)
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()
@@ -196,7 +196,7 @@ class GeminiClient(SyncAIClient):
                     if not pager.config.get("page_token") or len(models) >= MAX_MODELS:
                         break
                     models += pager.next_page()
-                return read_gemini_models(self.name, models)
+                return read_gemini_models(self.name, models, self.redactor)
         finally:
             if sdk is not self._sdk:  # aborted meanwhile: the last user closes it, in its own thread
                 sdk.close()

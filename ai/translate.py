@@ -17,7 +17,7 @@ from typing import Any
 
 import pydantic
 
-from ai.clean import body_reason, message_of, model_ids, plain, token_count, usage_of
+from ai.clean import answer_text, body_reason, message_of, model_ids, name_of, token_count, usage_of
 from ai.request import Completion, Usage
 from core.errors import (
     AuthenticationFailed,
@@ -33,7 +33,7 @@ from core.errors import (
     RateLimited,
     Redirected,
 )
-from core.redact import encodable, safe_origin
+from core.redact import Redactor, safe_origin
 
 __all__ = [
     "GEMINI_BLOCK_REASONS",
@@ -60,6 +60,10 @@ GEMINI_BLOCK_REASONS = frozenset(
 # What an error of a model-list request names in the model's place: "grok (model list) (HTTP 500): ...".
 MODEL_LIST = "model list"
 MAX_REASON_CHARS = 300  # of a provider's error text, the note on a cut included
+# Of a long error text, only this head is masked, so that 10 MB cost no more than a short text: more than
+# `_clean` reads (a key's 16+ characters become an 11-character hint), and a key cut at its end leaves a
+# stub far past what is shown.
+_MASKED_CHARS = MAX_REASON_CHARS * 8
 _WORD = re.compile(r"\S+")
 logger = logging.getLogger("junior_ai.translate")
 
@@ -90,12 +94,15 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _clean(reason: str, secret: str | None) -> str:
-    """A provider's error text made fit to show: the key hidden, one line, printable, at most 300
-    characters. A longer one is cut after a whole word, with a note of how much was left out (only a
-    single word longer than the room is cut inside itself)."""
-    if secret:
-        reason = reason.replace(secret, "***")  # before cutting, so that no part of the key survives
+def _clean(reason: str, redactor: Redactor) -> str:
+    """A provider's error text made fit to show: every known key masked (its own, another AI's), one line,
+    printable, at most 300 characters. A longer one is cut after a whole word, with a note of how much was
+    left out (only a single word longer than the room is cut inside itself)."""
+    # Keys are masked before cutting, so that no part of one survives as a short stub.
+    masked = redactor.redact(reason[:_MASKED_CHARS])
+    if len(reason) > _MASKED_CHARS:  # a long message's tail is never read, unless masking shrank its head a lot
+        masked = masked + reason[_MASKED_CHARS:] if len(masked) >= MAX_REASON_CHARS * 4 else redactor.redact(reason)
+    reason = masked
     # Only the head is read, so that a 10 MB message costs no more than a short one; the per-character
     # pass keeps every index, so a position in `head` is one in `reason`.
     head = "".join(char if char.isprintable() else " " for char in reason[: MAX_REASON_CHARS * 4])
@@ -154,12 +161,12 @@ def _status_error(ai: str, model: str, status: int, reason: str, headers: Mappin
 # -- Where an answer enters -----------------------------------------------------------------------
 
 
-# An SDK's exception → our error (ai, model, the exception, the key to hide), or None when it names nothing.
-Translate = Callable[[str, str, BaseException, str | None], ProviderError | None]
+# An SDK's exception → our error (ai, model, the exception, the keys to hide), or None when it names nothing.
+Translate = Callable[[str, str, BaseException, Redactor], ProviderError | None]
 
 
 @contextmanager
-def answer_of(ai: str, model: str, secret: str | None, translate: Translate) -> Iterator[None]:
+def answer_of(ai: str, model: str, redactor: Redactor, translate: Translate) -> Iterator[None]:
     """Around sending a request and reading its answer: whatever is raised in here becomes a typed
     `ProviderError` for this AI. The request was built before (so it has been sent, or the SDK failed in
     a way that its sync twin would repeat), and an answer that arrived is never sent again: a failure
@@ -174,7 +181,7 @@ def answer_of(ai: str, model: str, secret: str | None, translate: Translate) -> 
     except ProviderError:
         raise
     except Exception as error:  # everything here belongs to the answer; the SDKs' own are mapped first
-        mapped = translate(ai, model, error, secret)
+        mapped = translate(ai, model, error, redactor)
         if mapped is None:
             logger.debug("%s: unreadable answer", ai, exc_info=True)
             mapped = InvalidResponse(ai, model, f"unreadable answer ({type(error).__name__})")
@@ -184,9 +191,10 @@ def answer_of(ai: str, model: str, secret: str | None, translate: Translate) -> 
 # -- OpenAI-compatible ----------------------------------------------------------------------------
 
 
-def read_openai(ai: str, model: str, response: Any) -> Completion:
+def read_openai(ai: str, model: str, response: Any, redactor: Redactor) -> Completion:
     """Text and usage from a ChatCompletion, each field checked: the openai SDK builds it from any JSON
-    without validation (a list, a str for an HTML page, fields of any type).
+    without validation (a list, a str for an HTML page, fields of any type). The text and names are
+    masked with `redactor` (see ai.clean).
 
     Raises:
         ContentBlocked: the provider's content filter stopped the answer.
@@ -198,7 +206,7 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
         raise InvalidResponse(ai, model, f"the answer is not a chat completion ({_shape(response, choices)})")
     if not choices:
         raise EmptyResponse(ai, model, "the provider returned no choices")
-    finish = plain(getattr(choices[0], "finish_reason", None))
+    finish = name_of(getattr(choices[0], "finish_reason", None), redactor)
     message = getattr(choices[0], "message", None)
     text = getattr(message, "content", None)
     if finish == "content_filter":
@@ -208,8 +216,8 @@ def read_openai(ai: str, model: str, response: Any) -> Completion:
     if not text or not text.strip():
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
     return Completion(
-        text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
-        model=plain(getattr(response, "model", None)) or model,
+        text=answer_text(text, redactor),
+        model=name_of(getattr(response, "model", None), redactor) or model,
         usage=openai_usage(getattr(response, "usage", None)),
         finish_reason=finish,
     )
@@ -227,7 +235,7 @@ def openai_usage(usage: Any) -> Usage | None:
     )
 
 
-def read_openai_models(ai: str, page: Any) -> list[str]:
+def read_openai_models(ai: str, page: Any, redactor: Redactor) -> list[str]:
     """The model ids of a `/models` answer (`{"object": "list", "data": [{"id": ...}, ...]}`), cleaned: the
     SDK builds the page from any JSON without validation, so each entry may be anything.
 
@@ -237,10 +245,10 @@ def read_openai_models(ai: str, page: Any) -> list[str]:
     data = getattr(page, "data", None)
     if not isinstance(data, list):
         raise InvalidResponse(ai, MODEL_LIST, f"the answer is not a model list ({_shape_of(page, 'data', data)})")
-    return model_ids(_field(item, "id") for item in data)
+    return model_ids((_field(item, "id") for item in data), redactor=redactor)
 
 
-def openai_error(ai: str, model: str, error: BaseException, secret: str | None) -> ProviderError | None:
+def openai_error(ai: str, model: str, error: BaseException, redactor: Redactor) -> ProviderError | None:
     """Our error for an exception the openai SDK raised, or None when it is not the provider's doing."""
     import httpx2
     import openai
@@ -249,7 +257,7 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
         # The SDK keeps the body as it came: a dict, a list, an HTML page's text, nested to any depth.
         body = error.body
         reason = message_of(body) or (body if isinstance(body, str) else None) or error.message
-        return _status_error(ai, model, error.status_code, _clean(reason, secret), error.response.headers)
+        return _status_error(ai, model, error.status_code, _clean(reason, redactor), error.response.headers)
     if isinstance(error, openai.APITimeoutError):
         return ProviderTimeout(ai, model, "the request timed out")
     if isinstance(error, openai.APIConnectionError):
@@ -257,14 +265,14 @@ def openai_error(ai: str, model: str, error: BaseException, secret: str | None) 
         detail = f" ({type(cause).__name__})" if cause else ""
         return ProviderUnreachable(ai, model, f"connection failed{detail}")
     if isinstance(error, (openai.APIResponseValidationError, json.JSONDecodeError, pydantic.ValidationError)):
-        return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
+        return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", redactor))
     if isinstance(error, httpx2.TimeoutException):  # reading a body the SDK did not (a stream request's JSON)
         return ProviderTimeout(ai, model, "the request timed out")
     if isinstance(error, httpx2.TransportError):
         return ProviderUnreachable(ai, model, f"connection failed ({type(error).__name__})")
     if isinstance(error, openai.APIError):  # an {"error": ...} event in a stream: the provider gave up mid-answer
         reason = message_of({"error": error.body}) or "no reason given"
-        return ProviderServerError(ai, model, _clean(f"the provider stopped the stream: {reason}", secret), None)
+        return ProviderServerError(ai, model, _clean(f"the provider stopped the stream: {reason}", redactor), None)
     return None
 
 
@@ -305,9 +313,9 @@ def gemini_hooks(asynchronous: bool) -> dict[str, list[Callable[[Any], Any]]]:
     return {"response": [acheck if asynchronous else check]}
 
 
-def read_gemini(ai: str, model: str, response: Any) -> Completion:
+def read_gemini(ai: str, model: str, response: Any, redactor: Redactor) -> Completion:
     """Text and usage from a GenerateContentResponse (google-genai has validated the types; the values
-    are still the provider's).
+    are still the provider's: the text and names are masked with `redactor`, see ai.clean).
 
     Raises:
         ContentBlocked: the prompt or the answer was blocked by a safety filter.
@@ -325,15 +333,15 @@ def read_gemini(ai: str, model: str, response: Any) -> Completion:
     if candidates[0].content is None and candidates[0].finish_reason is None:
         # What google-genai makes of a candidate that is not an object ("candidates": "x"): no answer.
         raise InvalidResponse(ai, model, "the answer is not a generateContent response (an empty candidate)")
-    finish = plain(enum_name(candidates[0].finish_reason)) if candidates[0].finish_reason else None
+    finish = name_of(enum_name(candidates[0].finish_reason), redactor) if candidates[0].finish_reason else None
     text = response.text
     if not isinstance(text, str) or not text.strip():
         if finish in GEMINI_BLOCK_REASONS:
             raise ContentBlocked(ai, model, f"the answer was blocked ({finish})")
         raise EmptyResponse(ai, model, f"the answer had no text (finish_reason={finish})")
     return Completion(
-        text=encodable(text),  # a lone surrogate would break the next prompt (one that quotes it) and the wire
-        model=plain(response.model_version) or model,
+        text=answer_text(text, redactor),
+        model=name_of(response.model_version, redactor) or model,
         usage=gemini_usage(response.usage_metadata),
         finish_reason=finish,
     )
@@ -353,7 +361,7 @@ def gemini_usage(usage: Any) -> Usage | None:
     )
 
 
-def read_gemini_models(ai: str, models: list[Any]) -> list[str]:
+def read_gemini_models(ai: str, models: list[Any], redactor: Redactor) -> list[str]:
     """The ids of the models a `models.list` answer names ("models/gemini-2.5-pro" → "gemini-2.5-pro"),
     cleaned; only those that can generate content, when the provider says what each supports (an
     embedding model cannot be asked)."""
@@ -362,26 +370,26 @@ def read_gemini_models(ai: str, models: list[Any]) -> list[str]:
         for model in models
         if not isinstance(actions := getattr(model, "supported_actions", None), list) or "generateContent" in actions
     )
-    return model_ids((getattr(model, "name", None) for model in usable), prefix="models/")
+    return model_ids((getattr(model, "name", None) for model in usable), prefix="models/", redactor=redactor)
 
 
-def gemini_error(ai: str, model: str, error: BaseException, secret: str | None) -> ProviderError | None:
+def gemini_error(ai: str, model: str, error: BaseException, redactor: Redactor) -> ProviderError | None:
     """Our error for an exception google-genai (or its HTTP client) raised, or None if not the provider's."""
     import httpx2
     from google.genai import errors
 
     if isinstance(error, ErrorAnswer):
-        return _status_error(ai, model, error.status, _clean(error.reason, secret), error.headers)
+        return _status_error(ai, model, error.status, _clean(error.reason, redactor), error.headers)
     if isinstance(error, errors.APIError):
         reason = next((v for v in (error.message, error.status) if isinstance(v, str) and v.strip()), "")
         headers = error.response.headers if getattr(error, "response", None) is not None else None
-        return _status_error(ai, model, error.code, _clean(reason, secret), headers)
+        return _status_error(ai, model, error.code, _clean(reason, redactor), headers)
     if isinstance(error, httpx2.TimeoutException):
         return ProviderTimeout(ai, model, "the request timed out")
     if isinstance(error, httpx2.TransportError):
         return ProviderUnreachable(ai, model, f"connection failed ({type(error).__name__})")
     if isinstance(error, (json.JSONDecodeError, pydantic.ValidationError)):
-        return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", secret))
+        return InvalidResponse(ai, model, _clean(f"unreadable answer: {error}", redactor))
     return None
 
 

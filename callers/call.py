@@ -89,7 +89,7 @@ async def completed(
             except ProviderTimeout as timeout:
                 guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
                 # Text arrived before the limit: that is the answer (asking again would be cut off too).
-                cut = received.cut_short(model, f"{which} of {named:.3g} s")
+                cut = received.cut_short(model, f"{which} of {named:.3g} s", app.redactor)
                 if cut is None:
                     raise
                 return cut

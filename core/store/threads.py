@@ -5,6 +5,8 @@
 
 A thread expires `Store.thread_ttl_s` after its last activity; an expired thread is gone to every query
 here, and its rows are deleted by `purge_expired` (the application runs it when it opens the store).
+Titles and turns' text are stored with U+0000 escaped, the same on both backends (core/store/text.py); an
+id no thread can have is no thread, without asking the database.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import UnknownThread
 from core.store.schema import threads as threads_table
 from core.store.schema import turns
+from core.store.text import decode_text, encode_text, possible_thread_id
 from core.store.turns import NewTurn, ThreadInfo, Turn
 
 __all__ = ["CACHED_CHARS", "MAX_LISTED", "Threads", "Transactions"]
@@ -75,7 +78,7 @@ class Threads:
         thread_id = thread_id or uuid.uuid4().hex
         now = self._store.clock()
         rows = [_row(thread_id, seq, turn, now) for seq, turn in enumerate(first, start=1)]
-        thread = {"id": thread_id, "title": title, "created": now, "last_activity": now, "owner": owner}
+        thread = {"id": thread_id, "title": encode_text(title), "created": now, "last_activity": now, "owner": owner}
 
         def write(conn: Connection) -> None:  # in one worker-thread call on SQLite (Store.batched_sync)
             conn.execute(insert(threads_table).values(**thread, expires=now + self._store.thread_ttl_s))
@@ -95,6 +98,8 @@ class Threads:
             UnknownThread: no such thread, or it expired.
             StoreUnavailable: the store cannot be written.
         """
+        if not possible_thread_id(thread_id):
+            raise UnknownThread(thread_id)
         now = self._store.clock()
         last_place = select(func.coalesce(func.max(turns.c.seq), 0)).where(turns.c.thread_id == thread_id)
         touch = (
@@ -134,6 +139,8 @@ class Threads:
             UnknownThread: no such thread, or it expired.
             StoreUnavailable: the store cannot be read.
         """
+        if not possible_thread_id(thread_id):
+            raise UnknownThread(thread_id)
         now = self._store.clock()
         cached = self._cached.get(thread_id, ())
         after = cached[-1].seq if cached else 0
@@ -163,7 +170,7 @@ class Threads:
             UnknownThread: no such thread, or it expired.
             StoreUnavailable: the store cannot be read.
         """
-        found = await self._listing(thread_ids=[thread_id], owner=owner)
+        found = await self._listing(thread_ids=[thread_id], owner=owner) if possible_thread_id(thread_id) else []
         if not found:
             raise UnknownThread(thread_id)
         return found[0]
@@ -184,6 +191,8 @@ class Threads:
             StoreUnavailable: the store cannot be written.
         """
         self._forget(thread_id)
+        if not possible_thread_id(thread_id):
+            return False
         mine = select(threads_table.c.id).where(threads_table.c.id == thread_id, _owned_by(owner))
         async with self._store.write() as conn:
             await conn.execute(delete(turns).where(turns.c.thread_id.in_(mine)))
@@ -229,7 +238,7 @@ class Threads:
         if thread_ids is not None:
             query = query.where(threads_table.c.id.in_(thread_ids))
         if search:
-            needle = f"%{_escape_like(search.lower())}%"
+            needle = f"%{_escape_like(encode_text(search).lower())}%"
             in_turns = select(turns.c.thread_id).where(func.lower(turns.c.text).like(needle, escape="\\"))
             query = query.where(
                 or_(func.lower(threads_table.c.title).like(needle, escape="\\"), threads_table.c.id.in_(in_turns))
@@ -249,7 +258,7 @@ class Threads:
         return [
             ThreadInfo(
                 id=row["id"],
-                title=row["title"],
+                title=decode_text(row["title"]),
                 created=row["created"],
                 last_activity=row["last_activity"],
                 expires=row["expires"],
@@ -272,7 +281,7 @@ def _row(thread_id: str, seq: int, turn: NewTurn, now: float) -> dict[str, Any]:
         "role": turn.role,
         "ai": turn.ai,
         "model": turn.model,
-        "text": turn.text,
+        "text": encode_text(turn.text),
         "created": now,
         "tool": turn.tool,
         "files": files,
@@ -281,7 +290,7 @@ def _row(thread_id: str, seq: int, turn: NewTurn, now: float) -> dict[str, Any]:
 
 def _turn(row: Mapping[str, Any]) -> Turn:
     files = json.loads(row["files"]) if row["files"] else {}
-    return Turn(**{**row, "files": files if isinstance(files, dict) else {}})
+    return Turn(**{**row, "text": decode_text(row["text"]), "files": files if isinstance(files, dict) else {}})
 
 
 def _owned_by(owner: str | None) -> Any:

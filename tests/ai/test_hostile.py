@@ -21,6 +21,7 @@ from callers import Junior
 from callers.seed import default_app
 from core import ai_clients
 from core.config.settings import Settings, load_settings
+from core.redact import Redactor
 from tests.fakes import Behaviour, FakeProvider
 from tests.fakes.answers import DEPTH, DIGITS, encoded, nested, raw, with_usage
 from tests.helpers import FAST_RETRIES, credentials_for, key_for, write_credentials
@@ -219,6 +220,7 @@ async def test_an_answer_that_broke_the_sdk_is_not_sent_again_by_the_sync_fallba
 
 
 KEY = "sk-" + "0123456789abcdef" * 20  # longer than the room for a reason: cut first, a part would show
+OTHER = "sk-other-" + "9876543210fedcba" * 2  # another AI's key, which a proxy in front of both may echo
 WORDS = " ".join(f"word{n}" for n in range(100))  # 689 characters
 
 
@@ -227,8 +229,11 @@ WORDS = " ".join(f"word{n}" for n in range(100))  # 689 characters
     [
         pytest.param("quota exceeded", "quota exceeded", id="short: as it was"),
         pytest.param(" bad\x00\x1b[2J  input\n\tnow ", "bad [2J input now", id="one printable line"),
-        pytest.param(f"key {KEY} is wrong", "key *** is wrong", id="the key hidden"),
-        pytest.param(KEY + " is wrong" * 20, "***" + " is wrong" * 20, id="hidden before cutting: nothing to cut"),
+        pytest.param(f"key {KEY} is wrong", "key [key …cdef] is wrong", id="the key hidden"),
+        pytest.param(f"upstream saw {OTHER[:30]}", "upstream saw [key …dcba]", id="part of another AI's key hidden"),
+        pytest.param(
+            KEY + " is wrong" * 20, "[key …cdef]" + " is wrong" * 20, id="hidden before cutting: nothing to cut"
+        ),
         pytest.param("", "no reason given", id="empty"),
         pytest.param(
             WORDS,
@@ -242,12 +247,17 @@ WORDS = " ".join(f"word{n}" for n in range(100))  # 689 characters
         ),
         pytest.param(
             "w " * 148 + KEY + " tail",
-            "w " * 135 + "w … [cut: 33 more characters]",
-            id="a key past the cut: hidden first, then counted as three characters",
+            "w " * 135 + "w … [cut: 41 more characters]",
+            id="a key past the cut: hidden first, then counted as its hint",
+        ),
+        pytest.param(
+            "w " * 1500 + KEY,
+            "w " * 134 + "w … [cut: 3,054 more characters]",
+            id="a key far past the cut: never read, counted as it is",
         ),
     ],
 )
 def test_a_provider_message_is_cleaned_and_a_long_one_cut_at_a_word_with_a_note(message: str, shown: str) -> None:
-    cleaned = _clean(message, KEY)
+    cleaned = _clean(message, Redactor([KEY, OTHER]))
     assert cleaned == shown
-    assert len(cleaned) <= MAX_REASON_CHARS and KEY[:8] not in cleaned
+    assert len(cleaned) <= MAX_REASON_CHARS and KEY[3:15] not in cleaned and OTHER[9:21] not in cleaned

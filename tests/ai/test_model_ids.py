@@ -14,10 +14,12 @@ from ai.pool import ThreadedClient
 from ai.sync_client import create_ai_client
 from ai.translate import read_gemini_models, read_openai_models
 from core.errors import AuthenticationFailed, InvalidResponse
+from core.redact import Redactor
 from tests.fakes import FakeProvider
 from tests.helpers import key_for
 
 pytestmark = pytest.mark.anyio
+KEYS = Redactor(["sk-another-ai-0123456789abcdef"])  # a key of the configuration: no id may hold one
 
 
 @pytest.mark.parametrize(
@@ -61,13 +63,22 @@ def test_a_list_without_end_is_read_only_so_far_and_cut() -> None:
     ],
 )
 def test_openai_model_pages_are_read_entry_by_entry(page: Any, expected: list[str]) -> None:
-    assert read_openai_models("grok", page) == expected
+    assert read_openai_models("grok", page, KEYS) == expected
+
+
+def test_an_id_holding_a_key_is_dropped() -> None:
+    page = SimpleNamespace(
+        data=[{"id": "gpt-a"}, {"id": "sk-another-ai-0123456789abcdef"}, {"id": "x-another-ai-0123"}]
+    )
+    assert read_openai_models("grok", page, KEYS) == ["gpt-a"]
+    models = [SimpleNamespace(name="models/g-1"), SimpleNamespace(name="models/0123456789abcdef")]
+    assert read_gemini_models("gemini", models, KEYS) == ["g-1"]
 
 
 @pytest.mark.parametrize("page", [SimpleNamespace(data="a string"), SimpleNamespace(), "<html>", None])
 def test_an_openai_answer_that_is_no_model_list_is_invalid(page: Any) -> None:
     with pytest.raises(InvalidResponse, match=r"grok \(model list\): the answer is not a model list"):
-        read_openai_models("grok", page)
+        read_openai_models("grok", page, KEYS)
 
 
 def test_gemini_lists_only_models_that_generate_content_when_it_says() -> None:
@@ -76,7 +87,7 @@ def test_gemini_lists_only_models_that_generate_content_when_it_says() -> None:
         SimpleNamespace(name="models/text-embedding-004", supported_actions=["embedContent"]),
         SimpleNamespace(name="models/unsaid", supported_actions=None),
     ]
-    assert read_gemini_models("gemini", models) == ["gemini-2.5-pro", "unsaid"]
+    assert read_gemini_models("gemini", models, KEYS) == ["gemini-2.5-pro", "unsaid"]
 
 
 @pytest.mark.parametrize("name", ["gemini", "grok"])

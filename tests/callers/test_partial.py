@@ -18,6 +18,7 @@ from core.config.settings import Settings
 from core.errors import DeadlineReached
 from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
+from tests.helpers import key_for
 
 pytestmark = pytest.mark.anyio
 WORDS = " ".join(f"w{n}" for n in range(200))
@@ -54,6 +55,15 @@ async def test_a_deadline_that_cuts_a_stream_returns_its_text_so_far_as_partial(
     assert note == "the call's deadline_s of 1 s: the answer above is what had arrived by then]"
     assert len(fake.requests_for(ai)) == 1, "a partial answer is not asked for again"
     assert await anyio.to_thread.run_sync(fake.wait_for_idle, ai, 5.0), "the cut stream is closed upstream"
+
+
+async def test_a_key_echoed_in_a_stream_cut_short_is_masked_in_the_text_so_far(fake: FakeProvider, app: Junior) -> None:
+    await warm(fake, app, "grok")
+    fake.behave("grok", Behaviour(text=f"gemini's key: {key_for('gemini')} {WORDS}", chunk_delay=0.05))
+    with anyio.fail_after(10):
+        completion = await complete(app, "grok", Request("hi", deadline=1))
+    assert completion.partial and completion.text.startswith("gemini's key: [key …6789] w0 ")
+    assert key_for("gemini")[:12] not in completion.text
 
 
 async def test_an_ais_own_timeout_that_cuts_a_stream_returns_its_text_so_far_too(
