@@ -111,6 +111,7 @@ def _options(ai: AIConfig, settings: Settings) -> dict[str, Any]:
         "kind": ai.kind,
         "connect_timeout": ai.connect_timeout_s or settings.connect_timeout_s,
         "max_connections": settings.max_connections,
+        "max_answer_bytes": settings.max_answer_bytes,
         "organization": ai.organization,
         "project": ai.project,
         "api_version": ai.api_version,

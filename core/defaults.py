@@ -17,6 +17,7 @@ __all__ = [
     "FILES_SHARE",
     "HISTORY_SHARE",
     "LIMIT_CUT",
+    "MAX_ANSWER_BYTES",
     "MAX_ANSWER_CHARS",
     "MAX_CONCURRENCY",
     "MAX_CONNECTIONS",
@@ -77,6 +78,10 @@ TEMPERATURE = 0.7
 # -- input and output sizes -------------------------------------------------------------------------
 MAX_PROMPT_CHARS = 200_000  # a tool's prompt and context together
 MAX_ANSWER_CHARS = 100_000  # an AI's answer beyond this is cut, with a note saying so
+# Bytes read of one provider answer, streamed or whole, error bodies too (as sent and as decoded): past
+# it, reading stops. Far above what MAX_ANSWER_CHARS keeps, even streamed (an OpenAI chunk carries about
+# 200 bytes of JSON around each token of text), and so far below what eight at once would take from memory.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 # -- the store (core/store.py) ------------------------------------------------------------------------
 STORE_BUSY_TIMEOUT_S = 5.0  # SQLite: how long a write waits for another process's write to finish
