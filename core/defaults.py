@@ -78,9 +78,9 @@ TEMPERATURE = 0.7
 # -- input and output sizes -------------------------------------------------------------------------
 MAX_PROMPT_CHARS = 200_000  # a tool's prompt and context together
 MAX_ANSWER_CHARS = 100_000  # an AI's answer beyond this is cut, with a note saying so
-# Bytes read of one provider answer, streamed or whole, error bodies too (as sent and as decoded): past
-# it, reading stops. Far above what MAX_ANSWER_CHARS keeps, even streamed (an OpenAI chunk carries about
-# 200 bytes of JSON around each token of text), and so far below what eight at once would take from memory.
+# Bytes read of one provider answer, streamed or whole, error bodies too (as sent and as decoded): past it,
+# reading stops (ai/body_cap.py). Far above what MAX_ANSWER_CHARS keeps, even streamed (an OpenAI chunk
+# wraps each token in about 200 bytes of JSON); eight answers at the cap at once stay well under 512 MiB.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 # -- the store (core/store.py) ------------------------------------------------------------------------

@@ -15,7 +15,9 @@ def main() -> None:
     parser.add_argument(
         "--max-concurrent", type=int, default=None, help="answer 429 to a request above this many in progress per AI"
     )
-    parser.add_argument("--huge", type=int, default=None, help="answer with this many bytes of text, made as sent")
+    parser.add_argument(
+        "--huge", type=int, default=None, help="answer with this many bytes of text (model `small`: as usual)"
+    )
     args = parser.parse_args()
     default = Behaviour(latency=args.latency, max_concurrent=args.max_concurrent, huge=args.huge)
     with FakeProvider(default=default, record=False) as fake:

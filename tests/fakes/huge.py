@@ -9,8 +9,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-__all__ = ["HugeBody", "huge_answer", "huge_error", "huge_stream"]
+__all__ = ["SMALL", "HugeBody", "huge_answer", "huge_error", "huge_stream"]
 
+SMALL = "small"  # the model whose requests get the usual answer even from a huge behaviour (a warm-up)
 PIECE = 1024 * 1024  # of a whole body's text, per send
 EVENT_TEXT = 64 * 1024  # of a stream's text, per event
 JSON = (b"content-type", b"application/json")

@@ -48,7 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.huge import HugeBody, huge_answer, huge_error, huge_stream
+from tests.fakes.huge import SMALL, HugeBody, huge_answer, huge_error, huge_stream
 from tests.fakes.streams import EventStream, gemini_events, openai_events, pieces
 
 __all__ = ["Behaviour", "FakeProvider", "Recorded"]
@@ -94,7 +94,8 @@ class Behaviour:
     # The answer's text, computed from the request (a simulated AI); `text` takes precedence.
     respond: Callable[[Recorded], str] | None = None
     # An answer whose text is this many bytes (a stream when one is asked for and not `not_streamed`), or
-    # with `status` an error whose message is: made and sent a piece at a time, however large.
+    # with `status` an error whose message is: made and sent a piece at a time, however large. A request
+    # for the model `SMALL` (a warm-up) gets the usual answer.
     huge: int | None = None
 
 
@@ -415,7 +416,7 @@ class FakeProvider:
 
     async def _openai(self, request: Request) -> Response:
         recorded, behaviour = await self._receive(request, "openai")
-        if behaviour.huge is not None:
+        if behaviour.huge is not None and recorded.model != SMALL:
             return self._huge(request, recorded, behaviour, behaviour.huge)
         error = self._error(behaviour, "openai")
         if error is not None:
@@ -450,7 +451,7 @@ class FakeProvider:
     async def _gemini_stream(self, request: Request) -> Response:
         model = request.path_params["model"]
         recorded, behaviour = await self._receive(request, "gemini", model, stream=True)
-        if behaviour.huge is not None:
+        if behaviour.huge is not None and recorded.model != SMALL:
             return self._huge(request, recorded, behaviour, behaviour.huge)
         error = self._error(behaviour, "gemini")
         if error is not None:
@@ -476,7 +477,7 @@ class FakeProvider:
     async def _gemini(self, request: Request) -> Response:
         model = request.path_params["model"]
         recorded, behaviour = await self._receive(request, "gemini", model)
-        if behaviour.huge is not None:
+        if behaviour.huge is not None and recorded.model != SMALL:
             return self._huge(request, recorded, behaviour, behaviour.huge)
         error = self._error(behaviour, "gemini")
         if error is not None:
