@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import importlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from contextlib import aclosing
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
@@ -21,6 +21,7 @@ import anyio
 import anyio.to_thread
 
 from ai.base import MAX_MODEL_PAGES, ClientBase, chat_post, client_options
+from ai.body_cap import BodyTooLarge
 from ai.clean import MAX_MODELS
 from ai.request import Completion, Request
 from ai.stream import Received, is_event_stream, openai_json, read_gemini_stream, read_openai_stream
@@ -87,7 +88,8 @@ class AsyncAIClient(ClientBase, abc.ABC):
         """Send `request` once and read the answer; `timeout` (default: the request's, else the client's)
         is the SDK's own limit. No retry and no overall time limit: the caller sets those. A streamed
         answer (the `stream` setting) is gathered in `received` as it arrives, so that a caller whose
-        time limit cuts it off still has the text so far.
+        time limit cuts it off still has the text so far; one that goes past `max_answer_bytes` is its
+        text so far, cut short (`Completion.cut_off` names the cap).
 
         Raises:
             ProviderError: the provider failed or answered with nothing usable (typed; see core.errors).
@@ -168,7 +170,9 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
             async with await sdk.post(**chat_post(body, stream=True)) as chunks:
                 if not is_event_stream(chunks.response.headers):  # a proxy that does not stream: one answer
                     return read_openai(self.name, model, openai_json(await chunks.response.aread()), self.redactor)
-                return await read_openai_stream(self.name, model, chunks, received, self.redactor)
+                return await _kept_at_cap(
+                    read_openai_stream(self.name, model, chunks, received, self.redactor), received, model
+                )
 
     async def _list_models(self, timeout: float) -> list[str]:
         sdk = self._client()
@@ -204,7 +208,9 @@ class AsyncGeminiClient(AsyncAIClient):
             # google-genai reads an answer that is not an event stream (a proxy's plain JSON) as one chunk.
             stream = await sdk.aio.models.generate_content_stream(**body)
             async with aclosing(cast("AsyncGenerator[Any, None]", stream)) as chunks:  # an async generator
-                return await read_gemini_stream(self.name, model, chunks, received, self.redactor)
+                return await _kept_at_cap(
+                    read_gemini_stream(self.name, model, chunks, received, self.redactor), received, model
+                )
 
     async def _list_models(self, timeout: float) -> list[str]:
         sdk, config = self._client(), self._gemini_list_config(timeout)
@@ -223,10 +229,26 @@ class AsyncGeminiClient(AsyncAIClient):
             self._sdk.close()
 
 
+async def _kept_at_cap(reading: Awaitable[Completion], received: Received, model: str) -> Completion:
+    """The streamed answer that `reading` reads into `received`; when it went past the cap (ai.body_cap),
+    the text that had arrived, as an answer cut short by the cap.
+
+    Raises:
+        BodyTooLarge: the answer went past the cap before any text arrived (an `AnswerTooLarge` error).
+    """
+    try:
+        return await reading
+    except BodyTooLarge as cut:
+        partial = received.cut_short(model, cut.limit_text)
+        if partial is None:
+            raise
+        return partial
+
+
 def build_async_ai_client(ai_name: str, api_key: str | None, model: str, **options: Any) -> AsyncAIClient:
     """Build the async client for `ai_name` (no I/O: the SDK client is made on first use).
 
-    Options: base_url, timeout, kind, max_tokens_param, connect_timeout, max_connections.
+    Options: base_url, timeout, kind, max_tokens_param, connect_timeout, max_connections, max_answer_bytes.
 
     Raises:
         UnknownAI: (a ValueError) the name is not a built-in AI and no base_url was given.

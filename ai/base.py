@@ -28,8 +28,9 @@ from contextlib import AbstractContextManager
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from ai.body_cap import body_hooks
 from ai.request import Request
-from ai.translate import answer_of, gemini_hooks
+from ai.translate import answer_of, gemini_hook
 from ai.warmup import load_sdk
 from core.config import defaults
 from core.config.ai import BUILTIN_AIS, ProviderKind
@@ -123,6 +124,7 @@ class ClientBase:
             it off leaves the text so far); the AI's `stream` setting.
         redactor: Masks the keys in what the provider sends back (see ai.clean): every key of the
             configuration (the pool gives `Settings.secrets`), or else this client's own.
+        max_answer_bytes: The most bytes read of one answer (ai.body_cap); the `max_answer_bytes` setting.
         closed: True once `close()` ran.
     """
 
@@ -145,6 +147,7 @@ class ClientBase:
         api_version: str | None = None,
         stream: bool = True,
         redactor: Redactor | None = None,
+        max_answer_bytes: int = defaults.MAX_ANSWER_BYTES,
     ) -> None:
         self.name = name
         self.model = model
@@ -158,6 +161,7 @@ class ClientBase:
         self.project = project
         self.api_version = api_version or GEMINI_API_VERSION  # Gemini's; client_options keeps it from others
         self.stream = stream  # the async client streams answers (the sync client never does)
+        self.max_answer_bytes = max_answer_bytes
         self._api_key = api_key
         # A provider (or a proxy shared by several AIs) may echo any AI's key: all of them are masked.
         self.redactor = redactor if redactor is not None else Redactor([api_key] if api_key else [])
@@ -253,7 +257,9 @@ class ClientBase:
             "timeout": timeout,
             "max_retries": 0,  # one retry loop in the whole server, ours
             "default_headers": headers,
-            "http_client": http_client(timeout=timeout, **self._http_args()),
+            "http_client": http_client(
+                timeout=timeout, event_hooks=body_hooks(self.max_answer_bytes, asynchronous), **self._http_args()
+            ),
         }
 
     def _openai_request(self, request: Request, timeout: float) -> dict[str, Any]:
@@ -276,14 +282,14 @@ class ClientBase:
 
         # google-genai retries only when given retry options; we give none (one retry loop, ours).
         # Client arguments (not ready clients) keep the SDK's own async client, one pool per event loop.
-        # The hooks read error answers before google-genai does (see ai.translate.ErrorAnswer).
-        http = self._http_args()
+        # The hooks cap every body, then read error answers before google-genai does (ai.translate.ErrorAnswer).
+        http, cap = self._http_args(), self.max_answer_bytes
         options = types.HttpOptions(
             base_url=self.base_url,
             api_version=self.api_version,
             timeout=int(self.timeout * 1000),
-            client_args=http | {"event_hooks": gemini_hooks(asynchronous=False)},
-            async_client_args=http | {"event_hooks": gemini_hooks(asynchronous=True)},
+            client_args=http | {"event_hooks": body_hooks(cap, False, gemini_hook(asynchronous=False))},
+            async_client_args=http | {"event_hooks": body_hooks(cap, True, gemini_hook(asynchronous=True))},
         )
         return genai.Client(
             vertexai=False,  # not GOOGLE_GENAI_USE_VERTEXAI, and so no GOOGLE_CLOUD_* or Google credentials

@@ -106,11 +106,12 @@ class Completion:
     usage: Usage | None = None
     finish_reason: str | None = None
     price: Price = UNKNOWN  # what it cost, once the caller has priced it (callers.costs.price_for)
-    # Set when a time limit cut the streamed answer short: the limit, as its error said it ("no answer
-    # within 20 s (the call's deadline_s)"); `text` is then what had arrived by then.
+    # Set when a time limit or the size cap cut the streamed answer short: the limit, as its error said it
+    # ("the call's deadline_s of 20 s", "the answer size limit of 16 MiB (max_answer_bytes)"); `text` is
+    # then what had arrived by then.
     cut_off: str | None = None
 
     @property
     def partial(self) -> bool:
-        """True when this is the start of an answer that a time limit cut off (see `cut_off`)."""
+        """True when this is the start of an answer that a limit cut off (see `cut_off`)."""
         return self.cut_off is not None

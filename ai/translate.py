@@ -17,9 +17,11 @@ from typing import Any
 
 import pydantic
 
+from ai.body_cap import BodyTooLarge, size_text
 from ai.clean import answer_text, body_reason, message_of, model_ids, name_of, token_count, usage_of
 from ai.request import Completion, Usage
 from core.errors import (
+    AnswerTooLarge,
     AuthenticationFailed,
     BadRequest,
     ContentBlocked,
@@ -42,7 +44,7 @@ __all__ = [
     "answer_of",
     "enum_name",
     "gemini_error",
-    "gemini_hooks",
+    "gemini_hook",
     "gemini_usage",
     "openai_error",
     "openai_usage",
@@ -171,7 +173,8 @@ def answer_of(ai: str, model: str, redactor: Redactor, translate: Translate) -> 
     `ProviderError` for this AI. The request was built before (so it has been sent, or the SDK failed in
     a way that its sync twin would repeat), and an answer that arrived is never sent again: a failure
     the SDK does not name (a RecursionError, a ValueError, a UnicodeDecodeError in its JSON reading) is
-    an `InvalidResponse`, retried like any unreadable answer.
+    an `InvalidResponse`, retried like any unreadable answer. A whole answer longer than the cap
+    (ai.body_cap) is an `AnswerTooLarge`, whichever SDK read it.
 
     Raises:
         ProviderError: for every exception raised inside (cancellation passes through unchanged).
@@ -180,6 +183,13 @@ def answer_of(ai: str, model: str, redactor: Redactor, translate: Translate) -> 
         yield
     except ProviderError:
         raise
+    except BodyTooLarge as cut:
+        raise AnswerTooLarge(
+            ai,
+            model,
+            f"the answer is longer than {size_text(cut.limit)} (max_answer_bytes): reading stopped there, and "
+            "an answer cut short cannot be read; ask for a shorter one (max_tokens), or raise max_answer_bytes",
+        ) from cut
     except Exception as error:  # everything here belongs to the answer; the SDKs' own are mapped first
         mapped = translate(ai, model, error, redactor)
         if mapped is None:
@@ -295,11 +305,11 @@ def _error_answer(response: Any) -> ErrorAnswer:
     return ErrorAnswer(response.status_code, reason, response.headers)
 
 
-def gemini_hooks(asynchronous: bool) -> dict[str, list[Callable[[Any], Any]]]:
-    """httpx event hooks for google-genai's HTTP clients that turn an error answer into `ErrorAnswer`."""
+def gemini_hook(asynchronous: bool) -> Callable[[Any], Any]:
+    """An httpx response hook for google-genai's HTTP clients that turns an error answer into `ErrorAnswer`."""
 
-    # Not 200 is an error answer (google-genai's own test). Only those are read here: a good answer may
-    # be a stream, which google-genai reads as it arrives.
+    # Not 200 is an error answer (google-genai's own test). Only those are read here (up to the cap: the
+    # hook of ai.body_cap runs first): a good answer may be a stream, which google-genai reads as it arrives.
     def check(response: Any) -> None:
         if response.status_code != 200:
             response.read()
@@ -310,7 +320,7 @@ def gemini_hooks(asynchronous: bool) -> dict[str, list[Callable[[Any], Any]]]:
             await response.aread()
             raise _error_answer(response)
 
-    return {"response": [acheck if asynchronous else check]}
+    return acheck if asynchronous else check
 
 
 def read_gemini(ai: str, model: str, response: Any, redactor: Redactor) -> Completion:

@@ -61,10 +61,11 @@ class Row:
 
 
 @contextmanager
-def fake_provider(latency: float, max_concurrent: int | None = None) -> Iterator[int]:
+def fake_provider(latency: float, max_concurrent: int | None = None, huge: int | None = None) -> Iterator[int]:
     """A loopback fake provider answering after `latency` s (429 above `max_concurrent` requests at once
-    per AI, when given), in a child process; yields its port."""
+    per AI, when given; with `huge` bytes of text, when given), in a child process; yields its port."""
     limit = [] if max_concurrent is None else ["--max-concurrent", str(max_concurrent)]
+    limit += [] if huge is None else ["--huge", str(huge)]
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes", "--latency", str(latency), *limit],
         cwd=ROOT,
@@ -301,10 +302,15 @@ class StdioSession:
     def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         return self.request("tools/call", {"name": tool, "arguments": arguments})
 
-    def rss_mb(self) -> float:
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        """The server's resident memory now, in MiB (`field` "VmHWM": its peak since `reset_peak`)."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith(f"{field}:"))
         return kib / 1024
+
+    def reset_peak(self) -> None:
+        """From now on, VmHWM is the peak since now (Linux: 5 to clear_refs resets it to the current RSS)."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
 
     def close(self) -> None:
         assert self.process.stdin is not None
@@ -598,6 +604,51 @@ def http_overhead(port_0: int, calls: int) -> list[Row]:
     return [Row("12. HTTP over stdio: one ask_ai, L = 0, median added", value, "<= 3 ms", added_ms <= 3)]
 
 
+# -- 13. answers past max_answer_bytes ----------------------------------------------------------------
+
+HUGE_BYTES = 50_000_000  # of text, in each answer of row 13
+STREAMED = ["openai", "grok", "deepseek", "openrouter"]  # row 13: AIs that stream their answers
+WHOLE = ["gemini", "ollama", "whole-1", "whole-2"]  # row 13: AIs set not to stream (a whole JSON answer)
+
+
+def huge_answers(max_answer_bytes: int | None = None) -> list[Row]:
+    """Eight ask_ai at once over one stdio session, each answered with 50 MB of text (four streamed, four
+    whole, both SDKs): the server's peak RSS during the burst, against its RSS before it (the floor: after one
+    short answer from each AI, so that both SDKs and every client are ready). `max_answer_bytes`: the
+    setting (default: its default)."""
+    names = STREAMED + WHOLE
+    extra = {} if max_answer_bytes is None else {"max_answer_bytes": max_answer_bytes}
+    with fake_provider(0.0, huge=HUGE_BYTES) as port_h:
+        path = credentials(port_h, names, **extra)
+        body = json.loads(path.read_text())
+        for name in WHOLE:
+            body[name]["stream"] = False
+        path.write_text(json.dumps(body))
+        session = StdioSession([sys.executable, str(ROOT / "server.py"), "--credentials", str(path)])
+        try:
+            session.initialize()
+            session.send(*(session.call("ask_ai", {"ai": f"{name}:small", "prompt": PROMPT}) for name in names))
+            warm = session.receive(len(names))  # the fake's usual short answers (model "small")
+            assert not any(r["result"].get("isError") for r in warm), warm
+            floor = session.rss_mb()
+            session.reset_peak()
+            started = time.perf_counter()
+            session.send(*(session.call("ask_ai", {"ai": name, "prompt": PROMPT}) for name in names))
+            replies = session.receive(len(names))
+            wall = time.perf_counter() - started
+            peak, after = session.rss_mb("VmHWM"), session.rss_mb()
+        finally:
+            session.close()
+    texts = [json.dumps(reply["result"]) for reply in replies]
+    cut = sum("max_answer_bytes" in text for text in texts)
+    value = (
+        f"peak {peak:.0f} MiB = {peak / floor:.2f} x the floor ({floor:.0f} MiB before the burst); "
+        f"{after:.0f} MiB after; {cut} of {len(names)} answers cut at max_answer_bytes; {wall:.2f} s"
+    )
+    measure = f"13. {len(names)} concurrent 50 MB answers (4 streamed, 4 whole) over stdio: server peak RSS"
+    return [Row(measure, value, "<= 512 MiB", peak <= 512 and cut == len(names))]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -634,6 +685,7 @@ def main() -> int:
         rows += spending_row(port_0, 30 if quick else 300)
         rows += http_clients(port_l, latency, 20 if quick else 200)
         rows += http_overhead(port_0, 20 if quick else 300)
+        rows += huge_answers()
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"

@@ -61,9 +61,9 @@ async def completed(
     not take images (`AIConfig.takes_images`) gets the request without them. With `ledger`, the call is
     held to the spending caps and written to the ledger (callers/spending.py).
 
-    A streamed answer that a time limit cuts off after some text is returned, not raised: its text so far,
-    `partial`, with a note saying where it was cut (and not retried). `on_tokens` hears the tokens received
-    so far as the answer streams in (ai.stream.OnTokens)."""
+    A streamed answer that a time limit (or `max_answer_bytes`, ai.body_cap) cuts off after some text is
+    returned, not raised: its text so far, `partial`, with a note saying where it was cut (and not retried).
+    `on_tokens` hears the tokens received so far as the answer streams in (ai.stream.OnTokens)."""
     guard, sender = route.guard, client or route.client
     if request.model is None and route.model != route.config.model:
         request = dataclasses.replace(request, model=route.model)  # `name:model` picked it for this call
@@ -188,7 +188,7 @@ def _capped(completion: Completion, limit: int) -> Completion:
 
 
 def _outcome(completion: Completion) -> str:
-    """The ledger's outcome of an answer: "partial" when a time limit cut it off (it was billed all the same)."""
+    """The ledger's outcome of an answer: "partial" when a limit cut it off (it was billed all the same)."""
     return "partial" if completion.partial else "ok"
 
 

@@ -46,7 +46,8 @@ class AIResult(BaseModel):
         reasoning_tokens: Of the output, tokens spent on reasoning, when it said.
         cost_usd: What the answer cost, in US dollars; None when it is not known (never 0 for unknown).
         cost_source: Who priced it: "provider" (its own figure), "override" (configured), "genai-prices".
-        partial: True when a time limit cut the answer off: `text` is what had arrived by then.
+        partial: True when a time limit or `max_answer_bytes` cut the answer off: `text` is what had arrived
+            by then.
     """
 
     ai: str

@@ -22,6 +22,7 @@
         ├── Redirected              3xx: the provider pointed elsewhere; never followed (the key stays home)
         ├── ProviderServerError     5xx: the provider's own trouble
         ├── InvalidResponse         the answer could not be read (not JSON, wrong shape)
+        │   └── AnswerTooLarge      a whole answer longer than max_answer_bytes: reading stopped there
         ├── EmptyResponse           the provider answered with no text
         ├── ContentBlocked          a safety or content filter stopped the answer
         └── CircuitOpen             the AI failed too often lately; calls fail at once (carries retry_in)
@@ -40,6 +41,7 @@ from typing import Self
 
 __all__ = [
     "AIUnavailable",
+    "AnswerTooLarge",
     "AuthenticationFailed",
     "BadRequest",
     "BudgetExceeded",
@@ -359,6 +361,13 @@ class InvalidResponse(ProviderError):
     """The answer could not be read: not JSON, or not the shape the API promises."""
 
     kind = "invalid_response"
+
+
+class AnswerTooLarge(InvalidResponse):
+    """A whole (not streamed) answer was longer than `max_answer_bytes`: reading stopped at the cap, and
+    a JSON answer cut short cannot be read. Not retried: the same question would bring the same answer."""
+
+    kind = "answer_too_large"
 
 
 class EmptyResponse(ProviderError):

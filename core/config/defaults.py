@@ -17,6 +17,7 @@ __all__ = [
     "FILES_SHARE",
     "HISTORY_SHARE",
     "LIMIT_CUT",
+    "MAX_ANSWER_BYTES",
     "MAX_ANSWER_CHARS",
     "MAX_CONCURRENCY",
     "MAX_CONNECTIONS",
@@ -77,6 +78,10 @@ TEMPERATURE = 0.7
 # -- input and output sizes -------------------------------------------------------------------------
 MAX_PROMPT_CHARS = 200_000  # a tool's prompt and context together
 MAX_ANSWER_CHARS = 100_000  # an AI's answer beyond this is cut, with a note saying so
+# Bytes read of one provider answer, streamed or whole, error bodies too (as sent and as decoded): past it,
+# reading stops (ai/body_cap.py). Far above what MAX_ANSWER_CHARS keeps, even streamed (an OpenAI chunk
+# wraps each token in about 200 bytes of JSON); eight answers at the cap at once stay well under 512 MiB.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 # -- the store (core/store/database.py) ------------------------------------------------------------------------
 STORE_BUSY_TIMEOUT_S = 5.0  # SQLite: how long a write waits for another process's write to finish

@@ -96,6 +96,7 @@ class Settings(BaseModel):
     max_connections: int = Field(default=defaults.MAX_CONNECTIONS, ge=1, le=1000)
     max_prompt_chars: int = Field(default=defaults.MAX_PROMPT_CHARS, ge=1_000, le=10_000_000)
     max_answer_chars: int = Field(default=defaults.MAX_ANSWER_CHARS, ge=1_000, le=10_000_000)
+    max_answer_bytes: int = Field(default=defaults.MAX_ANSWER_BYTES, ge=64 * 1024, le=1024**3)
     # The store (core/store/database.py): None is the SQLite file in the user's data directory; several servers
     # share one PostgreSQL with "postgresql+asyncpg://user:password@host/db". Checked when it is opened.
     database_url: str | None = None

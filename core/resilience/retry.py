@@ -14,6 +14,7 @@ from typing import TypeVar
 import anyio
 
 from core.errors import (
+    AnswerTooLarge,
     DeadlineReached,
     InvalidResponse,
     ProviderError,
@@ -38,6 +39,8 @@ def should_retry(error: BaseException) -> bool:
         return True  # 429: the provider asked us to slow down, not to stop
     if isinstance(error, ProviderServerError):
         return True  # 5xx: the provider's own trouble, often brief
+    if isinstance(error, AnswerTooLarge):
+        return False  # past max_answer_bytes: asking again brings as long an answer, at the same cost
     if isinstance(error, InvalidResponse):
         return True  # a garbled body (a proxy, a cut stream): asking again usually reads clean
     if isinstance(error, ProviderError) and error.status_code in RETRYABLE_STATUS:

@@ -24,6 +24,9 @@ word at a time, the usage in a last chunk of its own when `stream_options.includ
 with the finish reason and the usage. `Behaviour` sets the time between chunks, a stream that breaks,
 hostile chunks, or a plain JSON answer instead of a stream. Streamed requests are recorded like the
 others (`Recorded.stream` tells them apart), and count as in progress until their stream ends.
+
+Huge answers (`Behaviour.huge`, tests/fakes/huge.py): a whole answer, a stream or an error body of any size,
+made as it is sent; a client that hangs up part-way is recorded in `cut_bodies` (and `disconnects`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.huge import SMALL, HugeBody, huge_answer, huge_error, huge_stream
 from tests.fakes.streams import EventStream, gemini_events, openai_events, pieces
 
 __all__ = ["Behaviour", "FakeProvider", "Recorded"]
@@ -89,6 +93,10 @@ class Behaviour:
     not_streamed: bool = False
     # The answer's text, computed from the request (a simulated AI); `text` takes precedence.
     respond: Callable[[Recorded], str] | None = None
+    # An answer whose text is this many bytes (a stream when one is asked for and not `not_streamed`), or
+    # with `status` an error whose message is: made and sent a piece at a time, however large. A request
+    # for the model `SMALL` (a warm-up) gets the usual answer.
+    huge: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,8 @@ class FakeProvider:
     # Model lists: each AI's ids (`set_models`), and every list request received (body: its query).
     models: dict[str, tuple[str, ...]] = field(default_factory=dict)
     model_lists: list[Recorded] = field(default_factory=list)
+    # Huge answers whose client hung up before their end: (ai, bytes sent by then).
+    cut_bodies: list[tuple[str, int]] = field(default_factory=list)
 
     # -- control, from the test's thread ---------------------------------------------------------
     def behave(self, ai: str, behaviour: Behaviour | None = None, **changes: Any) -> None:
@@ -207,6 +217,7 @@ class FakeProvider:
             self.model_lists.clear()
             self.requests.clear()
             self.disconnects.clear()
+            self.cut_bodies.clear()
             self.peak.clear()
             self.refused.clear()
             self._behaviours.clear()
@@ -381,8 +392,32 @@ class FakeProvider:
             payload = {"error": {"code": behaviour.status, "message": message, "status": "FAKE_ERROR"}}
         return JSONResponse(payload, status_code=behaviour.status, headers=headers)
 
+    def _huge(self, request: Request, recorded: Recorded, behaviour: Behaviour, size: int) -> Response:
+        """`Behaviour.huge`: an error, a stream or a whole answer that long, sent a piece at a time."""
+        length: int | None = None
+        if behaviour.status is not None:
+            length, parts = huge_error(size)
+        elif recorded.stream and not behaviour.not_streamed:
+            parts = huge_stream(recorded.api, recorded.model, size)
+        else:
+            length, parts = huge_answer(recorded.api, recorded.model, size)
+
+        def hung_up(sent: int) -> None:
+            with self._changed:
+                self.cut_bodies.append((recorded.ai, sent))
+                self.disconnects.append((recorded.ai, time.monotonic()))
+                self._changed.notify_all()
+
+        status = behaviour.status or 200
+        disconnected = request.is_disconnected
+        return HugeBody(
+            status, parts, length=length, event_stream=length is None, disconnected=disconnected, hung_up=hung_up
+        )
+
     async def _openai(self, request: Request) -> Response:
         recorded, behaviour = await self._receive(request, "openai")
+        if behaviour.huge is not None and recorded.model != SMALL:
+            return self._huge(request, recorded, behaviour, behaviour.huge)
         error = self._error(behaviour, "openai")
         if error is not None:
             return error
@@ -416,6 +451,8 @@ class FakeProvider:
     async def _gemini_stream(self, request: Request) -> Response:
         model = request.path_params["model"]
         recorded, behaviour = await self._receive(request, "gemini", model, stream=True)
+        if behaviour.huge is not None and recorded.model != SMALL:
+            return self._huge(request, recorded, behaviour, behaviour.huge)
         error = self._error(behaviour, "gemini")
         if error is not None:
             return error
@@ -440,6 +477,8 @@ class FakeProvider:
     async def _gemini(self, request: Request) -> Response:
         model = request.path_params["model"]
         recorded, behaviour = await self._receive(request, "gemini", model)
+        if behaviour.huge is not None and recorded.model != SMALL:
+            return self._huge(request, recorded, behaviour, behaviour.huge)
         error = self._error(behaviour, "gemini")
         if error is not None:
             return error
