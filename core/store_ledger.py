@@ -96,13 +96,13 @@ class SpendRow:
             the text so far) or "cancelled" (a call nobody waited for any more, as a quorum was reached).
         cost_usd: Their known cost.
         unknown_cost_calls: Settled calls whose cost is unknown (the caps count their estimate).
-        unknown_cost_usd: What the caps count for those: their estimates.
-        cancelled: Of those, calls cancelled after they were sent (a quorum reached, a client that gave up).
         input_tokens: Tokens sent, as the providers reported (unknown counts as 0); likewise the next three.
         output_tokens: Tokens answered.
         cached_tokens: Input tokens served from the provider's cache.
         reasoning_tokens: Output tokens spent thinking.
         reserved_usd: Estimates held for calls in flight.
+        unknown_cost_usd: What the caps count for the calls of unknown cost: their estimates.
+        cancelled: Of those, calls cancelled after they were sent (a quorum reached, a client that gave up).
     """
 
     ai: str
@@ -111,13 +111,13 @@ class SpendRow:
     errors: int
     cost_usd: float
     unknown_cost_calls: int
-    unknown_cost_usd: float
-    cancelled: int
     input_tokens: int
     output_tokens: int
     cached_tokens: int
     reasoning_tokens: int
     reserved_usd: float
+    unknown_cost_usd: float = 0.0
+    cancelled: int = 0
 
 
 class Ledger:
