@@ -58,13 +58,16 @@ def priced(fake: FakeProvider, tmp_path: Path, **server: Any) -> Settings:
     return load_settings(write_credentials(tmp_path / "credentials.json", body), env={})
 
 
-async def cancelled_mid_stream(client: Client, fake: FakeProvider, calls: list[dict[str, Any]], words: int) -> None:
-    """Make `calls` to ask_ai at once and cancel them all (notifications/cancelled) once the fake has streamed
-    `words` words in all; returns once every stream is closed upstream."""
+async def cancelled_mid_stream(
+    client: Client, fake: FakeProvider, calls: list[dict[str, Any]], words: int, *, active: int | None = None
+) -> None:
+    """Make `calls` to ask_ai at once and cancel them all (notifications/cancelled) once `active` of them (all,
+    by default) are in progress at the fake and it has streamed `words` words in all; returns once every
+    stream is closed upstream."""
     async with anyio.create_task_group() as group:
         for arguments in calls:
             group.start_soon(client.call_tool, "ask_ai", arguments)
-        assert await anyio.to_thread.run_sync(fake.wait_for_active, "ollama", len(calls), 20.0)
+        assert await anyio.to_thread.run_sync(fake.wait_for_active, "ollama", active or len(calls), 20.0)
         assert await anyio.to_thread.run_sync(fake.wait_for_streamed, "ollama", words, 20.0)
         group.cancel_scope.cancel()
     assert await anyio.to_thread.run_sync(fake.wait_for_idle, "ollama", 20.0), "a stream ran on upstream"
@@ -79,6 +82,7 @@ async def test_calls_a_client_cancels_mid_stream_stay_counted_against_the_cap_ne
     fake: FakeProvider, tmp_path: Path, database_url: str
 ) -> None:
     fake.behave("ollama", LONG)
+    fake.queue("ollama", *[Behaviour(latency=30)] * (CALLS // 2))  # the first half: cancelled before a token
     settings = priced(fake, tmp_path, budgets={"daily_usd": DAILY_USD}, database_url=database_url)
     with anyio.fail_after(DEADLINE_S):
         async with Client(build_server(settings)) as client:  # leaving it waits for the ledger rows
@@ -97,7 +101,9 @@ async def test_calls_a_client_cancels_mid_stream_stay_counted_against_the_cap_ne
     written = await rows(database_url, "state", "outcome", "cost_usd", "streamed_tokens", "note")
     assert [row[:3] for row in written] == [("settled", "cancelled", None)] * CALLS, "sent, cost unknown"
     assert sum(row[3] or 0 for row in written) > 0, "the tokens seen streamed are in the rows"
-    assert all(row[4].startswith("cancelled after sending (") for row in written), written
+    notes = sorted(row[4].split(" (")[1].split(")")[0].split(" tokens")[0] for row in written)
+    assert notes[CALLS // 2 :] == ["nothing streamed yet"] * (CALLS // 2), written
+    assert all(note.replace(",", "").isdigit() for note in notes[: CALLS // 2]), written
     spend = text_of(status)
     assert f"ollama:llama3.2 $0 ({CALLS} calls, {CALLS} cancelled after sending, $0.098 counted" in spend, spend
     assert "spent today (UTC): $0 + $0.098 counted for calls of unknown cost — " in spend, spend
@@ -152,3 +158,44 @@ async def test_a_call_cancelled_after_streaming_past_max_tokens_counts_what_it_s
 
 async def _call(client: Client, arguments: dict[str, Any], on_progress: Callable[..., Any]) -> None:
     await client.call_tool("ask_ai", arguments, progress_callback=on_progress)
+
+
+async def test_a_call_cancelled_while_waiting_for_a_slot_spent_nothing_and_is_released(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    fake.behave("ollama", LONG)
+    body = {"prices": PRICES, "timeout": 60, "max_concurrency": 1}  # the second call waits for the first
+    settings = load_settings(
+        write_credentials(
+            tmp_path / "credentials.json",
+            credentials_for(fake, ("ollama",), ollama=body) | FAST_RETRIES | {"budgets": {"daily_usd": 5}},
+        ),
+        env={},
+    )
+    with anyio.fail_after(DEADLINE_S):
+        async with Client(build_server(settings)) as client:
+            await cancelled_mid_stream(client, fake, [{"ai": "ollama", "prompt": "hi"}] * 2, 5, active=1)
+    assert len(fake.requests_for("ollama")) == 1, "the second call was never sent"
+    written = sorted(await rows(store_url(settings), "state", "outcome", "cost_usd"))
+    assert written == [("released", "cancelled", None), ("settled", "cancelled", None)]
+    async with Store(store_url(settings)) as store:
+        counted = (await store.ledger.spent([Cap("daily", 5, "day")]))["daily"]
+    assert counted == pytest.approx(4_096 * OUTPUT_PER_MTOK / 1e6), "the one sent counts its worst case, alone"
+
+
+async def test_a_partial_answer_past_max_tokens_on_a_deadline_counts_what_it_streamed(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    fake.behave("ollama", LONG)
+    settings = priced(fake, tmp_path, budgets={"daily_usd": 5})
+    with anyio.fail_after(DEADLINE_S):
+        async with Client(build_server(settings)) as client:
+            answer = await client.call_tool(
+                "ask_ai", {"ai": "ollama", "prompt": "hi", "max_tokens": 5, "deadline_s": 2}
+            )
+    assert (answer.structured_content or {}).get("partial") is True, text_of(answer)
+    [(state, outcome, cost, estimate)] = await rows(store_url(settings), "state", "outcome", "cost_usd", "estimate_usd")
+    [(streamed, note)] = await rows(store_url(settings), "streamed_tokens", "note")
+    assert (state, outcome, cost) == ("settled", "partial", None), "the provider never said what it cost"
+    assert streamed > 5 and estimate == pytest.approx(streamed * OUTPUT_PER_MTOK / 1e6), "what streamed, priced"
+    assert note == f"the provider streamed {streamed:,} output tokens, over max_tokens 5: booked as streamed"
