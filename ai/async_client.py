@@ -97,7 +97,9 @@ class AsyncAIClient(ClientBase, abc.ABC):
         self._check_open()
         if self._sdk is None:
             await self._get_ready()
-        return await self._send(request, timeout or request.timeout or self.timeout, received or Received())
+        received = received or Received()
+        received.sent = True  # nothing awaits from here to the request going out
+        return await self._send(request, timeout or request.timeout or self.timeout, received)
 
     async def list_models(self, timeout: float | None = None) -> list[str]:
         """The ids of the models the provider offers, as `name:model` takes them (cleaned: see

@@ -59,6 +59,8 @@ class ThreadedClient:
         self, request: Request, timeout: float | None = None, received: Received | None = None
     ) -> Completion:
         # The sync client does not stream: `received` stays empty, and a cut-off answer is only a timeout.
+        if received is not None:
+            received.sent = True
         return await self._in_thread(partial(self.client.send, request, timeout))
 
     async def list_models(self, timeout: float | None = None) -> list[str]:
@@ -93,7 +95,7 @@ class WithFallback:
             raise
         except Exception:  # the fallback the design asks for: logged in full, so a bug is not hidden
             logger.exception("%s: the async client failed before sending; trying the sync client", self.name)
-        return await self.fallback.send(request, timeout)
+        return await self.fallback.send(request, timeout, received)
 
     async def list_models(self, timeout: float | None = None) -> list[str]:
         try:

@@ -45,6 +45,8 @@ class Received:
     tokens (the provider's count once it gave one, else estimated from the characters).
 
     Attributes:
+        sent: The request was handed to the SDK to send (the client sets it once it is ready to): from
+            then on the provider may bill it, however the call ends.
         chars: Characters of text received.
         model: The model the provider named, once it did.
         usage: The provider's last usage report, if any.
@@ -54,6 +56,7 @@ class Received:
     def __init__(self, on_tokens: OnTokens | None = None) -> None:
         self._parts: list[str] = []
         self._on_tokens = on_tokens
+        self.sent = False
         self.chars = 0
         self.model: str | None = None
         self.usage: Usage | None = None

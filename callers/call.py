@@ -20,7 +20,7 @@ from ai.stream import OnTokens, Received
 from callers.app import Junior, Route
 from callers.costs import price_for
 from callers.fixes import fix_for
-from callers.spending import Outcome, admit, book
+from callers.spending import Outcome, Sending, admit, book
 from core.errors import AIUnavailable, DeadlineReached, ProviderError, ProviderTimeout
 from core.money.prices import load_price_list, price_list_loaded
 from core.resilience.deadline import Deadline, within
@@ -73,6 +73,7 @@ async def completed(
     budget = Deadline(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
     own_limit = request.timeout or route.config.timeout
     started = time.perf_counter()
+    sending = Sending()  # what a cancelled call had with the provider, for its ledger row
 
     async def attempt() -> Completion:
         with guard.breaker.attempt(counts=guard.counts):
@@ -84,7 +85,7 @@ async def completed(
             which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
             named = own_limit if error is ProviderTimeout else budget.seconds
             try:
-                with within(limit, route.name, model, error, which, named):
+                with sending.attempt(received), within(limit, route.name, model, error, which, named):
                     completion = await sender.send(request, limit + SDK_BACKSTOP_S, received)
             except ProviderTimeout as timeout:
                 guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
@@ -112,20 +113,24 @@ async def completed(
         if ledger:
             book(app, route, request, reservation, Outcome(error.kind, model, elapsed))
         raise error.with_fix(fix_for(error, route.config, app.settings.source)) from error.__cause__
-    except BaseException:  # cancelled: what it reserved stops counting
-        if reservation is not None:
-            book(app, route, request, reservation, Outcome("cancelled", model, time.perf_counter() - started))
+    except BaseException:  # cancelled: booked as spent if a request was with the provider, else released
+        if ledger and (reservation is not None or sending.with_provider):
+            elapsed = time.perf_counter() - started
+            cancelled = Outcome("cancelled", model, elapsed, None, sending.with_provider, sending.streamed_tokens)
+            book(app, route, request, reservation, cancelled)
         raise
     elapsed = time.perf_counter() - started
     usage = completion.usage
     if not price_list_loaded():  # the first answer: genai-prices loads in a worker thread, not on the loop
-        await anyio.to_thread.run_sync(load_price_list)
+        with anyio.CancelScope(shield=True):  # the answer is in hand: priced and booked even if cancelled now
+            await anyio.to_thread.run_sync(load_price_list)
     completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
     guard.metrics.succeeded(
         elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None, completion.price.usd
     )
     if ledger:
-        book(app, route, request, reservation, Outcome(_outcome(completion), model, elapsed, completion))
+        answered = Outcome(_outcome(completion), model, elapsed, completion, streamed_tokens=sending.streamed_tokens)
+        book(app, route, request, reservation, answered)
     return _noted(_capped(completion, app.settings.max_answer_chars))
 
 

@@ -1,8 +1,9 @@
 """What a call may spend, and what it spent: checked against the caps before anything is sent, written to
-the ledger once the answer is in hand.
+the ledger once the call is over.
 
     reservation = await admit(app, route, request)     # raises BudgetExceeded, or refuses to spend blind
-    ... the call ...
+    sending = Sending()
+    with sending.attempt(received): ...                 # each attempt handed to the provider
     book(app, route, request, reservation, outcome)    # the ledger row, in the background
 
 With no cap configured nothing waits on the store: the call's row is written after the answer, and a
@@ -10,35 +11,112 @@ store that fails costs a log line and a count in `server_status` ("the ledger is
 answer. With caps, the call's worst case (its prompt and `max_tokens` at the model's price) is reserved
 atomically before sending and settled with the real cost after; a store that cannot be used then refuses
 the call, rather than spend without knowing what was spent.
+
+A request that reached the provider has cost money, however the call ended. How each end is booked:
+
+- an answer: its cost as the provider's usage prices it (booked as reported, with a note, when that is
+  more output than `max_tokens`); a partial answer (cut off by a time limit) or one without usage has an
+  unknown cost, and the caps count its estimate;
+- cancelled before the request was sent (waiting for the caps, a slot, or the SDK): released, nothing
+  was spent;
+- cancelled after it was sent (a quorum reached, a client's notifications/cancelled, shutdown), whether
+  or not tokens had streamed: settled with its cost unknown, and counted at its estimate: the worst case
+  reserved for it, or the price of its prompt and the tokens seen streamed when that is more (a provider
+  that streamed past `max_tokens`). Not the tokens seen alone: the provider bills what it generated until
+  it saw the connection close, tokens still on their way and reasoning included, and never says how many;
+  what was seen is only a floor, and the caps promise never to be exceeded;
+- failed (a provider error): released, as today (what a failed attempt streamed is not counted).
+
+Every row is written by a task of its own (`Junior.after_answer`), which the call's cancellation does not
+reach and closing waits for, briefly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from ai.request import Completion, Request
+from ai.stream import Received
 from callers.app import Junior, Route
-from callers.costs import worst_case_for
+from callers.costs import streamed_cost_for, worst_case_for
 from core.config.settings import caps_for
 from core.errors import AIUnavailable, StoreUnavailable
 from core.money.caps import check_call_cost
+from core.money.prices import load_price_list, price_list_loaded
 
-__all__ = ["Outcome", "admit", "book"]
+__all__ = ["Outcome", "Sending", "admit", "book", "ledger_note"]
 
 logger = logging.getLogger("junior_ai.spending")
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a provider call ended, for its ledger row: "ok" with the answer, an error's kind, or
-    "cancelled"."""
+    """How a provider call ended, for its ledger row: "ok" or "partial" with the answer, an error's kind,
+    or "cancelled"; `sent` when a request was with the provider as it was cancelled, and `streamed_tokens`
+    what the last request sent was seen to stream (`Sending`)."""
 
     kind: str
     model: str
     latency_s: float
     completion: Completion | None = None
+    sent: bool = False
+    streamed_tokens: int | None = None
+
+
+class Sending:
+    """The attempts of one call, as its ledger row needs them: the stream of the last one handed to the
+    provider, and whether it is still there (the call was cancelled while the provider worked on it)."""
+
+    def __init__(self) -> None:
+        self._last: Received | None = None
+        self._open = False
+
+    @contextlib.contextmanager
+    def attempt(self, received: Received) -> Iterator[None]:
+        """Around one attempt, `received` gathering its answer: the attempt stays open if it is cancelled."""
+        self._last, self._open = received, True
+        cancelled = False
+        try:
+            yield
+        except anyio.get_cancelled_exc_class():
+            cancelled = True  # while with the provider: it stays open, and is booked as sent
+            raise
+        finally:
+            self._open = cancelled  # else ended by its answer, an error or a time limit
+
+    @property
+    def with_provider(self) -> bool:
+        """A request was sent and had not ended when the call was cancelled."""
+        return self._open and self._last is not None and self._last.sent
+
+    @property
+    def streamed_tokens(self) -> int | None:
+        """The answer's tokens the last request sent was seen to stream; None when it streamed nothing."""
+        last = self._last
+        if last is None or not last.sent or not (last.chars or last.usage):
+            return None
+        return last.tokens
+
+
+def ledger_note(
+    *, cancelled: bool, streamed_tokens: int | None, reported_tokens: int | None, max_tokens: int | None
+) -> str | None:
+    """What a reader of the call's ledger row should know: that it was cancelled after it was sent, and
+    that the provider answered with more output tokens than `max_tokens` (reported, else seen streamed)."""
+    notes = []
+    if cancelled:
+        seen = f"{streamed_tokens:,} tokens seen streamed" if streamed_tokens else "nothing streamed yet"
+        notes.append(f"cancelled after sending ({seen}): cost unknown, counted at its estimate")
+    output, said = (reported_tokens, "reported") if reported_tokens is not None else (streamed_tokens, "streamed")
+    if max_tokens is not None and output is not None and output > max_tokens:
+        notes.append(f"the provider {said} {output:,} output tokens, over max_tokens {max_tokens:,}: booked as {said}")
+    return "; ".join(notes) or None
 
 
 async def admit(app: Junior, route: Route, request: Request) -> int | None:
@@ -83,8 +161,9 @@ async def admit(app: Junior, route: Route, request: Request) -> int | None:
 
 
 def book(app: Junior, route: Route, request: Request, reservation: int | None, outcome: Outcome) -> None:
-    """Write the call's ledger row once the answer is in hand, in the background (`Junior.after_answer`):
-    settle its reservation with the real cost, release it when the call failed, or record a new row."""
+    """Write the call's ledger row once it is over, in the background (`Junior.after_answer`): settle its
+    reservation with the real cost (or, unknown, its estimate), release it when nothing was spent, or
+    record a new row (see the module docstring). Synchronous, so that a cancelled call books all the same."""
     app.after_answer(_book(app, route, request, reservation, outcome))
 
 
@@ -92,7 +171,14 @@ async def _book(app: Junior, route: Route, request: Request, reservation: int | 
     completion = outcome.completion
     usage = completion.usage if completion is not None else None
     cost = completion.price.usd if completion is not None else None
+    spent = completion is not None or outcome.sent  # the provider worked on it, and bills it
     kind = outcome.kind
+    note = ledger_note(
+        cancelled=outcome.sent and completion is None,
+        streamed_tokens=outcome.streamed_tokens,
+        reported_tokens=usage.output_tokens if usage else None,
+        max_tokens=request.max_tokens,
+    )
     # What the provider said about the call: the same fields whether its row settles a reservation or is new.
     said: dict[str, Any] = {
         "cost_usd": cost,
@@ -102,12 +188,16 @@ async def _book(app: Junior, route: Route, request: Request, reservation: int | 
         "output_tokens": usage.output_tokens if usage else None,
         "cached_tokens": usage.cached_tokens if usage else None,
         "reasoning_tokens": usage.reasoning_tokens if usage else None,
+        "streamed_tokens": outcome.streamed_tokens,
+        "note": note,
     }
     model = completion.model if completion is not None else outcome.model
     try:
+        # A cost nobody knows counts at the estimate, raised to what was seen streamed when that is more.
+        estimate = await _estimate(route, request, outcome.streamed_tokens) if spent and cost is None else None
         ledger = (await app.store()).ledger
-        if reservation is not None and completion is not None:
-            await ledger.settle(reservation, model=model, **said)
+        if reservation is not None and spent:
+            await ledger.settle(reservation, model=model, estimate_usd=estimate, **said)
         elif reservation is not None:
             await ledger.release(reservation, kind, latency_s=outcome.latency_s)
         else:
@@ -117,8 +207,20 @@ async def _book(app: Junior, route: Route, request: Request, reservation: int | 
                 tool=request.tool,
                 thread_id=request.thread_id,
                 caller=request.caller,
+                estimate_usd=estimate or 0.0,
                 **said,
             )
     except StoreUnavailable as error:  # never the answer's concern: counted, and shown by server_status
         app.ledger_behind += 1
         logger.warning("%s: the ledger row was not written (%d behind): %s", route.label, app.ledger_behind, error)
+
+
+async def _estimate(route: Route, request: Request, streamed_tokens: int | None) -> float | None:
+    """What the caps count for a call of unknown cost: its worst case, or its prompt and the tokens seen
+    streamed when that is more; None when nobody can price the model."""
+    if not price_list_loaded():  # genai-prices loads in a worker thread, not on the loop
+        await anyio.to_thread.run_sync(load_price_list)
+    worst = worst_case_for(route.config, request)
+    seen = streamed_cost_for(route.config, request, streamed_tokens) if streamed_tokens else None
+    known = [usd for usd in (worst, seen) if usd is not None]
+    return max(known) if known else None

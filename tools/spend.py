@@ -19,7 +19,8 @@ DAY_S = 86_400.0
 
 
 class SpendLine(BaseModel):
-    """One AI's model in one span: its calls and what they cost (known), and how many had no known cost."""
+    """One AI's model in one span: its calls and what they cost (known), how many had no known cost and what
+    the caps count for those (their estimates), and how many of those were cancelled after being sent."""
 
     ai: str
     model: str | None
@@ -27,6 +28,8 @@ class SpendLine(BaseModel):
     errors: int
     cost_usd: float
     unknown_cost_calls: int
+    unknown_cost_usd: float = 0.0
+    cancelled: int = 0
 
 
 class CallerLine(BaseModel):
@@ -103,15 +106,23 @@ def _span(title: str, lines: list[SpendLine]) -> str:
     if not lines:
         return f"{title}: nothing"
     total = sum(line.cost_usd for line in lines)
+    unknown = sum(line.unknown_cost_usd for line in lines)
     parts = []
     for line in lines:
         counts = [f"{line.calls} call{'' if line.calls == 1 else 's'}"]
         if line.errors:
             counts.append(f"{line.errors} failed")
-        if unpriced := max(line.unknown_cost_calls - line.errors, 0):  # a failed call's cost is rarely known
+        if line.cancelled:
+            counts.append(f"{line.cancelled} cancelled after sending")
+        # A failed call's cost is rarely known; a cancelled one's never is (said above).
+        if unpriced := max(line.unknown_cost_calls - line.errors - line.cancelled, 0):
             counts.append(f"{unpriced} unpriced")
+        if line.unknown_cost_usd:
+            counts.append(f"{dollars(line.unknown_cost_usd)} counted for those of unknown cost")
         parts.append(f"{line.ai}:{line.model or '?'} {dollars(line.cost_usd)} ({', '.join(counts)})")
-    return f"{title}: {dollars(total)} — " + "; ".join(parts)
+    # Calls of unknown cost (cancelled after sending, unpriced) count against the caps at their estimates.
+    counted = f" + {dollars(unknown)} counted for calls of unknown cost" if unknown else ""
+    return f"{title}: {dollars(total)}{counted} — " + "; ".join(parts)
 
 
 def _caller_line(line: CallerLine) -> str:

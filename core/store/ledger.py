@@ -10,9 +10,11 @@ outcome), and the reservations that make the spending caps hold across tasks, pr
 Without caps there is nothing to reserve: `record` writes the call's row after the answer.
 
 What a cap's window counts, row by row (`counted`): a known cost; a settled call's estimate when its cost is
-unknown (a provider that reports no usage, a model without a price: counting nothing would let such calls
-spend without limit, and the estimate is the call's worst case); a live reservation's estimate; nothing for
-a released reservation without a cost, nor for one whose process died (past `reserved_until`).
+unknown (a provider that reports no usage, a model without a price, a call cancelled after it was sent:
+counting nothing would let such calls spend without limit, and the estimate is the call's worst case, raised
+to what it was seen to stream when that was more); a live reservation's estimate; nothing for a released
+reservation without a cost (a call that failed, or was cancelled before it was sent), nor for one whose
+process died (past `reserved_until`).
 
 How a reservation is atomic: the check and the insert are one statement, `INSERT ... SELECT ... WHERE` each
 cap's window sum plus the estimate is within the cap. On SQLite that statement begins the transaction as
@@ -50,7 +52,7 @@ LEDGER_LOCK_KEY = 0x4A554E494F524C  # "JUNIORL"
 # this, far below any call's price.
 CAP_SLACK_USD = 1e-9
 # Outcomes that are not failures: an answer, one cut off by its deadline (the text so far was returned), and
-# a call cancelled because nobody waited for it any more.
+# a call cancelled because nobody waited for it any more (released when it was not sent yet, else settled).
 NOT_ERRORS = ("ok", "partial", "cancelled")
 
 
@@ -99,6 +101,8 @@ class SpendRow:
         cached_tokens: Input tokens served from the provider's cache.
         reasoning_tokens: Output tokens spent thinking.
         reserved_usd: Estimates held for calls in flight.
+        unknown_cost_usd: What the caps count for the calls of unknown cost: their estimates.
+        cancelled: Of those, calls cancelled after they were sent (a quorum reached, a client that gave up).
     """
 
     ai: str
@@ -112,6 +116,8 @@ class SpendRow:
     cached_tokens: int
     reasoning_tokens: int
     reserved_usd: float
+    unknown_cost_usd: float = 0.0
+    cancelled: int = 0
 
 
 class Ledger:
@@ -181,14 +187,20 @@ class Ledger:
         outcome: str = "ok",
         latency_s: float | None = None,
         model: str | None = None,
+        estimate_usd: float | None = None,
+        streamed_tokens: int | None = None,
+        note: str | None = None,
     ) -> bool:
         """Record what a reserved call cost (None: unknown, and its estimate keeps counting) and how it
         ended; its reservation stops counting. `model`, when given, replaces the one reserved (a router
-        that picked one). False when there was no open reservation `reservation_id` (settled or released).
+        that picked one); `estimate_usd` the estimate reserved (what the caps count while the cost is
+        unknown: more, when the call was seen to stream more than its worst case). A call cancelled after
+        it was sent is settled so, with `cost_usd` None. False when there was no open reservation
+        `reservation_id` (settled or released).
 
         Raises:
             StoreUnavailable: the store cannot be written.
-            ValueError: the cost is negative or not a number.
+            ValueError: the cost or estimate is negative or not a number.
         """
         values: dict[str, Any] = {
             "state": "settled",
@@ -199,9 +211,13 @@ class Ledger:
             "reasoning_tokens": reasoning_tokens,
             "outcome": outcome,
             "latency_s": latency_s,
+            "streamed_tokens": streamed_tokens,
+            "note": note,
         }
         if model is not None:
             values["model"] = model
+        if estimate_usd is not None:
+            values["estimate_usd"] = _usd(estimate_usd, "estimate_usd")
         return await self._close(reservation_id, values)
 
     async def release(
@@ -234,9 +250,12 @@ class Ledger:
         outcome: str = "ok",
         latency_s: float | None = None,
         estimate_usd: float = 0.0,
+        streamed_tokens: int | None = None,
+        note: str | None = None,
         now: float | None = None,
     ) -> None:
-        """Write one call's row, settled, without a reservation (no caps: nothing was held); returns once committed.
+        """Write one call's row, settled, without a reservation (no caps: nothing was held); returns once
+        committed. `estimate_usd` is what a later cap counts while `cost_usd` is unknown.
 
         Raises:
             StoreUnavailable: the store cannot be written.
@@ -258,6 +277,8 @@ class Ledger:
             "state": "settled",
             "outcome": outcome,
             "latency_s": latency_s,
+            "streamed_tokens": streamed_tokens,
+            "note": note,
         }
         await self._store.batched_insert(ledger, values)  # rows after answers: one statement per batch
 
@@ -283,6 +304,7 @@ class Ledger:
         now = self._store.clock() if now is None else now
         done = ledger.c.state != "reserved"
         live = and_(ledger.c.state == "reserved", ledger.c.reserved_until > now)
+        unknown = and_(ledger.c.state == "settled", ledger.c.cost_usd.is_(None))
         tokens = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens")
         query = select(
             ledger.c.ai,
@@ -290,7 +312,9 @@ class Ledger:
             _count(done).label("calls"),
             _count(and_(done, func.coalesce(ledger.c.outcome, "ok").not_in(NOT_ERRORS))).label("errors"),
             func.coalesce(func.sum(ledger.c.cost_usd), 0.0).label("cost_usd"),
-            _count(and_(ledger.c.state == "settled", ledger.c.cost_usd.is_(None))).label("unknown_cost_calls"),
+            _count(unknown).label("unknown_cost_calls"),
+            func.coalesce(func.sum(case((unknown, ledger.c.estimate_usd), else_=0.0)), 0.0).label("unknown_cost_usd"),
+            _count(and_(ledger.c.state == "settled", ledger.c.outcome == "cancelled")).label("cancelled"),
             *(func.coalesce(func.sum(ledger.c[name]), 0).label(name) for name in tokens),
             func.coalesce(func.sum(case((live, ledger.c.estimate_usd), else_=0.0)), 0.0).label("reserved_usd"),
         ).where(ledger.c.at >= since)

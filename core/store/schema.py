@@ -151,6 +151,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX rate_windows_by_start ON rate_windows (window_start)",
         ),
     ),
+    Migration(
+        6,
+        "what a call streamed before it ended (a cancelled call's output tokens seen), and a note on its row",
+        (
+            "ALTER TABLE ledger ADD COLUMN streamed_tokens INTEGER",
+            "ALTER TABLE ledger ADD COLUMN note TEXT",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -199,7 +207,10 @@ models_cache = Table(
 )
 
 # One row per provider call. `state`: "reserved" (its estimate held against the caps until `reserved_until`),
-# "settled" (it ran: `cost_usd`, None when unknown), "released" (it spent nothing, or `cost_usd`).
+# "settled" (it ran: `cost_usd`, None when unknown; a call cancelled after it was sent is settled, of unknown
+# cost), "released" (it spent nothing, or `cost_usd`). `streamed_tokens`: the answer's tokens seen streamed
+# (the provider's count once it gave one, else estimated from the characters); `note`: what a reader of the
+# row should know (cancelled after sending, more output than max_tokens).
 ledger = Table(
     "ledger",
     METADATA,
@@ -220,6 +231,8 @@ ledger = Table(
     Column("latency_s", Double),
     Column("reserved_until", Double),
     Column("caller", String(64)),
+    Column("streamed_tokens", Integer),
+    Column("note", Text),
     Index("ledger_by_at", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
     Index("ledger_by_ai_at", "ai", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
 )

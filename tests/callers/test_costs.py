@@ -11,7 +11,7 @@ import pytest
 
 from ai.request import Completion, Message, Request, Usage
 from callers import AIResult, Junior, completed
-from callers.costs import price_for, worst_case_for
+from callers.costs import price_for, streamed_cost_for, worst_case_for
 from core.config.settings import load_settings
 from core.money.prices import UNKNOWN, Price
 from tests.fakes import FakeProvider
@@ -141,3 +141,11 @@ def test_the_worst_case_counts_the_system_prompt_and_every_turn(tmp_path: Path, 
         (1 * 0.4 + 10 * 1.6) / 1e6
     )
     assert worst_case_for(settings.ais["ollama"], request) is None  # a custom AI with no price: unknown
+
+
+def test_what_streamed_costs_at_least_its_prompt_and_the_tokens_seen(tmp_path: Path, fake: FakeProvider) -> None:
+    body = credentials_for(fake, ("deepseek",), deepseek={"prices": {"*": CHEAP}})
+    deepseek = load_settings(write_credentials(tmp_path / "credentials.json", body), env={}).ais["deepseek"]
+    request = Request("p" * 400, system="s" * 400, max_tokens=1_000)  # 200 tokens of prompt
+    assert streamed_cost_for(deepseek, request, 250) == pytest.approx((200 * 0.4 + 250 * 1.6) / 1e6)
+    assert streamed_cost_for(deepseek, request, 1_000) == worst_case_for(deepseek, request)

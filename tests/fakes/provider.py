@@ -23,7 +23,9 @@ word at a time, the usage in a last chunk of its own when `stream_options.includ
 `data: [DONE]`; Gemini's `:streamGenerateContent` gets events of GenerateContentResponse JSON, the last
 with the finish reason and the usage. `Behaviour` sets the time between chunks, a stream that breaks,
 hostile chunks, or a plain JSON answer instead of a stream. Streamed requests are recorded like the
-others (`Recorded.stream` tells them apart), and count as in progress until their stream ends.
+others (`Recorded.stream` tells them apart), and count as in progress until their stream ends. The words
+of answer text each AI's streams have sent (the fake's tokens, as its usage counts them) are in `streamed`,
+so a test can tell what a provider would bill for streams cut short.
 
 Huge answers (`Behaviour.huge`, tests/fakes/huge.py): a whole answer, a stream or an error body of any size,
 made as it is sent; a client that hangs up part-way is recorded in `cut_bodies` (and `disconnects`).
@@ -172,6 +174,8 @@ class FakeProvider:
     model_lists: list[Recorded] = field(default_factory=list)
     # Huge answers whose client hung up before their end: (ai, bytes sent by then).
     cut_bodies: list[tuple[str, int]] = field(default_factory=list)
+    # Per AI: the words of answer text its streams have handed to the server to send (the fake's tokens).
+    streamed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     # -- control, from the test's thread ---------------------------------------------------------
     def behave(self, ai: str, behaviour: Behaviour | None = None, **changes: Any) -> None:
@@ -198,6 +202,11 @@ class FakeProvider:
         with self._changed:
             return self._changed.wait_for(lambda: self.active[ai] >= count, timeout)
 
+    def wait_for_streamed(self, ai: str, words: int, timeout: float) -> bool:
+        """Block until `ai`'s streams have sent `words` words of answer text in all (from a worker thread)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.streamed[ai] >= words, timeout)
+
     def wait_for_idle(self, ai: str, timeout: float) -> bool:
         """Block until none of `ai`'s requests is in progress, streams included (from a worker thread)."""
         with self._changed:
@@ -220,6 +229,7 @@ class FakeProvider:
             self.cut_bodies.clear()
             self.peak.clear()
             self.refused.clear()
+            self.streamed.clear()
             self._behaviours.clear()
             self._queues.clear()
 
@@ -427,10 +437,10 @@ class FakeProvider:
             options = recorded.body.get("stream_options")
             if not (isinstance(options, dict) and options.get("include_usage") is True):
                 usage = None
-            shown = "" if behaviour.empty or behaviour.blocked else text
+            shown = pieces("" if behaviour.empty or behaviour.blocked else text, behaviour.chunk_words)
             finish = "content_filter" if behaviour.blocked else "stop"
-            events = openai_events(recorded.model, pieces(shown, behaviour.chunk_words), finish, usage)
-            return self._streamed(request, recorded, behaviour, events)
+            events = openai_events(recorded.model, shown, finish, usage)
+            return self._streamed(request, recorded, behaviour, events, [0, *(len(p.split()) for p in shown)])
         content: str | None = "" if behaviour.empty else text
         finish = "stop"
         if behaviour.blocked:
@@ -462,17 +472,28 @@ class FakeProvider:
         usage = _gemini_usage(behaviour, len(recorded.prompt.split()), len(text.split()))
         shown = pieces("" if behaviour.empty else text, behaviour.chunk_words)
         events = gemini_events(model, shown, usage, blocked=behaviour.blocked)
-        return self._streamed(request, recorded, behaviour, events)
+        words = [] if behaviour.blocked else [len(p.split()) for p in shown]
+        return self._streamed(request, recorded, behaviour, events, words)
 
-    def _streamed(self, request: Request, recorded: Recorded, behaviour: Behaviour, events: list[bytes]) -> Response:
-        """The events as a server-sent event stream (`Behaviour.chunks` instead, when set)."""
+    def _streamed(
+        self, request: Request, recorded: Recorded, behaviour: Behaviour, events: list[bytes], words: list[int]
+    ) -> Response:
+        """The events as a server-sent event stream (`Behaviour.chunks` instead, when set); `words[i]`: the
+        answer's words event i carries, counted in `streamed` once it is sent."""
         ai = recorded.ai
 
         async def pause(seconds: float) -> bool:
             return await self._pause(request, ai, seconds)
 
-        data = list(behaviour.chunks) if behaviour.chunks is not None else events
-        return EventStream(data, behaviour.chunk_delay, behaviour.break_after, pause, lambda: self._done(ai))
+        def sent(count: int) -> None:
+            with self._changed:
+                self.streamed[ai] += count
+                self._changed.notify_all()
+
+        data, words = (list(behaviour.chunks), []) if behaviour.chunks is not None else (events, words)
+        return EventStream(
+            data, behaviour.chunk_delay, behaviour.break_after, pause, lambda: self._done(ai), words=words, sent=sent
+        )
 
     async def _gemini(self, request: Request) -> Response:
         model = request.path_params["model"]

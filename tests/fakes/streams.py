@@ -57,7 +57,9 @@ def gemini_events(model: str, texts: list[str], usage: dict[str, Any], *, blocke
 class EventStream(Response):
     """A server-sent event stream, `data: <bytes>` per event, `delay` seconds apart; after `break_after`
     events the connection drops. `pause(seconds)` waits, True when the client hung up (which ends the
-    stream); `done()` is called once the stream has ended, however it ended."""
+    stream); `done()` is called once the stream has ended, however it ended; `sent(words)` once each event
+    has been handed to the server to send, with its `words[i]` (the answer's words it carries: the fake's
+    tokens)."""
 
     def __init__(
         self,
@@ -66,9 +68,13 @@ class EventStream(Response):
         break_after: int | None,
         pause: Callable[[float], Awaitable[bool]],
         done: Callable[[], None] | None,
+        *,
+        words: list[int] | None = None,
+        sent: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(status_code=200)
         self.data, self.delay, self.break_after, self.pause, self.done = data, delay, break_after, pause, done
+        self.words, self.sent = words or [], sent
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -80,6 +86,8 @@ class EventStream(Response):
                 if sent and self.delay and await self.pause(self.delay):
                     return  # the client hung up
                 await send({"type": "http.response.body", "body": b"data: " + data + b"\n\n", "more_body": True})
+                if self.sent is not None and sent < len(self.words) and self.words[sent]:
+                    self.sent(self.words[sent])
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             if self.done is not None:

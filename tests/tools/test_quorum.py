@@ -1,7 +1,7 @@
 """Quorum, end to end through mcp.Client, the real SDKs and the loopback fake: `ask_all_ais(min_answers=k)`
 returns once k AIs answered and closes the other requests upstream; a consensus vote stops once the AIs
 still to answer cannot change it. The cancelled calls are neither errors nor timeouts, in the answer or in
-the ledger."""
+the ledger, and what they streamed before they were cancelled counts against the caps."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mcp.types import CallToolResult
 from sqlalchemy import select
 
 from core.config.settings import Settings, load_settings
+from core.money.caps import Cap
 from core.store.database import Store
 from core.store.schema import ledger
 from core.store.url import store_url
@@ -30,6 +31,7 @@ SLOW = ["openai", "grok", "ollama"]
 # in a process also imports the SDKs (over a second on a busy machine).
 WELL_UNDER_SLOW_S = 8.0
 PRICED = {"*": {"input_per_mtok": 0, "output_per_mtok": 10}}  # every AI priced, so caps can hold each call
+PRICE_PER_TOKEN = 10 / 1e6
 
 
 def quorum_settings(fake: FakeProvider, tmp_path: Path, **server: Any) -> Settings:
@@ -160,30 +162,47 @@ async def test_a_vote_that_is_still_open_waits_for_every_ai(fake: FakeProvider, 
     assert verdict["not_waited_for"] == [] and verdict.get("notes", []) == []
 
 
-async def test_the_cancelled_calls_are_released_in_the_ledger_and_are_not_errors(
+async def test_the_ais_a_quorum_stops_waiting_for_count_what_they_streamed_and_are_not_errors(
     fake: FakeProvider, tmp_path: Path
 ) -> None:
-    fake.behave("gemini", latency=1)  # time for the slow AIs' reservations and requests to be made
-    for ai in SLOW:
-        fake.behave(ai, latency=SLOW_S)
     settings = quorum_settings(fake, tmp_path, budgets={"daily_usd": 5})  # caps: every call reserves first
-    async with Client(build_server(settings)) as client:
+    asked = {"ais": ["gemini", *SLOW], "max_tokens": 1_000}
+    async with Client(build_server(settings)) as client:  # the SDKs imported before the race below
+        with anyio.fail_after(30):
+            await client.call_tool("ask_all_ais", {"prompt": "warm up", **asked})
+    before = await counted_per_ai(settings)
+    fake.reset()
+    fake.behave("gemini", latency=2)  # answers once the slow AIs are streaming
+    for ai in SLOW:
+        fake.behave(ai, text=" ".join(["word"] * 400), chunk_delay=0.05)  # 20 s of answer, a word at a time
+    async with Client(build_server(settings)) as client:  # leaving it waits for the ledger rows
         with anyio.fail_after(WELL_UNDER_SLOW_S):
-            result = await client.call_tool(
-                "ask_all_ais", {"prompt": "hi", "ais": ["gemini", *SLOW], "min_answers": 1, "max_tokens": 100}
-            )
+            result = await client.call_tool("ask_all_ais", {"prompt": "hi", "min_answers": 1, **asked})
     assert (result.structured_content or {})["not_waited_for"] == SLOW
+    after = await counted_per_ai(settings)
+    streamed = {ai: fake.streamed[ai] * PRICE_PER_TOKEN for ai in SLOW}  # what the provider bills at least
+    assert any(streamed.values()), "no slow AI streamed before the quorum: nothing was cut off"
+    for ai in SLOW:
+        assert after[ai] - before[ai] >= streamed[ai], f"{ai}: the caps count less than it streamed"
     async with Store(store_url(settings)) as store:
         rows = {row.ai: row for row in await store.ledger.spend(since=0)}
         async with store.read() as conn:
-            written = {
-                ai: (state, outcome)
-                for ai, state, outcome in await conn.execute(select(ledger.c.ai, ledger.c.state, ledger.c.outcome))
+            cancelled = {
+                ai: (state, cost)
+                for ai, state, cost in await conn.execute(
+                    select(ledger.c.ai, ledger.c.state, ledger.c.cost_usd).where(ledger.c.outcome == "cancelled")
+                )
             }
-    sent = [ai for ai in SLOW if fake.requests_for(ai)]
-    assert sent, "no slow AI was asked before the quorum: nothing was cancelled"
-    assert written.pop("gemini") == ("settled", "ok")
-    assert set(sent) <= set(written) <= set(SLOW), "every request sent had its reservation"
-    assert set(written.values()) == {("released", "cancelled")}
+    assert {ai: cancelled[ai] for ai in SLOW if fake.streamed[ai]} == {
+        ai: ("settled", None) for ai in SLOW if fake.streamed[ai]
+    }, "sent: settled, its cost unknown"
     assert all(row.errors == 0 and row.reserved_usd == 0 for row in rows.values()), rows
-    assert await closed_upstream(fake, sent)
+    assert await closed_upstream(fake, SLOW)
+
+
+async def counted_per_ai(settings: Settings) -> dict[str, float]:
+    """What each AI's calls count against the caps today."""
+    caps = [Cap(f"daily:{ai}", 5, "day", ai) for ai in (*FAST, *SLOW)]
+    async with Store(store_url(settings)) as store:
+        spent = await store.ledger.spent(caps)
+    return {ai: spent[f"daily:{ai}"] for ai in (*FAST, *SLOW)}

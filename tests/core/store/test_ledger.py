@@ -58,6 +58,23 @@ async def test_a_settled_call_whose_cost_is_unknown_counts_its_estimate(url: str
         assert await store.ledger.spent([DAILY]) == {"daily": pytest.approx(0.50)}
 
 
+async def test_a_call_cancelled_after_it_was_sent_keeps_counting_its_estimate_raised_to_what_it_streamed(
+    url: str,
+) -> None:
+    async with Store(url, clock=lambda: NOW) as store:
+        ledger = store.ledger
+        assert await ledger.release(await reserve(store, 0.30), "cancelled")  # before sending: nothing spent
+        sent = await reserve(store, 0.30)
+        assert await ledger.settle(sent, cost_usd=None, outcome="cancelled", streamed_tokens=120, note="cut")
+        past_max_tokens = await reserve(store, 0.10)  # streamed more than its worst case: counted as streamed
+        assert await ledger.settle(past_max_tokens, cost_usd=None, outcome="cancelled", estimate_usd=0.25)
+        spent = await ledger.spent([DAILY])
+        [row] = await ledger.spend(since=0)
+    assert spent == {"daily": pytest.approx(0.55)}
+    assert (row.calls, row.errors, row.cancelled, row.unknown_cost_calls) == (3, 0, 2, 2)
+    assert (row.cost_usd, row.unknown_cost_usd) == (0.0, pytest.approx(0.55))
+
+
 async def test_a_call_over_a_cap_is_refused_naming_the_cap_what_is_spent_and_when_it_resets(url: str) -> None:
     cap = Cap("daily", 5.0, "day")
     async with Store(url, clock=lambda: NOW) as store:
@@ -143,7 +160,7 @@ async def test_spending_is_summed_by_ai_and_model_with_calls_errors_tokens_and_w
         today = await ledger.spend(since=window_start(NOW, "day"))
         earlier = await ledger.spend(since=0, until=NOW - 7 * 86_400)
     assert today == [
-        SpendRow("gemini", "m", 2, 1, 0.0, 1, 10, 5, 0, 0, reserved_usd=0.2),
+        SpendRow("gemini", "m", 2, 1, 0.0, 1, 10, 5, 0, 0, reserved_usd=0.2, unknown_cost_usd=0.1),
         SpendRow("gemini", "pro", 1, 0, 0.25, 0, 1000, 200, 300, 50, reserved_usd=0.0),
         SpendRow("grok", "mini", 1, 1, 0.125, 0, 0, 0, 0, 0, reserved_usd=0.0),
     ]
