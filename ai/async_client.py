@@ -35,6 +35,7 @@ from ai.translate import (
     read_openai_models,
 )
 from core.config.defaults import TEMPERATURE
+from core.redact import Redactor
 from core.resilience.deadline import within
 
 if TYPE_CHECKING:
@@ -173,7 +174,10 @@ class AsyncOpenAICompatibleClient(AsyncAIClient):
                 if not is_event_stream(chunks.response.headers):  # a proxy that does not stream: one answer
                     return read_openai(self.name, model, openai_json(await chunks.response.aread()), self.redactor)
                 return await _kept_at_cap(
-                    read_openai_stream(self.name, model, chunks, received, self.redactor), received, model
+                    read_openai_stream(self.name, model, chunks, received, self.redactor),
+                    received,
+                    model,
+                    self.redactor,
                 )
 
     async def _list_models(self, timeout: float) -> list[str]:
@@ -211,7 +215,10 @@ class AsyncGeminiClient(AsyncAIClient):
             stream = await sdk.aio.models.generate_content_stream(**body)
             async with aclosing(cast("AsyncGenerator[Any, None]", stream)) as chunks:  # an async generator
                 return await _kept_at_cap(
-                    read_gemini_stream(self.name, model, chunks, received, self.redactor), received, model
+                    read_gemini_stream(self.name, model, chunks, received, self.redactor),
+                    received,
+                    model,
+                    self.redactor,
                 )
 
     async def _list_models(self, timeout: float) -> list[str]:
@@ -231,7 +238,9 @@ class AsyncGeminiClient(AsyncAIClient):
             self._sdk.close()
 
 
-async def _kept_at_cap(reading: Awaitable[Completion], received: Received, model: str) -> Completion:
+async def _kept_at_cap(
+    reading: Awaitable[Completion], received: Received, model: str, redactor: Redactor
+) -> Completion:
     """The streamed answer that `reading` reads into `received`; when it went past the cap (ai.body_cap),
     the text that had arrived, as an answer cut short by the cap.
 
@@ -241,7 +250,7 @@ async def _kept_at_cap(reading: Awaitable[Completion], received: Received, model
     try:
         return await reading
     except BodyTooLarge as cut:
-        partial = received.cut_short(model, cut.limit_text)
+        partial = received.cut_short(model, cut.limit_text, redactor)
         if partial is None:
             raise
         return partial
