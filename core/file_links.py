@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.file_rules import SECRET_DIRS, refusal
+from core.file_rules import SECRET_DIRS, printable, refusal
 
 __all__ = ["MAX_SCANNED", "SecretLinks"]
 
@@ -28,6 +28,7 @@ MAX_SCANNED = 5_000  # directory entries looked at a call, at most: a huge home 
 _DEPTH = 2  # how far into a secret directory (.ssh/, .git/...) its files are gathered
 
 _Identity = tuple[int, int]  # (st_dev, st_ino)
+_NEVER = "never read, whatever the roots: "  # how every secrets rule begins (core.file_rules.refusal)
 
 
 class SecretLinks:
@@ -56,7 +57,8 @@ class SecretLinks:
         rule: it is the server's credentials file, or a hard link to a secret; None when it is neither."""
         identity = (status.st_dev, status.st_ino)
         if identity in self._always:
-            return f"never read, whatever the roots: the server's own credentials file ({self._always[identity]})"
+            where = printable(str(self._always[identity]))
+            return f"{_NEVER}the server's own credentials file ({where})"
         if status.st_nlink < 2:
             return None
         if not self._wide:
@@ -71,7 +73,8 @@ class SecretLinks:
         secret = self._secrets.get(identity)
         if secret is None or secret == path:
             return None
-        return f"never read, whatever the roots: a hard link to {secret} ({refusal(secret) or 'a secret'})"
+        rule = (refusal(secret) or "a secret").removeprefix(_NEVER)
+        return f"{_NEVER}a hard link to {printable(str(secret))}: {rule}"
 
     def _scan(self, directory: Path, depth: int) -> None:
         """Gather the secrets in `directory`: by name at the top, every file inside a secret directory."""

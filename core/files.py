@@ -265,7 +265,7 @@ def _named(pattern: str, roots: tuple[Path, ...], links: SecretLinks) -> list[_F
     if not _inside(resolved, roots):
         return _outside(resolved, path, roots)
     if rule := refusal(resolved):
-        return f"{rule}; it leads to {resolved}"
+        return f"{rule}; it leads to {printable(str(resolved))}"
     try:
         status = resolved.stat()
     except FileNotFoundError:
@@ -313,7 +313,7 @@ def _globbed(
             notes.append(f"{shown}: skipped: {rule}")
             links.skipped(resolved)
         elif not _inside(resolved, roots):
-            notes.append(f"{shown}: skipped: it leads outside the allowed roots (to {resolved})")
+            notes.append(f"{shown}: skipped: it leads outside the allowed roots (to {printable(str(resolved))})")
         elif rule := links.refusal(resolved, status):
             notes.append(f"{shown}: skipped: {rule}")
         else:
@@ -362,9 +362,9 @@ def _outside(resolved: Path | None, path: Path, roots: tuple[Path, ...]) -> str:
     allowed = ", ".join(str(root) for root in roots)
     where = ""
     if resolved is not None and resolved != Path(os.path.normpath(path)):
-        where = f" (it leads to {resolved})"  # a symlink on the way
+        where = f" (it leads to {printable(str(resolved))})"  # a symlink on the way
     elif resolved is not None and ".." in path.parts:
-        where = f" ({resolved})"
+        where = f" ({printable(str(resolved))})"
     return f"outside the allowed roots{where}; files are read only inside: {allowed}"
 
 

@@ -30,8 +30,8 @@ __all__ = ["FILES_DEADLINE_SHARE", "ROOTS_TIMEOUT_S", "Turn", "client_roots", "t
 logger = logging.getLogger("junior_ai.tools")
 
 ROOTS_TIMEOUT_S = 5.0  # how long the client may take to say its roots
-# Reading the files (the client's roots included) may take this share of the call's deadline at most: the
-# AIs need the rest. What it takes is taken from the deadline the AIs get.
+# Reading the files may take this share of the call's deadline at most: the AIs need the rest. What it
+# takes (asking the client for its roots included) is taken from the deadline the AIs get.
 FILES_DEADLINE_SHARE = 0.5
 
 
@@ -147,7 +147,7 @@ async def taking_turn(
                 max_file_tokens=app.settings.max_file_tokens,
                 known=thread.known_files(routes),
                 secret_files=[app.settings.source] if app.settings.source is not None else [],
-                timeout_s=max(0.0, deadline_s * FILES_DEADLINE_SHARE - (app.clock() - started)),
+                timeout_s=deadline_s * FILES_DEADLINE_SHARE,
             )
             left = max(0.0, deadline_s - (app.clock() - started))
         asked = f"{text}\n\n--- files ---\n{bundle.text}" if bundle.text else text

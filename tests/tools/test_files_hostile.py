@@ -173,8 +173,8 @@ async def test_a_hard_link_to_a_secret_is_refused_by_its_identity(
     (home / ".ssh" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsk-never-sent\n")
     monkeypatch.setenv("HOME", str(home))
     target, rule = {
-        "env": (project / ".env", f"a hard link to {project / '.env'} (never read, whatever the roots: environment"),
-        "ssh key": (home / ".ssh" / "id_rsa", f"a hard link to {home / '.ssh' / 'id_rsa'} (never read"),
+        "env": (project / ".env", f"a hard link to {project / '.env'}: environment files (.env*)"),
+        "ssh key": (home / ".ssh" / "id_rsa", f"a hard link to {home / '.ssh' / 'id_rsa'}: inside .ssh/"),
         "credentials": (settings.source, f"the server's own credentials file ({settings.source})"),
     }[secret]
     assert target is not None
