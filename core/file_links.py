@@ -16,6 +16,7 @@ copy, which is not a link at all; a secret whose name breaks no rule. Those the 
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -83,11 +84,12 @@ class SecretLinks:
         self._scanned.add(directory)
         inside = depth > 0 or any(part.lower() in SECRET_DIRS for part in directory.parts)
         try:
-            entries = list(os.scandir(directory))
+            with os.scandir(directory) as listing:
+                entries = list(itertools.islice(listing, self._budget))  # a huge directory is not listed whole
         except OSError:
             return  # unreadable or gone: nothing to gather there
-        for entry in entries[: self._budget]:
-            self._budget -= 1
+        self._budget -= len(entries)
+        for entry in entries:
             try:
                 if entry.is_dir():
                     if (inside or entry.name.lower() in SECRET_DIRS) and depth < _DEPTH:
