@@ -96,7 +96,8 @@ class FileRefused(InvalidRequest):
     a glob that matches nothing. The message lists every refusal of the call, one per line.
 
     Attributes:
-        refusals: (path as given, the rule that refused it, with what is allowed), in the order given.
+        refusals: (path as given, quoted when it holds a character that is not printable; the rule that
+            refused it, with what is allowed), in the order given.
     """
 
     def __init__(self, refusals: tuple[tuple[str, str], ...]) -> None:

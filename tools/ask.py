@@ -85,7 +85,7 @@ async def ask_one(
     name = route.label
     deadline = deadline_s or app.settings.ask_deadline_s
     async with taking_turn(ctx, tool, prompt, context, continuation_id, files, [route], deadline) as turn:
-        request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline_s))
+        request = turn.request(mode_request(mode, prompt, temperature, max_tokens, turn.deadline_s))
         request = replace(request, history=turn.history_for(route))
         started = time.perf_counter()
         tokens = TokenProgress(Progress(ctx, 1).note, app.clock).counter(name)  # "grok: 320 tokens"
@@ -144,7 +144,7 @@ def register(server: MCPServer, settings: Settings) -> None:
         enough = quorum(min_answers) if min_answers is not None else None
         deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
-            request = turn.request(mode_request(mode, prompt, temperature, max_tokens, deadline))
+            request = turn.request(mode_request(mode, prompt, temperature, max_tokens, turn.deadline_s))
             progress = Progress(ctx, len(routes))
             results = await ask_routes(
                 app,

@@ -174,7 +174,7 @@ def register(server: MCPServer, settings: Settings) -> None:
                 turn.prompt,
                 ais,
                 rounds,
-                deadline_s=deadline,
+                deadline_s=turn.deadline_s,
                 round_s=app.settings.debate_round_s,
                 notify=Progress(ctx),
                 history=turn.history_for,
@@ -203,7 +203,13 @@ def register(server: MCPServer, settings: Settings) -> None:
         tool = "collaborative_solve"
         async with taking_turn(ctx, tool, problem, context, continuation_id, files, routes, deadline) as turn:
             result = await run_solve(
-                app, turn.prompt, ais, approach, deadline_s=deadline, notify=Progress(ctx), history=turn.history_for
+                app,
+                turn.prompt,
+                ais,
+                approach,
+                deadline_s=turn.deadline_s,
+                notify=Progress(ctx),
+                history=turn.history_for,
             )
             solution = [result.solution] if result.solution and result.solution not in result.proposals else []
             await turn.record([*result.proposals, *solution])
@@ -235,7 +241,7 @@ def register(server: MCPServer, settings: Settings) -> None:
                 turn.prompt,
                 options,
                 ais,
-                deadline_s=deadline,
+                deadline_s=turn.deadline_s,
                 notify=Progress(ctx),
                 history=turn.history_for,
                 method=method,

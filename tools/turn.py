@@ -2,6 +2,7 @@
 it reads (`files`), and what it records and tells the user when it ends.
 
     async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, 45) as turn:
+        base = Request(prompt, deadline=turn.deadline_s)   # what reading the files left of the 45 s
         results = await ask_routes(app, routes, turn.request(base), history=turn.history_for)
         await turn.record(results)
     return turn.finish(Answer(...))      # + the notes, + "continuation_id: ..."
@@ -21,14 +22,17 @@ from mcp import MCPError
 from ai.request import Message, Request
 from callers import AIResult, Conversation, Route, conversation
 from core.files.reader import FileBundle, read_files
-from core.files.rules import allowed_roots, files_budget
+from core.files.rules import allowed_roots, files_budget, printable, quoted
 from tools.boundary import Answer, AppContext, app_of, caller, with_context
 
-__all__ = ["ROOTS_TIMEOUT_S", "Turn", "client_roots", "taking_turn"]
+__all__ = ["FILES_DEADLINE_SHARE", "ROOTS_TIMEOUT_S", "Turn", "client_roots", "taking_turn"]
 
 logger = logging.getLogger("junior_ai.tools")
 
 ROOTS_TIMEOUT_S = 5.0  # how long the client may take to say its roots
+# Reading the files may take this share of the call's deadline at most: the AIs need the rest. What it
+# takes (asking the client for its roots included) is taken from the deadline the AIs get.
+FILES_DEADLINE_SHARE = 0.5
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Turn:
         thread: The conversation this call is part of.
         files: What the files made (text, images, notes, hashes), or an empty bundle.
         routes: The AIs asked (for the notes on images).
+        deadline_s: What is left of the call's deadline for the AIs: all of it less the time the files took.
     """
 
     tool: str
@@ -48,6 +53,7 @@ class Turn:
     thread: Conversation
     files: FileBundle
     routes: Sequence[Route]
+    deadline_s: float
     notes: list[str] = field(default_factory=list)
 
     def request(self, base: Request) -> Request:
@@ -67,7 +73,7 @@ class Turn:
 
     async def record(self, results: Iterable[AIResult]) -> None:
         """Record the call in its thread (the images by name: their bytes are not kept)."""
-        shown = "".join(f"\n[image: {image.name}]" for image in self.files.images)
+        shown = "".join(f"\n[image: {quoted(image.name)}]" for image in self.files.images)
         await self.thread.record(self.tool, self.prompt + shown, results, self.files.hashes)
 
     def finish(self, answer: Answer) -> Answer:
@@ -79,7 +85,7 @@ class Turn:
     def _image_notes(self) -> list[str]:
         if not self.files.images:
             return []
-        names = ", ".join(image.name for image in self.files.images)
+        names = ", ".join(printable(image.name) for image in self.files.images)
         return [
             f"{route.label} does not take images, so {names} was not sent to it "
             f'(if its model does, set "images": true in its block)'
@@ -117,18 +123,22 @@ async def taking_turn(
     routes: Sequence[Route],
     deadline_s: float,
 ) -> AsyncIterator[Turn]:
-    """The call's turn: the thread held for the call (calls on it take turns), the files read.
+    """The call's turn: the thread held for the call (calls on it take turns), the files read, within
+    `FILES_DEADLINE_SHARE` of `deadline_s`; the time they took is taken from `Turn.deadline_s`.
 
     Raises:
         InvalidRequest: the prompt and context are too large.
-        FileRefused: a path named in `files` cannot be read; every refusal is listed with its rule.
+        FileRefused: a path named in `files` cannot be read, every refusal listed with its rule; or the
+            files were not read within their share of the deadline.
         UnknownThread, ThreadBusy: the thread cannot be continued.
     """
     app = app_of(ctx)
     text = with_context(app, prompt, context)
     async with conversation(app, continuation_id, title=prompt, deadline_s=deadline_s, owner=caller()) as thread:
         bundle = FileBundle()
+        left = deadline_s
         if files:
+            started = app.clock()
             roots = allowed_roots(await client_roots(ctx), app.settings)
             bundle = await read_files(
                 files,
@@ -136,6 +146,9 @@ async def taking_turn(
                 budget_tokens=files_budget(route.config.context_window for route in routes),
                 max_file_tokens=app.settings.max_file_tokens,
                 known=thread.known_files(routes),
+                secret_files=[app.settings.source] if app.settings.source is not None else [],
+                timeout_s=deadline_s * FILES_DEADLINE_SHARE,
             )
+            left = max(0.0, deadline_s - (app.clock() - started))
         asked = f"{text}\n\n--- files ---\n{bundle.text}" if bundle.text else text
-        yield Turn(tool, asked, thread, bundle, routes)
+        yield Turn(tool, asked, thread, bundle, routes, left)

@@ -1,22 +1,29 @@
 """The server reads `files` itself: text files into the prompt with their paths, images as images, only
-inside the allowed roots, never a secret, within the call's budget of estimated tokens.
+inside the allowed roots, never a secret, within the call's budget of estimated tokens and its time.
 
     bundle = await read_files(["src/*.py", "diagram.png"], roots, budget_tokens=50_000, max_file_tokens=20_000)
-    bundle.text    # "--- src/a.py ---\\n..." for the prompt
+    bundle.text    # '--- "src/a.py" ---\\n```\\n...\\n```\\n' for the prompt
     bundle.images  # the PNG, for the AIs that take images
     bundle.notes   # what was skipped, cut or unchanged, and why; one line each, for the user
     bundle.hashes  # path → sha256, for the thread to pass back as `known` next time
 
 A path named explicitly that cannot be read raises `FileRefused`, listing every refusal of the call;
 what a glob matches that cannot be read is skipped with a note. The rules themselves are pure functions
-in core/files/rules.py.
+in core/files/rules.py; hard links to secrets are found by core/files/links.py.
+
+In the prompt each file's name is quoted (`file_rules.quoted`: no name can end its quotes or start a line)
+and its text is fenced by more backticks than it holds (`file_rules.fence`): no name and no content can
+forge the boundary of another file. No file is read past what it may send: a text file stops at
+`max_file_tokens` (what lies beyond is neither read nor hashed, however large the file), an image at
+`MAX_IMAGE_BYTES`, checked on its size before it is read. The reading runs in a worker thread that checks
+between chunks whether the call was cancelled (by the client, or by `timeout_s`), and stops there.
 """
 
 from __future__ import annotations
 
-import codecs
 import glob
 import hashlib
+import math
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -25,16 +32,18 @@ from functools import partial
 from pathlib import Path, PurePath
 from types import MappingProxyType
 
+import anyio
+import anyio.from_thread
 import anyio.to_thread
 
-from core.config.defaults import CHARS_PER_TOKEN, MAX_FILES, MAX_IMAGE_BYTES
+from core.config.defaults import CHARS_PER_TOKEN, MAX_FILES
 from core.errors import FileRefused, InvalidRequest
-from core.files.rules import estimated_tokens, image_mime, is_glob, refusal
+from core.files.links import SecretLinks
+from core.files.loading import cut, load
+from core.files.rules import control_character, estimated_tokens, fence, is_glob, printable, quoted, refusal
 
 __all__ = ["MAX_GLOB_MATCHES", "MAX_NOTES", "FileBundle", "Image", "read_files"]
 
-SNIFF_BYTES = 8192  # a NUL byte in these first bytes makes a file binary; they also show an image's type
-CHUNK_BYTES = 64 * 1024  # read (and hashed) this much at a time: no file is held whole
 MAX_GLOB_MATCHES = 10 * MAX_FILES  # what one glob may yield (directories and skipped files included)
 MAX_NOTES = 50  # notes beyond these are counted in one last note, so a wide glob cannot flood the answer
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -65,10 +74,12 @@ class FileBundle:
     """What `read_files` made of the `files` of one call.
 
     Attributes:
-        text: The text files for the prompt, each under a "--- path ---" line; "" when there are none.
+        text: The text files for the prompt, each under a '--- "path" ---' line (the path quoted), its text
+            in a fence of backticks it cannot close; "" when there are none.
         images: The images, in the order they were named.
         notes: One line each, for the user: what was skipped, cut or left unchanged, and why.
-        hashes: Path as shown → hex SHA-256 of the whole file, for every file read or found unchanged.
+        hashes: Path as shown → hex SHA-256 of the whole file, for every file read or found unchanged; of a
+            file over `max_file_tokens`, of the bytes read and the file's size (it is never read whole).
     """
 
     text: str = ""
@@ -84,8 +95,10 @@ async def read_files(
     budget_tokens: int,
     max_file_tokens: int,
     known: Mapping[str, str] = _EMPTY,
+    secret_files: Iterable[Path] = (),
+    timeout_s: float | None = None,
 ) -> FileBundle:
-    """Read the files that `patterns` name, in a worker thread.
+    """Read the files that `patterns` name, in a worker thread that stops when the call is cancelled.
 
     Args:
         patterns: Paths or globs (`*`, `?`, `[...]`, `**` for any depth); relative ones are read from the
@@ -96,34 +109,42 @@ async def read_files(
         max_file_tokens: The estimated tokens one text file may take.
         known: Path as shown → SHA-256 of the files already sent in this thread: an unchanged one is not
             sent again, a changed one is sent as the new version.
+        secret_files: Files never read, by identity, whatever their names and links (the server's
+            credentials file).
+        timeout_s: How long the reading may take; None: as long as the caller waits.
 
     Returns:
         The text, images, notes and hashes (see `FileBundle`).
 
     Raises:
-        FileRefused: a path named explicitly is a secret, outside the roots, missing, a directory or not
-            a regular file, or a glob matches nothing; the message lists every such refusal of the call.
+        FileRefused: a path named explicitly holds a control character, is a secret (by name, or a hard
+            link to one), lies outside the roots, is missing, a directory or not a regular file, or a glob
+            matches nothing (the message lists every such refusal of the call); or the reading took longer
+            than `timeout_s` (the refusal names what was being read).
         InvalidRequest: no root was given.
     """
     named = (patterns,) if isinstance(patterns, str) else tuple(patterns)  # one path is not its characters
-    job = partial(_read, named, tuple(roots), budget_tokens, max_file_tokens, known)
-    return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
+    progress = _Progress(named[0] if named else "")
+    job = partial(_read, named, tuple(roots), budget_tokens, max_file_tokens, known, tuple(secret_files), progress)
+    # Abandoned on cancel, the thread does not run on: it checks the cancel scopes between chunks and stops.
+    with anyio.move_on_after(math.inf if timeout_s is None else timeout_s):
+        return await anyio.to_thread.run_sync(job, abandon_on_cancel=True)
+    why = f"still being read after {timeout_s:.3g} s, the time this call gives its files"
+    raise FileRefused(((printable(progress.at), f"{why}; name fewer or smaller files, or give a longer deadline_s"),))
+
+
+class _Progress:
+    """What the worker thread is reading now, for the refusal when the time runs out."""
+
+    def __init__(self, at: str) -> None:
+        self.at = at
 
 
 @dataclass(frozen=True, slots=True)
 class _Found:
     shown: str  # the path as the user and the AI see it
     path: Path  # resolved: symlinks and `..` followed
-
-
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    sha256: str | None = None  # None: not read far enough to hash (a binary file)
-    text: str | None = None  # None: not text
-    total_tokens: int = 0  # the whole file's estimate
-    mime: str | None = None
-    data: bytes = b""
-    skipped: str | None = None  # why the file is not sent
+    identity: tuple[int, int]  # (st_dev, st_ino) when it was checked: what is opened must be the same file
 
 
 def _read(
@@ -132,16 +153,26 @@ def _read(
     budget_tokens: int,
     max_file_tokens: int,
     known: Mapping[str, str],
+    secret_files: tuple[Path, ...],
+    progress: _Progress,
 ) -> FileBundle:
     if not given_roots:
         raise InvalidRequest("files cannot be read: no allowed root (the client's roots, or allowed_roots)")
     roots = tuple(dict.fromkeys(root.expanduser().resolve() for root in given_roots))
+    links = SecretLinks(roots, secret_files)
     notes: list[str] = []  # about one file each; capped at MAX_NOTES
     general: list[str] = []  # about the call (files or matches cut): always kept
     refused: list[tuple[str, str]] = []
     found: dict[Path, _Found] = {}
     for pattern in patterns:
-        outcome = _globbed(pattern, roots, notes, general) if is_glob(pattern) else _named(pattern, roots)
+        progress.at = pattern
+        if rule := control_character(pattern):
+            refused.append((printable(pattern), rule))  # quoted: the message must not print a NUL or a newline
+            continue
+        if is_glob(pattern):
+            outcome = _globbed(pattern, roots, links, notes, general)
+        else:
+            outcome = _named(pattern, roots, links)
         if isinstance(outcome, str):
             refused.append((pattern, outcome))
             continue
@@ -155,39 +186,48 @@ def _read(
             f"more than {MAX_FILES} files matched; the first {MAX_FILES} were read (at most {MAX_FILES} a call)"
         )
         files = files[:MAX_FILES]
-    bundle = _bundle(files, budget_tokens, max_file_tokens, known, notes)
+    bundle = _bundle(files, budget_tokens, max_file_tokens, known, notes, progress)
     return replace(bundle, notes=bundle.notes + tuple(general))
 
 
 def _bundle(
-    files: list[_Found], budget_tokens: int, max_file_tokens: int, known: Mapping[str, str], notes: list[str]
+    files: list[_Found],
+    budget_tokens: int,
+    max_file_tokens: int,
+    known: Mapping[str, str],
+    notes: list[str],
+    progress: _Progress,
 ) -> FileBundle:
     blocks: list[str] = []
     images: list[Image] = []
     hashes: dict[str, str] = {}
     remaining = budget_tokens
     for one in files:
+        progress.at = one.shown
+        shown = printable(one.shown)
+        # Read to the file's own cap whatever the budget left: its hash does not depend on the order.
+        loaded = load(one.path, one.identity, max_file_tokens * CHARS_PER_TOKEN)
         cap = max(0, min(max_file_tokens, remaining))
-        loaded = _load(one.path, cap * CHARS_PER_TOKEN)
         before = known.get(one.shown)
         if loaded.skipped is not None or loaded.sha256 is None:
-            notes.append(f"{one.shown}: skipped: {loaded.skipped}")
+            notes.append(f"{shown}: skipped: {loaded.skipped}")
             continue
         if before == loaded.sha256:
             hashes[one.shown] = loaded.sha256
-            notes.append(f"{one.shown}: unchanged since it was last sent in this thread")
+            notes.append(f"{shown}: unchanged since it was last sent in this thread")
             continue
         if loaded.text is not None and cap == 0:
-            notes.append(f"{one.shown}: skipped: the files' budget of ~{budget_tokens:,} estimated tokens is spent")
+            notes.append(f"{shown}: skipped: the files' budget of ~{budget_tokens:,} estimated tokens is spent")
             continue
         hashes[one.shown] = loaded.sha256
         if before is not None:
-            notes.append(f"{one.shown}: changed since it was last sent in this thread; sent as the new version")
+            notes.append(f"{shown}: changed since it was last sent in this thread; sent as the new version")
         if loaded.mime is not None:
             images.append(Image(one.shown, loaded.mime, loaded.data))
         elif loaded.text is not None:
             why = "max_file_tokens" if cap == max_file_tokens else "the files' budget for this call"
-            block, used = _text_block(one.shown, loaded.text, loaded.total_tokens, why, before is not None, notes)
+            text = cut(loaded.text, cap * CHARS_PER_TOKEN)
+            block, used = _text_block(one.shown, text, loaded.total_tokens, why, before is not None, notes)
             blocks.append(block)
             remaining -= used
     if len(notes) > MAX_NOTES:
@@ -196,21 +236,22 @@ def _bundle(
 
 
 def _text_block(shown: str, text: str, total_tokens: int, why: str, changed: bool, notes: list[str]) -> tuple[str, int]:
-    """The file as the prompt shows it, under a line with its path (and whether it was cut, or is a new
-    version), and the estimated tokens it takes; a cut is noted."""
-    header = shown
+    """The file as the prompt shows it: a line with its quoted path (and whether it was cut, or is a new
+    version), then its text in a fence it cannot close; and the estimated tokens it takes. A cut is noted."""
+    header = quoted(shown)
     used = estimated_tokens(len(text))
     if total_tokens > used:
-        cut = f"cut to ~{used:,} of ~{total_tokens:,} estimated tokens"
-        notes.append(f"{shown}: {cut} ({why})")
-        header += f" ({cut})"
+        cut_to = f"cut to ~{used:,} of ~{total_tokens:,} estimated tokens"
+        notes.append(f"{printable(shown)}: {cut_to} ({why})")
+        header += f" ({cut_to})"
     if changed:
         header += " (new version)"
     ending = "" if text.endswith("\n") or not text else "\n"
-    return f"--- {header} ---\n{text}{ending}", used
+    fenced = fence(text)
+    return f"--- {header} ---\n{fenced}\n{text}{ending}{fenced}\n", used
 
 
-def _named(pattern: str, roots: tuple[Path, ...]) -> list[_Found] | str:
+def _named(pattern: str, roots: tuple[Path, ...], links: SecretLinks) -> list[_Found] | str:
     """The one file `pattern` names, or the rule that refuses it."""
     given = Path(pattern).expanduser()
     if not pattern.strip():
@@ -224,22 +265,26 @@ def _named(pattern: str, roots: tuple[Path, ...]) -> list[_Found] | str:
     if not _inside(resolved, roots):
         return _outside(resolved, path, roots)
     if rule := refusal(resolved):
-        return f"{rule}; it leads to {resolved}"
+        return f"{rule}; it leads to {printable(str(resolved))}"
     try:
-        mode = resolved.stat().st_mode
+        status = resolved.stat()
     except FileNotFoundError:
         where = "" if given.is_absolute() else f" (relative paths are read from {roots[0]})"
         return f"no such file{where}"
     except OSError as error:
         return f"cannot be read ({error.strerror or type(error).__name__})"
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(status.st_mode):
         return f"a directory; name its files, or a glob such as '{pattern.rstrip('/')}/**/*.py'"
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(status.st_mode):
         return "not a regular file (a device, socket or pipe)"
-    return [_Found(_shown(path, roots[0]), resolved)]
+    if rule := links.refusal(resolved, status):
+        return rule
+    return [_Found(_shown(path, roots[0]), resolved, (status.st_dev, status.st_ino))]
 
 
-def _globbed(pattern: str, roots: tuple[Path, ...], notes: list[str], general: list[str]) -> list[_Found] | str:
+def _globbed(
+    pattern: str, roots: tuple[Path, ...], links: SecretLinks, notes: list[str], general: list[str]
+) -> list[_Found] | str:
     """The files `pattern` matches (at most one more than MAX_FILES, so a huge tree is not walked to its
     end), secrets and escapes left out with a note; or the rule that refuses the whole glob."""
     given = os.path.expanduser(pattern)
@@ -256,18 +301,23 @@ def _globbed(pattern: str, roots: tuple[Path, ...], notes: list[str], general: l
         if looked > MAX_GLOB_MATCHES:  # directories, skipped files: a symlink to / must not walk the disk
             general.append(f"{pattern}: stopped after {MAX_GLOB_MATCHES:,} matches; a narrower glob reads the rest")
             break
+        anyio.from_thread.check_cancelled()
         path = Path(match) if absolute else base / match
         resolved = _resolve(path)
-        if resolved is None or not resolved.is_file():
+        status = _regular(resolved)
+        if resolved is None or status is None:
             continue  # a directory, a broken link, a pipe: a glob is about files
         seen_a_file = True
-        shown = _shown(path, base)
+        shown = printable(_shown(path, base))
         if rule := refusal(match) or refusal(resolved):
             notes.append(f"{shown}: skipped: {rule}")
+            links.skipped(resolved)
         elif not _inside(resolved, roots):
-            notes.append(f"{shown}: skipped: it leads outside the allowed roots (to {resolved})")
+            notes.append(f"{shown}: skipped: it leads outside the allowed roots (to {printable(str(resolved))})")
+        elif rule := links.refusal(resolved, status):
+            notes.append(f"{shown}: skipped: {rule}")
         else:
-            matches.append(_Found(shown, resolved))
+            matches.append(_Found(_shown(path, base), resolved, (status.st_dev, status.st_ino)))
             if len(matches) > MAX_FILES:
                 break
     if not seen_a_file:
@@ -276,55 +326,13 @@ def _globbed(pattern: str, roots: tuple[Path, ...], notes: list[str], general: l
     return sorted(matches, key=lambda one: one.shown)
 
 
-def _load(path: Path, max_chars: int) -> _Loaded:
-    """The file as text (at most `max_chars` characters decoded, plus one chunk) or as an image, and the
-    SHA-256 of all of it; or why it is skipped."""
-    digest = hashlib.sha256()
+def _regular(path: Path | None) -> os.stat_result | None:
+    """The stat of `path` when it is a regular file, else None."""
     try:
-        with path.open("rb") as file:
-            head = file.read(SNIFF_BYTES)
-            digest.update(head)
-            mime = image_mime(head)
-            if mime is not None:
-                data = head + file.read(MAX_IMAGE_BYTES + 1 - len(head))  # bounded, even if it grows meanwhile
-                if len(data) > MAX_IMAGE_BYTES:
-                    size = os.fstat(file.fileno()).st_size
-                    return _Loaded(skipped=f"an image of {size:,} bytes, over the {MAX_IMAGE_BYTES:,}-byte limit")
-                return _Loaded(hashlib.sha256(data).hexdigest(), mime=mime, data=data)
-            if b"\0" in head:
-                return _Loaded(skipped=_BINARY)
-            decoder = codecs.getincrementaldecoder("utf-8-sig")()
-            pieces: list[str] = []
-            chars = unread = 0
-            chunk = head
-            while chunk:
-                if chars <= max_chars:
-                    pieces.append(decoder.decode(chunk))
-                    chars += len(pieces[-1])
-                else:
-                    unread += len(chunk)  # past the cap: hashed, counted, not decoded
-                chunk = file.read(CHUNK_BYTES)
-                digest.update(chunk)
-            if chars <= max_chars:
-                decoder.decode(b"", final=True)  # a multi-byte character cut short at the end
-    except UnicodeDecodeError:
-        return _Loaded(skipped=_BINARY)
-    except OSError as error:
-        return _Loaded(skipped=f"cannot be read ({error.strerror or type(error).__name__})")
-    text = "".join(pieces)
-    return _Loaded(digest.hexdigest(), _cut(text, max_chars), estimated_tokens(len(text) + unread))
-
-
-_BINARY = "a binary file (neither UTF-8 text nor a PNG, JPEG, WebP or GIF image)"
-
-
-def _cut(text: str, max_chars: int) -> str:
-    """`text` cut to `max_chars`, at the end of a line when one ends in its second half."""
-    if len(text) <= max_chars:
-        return text
-    kept = text[:max_chars]
-    newline = kept.rfind("\n")
-    return kept[: newline + 1] if newline >= max_chars // 2 else kept
+        status = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return status if status is not None and stat.S_ISREG(status.st_mode) else None
 
 
 def _fixed_part(pattern: str) -> str:
@@ -354,9 +362,9 @@ def _outside(resolved: Path | None, path: Path, roots: tuple[Path, ...]) -> str:
     allowed = ", ".join(str(root) for root in roots)
     where = ""
     if resolved is not None and resolved != Path(os.path.normpath(path)):
-        where = f" (it leads to {resolved})"  # a symlink on the way
+        where = f" (it leads to {printable(str(resolved))})"  # a symlink on the way
     elif resolved is not None and ".." in path.parts:
-        where = f" ({resolved})"
+        where = f" ({printable(str(resolved))})"
     return f"outside the allowed roots{where}; files are read only inside: {allowed}"
 
 

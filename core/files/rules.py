@@ -1,13 +1,19 @@
-"""What `files` may name, as pure functions: the secrets never read, the roots files are read from, the
-images recognised by their first bytes, and how many estimated tokens the files of one call may take.
+"""What `files` may name, as pure functions: the paths refused outright (a control character in them),
+the secrets never read, the roots files are read from, the images recognised by their first bytes, how
+many estimated tokens the files of one call may take, and how names and contents are quoted so that no
+file can forge the structure of the prompt around it.
 
-Nothing here touches the file system; core/files/reader.py reads the files by these rules.
+Nothing here touches the file system; core/files/reader.py reads the files by these rules (and core/files/links.py
+finds the secrets that a hard link gives an innocent name).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
+import re
+import unicodedata
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -23,10 +29,14 @@ __all__ = [
     "SECRET_DIRS",
     "SECRET_NAMES",
     "allowed_roots",
+    "control_character",
     "estimated_tokens",
+    "fence",
     "files_budget",
     "image_mime",
     "is_glob",
+    "printable",
+    "quoted",
     "refusal",
 ]
 
@@ -70,6 +80,9 @@ SECRET_DIRS: Mapping[str, str] = MappingProxyType(
 GLOB_CHARS = frozenset("*?[")
 # The files of one call always get at least this many estimated tokens, however small the window.
 MIN_FILES_BUDGET_TOKENS = 1_000
+# Unicode categories that make a path unusable: controls (C0, DEL, C1), line and paragraph separators.
+_CONTROL = frozenset({"Cc", "Zl", "Zp"})
+_BACKTICKS = re.compile("`+")
 # First bytes → the image's MIME type: the formats every provider that takes images takes.
 _IMAGE_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -100,6 +113,43 @@ def refusal(path: str | PurePath) -> str | None:
         if fnmatch.fnmatchcase(name, pattern):
             return f"never read, whatever the roots: {what} ({pattern})"
     return None
+
+
+def control_character(path: str) -> str | None:
+    """Why `path` cannot name a file: it holds a control character (NUL, a newline, a tab, DEL, a C1
+    control, a Unicode line or paragraph separator); None when it holds none.
+
+    A NUL cannot be in any file name the system takes, and the others have no business in a path someone
+    types: they only serve to forge lines around the name where it is shown.
+    """
+    for place, char in enumerate(path, 1):
+        if unicodedata.category(char) in _CONTROL:
+            return (
+                f"holds a control character (U+{ord(char):04X}, character {place}); a path is printable text, "
+                "without NUL, newlines, tabs or other control characters"
+            )
+    return None
+
+
+def quoted(name: str) -> str:
+    """`name` in double quotes with its quotes, backslashes and every character that is not printable
+    escaped (`\\n`, `\\u0000`, `\\u2028`): as the prompt shows a file's name, on one line, so that no name can
+    end its own quotes or start a line of its own."""
+    inner = json.dumps(name, ensure_ascii=False)[1:-1]
+    return '"' + "".join(char if char.isprintable() else _escaped(char) for char in inner) + '"'
+
+
+def printable(name: str) -> str:
+    """`name` as it is when every character of it is printable, else `quoted(name)`: for notes and
+    messages, which show ordinary names bare."""
+    return name if name.isprintable() else quoted(name)
+
+
+def fence(text: str) -> str:
+    """The backtick fence that encloses `text` in the prompt: longer than any run of backticks in it, so
+    that the text cannot close it and go on as if outside it (at least three: a Markdown code fence)."""
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def is_glob(pattern: str) -> bool:
@@ -154,6 +204,11 @@ def files_budget(context_windows: Iterable[int]) -> int:
     if not windows:
         raise ValueError("files_budget needs the context window of at least one AI")
     return max(MIN_FILES_BUDGET_TOKENS, int(min(windows) * FILES_SHARE) - ANSWER_RESERVE_TOKENS)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _root_path(root: str | Path) -> Path | None:

@@ -159,13 +159,18 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def block(name: str, text: str, after: str = "", fence: str = "```") -> str:
+    """A text file as the prompt shows it: its quoted name (and `after` it), its text fenced."""
+    return f'--- "{name}"{after} ---\n{fence}\n{text}{fence}\n'
+
+
 async def read(root: Path, *patterns: str, budget: int = BIG, per_file: int = BIG, **options: object) -> FileBundle:
     return await read_files(patterns, [root], budget_tokens=budget, max_file_tokens=per_file, **options)  # type: ignore[arg-type]
 
 
 async def test_text_files_come_with_their_paths(root: Path) -> None:
     bundle = await read(root, "src/a.py", str(root / "README.md"))
-    assert bundle.text == "--- src/a.py ---\nprint('a')\n--- README.md ---\n# Project\n"
+    assert bundle.text == block("src/a.py", "print('a')\n") + block("README.md", "# Project\n")
     assert bundle.images == () and bundle.notes == ()
     assert bundle.hashes == {
         "src/a.py": hashlib.sha256(b"print('a')\n").hexdigest(),
@@ -251,8 +256,8 @@ async def test_a_glob_reads_its_files_in_order_and_skips_secrets_and_binaries_wi
     write(root / "src" / "id_helpers.py", "x = 1\n")
     bundle = await read(root, "**/*.py", "certs/*", "*.bin", "*.png")
     assert [line for line in bundle.text.splitlines() if line.startswith("---")] == [
-        "--- src/a.py ---",
-        "--- src/pkg/b.py ---",
+        '--- "src/a.py" ---',
+        '--- "src/pkg/b.py" ---',
     ]
     assert bundle.notes == (
         "src/id_helpers.py: skipped: never read, whatever the roots: SSH keys (id_*)",
@@ -268,7 +273,7 @@ async def test_a_glob_that_names_a_secret_directory_reads_nothing_from_it(root: 
         ".git/config: skipped: never read, whatever the roots: inside .git/ (a git repository's "
         "internals: hooks, remotes with tokens)",
     )
-    assert bundle.text == "--- README.md ---\n# Project\n"
+    assert bundle.text == block("README.md", "# Project\n")
 
 
 async def test_a_glob_match_leading_outside_is_skipped_with_a_note(root: Path) -> None:
@@ -287,7 +292,7 @@ async def test_a_glob_outside_the_roots_is_refused(root: Path) -> None:
 
 async def test_an_absolute_glob_inside_a_root_is_read(root: Path) -> None:
     bundle = await read(root, f"{root}/src/*.py")
-    assert bundle.text == "--- src/a.py ---\nprint('a')\n"
+    assert bundle.text == block("src/a.py", "print('a')\n")
 
 
 async def test_more_than_max_files_are_cut_with_a_note(root: Path) -> None:
@@ -318,7 +323,7 @@ async def test_one_path_given_as_a_string_is_one_path(root: Path) -> None:
 
 async def test_a_file_matched_twice_is_read_once(root: Path) -> None:
     bundle = await read(root, "src/a.py", "src/*.py", "./src/a.py")
-    assert bundle.text.count("--- src/a.py ---") == 1
+    assert bundle.text.count('--- "src/a.py" ---') == 1
 
 
 async def test_a_non_utf8_file_is_skipped_as_binary(root: Path) -> None:
@@ -336,16 +341,42 @@ async def test_a_2_mb_file_is_cut_to_the_budget_with_a_note_and_hashed_whole(roo
     write(root / "big.log", content)
     bundle = await read(root, "big.log", budget=10_000, per_file=BIG)
     assert bundle.notes == ("big.log: cut to ~10,000 of ~524,288 estimated tokens (the files' budget for this call)",)
-    body = bundle.text.split("\n", 1)[1]
-    assert len(body) == 10_000 * CHARS_PER_TOKEN and content.startswith(body)  # 40,000 characters, whole lines
-    assert bundle.text.startswith("--- big.log (cut to ~10,000 of ~524,288 estimated tokens) ---\n")
-    assert bundle.hashes["big.log"] == hashlib.sha256(content.encode()).hexdigest()
+    body = content[: 10_000 * CHARS_PER_TOKEN]  # 40,000 characters, whole lines
+    assert bundle.text == block("big.log", body, " (cut to ~10,000 of ~524,288 estimated tokens)")
+    assert bundle.hashes["big.log"] == hashlib.sha256(content.encode()).hexdigest()  # under max_file_tokens
+
+
+async def test_a_file_over_max_file_tokens_is_read_no_further_and_known_by_what_was_read_and_its_size(
+    root: Path,
+) -> None:
+    path = write(root / "huge.log", "".join(f"line {number:05}\n" for number in range(10_000)))  # 11 characters a line
+    with path.open("r+b") as file:
+        file.truncate(64 * 2**30)  # a hole: 64 GB that cost no disk, and would take minutes to hash
+    bundle = await read(root, "huge.log", per_file=100)
+    assert bundle.notes == ("huge.log: cut to ~99 of ~17,179,869,184 estimated tokens (max_file_tokens)",)
+    first = bundle.hashes["huge.log"]
+    with path.open("r+b") as file:
+        file.seek(100_000)
+        file.write(b"far past the cap")  # the size is the same: what was sent is the same
+    assert (await read(root, "huge.log", per_file=100)).hashes["huge.log"] == first
+    with path.open("r+b") as file:
+        file.truncate(32 * 2**30)
+    assert (await read(root, "huge.log", per_file=100)).hashes["huge.log"] != first, "a new size is a new file"
+
+
+async def test_reading_that_outlasts_its_time_is_refused_saying_what_was_being_read(root: Path) -> None:
+    with pytest.raises(
+        FileRefused,
+        match=r"src/a\.py: still being read after 0 s, the time this call gives its files; "
+        r"name fewer or smaller files, or give a longer deadline_s",
+    ):
+        await read(root, "src/a.py", timeout_s=0)
 
 
 async def test_one_file_is_cut_to_max_file_tokens_at_a_line_end(root: Path) -> None:
     write(root / "long.txt", "".join(f"line {number:05}\n" for number in range(1_000)))  # 11 characters a line
     bundle = await read(root, "long.txt", per_file=100)
-    body = bundle.text.split("\n", 1)[1]
+    body = bundle.text.split("\n", 2)[2].removesuffix("```\n")
     assert body.endswith("\n") and len(body) <= 100 * CHARS_PER_TOKEN and len(body) == 36 * 11
     assert bundle.notes == ("long.txt: cut to ~99 of ~2,750 estimated tokens (max_file_tokens)",)
 
@@ -353,14 +384,14 @@ async def test_one_file_is_cut_to_max_file_tokens_at_a_line_end(root: Path) -> N
 async def test_a_file_of_one_long_line_is_cut_inside_it(root: Path) -> None:
     write(root / "bundle.min.js", "x" * 1_000)
     bundle = await read(root, "bundle.min.js", per_file=100)
-    assert bundle.text == "--- bundle.min.js (cut to ~100 of ~250 estimated tokens) ---\n" + "x" * 400 + "\n"
+    assert bundle.text == block("bundle.min.js", "x" * 400 + "\n", " (cut to ~100 of ~250 estimated tokens)")
 
 
 async def test_once_the_budget_is_spent_the_rest_are_skipped_with_a_note(root: Path) -> None:
     write(root / "first.txt", "a" * 400)
     write(root / "second.txt", "b" * 400)
     bundle = await read(root, "first.txt", "second.txt", budget=100)
-    assert bundle.text == "--- first.txt ---\n" + "a" * 400 + "\n"
+    assert bundle.text == block("first.txt", "a" * 400 + "\n")
     assert bundle.notes == ("second.txt: skipped: the files' budget of ~100 estimated tokens is spent",)
     assert list(bundle.hashes) == ["first.txt"]  # what was not sent is not known to the thread
 
@@ -369,7 +400,7 @@ async def test_an_unchanged_file_is_not_sent_again_and_a_changed_one_is_the_new_
     first = await read(root, "src/a.py", "README.md", "logo.png")
     write(root / "README.md", "# Project, renamed\n")
     second = await read(root, "src/a.py", "README.md", "logo.png", known=first.hashes)
-    assert second.text == "--- README.md (new version) ---\n# Project, renamed\n"
+    assert second.text == block("README.md", "# Project, renamed\n", " (new version)")
     assert second.images == ()
     assert second.notes == (
         "src/a.py: unchanged since it was last sent in this thread",
@@ -396,7 +427,7 @@ async def test_images_are_known_by_their_first_bytes_not_their_name(root: Path, 
 async def test_a_text_file_named_png_is_text(root: Path) -> None:
     write(root / "fake.png", "not an image\n")
     bundle = await read(root, "fake.png")
-    assert bundle.images == () and bundle.text == "--- fake.png ---\nnot an image\n"
+    assert bundle.images == () and bundle.text == block("fake.png", "not an image\n")
 
 
 async def test_an_image_over_the_limit_is_skipped_with_a_note(root: Path) -> None:

@@ -68,7 +68,7 @@ async def test_files_are_read_from_the_clients_root_and_sent_with_their_paths(
             result = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "Review", "files": ["src/*.py"]})
     assert not result.is_error, text_of(result)
     [sent] = fake.requests_for("grok")
-    assert "--- src/importer.py ---\ndef load(rows):\n    return list(rows)\n" in sent.user
+    assert '--- "src/importer.py" ---\n```\ndef load(rows):\n    return list(rows)\n```\n' in sent.user
 
 
 async def test_secrets_and_paths_outside_the_roots_are_refused_by_rule(
@@ -94,7 +94,7 @@ async def test_without_client_roots_the_configured_roots_hold(
         outside = await client.call_tool(
             "ask_ai", {"ai": "grok", "prompt": "x", "files": [str(tmp_path / "elsewhere.txt")]}
         )
-    assert not inside.is_error and "--- src/importer.py ---" in fake.requests_for("grok")[0].user
+    assert not inside.is_error and '--- "src/importer.py" ---' in fake.requests_for("grok")[0].user
     assert outside.is_error and "outside the allowed roots" in text_of(outside)
 
 
@@ -159,4 +159,4 @@ async def test_a_file_an_ais_window_has_left_behind_is_sent_again(
         second = await client.call_tool("ask_ai", again)
     assert "unchanged since it was last sent" not in text_of(second)
     last = fake.requests_for("grok")[1].body["messages"][-1]["content"]
-    assert last.startswith("two") and "--- notes.md" in last, "sent again with the prompt"
+    assert last.startswith("two") and '--- "notes.md"' in last, "sent again with the prompt"
