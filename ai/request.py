@@ -105,7 +105,7 @@ class Completion:
     model: str
     usage: Usage | None = None
     finish_reason: str | None = None
-    price: Price = UNKNOWN  # what it cost, once the caller has priced it (callers.costs.price_for)
+    price: Price = UNKNOWN  # what it cost, once the caller has priced it (callers.spending.price_for)
     # Set when a time limit or the size cap cut the streamed answer short: the limit, as its error said it
     # ("the call's deadline_s of 20 s", "the answer size limit of 16 MiB (max_answer_bytes)"); `text` is
     # then what had arrived by then.

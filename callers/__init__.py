@@ -2,8 +2,9 @@
 
 from callers.app import Junior, Route
 from callers.call import complete, complete_sync, completed
-from callers.fanout import AIResult, Enough, History, OnResult, ask_all, ask_each, ask_routes
+from callers.fanout import Enough, History, OnResult, ask_all, ask_each, ask_routes
 from callers.history import Conversation, conversation
+from callers.result import AIResult
 
 __all__ = [
     "AIResult",

@@ -18,9 +18,8 @@ from ai.pool import Sender
 from ai.request import Completion, Request
 from ai.stream import OnTokens, Received
 from callers.app import Junior, Route
-from callers.costs import price_for
 from callers.fixes import fix_for
-from callers.spending import Outcome, Sending, admit, book
+from callers.spending import Outcome, Sending, admit, book, price_for
 from core.errors import AIUnavailable, DeadlineReached, ProviderError, ProviderTimeout
 from core.money.prices import load_price_list, price_list_loaded
 from core.resilience.deadline import Deadline, within

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ai.request import Message
 from callers.app import Junior, Route, split_name
-from callers.fanout import AIResult
+from callers.result import AIResult
 from core.config.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, HISTORY_SHARE
 from core.errors import StoreUnavailable, ThreadBusy
 from core.resilience.locks import LockTimeout

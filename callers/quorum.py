@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from callers.fanout import AIResult, Enough
+from callers.fanout import Enough
+from callers.result import AIResult
 from core.errors import InvalidRequest
 
 __all__ = ["check_min_answers", "not_waited_for", "quorum"]

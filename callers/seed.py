@@ -18,7 +18,8 @@ from ai.async_client import create_async_ai_client
 from ai.request import Request
 from callers.app import Junior
 from callers.call import complete, complete_sync
-from callers.fanout import AIResult, ask_all
+from callers.fanout import ask_all
+from callers.result import AIResult
 from core.config.defaults import TEMPERATURE
 from core.config.settings import Settings, load_settings
 

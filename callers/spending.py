@@ -1,10 +1,13 @@
 """What a call may spend, and what it spent: checked against the caps before anything is sent, written to
-the ledger once the call is over.
+the ledger once the answer is in hand; and what an answer costs at one configured AI.
 
     reservation = await admit(app, route, request)     # raises BudgetExceeded, or refuses to spend blind
-    sending = Sending()
-    with sending.attempt(received): ...                 # each attempt handed to the provider
+    ... the call ...
     book(app, route, request, reservation, outcome)    # the ledger row, in the background
+
+    price = price_for(route.config, completion, request.model)   # core.money.prices' order, for this AI
+    worst = worst_case_for(route.config, request)                 # checked against the caps before sending
+    least = streamed_cost_for(route.config, request, 312)         # a call cancelled once 312 tokens had streamed
 
 With no cap configured nothing waits on the store: the call's row is written after the answer, and a
 store that fails costs a log line and a count in `server_status` ("the ledger is behind"), never the
@@ -44,13 +47,12 @@ import anyio
 from ai.request import Completion, Request
 from ai.stream import Received
 from callers.app import Junior, Route
-from callers.costs import streamed_cost_for, worst_case_for
-from core.config.settings import caps_for
+from core.config.settings import AIConfig, caps_for
 from core.errors import AIUnavailable, StoreUnavailable
 from core.money.caps import check_call_cost
-from core.money.prices import load_price_list, price_list_loaded
+from core.money.prices import Price, genai_provider, load_price_list, price_list_loaded, price_of, worst_case_usd
 
-__all__ = ["Outcome", "Sending", "admit", "book", "ledger_note"]
+__all__ = ["Outcome", "Sending", "admit", "book", "ledger_note", "price_for", "streamed_cost_for", "worst_case_for"]
 
 logger = logging.getLogger("junior_ai.spending")
 
@@ -224,3 +226,34 @@ async def _estimate(route: Route, request: Request, streamed_tokens: int | None)
     seen = streamed_cost_for(route.config, request, streamed_tokens) if streamed_tokens else None
     known = [usd for usd in (worst, seen) if usd is not None]
     return max(known) if known else None
+
+
+def price_for(ai: AIConfig, completion: Completion, asked: str | None = None) -> Price:
+    """What `completion` cost: `core.money.prices.price_of` with the AI's provider and configured prices.
+
+    Args:
+        ai: The AI that answered.
+        completion: Its answer.
+        asked: The model asked (None: the AI's model), looked up when the answer names another.
+    """
+    provider = genai_provider(ai.name, ai.builtin)
+    return price_of(provider, completion.model, completion.usage, ai.prices, asked=asked or ai.model)
+
+
+def worst_case_for(ai: AIConfig, request: Request) -> float | None:
+    """The most `request` may cost at `ai`, estimated before it is sent (`core.money.prices.worst_case_usd`): its
+    system prompt and every turn's text (images are not counted); None when the model cannot be priced."""
+    return _prompt_and(ai, request, request.max_tokens)
+
+
+def streamed_cost_for(ai: AIConfig, request: Request, output_tokens: int) -> float | None:
+    """What `request` cost at `ai` at least, once `output_tokens` of its answer were seen streamed: its
+    prompt (estimated as for `worst_case_for`) and those tokens at the model's price; None when the model
+    cannot be priced."""
+    return _prompt_and(ai, request, output_tokens)
+
+
+def _prompt_and(ai: AIConfig, request: Request, output_tokens: int | None) -> float | None:
+    chars = len(request.system or "") + sum(len(message.text) for message in request.messages)
+    model = request.model or ai.model
+    return worst_case_usd(genai_provider(ai.name, ai.builtin), model, chars, output_tokens, ai.prices)

@@ -32,7 +32,7 @@ from callers import AIResult, Junior
 from core.config.settings import describe_problems
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import Redactor
-from tools.costs import footer, results_in, total_cost, total_line
+from tools.spending import footer, results_in, total_cost, total_line
 
 __all__ = [
     "REACHES_OUT",

@@ -14,7 +14,7 @@ from core.config.settings import Settings, describe_problems
 from core.redact import safe_url
 from core.resilience.metrics import MetricsSnapshot
 from tools.boundary import Answer, AppContext, add_tool, app_of
-from tools.spend import SpendReport, render_spend, spend_report
+from tools.spending import SpendReport, render_spend, spend_report
 
 __all__ = ["SHOWN_MODELS", "AIStatus", "ServerStatus", "register", "render_models", "server_status"]
 

@@ -11,12 +11,12 @@ import pytest
 
 from ai.request import Completion, Message, Request, Usage
 from callers import AIResult, Junior, completed
-from callers.costs import price_for, streamed_cost_for, worst_case_for
+from callers.spending import price_for, streamed_cost_for, worst_case_for
 from core.config.settings import load_settings
 from core.money.prices import UNKNOWN, Price
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
-from tools.costs import dollars, footer
+from tools.spending import dollars, footer
 
 FREE = {"input_per_mtok": 0, "output_per_mtok": 0}
 CHEAP = {"input_per_mtok": 0.4, "output_per_mtok": 1.6, "cached_input_per_mtok": 0.1}

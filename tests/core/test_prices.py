@@ -205,7 +205,7 @@ def test_a_configured_price_is_a_finite_non_negative_number(fields: dict[str, ob
 def test_pricing_imports_genai_prices_only_when_a_price_is_asked_for() -> None:
     code = "\n".join(
         [
-            "import sys, core.config.settings, callers.costs",
+            "import sys, core.config.settings, callers.spending",
             "from ai.request import Usage",
             "from core.money.prices import price_of",
             "print('genai_prices' in sys.modules)",
