@@ -24,15 +24,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from core.errors import BudgetExceeded
 
 __all__ = [
+    "CAP_SLACK_USD",
     "AIBudget",
     "Budgets",
     "Cap",
     "Window",
     "check_call_cost",
+    "closest_cap",
+    "over_cap",
     "resets_at",
     "window_start",
     "with_daily_usd",
 ]
+
+# Sums of floats drift (0.01 added 37 times is not 0.37): a cap is reached only when exceeded by more than
+# this, far below any call's price.
+CAP_SLACK_USD = 1e-9
 
 Window = Literal["day", "month"]
 # Each setting of a scope: its field, its window, and how its cap is named.
@@ -165,3 +172,21 @@ def check_call_cost(estimate_usd: float, max_usd_per_call: float | None) -> None
     """
     if max_usd_per_call is not None and estimate_usd > max_usd_per_call:
         raise BudgetExceeded("per-call", max_usd_per_call, 0.0, estimate_usd, None)
+
+
+def over_cap(spent: Sequence[tuple[Cap, float]], estimate_usd: float, now: float) -> BudgetExceeded | None:
+    """The error for a call of `estimate_usd` against caps whose windows have `spent` so far: None when it
+    fits under every cap; else naming, of the caps it does not fit under, the one that resets last (the
+    call cannot go before then)."""
+    over = [(cap, used) for cap, used in spent if used + estimate_usd > cap.limit_usd + CAP_SLACK_USD]
+    if not over:
+        return None
+    cap, used = max(over, key=lambda pair: resets_at(now, pair[0].window))  # the first of equals
+    return BudgetExceeded(cap.name, cap.limit_usd, used, estimate_usd, resets_at(now, cap.window))
+
+
+def closest_cap(spent: Sequence[tuple[Cap, float]], estimate_usd: float, now: float) -> BudgetExceeded:
+    """The cap with the least room left: should the sums disagree with the insert (they cannot, under the
+    lock), the call is refused all the same."""
+    cap, used = min(spent, key=lambda pair: pair[0].limit_usd - pair[1])
+    return BudgetExceeded(cap.name, cap.limit_usd, used, estimate_usd, resets_at(now, cap.window))

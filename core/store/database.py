@@ -19,39 +19,37 @@ SQLite's. On PostgreSQL, migrations hold an advisory lock, and appending to a th
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.config import defaults
 from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
 from core.store.batch import Operation, WriteBatcher
+from core.store.engines import async_engine, explain, in_one_transaction, sync_sqlite_engine, use_wal
 from core.store.ledger import Ledger
 from core.store.rates import Rates
 from core.store.schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version
 from core.store.threads import Threads
 from core.store.url import DATABASE_URL_ENV, StoreLocation, parse_store_url
 
-__all__ = ["CachedModels", "Store", "explain"]
+__all__ = ["CachedModels", "Store"]
 
 T = TypeVar("T")
 
 # Any constant will do: it names the lock that makes concurrent opens migrate one at a time (PostgreSQL).
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
 CLOSE_TIMEOUT_S = 1.0  # closing what a cancelled open had opened, at most
-WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
 # What a database failure looks like from here: SQLAlchemy's errors, the drivers' own, the network's.
 _FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
 
@@ -126,10 +124,12 @@ class Store:
         if location.path is not None:
             try:
                 location.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                await anyio.to_thread.run_sync(_use_wal, location.path, self.busy_timeout_s, abandon_on_cancel=True)
+                await anyio.to_thread.run_sync(use_wal, location.path, self.busy_timeout_s, abandon_on_cancel=True)
             except (OSError, sqlite3.Error) as error:
                 raise self._unavailable(error) from error
-        self._engine = self._create_engine(location)
+        self._engine = async_engine(
+            location, connect_timeout_s=self.connect_timeout_s, busy_timeout_s=self.busy_timeout_s
+        )
         try:
             with anyio.fail_after(self.open_timeout_s):
                 self.applied = await self._migrate()
@@ -284,10 +284,10 @@ class Store:
         if self._engine is None or self.location is None:
             raise StoreUnavailable(self._shown(), "the store is closed", "open it first")
         if self._sync_engine is None:
-            self._sync_engine = self._create_sync_engine(self.location)
+            self._sync_engine = sync_sqlite_engine(self.location, busy_timeout_s=self.busy_timeout_s)
         try:
             with anyio.fail_after(self.busy_timeout_s + self.connect_timeout_s):
-                await anyio.to_thread.run_sync(_in_one_transaction, self._sync_engine, work)
+                await anyio.to_thread.run_sync(in_one_transaction, self._sync_engine, work)
         except TimeoutError as error:
             raise self._unavailable(TimeoutError("the store did not answer in time")) from error
         except _FAILURES as error:
@@ -356,37 +356,6 @@ class Store:
                     applied.append(migration.version)
         return tuple(applied)
 
-    # -- the engine -----------------------------------------------------------------------------------
-
-    def _create_engine(self, location: StoreLocation) -> AsyncEngine:
-        if location.backend == "postgresql":
-            # pre-ping: a server restarted since the last call costs one reconnect, not a failed call.
-            return create_async_engine(
-                location.url, pool_pre_ping=True, connect_args={"timeout": self.connect_timeout_s}
-            )
-        engine = create_async_engine(
-            location.url, connect_args={"timeout": self.busy_timeout_s}, pool_reset_on_return=None
-        )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(round(self.busy_timeout_s * 1000)))
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            if conn.get_execution_options().get("junior_schema", False):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-
-    def _create_sync_engine(self, location: StoreLocation) -> Engine:
-        """A plain (sync) engine on the SQLite file, for `_in_thread` in worker threads: the same
-        pragmas and IMMEDIATE transactions as the async engine's."""
-        engine = create_engine(
-            location.url.replace("sqlite+aiosqlite:", "sqlite:", 1),
-            connect_args={"timeout": self.busy_timeout_s, "check_same_thread": False},
-            pool_reset_on_return=None,
-        )
-        event.listen(engine, "connect", _sqlite_pragmas(round(self.busy_timeout_s * 1000)))
-        return engine
-
     @property
     def backend(self) -> str:
         """ "sqlite" or "postgresql"."""
@@ -401,81 +370,3 @@ class Store:
         message = self._redactor.redact(str(cause) or type(cause).__name__)
         reason, fix = explain(message, cause, self.location or parse_store_url(self.url), self.busy_timeout_s)
         return StoreUnavailable(self._shown(), reason, fix)
-
-
-def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
-    """The "connect" listener every SQLite connection gets (async and sync engines alike)."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # The driver begins a transaction itself before a write's first INSERT, UPDATE or DELETE, as
-        # IMMEDIATE: it takes the write lock at once, waiting up to the busy timeout. A read (one
-        # statement) needs none. Migrations, which start with DDL, begin explicitly (`_on_begin`).
-        dbapi_connection.isolation_level = "IMMEDIATE"
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against a crash of the process
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    return on_connect
-
-
-def _in_one_transaction(engine: Engine, work: Callable[[Connection], None]) -> None:
-    """Runs in a worker thread: `work` in one transaction, committed unless it raises."""
-    with engine.begin() as conn:
-        work(conn)
-
-
-def _use_wal(path: Path, busy_timeout_s: float) -> None:
-    """Put the SQLite file in WAL mode (it stays so): readers never wait for the writer. Switching needs the
-    file to itself, and SQLite answers "locked" at once, busy timeout or not, while another process opens or
-    switches it: so try again until the busy timeout.
-
-    Raises:
-        sqlite3.Error: the file cannot be opened, is not a database, or stayed locked.
-    """
-    deadline = time.monotonic() + busy_timeout_s
-    with contextlib.closing(sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)) as conn:
-        while True:
-            try:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                    return
-                conn.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(WAL_RETRY_S)
-
-
-def explain(message: str, error: BaseException, location: StoreLocation, busy_timeout_s: float) -> tuple[str, str]:
-    """Why a store failed, and what to do about it: (reason, fix), from the driver's message and error."""
-    where = f'{DATABASE_URL_ENV} (or "database_url" in credentials.json)'
-    lowered = message.lower()
-    if location.path is not None:
-        path = location.path
-        if "locked" in lowered:
-            return (
-                f"another process held its lock for over {busy_timeout_s:g} s",
-                "try again; if it persists, find the process holding it (`fuser " + str(path) + "`) and stop it",
-            )
-        if "not a database" in lowered or "malformed" in lowered:
-            return (
-                f"{path} is not a SQLite database, or is corrupt ({message})",
-                f"move {path} aside (its threads are lost) so that a new one is made, or set {where}",
-            )
-        if os.path.isdir(path):
-            return (f"{path} is a directory, not a file", f"rename or remove the directory {path}, or set {where}")
-        if "unable to open" in lowered or isinstance(error, OSError):
-            return (f"{path} cannot be opened ({message})", f"make {path.parent} a writable directory, or set {where}")
-        if "readonly" in lowered or "read-only" in lowered:
-            return (f"{path} cannot be written ({message})", f"give this user write access to {path}, or set {where}")
-        return (message, f"check {path}, or set {where}")
-    if isinstance(error, TimeoutError) or "timeout" in lowered:
-        return ("PostgreSQL did not answer in time", f"check that the server in {where} is up and reachable")
-    if isinstance(error, OSError) or "connect call failed" in lowered or "connection refused" in lowered:
-        return (f"PostgreSQL cannot be reached ({message})", f"start it, or fix the host and port in {where}")
-    if "password" in lowered or "authentication" in lowered or "role" in lowered:
-        return (f"PostgreSQL refused the login ({message})", f"fix the user and password in {where}")
-    if "does not exist" in lowered:
-        return (message, f"create it (createdb), or fix the database name in {where}")
-    return (message, f"check the server and the URL in {where}")

@@ -37,20 +37,16 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, insert, literal, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.config import defaults
-from core.errors import BudgetExceeded
-from core.money.caps import Cap, resets_at, window_start
+from core.money.caps import CAP_SLACK_USD, Cap, closest_cap, over_cap, window_start
 from core.store.schema import ledger
 
 T = TypeVar("T")
 
-__all__ = ["CAP_SLACK_USD", "LEDGER_LOCK_KEY", "CallerSpend", "Ledger", "LedgerStore", "SpendRow", "over_cap"]
+__all__ = ["LEDGER_LOCK_KEY", "CallerSpend", "Ledger", "LedgerStore", "SpendRow"]
 
 # Any constant will do, other than core/store/database.py's MIGRATION_LOCK_KEY: it names the lock reservations take
 # turns on (PostgreSQL).
 LEDGER_LOCK_KEY = 0x4A554E494F524C  # "JUNIORL"
-# Sums of floats drift (0.01 added 37 times is not 0.37): a cap is reached only when exceeded by more than
-# this, far below any call's price.
-CAP_SLACK_USD = 1e-9
 # Outcomes that are not failures: an answer, one cut off by its deadline (the text so far was returned), and
 # a call cancelled because nobody waited for it any more (released when it was not sent yet, else settled).
 NOT_ERRORS = ("ok", "partial", "cancelled")
@@ -173,7 +169,7 @@ class Ledger:
             # Refused: what each window holds, read under the same lock (so the same sums as the insert saw).
             sums = (await conn.execute(select(*(_spent(cap, now) for cap in caps)))).one()
         spent = [(cap, float(used)) for cap, used in zip(caps, sums, strict=True)]
-        raise over_cap(spent, estimate_usd, now) or _closest(spent, estimate_usd, now)
+        raise over_cap(spent, estimate_usd, now) or closest_cap(spent, estimate_usd, now)
 
     async def settle(
         self,
@@ -352,24 +348,6 @@ class Ledger:
             return bool(closed.rowcount)
 
         return await self._store.batched(write)
-
-
-def over_cap(spent: Sequence[tuple[Cap, float]], estimate_usd: float, now: float) -> BudgetExceeded | None:
-    """The error for a call of `estimate_usd` against caps whose windows have `spent` so far: None when it
-    fits under every cap; else naming, of the caps it does not fit under, the one that resets last (the
-    call cannot go before then)."""
-    over = [(cap, used) for cap, used in spent if used + estimate_usd > cap.limit_usd + CAP_SLACK_USD]
-    if not over:
-        return None
-    cap, used = max(over, key=lambda pair: resets_at(now, pair[0].window))  # the first of equals
-    return BudgetExceeded(cap.name, cap.limit_usd, used, estimate_usd, resets_at(now, cap.window))
-
-
-def _closest(spent: Sequence[tuple[Cap, float]], estimate_usd: float, now: float) -> BudgetExceeded:
-    """The cap with the least room left: should the sums disagree with the insert (they cannot, under the
-    lock), the call is refused all the same."""
-    cap, used = min(spent, key=lambda pair: pair[0].limit_usd - pair[1])
-    return BudgetExceeded(cap.name, cap.limit_usd, used, estimate_usd, resets_at(now, cap.window))
 
 
 def _counted(now: float) -> ColumnElement[Any]:

@@ -11,9 +11,9 @@ import anyio
 import pytest
 
 from core.errors import BudgetExceeded
-from core.money.caps import Cap, Window, check_call_cost, resets_at, window_start
+from core.money.caps import Cap, Window, check_call_cost, over_cap, resets_at, window_start
 from core.store.database import Store
-from core.store.ledger import SpendRow, over_cap
+from core.store.ledger import SpendRow
 from tests.core.together import run_together
 
 pytestmark = pytest.mark.anyio
