@@ -20,6 +20,7 @@ from core.errors import (
     ContentBlocked,
     DeadlineReached,
     EmptyResponse,
+    InternalError,
     InvalidResponse,
     ModelNotFound,
     ProviderError,
@@ -51,6 +52,7 @@ from core.retry import RetryPolicy, retry_delay, should_retry, with_retries
         (ContentBlocked("a", "m", "safety"), False),
         (EmptyResponse("a", "m", "nothing"), False),
         (CircuitOpen("a", "m", "cooling down", 3.0), False),
+        (InternalError("a", "m", "internal error while reading the answer (TypeError)"), False),
         (ValueError("a bug"), False),
     ],
 )
