@@ -34,9 +34,17 @@ READERS = {
 }
 
 
-@pytest.mark.parametrize(("ai", "stream"), list(READERS), ids=[f"{ai}-{'stream' if s else 'plain'}" for ai, s in READERS])
+IDS = [f"{ai}-{'stream' if streamed else 'plain'}" for ai, streamed in READERS]
+
+
+@pytest.mark.parametrize(("ai", "stream"), list(READERS), ids=IDS)
 async def test_a_bug_in_a_reader_is_an_internal_error_sent_once_and_logged(
-    ai: str, stream: bool, fake: FakeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+    ai: str,
+    stream: bool,
+    fake: FakeProvider,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     body = credentials_for(fake, (ai,), **{ai: {"stream": stream}}) | FAST_RETRIES
     settings = load_settings(write_credentials(tmp_path / "credentials.json", body), env={})

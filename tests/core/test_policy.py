@@ -285,6 +285,18 @@ def test_a_deadline_reads_its_clock() -> None:
     assert deadline.remaining() == 0.0 and deadline.expired
 
 
+def test_a_step_of_a_deadline_gets_its_share_at_most_and_never_ends_after_it() -> None:
+    clock = Clock()
+    deadline = Deadline(10.0, clock=clock)
+    assert Deadline.of(deadline) is deadline, "a running deadline is carried, not started again"
+    clock.now += 4
+    fair, capped = deadline.step(3), deadline.step(2, at_most=1.5)
+    assert (fair.seconds, fair.remaining(), capped.seconds, capped.remaining()) == (2.0, 2.0, 1.5, 1.5)
+    clock.now += 5
+    assert (fair.remaining(), deadline.remaining(), deadline.step(1).remaining()) == (0.0, 1.0, 1.0)
+    assert Deadline.of(7.0, clock).remaining() == 7.0, "seconds start now"
+
+
 def test_breaker_opens_after_consecutive_retryable_failures_and_a_probe_decides() -> None:
     clock = Clock()
     breaker = CircuitBreaker("grok", "m", threshold=3, cooldown_s=30, clock=clock)

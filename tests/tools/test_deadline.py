@@ -75,9 +75,7 @@ async def test_a_call_that_waits_for_its_thread_still_ends_within_its_deadline(
     assert "deadline" in text_of(second), text_of(second)
 
 
-async def test_a_client_slow_to_list_its_roots_does_not_stretch_the_call(
-    fake: FakeProvider, tmp_path: Path
-) -> None:
+async def test_a_client_slow_to_list_its_roots_does_not_stretch_the_call(fake: FakeProvider, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "notes.txt").write_text("read me")
