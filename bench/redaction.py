@@ -1,4 +1,4 @@
-"""Row 13 of the benchmark: masking the keys in a long answer (every answer passes `Redactor.redact` before
+"""Row 14 of the benchmark: masking the keys in a long answer (every answer passes `Redactor.redact` before
 it leaves the server), against the least an exact search must do in the same run.
 
 The answer is 100,000 characters of ordinary text with no key in it (the common case: the whole text is

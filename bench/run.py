@@ -599,12 +599,12 @@ def http_overhead(port_0: int, calls: int) -> list[Row]:
     return [Row("12. HTTP over stdio: one ask_ai, L = 0, median added", value, "<= 3 ms", added_ms <= 3)]
 
 
-# -- 13. masking keys -------------------------------------------------------------------------------
+# -- 14. masking keys -------------------------------------------------------------------------------
 
 
 def masking_row(repeats: int) -> list[Row]:
     value, ratio, _ = masking_cost(repeats)
-    measure = f"13. masking 6 keys in a {ANSWER_CHARS:,}-character answer (none in it) vs a str.find per key block"
+    measure = f"14. masking 6 keys in a {ANSWER_CHARS:,}-character answer (none in it) vs a str.find per key block"
     return [Row(measure, value, "<= 2 x the finds", ratio <= 2)]
 
 
