@@ -1,7 +1,8 @@
 """What is asked of an AI and what comes back, independent of the provider.
 
 One frozen `Request` travels from the tool that builds it, through the resilient caller, to the client
-that translates it for an SDK; the caller reads its time limits, the client its content.
+that translates it for an SDK; the caller reads its time limits (its deadline, made when the tool call came
+in, is the one every wait of the call counts against), the client its content.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Literal
 from core.config.defaults import TEMPERATURE
 from core.files.reader import Image
 from core.money.prices import UNKNOWN, Price
+from core.resilience.deadline import Deadline
 
 __all__ = ["Completion", "Message", "Request", "Usage"]
 
@@ -38,8 +40,10 @@ class Request:
         max_tokens: Cap on the answer's length; None leaves it to the provider.
         model: The model to ask; None means the AI's configured model.
         timeout: Seconds one attempt may take; None means the AI's configured timeout.
-        deadline: Seconds the whole call may take, retries and waiting for a slot included; None means
-            the server's default (`ask_deadline_s`).
+        deadline: When the whole call must end, retries and waiting for a slot included: a running
+            `Deadline` (a tool's, made as the call came in, so that what the call waited for before asking
+            counts too), or seconds from when the call starts; None means the server's default
+            (`ask_deadline_s`).
         images: Images sent with the prompt, as image parts of the last user turn (the caller leaves them
             out for an AI that does not take images).
     """
@@ -51,7 +55,7 @@ class Request:
     max_tokens: int | None = None
     model: str | None = None
     timeout: float | None = None
-    deadline: float | None = None
+    deadline: Deadline | float | None = None
     tool: str | None = None  # the tool that asked, the thread it continues, and who asked: for the ledger
     thread_id: str | None = None
     caller: str | None = None

@@ -10,9 +10,12 @@ import email.utils
 import json
 import logging
 import re
+import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -26,6 +29,7 @@ from core.errors import (
     BadRequest,
     ContentBlocked,
     EmptyResponse,
+    InternalError,
     InvalidResponse,
     ModelNotFound,
     ProviderError,
@@ -40,6 +44,8 @@ from core.redact import Redactor, safe_origin
 __all__ = [
     "GEMINI_BLOCK_REASONS",
     "MODEL_LIST",
+    "OWN_PACKAGES",
+    "UNREADABLE",
     "ErrorAnswer",
     "answer_of",
     "enum_name",
@@ -49,6 +55,7 @@ __all__ = [
     "openai_error",
     "openai_usage",
     "parse_retry_after",
+    "raised_by_a_library",
     "read_gemini",
     "read_gemini_models",
     "read_openai",
@@ -167,13 +174,25 @@ def _status_error(ai: str, model: str, status: int, reason: str, headers: Mappin
 Translate = Callable[[str, str, BaseException, Redactor], ProviderError | None]
 
 
+# What reading an unreadable body raises when the SDK does not name it (its JSON reading: a RecursionError
+# for one nested too deep, a ValueError or UnicodeDecodeError for one that is not JSON or not UTF-8).
+UNREADABLE = (RecursionError, ValueError)
+# This project's own top-level packages and modules: code of theirs is ours, even installed in site-packages.
+OWN_PACKAGES = frozenset({"ai", "callers", "collab", "core", "tools", "server", "check"})
+
+
 @contextmanager
 def answer_of(ai: str, model: str, redactor: Redactor, translate: Translate) -> Iterator[None]:
     """Around sending a request and reading its answer: whatever is raised in here becomes a typed
     `ProviderError` for this AI. The request was built before (so it has been sent, or the SDK failed in
-    a way that its sync twin would repeat), and an answer that arrived is never sent again: a failure
-    the SDK does not name (a RecursionError, a ValueError, a UnicodeDecodeError in its JSON reading) is
-    an `InvalidResponse`, retried like any unreadable answer. A whole answer longer than the cap
+    a way that its sync twin would repeat), and an answer that arrived is never sent again.
+
+    A failure the SDK does not name is an `InvalidResponse`, retried like any unreadable answer, when it
+    is a parse error (`UNREADABLE`: a RecursionError, a ValueError, a UnicodeDecodeError in its JSON
+    reading) or when the SDK's own code raised it reading the answer (`raised_by_a_library`: google-genai
+    meeting a finish reason that is an object). Anything else (a TypeError, an AttributeError... in our
+    readers) is a bug of ours, not the provider's: logged with its traceback and raised as an
+    `InternalError`, which is never retried. A whole answer longer than the cap
     (ai.body_cap) is an `AnswerTooLarge`, whichever SDK read it.
 
     Raises:
@@ -192,10 +211,29 @@ def answer_of(ai: str, model: str, redactor: Redactor, translate: Translate) -> 
         ) from cut
     except Exception as error:  # everything here belongs to the answer; the SDKs' own are mapped first
         mapped = translate(ai, model, error, redactor)
-        if mapped is None:
+        if mapped is None and (isinstance(error, UNREADABLE) or raised_by_a_library(error)):
             logger.debug("%s: unreadable answer", ai, exc_info=True)
             mapped = InvalidResponse(ai, model, f"unreadable answer ({type(error).__name__})")
+        elif mapped is None:
+            logger.exception("%s: internal error while reading the answer", ai)
+            mapped = InternalError(
+                ai, model, f"internal error while reading the answer ({type(error).__name__}); see the server log"
+            )
         raise mapped from error
+
+
+def raised_by_a_library(error: BaseException) -> bool:
+    """Whether `error` was raised in an installed library's code (an SDK reading the answer), not in ours:
+    the innermost frame that is not the standard library's decides (what a library called it with, or what
+    we did). A library's code lives in a site-packages (or dist-packages) directory; ours may too, when
+    installed, and is told apart by its package (`OWN_PACKAGES`)."""
+    for frame, _ in reversed(list(traceback.walk_tb(error.__traceback__))):
+        package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        if package in sys.stdlib_module_names:
+            continue
+        installed = {"site-packages", "dist-packages"} & set(Path(frame.f_code.co_filename).parts)
+        return bool(installed) and package not in OWN_PACKAGES
+    return False
 
 
 # -- OpenAI-compatible ----------------------------------------------------------------------------

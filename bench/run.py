@@ -36,6 +36,7 @@ import httpx2  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
 from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
+from bench.redaction import ANSWER_CHARS, masking_cost  # noqa: E402
 from bench.spending import spending_overhead  # noqa: E402
 from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
@@ -649,6 +650,15 @@ def huge_answers(max_answer_bytes: int | None = None) -> list[Row]:
     return [Row(measure, value, "<= 512 MiB", peak <= 512 and cut == len(names))]
 
 
+# -- 14. masking keys -------------------------------------------------------------------------------
+
+
+def masking_row(repeats: int) -> list[Row]:
+    value, ratio, _ = masking_cost(repeats)
+    measure = f"14. masking 6 keys in a {ANSWER_CHARS:,}-character answer (none in it) vs a str.find per key block"
+    return [Row(measure, value, "<= 2 x the finds", ratio <= 2)]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -686,6 +696,7 @@ def main() -> int:
         rows += http_clients(port_l, latency, 20 if quick else 200)
         rows += http_overhead(port_0, 20 if quick else 300)
         rows += huge_answers()
+    rows += masking_row(5 if quick else 100)
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"

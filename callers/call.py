@@ -69,7 +69,8 @@ async def completed(
     if request.images and not route.config.takes_images:
         request = dataclasses.replace(request, images=())  # no provider gets images it cannot take
     model = request.model or route.model
-    budget = Deadline(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
+    # The tool's deadline when it made one (what the call waited for before this counts too), else from now.
+    budget = Deadline.of(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
     own_limit = request.timeout or route.config.timeout
     started = time.perf_counter()
     sending = Sending()  # what a cancelled call had with the provider, for its ledger row
@@ -103,7 +104,7 @@ async def completed(
         guard.metrics.retried()
         logger.info("%s: %s; retrying in %.2f s", route.name, error, delay)
 
-    reservation = await admit(app, route, request) if ledger else None  # the caps, before anything is sent
+    reservation = await admit(app, route, request, budget) if ledger else None  # the caps, before sending
     try:
         completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
     except ProviderError as error:
@@ -207,11 +208,13 @@ def _noted(completion: Completion) -> Completion:
 async def _take_slot(route: Route, model: str, budget: Deadline) -> None:
     """Wait for one of the AI's concurrency slots, but not past the call's deadline."""
     limiter = route.guard.limiter
+    if budget.remaining() <= 0:  # what the call waited for before (its thread, the store...) took it all
+        raise DeadlineReached(
+            route.name, model, f"no time was left of the call's deadline_s of {budget.seconds:.3g} s to ask it"
+        )
     waited = DeadlineReached(
         route.name, model, f"no free slot before the deadline ({limiter.in_flight} requests in flight)"
     )
-    if budget.remaining() <= 0:
-        raise waited
     try:
         with anyio.fail_after(budget.remaining()):
             await limiter.acquire()

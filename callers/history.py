@@ -21,11 +21,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 
+import anyio
+
 from ai.request import Message
 from callers.app import Junior, Route, split_name
-from callers.result import AIResult
+from callers.fanout import AIResult
 from core.config.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, HISTORY_SHARE
 from core.errors import StoreUnavailable, ThreadBusy
+from core.resilience.deadline import Deadline
 from core.resilience.locks import LockTimeout
 from core.store.turns import NewTurn, Turn
 
@@ -196,31 +199,43 @@ class Conversation:
 
 @contextlib.asynccontextmanager
 async def conversation(
-    app: Junior, continuation_id: str | None, *, title: str, deadline_s: float, owner: str | None = None
+    app: Junior, continuation_id: str | None, *, title: str, deadline_s: float | Deadline, owner: str | None = None
 ) -> AsyncIterator[Conversation]:
     """The thread `continuation_id` continues (None: a new one, made when the call is recorded), held for
-    the call: other calls on it in this process wait, up to `deadline_s`. With an `owner`, only a thread
-    of theirs can be continued, and a new one is theirs.
+    the call: other calls on it in this process wait, within the call's deadline (`deadline_s`: seconds
+    from now, or the call's running `Deadline`), and so does reading the thread. With an `owner`, only a
+    thread of theirs can be continued, and a new one is theirs.
 
     Raises:
         UnknownThread: no such thread (never made, expired or deleted).
-        ThreadBusy: another call on the thread kept it longer than `deadline_s`.
+        ThreadBusy: another call on the thread kept it past the call's deadline.
     """
     if continuation_id is None:
         yield Conversation(app, None, (), title_of(title), [], owner=owner)
         return
+    deadline = Deadline.of(deadline_s, app.clock)
+    waiting_s = deadline.remaining()
     try:
-        async with app.thread_locks.hold(continuation_id, timeout_s=deadline_s):
-            yield await _continued(app, continuation_id, owner)
+        async with app.thread_locks.hold(continuation_id, timeout_s=waiting_s):
+            yield await _continued(app, continuation_id, owner, deadline)
     except LockTimeout as error:
-        raise ThreadBusy(continuation_id, deadline_s) from error
+        raise ThreadBusy(continuation_id, waiting_s) from error
 
 
-async def _continued(app: Junior, continuation_id: str, owner: str | None) -> Conversation:
+async def _continued(app: Junior, continuation_id: str, owner: str | None, deadline: Deadline) -> Conversation:
     try:
-        store = await app.store()
-        turns = await store.threads.turns(continuation_id, owner=owner)
+        # A store operation already begun ends within its own limit (core/store/database.py): not cut in the middle.
+        with anyio.move_on_after(deadline.remaining()) as reading:
+            store = await app.store()
+            turns = await store.threads.turns(continuation_id, owner=owner)
     except StoreUnavailable as error:
-        note = f"this call went without the thread's history: {error}"
-        return Conversation(app, continuation_id, (), "", [note], readable=False, owner=owner)
+        return _unread(app, continuation_id, owner, str(error))
+    if reading.cancelled_caught:
+        return _unread(app, continuation_id, owner, "the store did not answer before the call's deadline")
     return Conversation(app, continuation_id, tuple(turns), "", [], owner=owner)
+
+
+def _unread(app: Junior, continuation_id: str, owner: str | None, why: str) -> Conversation:
+    """A call that goes without its thread's history (and is not recorded in it), saying why."""
+    note = f"this call went without the thread's history: {why}"
+    return Conversation(app, continuation_id, (), "", [note], readable=False, owner=owner)

@@ -1,7 +1,7 @@
 """What a call may spend, and what it spent: checked against the caps before anything is sent, written to
 the ledger once the answer is in hand; and what an answer costs at one configured AI.
 
-    reservation = await admit(app, route, request)     # raises BudgetExceeded, or refuses to spend blind
+    reservation = await admit(app, route, request, deadline)  # raises BudgetExceeded, or refuses to spend blind
     ... the call ...
     book(app, route, request, reservation, outcome)    # the ledger row, in the background
 
@@ -48,9 +48,10 @@ from ai.request import Completion, Request
 from ai.stream import Received
 from callers.app import Junior, Route
 from core.config.settings import AIConfig, caps_for
-from core.errors import AIUnavailable, StoreUnavailable
+from core.errors import AIUnavailable, DeadlineReached, StoreUnavailable
 from core.money.caps import check_call_cost
 from core.money.prices import Price, genai_provider, load_price_list, price_list_loaded, price_of, worst_case_usd
+from core.resilience.deadline import Deadline
 
 __all__ = ["Outcome", "Sending", "admit", "book", "ledger_note", "price_for", "streamed_cost_for", "worst_case_for"]
 
@@ -121,14 +122,16 @@ def ledger_note(
     return "; ".join(notes) or None
 
 
-async def admit(app: Junior, route: Route, request: Request) -> int | None:
+async def admit(app: Junior, route: Route, request: Request, deadline: Deadline) -> int | None:
     """Check the call against the caps and reserve its worst case; the reservation's id, or None when no
-    cap holds this AI (then nothing was asked of the store).
+    cap holds this AI (then nothing was asked of the store). Opening the store waits within the call's
+    `deadline` (the reservation itself, once begun, is not cut: its id would be lost with it).
 
     Raises:
         BudgetExceeded: the call's worst case is over `max_usd_per_call`, or over a daily or monthly cap.
         AIUnavailable: caps are set and the call cannot be checked (its model has no known price, or
             the store cannot be used): refused rather than spend blind.
+        DeadlineReached: the store did not open before the call's deadline.
     """
     settings = app.settings
     caps = caps_for(settings, route.name)
@@ -146,7 +149,10 @@ async def admit(app: Junior, route: Route, request: Request) -> int | None:
     if not caps:
         return None
     try:
-        store = await app.store()
+        with anyio.move_on_after(deadline.remaining()) as opening:
+            store = await app.store()
+        if opening.cancelled_caught:
+            raise DeadlineReached(route.name, model, "the store, which holds the spending caps, did not open in time")
         return await store.ledger.reserve(
             caps=caps,
             ai=route.name,

@@ -23,6 +23,7 @@ from callers.quorum import not_waited_for
 from collab.council import HOST, CouncilResult, run_council
 from collab.shared import Notify, say
 from core.errors import InvalidRequest
+from core.resilience.deadline import Deadline
 
 __all__ = [
     "ConsensusResult",
@@ -260,7 +261,7 @@ async def run_consensus(
     options: list[str] | None = None,
     ais: Iterable[str] | None = None,
     *,
-    deadline_s: float,
+    deadline_s: float | Deadline,
     notify: Notify | None = None,
     history: History | None = None,
     method: Method = "vote",
@@ -271,7 +272,8 @@ async def run_consensus(
     turns per AI); tally their votes (`vote`: `host_answer`, the host's own, is one more vote, "host"),
     or hold a council (`council`: collab.council, `chairman` writing the final answer). Once the rest
     cannot change a vote's outcome (`decided`), the AIs still asked are cancelled and named in
-    `not_waited_for` and the notes.
+    `not_waited_for` and the notes. All within `deadline_s`: seconds from now, or the call's running
+    `Deadline`.
 
     Raises:
         InvalidRequest: bad options, an unknown method.

@@ -158,7 +158,7 @@ async def run_council(
     question: str,
     ais: Iterable[str] | None = None,
     *,
-    deadline_s: float,
+    deadline_s: float | Deadline,
     options: Sequence[str] | None = None,
     host_answer: str | None = None,
     chairman: str | None = None,
@@ -183,7 +183,7 @@ async def run_council(
     if host_answer is not None and HOST in names:
         raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
     rng = rng or random.Random()
-    deadline = Deadline(deadline_s, app.clock)
+    deadline = Deadline.of(deadline_s, app.clock)
 
     async def heard(result: AIResult, stage: str) -> None:
         await say(notify, f"{stage}: {result.describe()}")
@@ -191,7 +191,7 @@ async def run_council(
     ask = Request(answer_prompt(question, options), system=ANSWER_SYSTEM, temperature=ANSWER_TEMPERATURE)
     answers = await ask_each(
         app,
-        dict.fromkeys(names, replace(ask, deadline=deadline.share(STAGES))),
+        dict.fromkeys(names, replace(ask, deadline=deadline.step(STAGES))),
         lambda r: heard(r, "answer"),
         history=history,
     )
@@ -229,7 +229,7 @@ async def run_council(
     else:
         reviewers = [r.ai for r in answered]
         shown = {reviewer: arrange(candidates, reviewer, rng, shuffle) for reviewer in reviewers}
-        review = Request("", system=REVIEW_SYSTEM, temperature=REVIEW_TEMPERATURE, deadline=deadline.share(2))
+        review = Request("", system=REVIEW_SYSTEM, temperature=REVIEW_TEMPERATURE, deadline=deadline.step(2))
         requests = {reviewer: review.asking(review_prompt(question, shown[reviewer], texts)) for reviewer in reviewers}
         reviews = await ask_each(app, requests, lambda r: heard(r, "review"), history=history)
         notes.extend(f"{r.ai} did not review: {r.error_kind}: {r.error}" for r in reviews if not r.ok)
@@ -288,7 +288,7 @@ async def _chair(
         for d in result.dissent
     ]
     prompt = chairman_prompt(result.question, shown, texts, result.scores, dissent)
-    request = Request(prompt, temperature=CHAIR_TEMPERATURE, deadline=deadline.remaining())
+    request = Request(prompt, temperature=CHAIR_TEMPERATURE, deadline=deadline)
     [synthesis] = await ask_each(app, {chair: request}, history=history)
     await say(notify, f"chairman: {synthesis.describe()}")
     if not synthesis.ok:

@@ -104,7 +104,7 @@ async def run_debate(
     ais: Iterable[str] | None = None,
     rounds: int = 2,
     *,
-    deadline_s: float,
+    deadline_s: float | Deadline,
     round_s: float = DEBATE_ROUND_S,
     notify: Notify | None = None,
     history: History | None = None,
@@ -118,7 +118,9 @@ async def run_debate(
     the summary reads it as the host's.
 
     An AI that fails drops out with a note; the debate goes on while at least two remain. Every round
-    (and the summary) gets a fair share of the time left before `deadline_s`, and a round at most `round_s`.
+    (and the summary) gets a fair share of the time left before the deadline (`deadline_s`: seconds from
+    now, or the call's running `Deadline`, made by the tool as the call came in), and a round at most
+    `round_s`.
     `history` (a thread's earlier turns, per AI) comes before every prompt.
 
     Raises:
@@ -134,7 +136,7 @@ async def run_debate(
         raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
     rng = rng or random.Random()
     labels = participant_labels([*names, HOST], rng) if host_answer is not None else {}
-    deadline = Deadline(deadline_s, app.clock)
+    deadline = Deadline.of(deadline_s, app.clock)
     statements: dict[str, str] = {HOST: host_answer.strip()} if host_answer is not None else {}
     latencies: dict[str, float] = {}
     played: list[DebateRound] = []
@@ -150,8 +152,8 @@ async def run_debate(
             await say(notify, f"round {number}: {result.describe()}")
 
         # This round, the later ones and the summary share what is left of the time.
-        share = min(round_s, deadline.share(rounds - number + 2))
-        ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=share)
+        this_round = deadline.step(rounds - number + 2, at_most=round_s)
+        ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=this_round)
         requests = {
             name: ask.asking(_prompt(topic, number, rounds, name, statements, active, labels, rng)) for name in active
         }
@@ -202,7 +204,7 @@ async def _summarize(
         return None
     summarizer = min(active, key=lambda name: latencies[name])
     final = {name: statements[name] for name in [*active, HOST] if name in statements}
-    request = Request(summary_prompt(topic, final), temperature=0.3, deadline=deadline.remaining())
+    request = Request(summary_prompt(topic, final), temperature=0.3, deadline=deadline)
     [summary] = await ask_each(app, {summarizer: request})
     await say(notify, f"summary: {summary.describe()}")
     if not summary.ok:

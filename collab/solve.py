@@ -60,19 +60,19 @@ async def run_solve(
     ais: Iterable[str] | None = None,
     approach: Approach = "parallel",
     *,
-    deadline_s: float,
+    deadline_s: float | Deadline,
     notify: Notify | None = None,
     history: History | None = None,
 ) -> SolveResult:
-    """Solve `problem` with several AIs, within `deadline_s`; `history` (a thread's earlier turns, per AI)
-    comes before every prompt.
+    """Solve `problem` with several AIs, within `deadline_s` (seconds from now, or the call's running
+    `Deadline`); `history` (a thread's earlier turns, per AI) comes before every prompt.
 
     Raises:
         InvalidRequest: an unknown approach.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
     names = [route.label for route in app.select(ais)]
-    deadline = Deadline(deadline_s, app.clock)
+    deadline = Deadline.of(deadline_s, app.clock)
     if approach == "parallel":
         return await _parallel(app, problem, names, deadline, notify, history)
     if approach == "sequential":
@@ -87,7 +87,7 @@ async def _parallel(
         await say(notify, f"proposal: {result.describe()}")
 
     # The proposals and the synthesis share the time: half each, at most.
-    propose = Request(propose_prompt(problem), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(2))
+    propose = Request(propose_prompt(problem), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.step(2))
     proposals = await ask_each(app, dict.fromkeys(names, propose), heard, history=history)
     notes = [f"{r.ai} did not propose: {r.error_kind}: {r.error}" for r in proposals if not r.ok]
     good = [r for r in proposals if r.ok and r.text]
@@ -107,7 +107,7 @@ async def _parallel(
     combine = synthesis_prompt(problem, {r.ai: r.text or "" for r in good})
     [synthesis] = await ask_each(
         app,
-        {synthesizer: Request(combine, system=SYSTEM, temperature=0.3, deadline=deadline.remaining())},
+        {synthesizer: Request(combine, system=SYSTEM, temperature=0.3, deadline=deadline)},
         history=history,
     )
     await say(notify, f"synthesis: {synthesis.describe()}")
@@ -128,7 +128,7 @@ async def _sequential(
             notes.append(f"The deadline was reached before {', '.join(names[index:])} could refine the solution.")
             break
         prompt = propose_prompt(problem) if current is None else refine_prompt(problem, current.ai, current.text or "")
-        request = Request(prompt, system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.share(len(names) - index))
+        request = Request(prompt, system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.step(len(names) - index))
         [step] = await ask_each(app, {name: request}, history=history)
         steps.append(step)
         await say(notify, f"step {index + 1} of {len(names)}: {step.describe()}")

@@ -25,7 +25,8 @@
         │   └── AnswerTooLarge      a whole answer longer than max_answer_bytes: reading stopped there
         ├── EmptyResponse           the provider answered with no text
         ├── ContentBlocked          a safety or content filter stopped the answer
-        └── CircuitOpen             the AI failed too often lately; calls fail at once (carries retry_in)
+        ├── CircuitOpen             the AI failed too often lately; calls fail at once (carries retry_in)
+        └── InternalError           our own code failed on the answer (a bug, logged with its traceback)
 
 Every ProviderError carries `ai`, `model`, `status_code` (None when there was no HTTP answer), a
 readable `reason` and a short `kind`; it is raised `from` the SDK exception. No message ever contains
@@ -51,6 +52,7 @@ __all__ = [
     "DeadlineReached",
     "EmptyResponse",
     "FileRefused",
+    "InternalError",
     "InvalidRequest",
     "InvalidResponse",
     "JuniorAIError",
@@ -395,3 +397,10 @@ class CircuitOpen(ProviderError):
     def __init__(self, ai: str, model: str, reason: str, retry_in: float) -> None:
         self.retry_in = retry_in
         super().__init__(ai, model, reason)
+
+
+class InternalError(ProviderError):
+    """Our own code failed on the provider's answer (a bug, not the provider's doing): logged with its
+    traceback where it happened, never retried (asking again would fail the same way, and be billed again)."""
+
+    kind = "internal"

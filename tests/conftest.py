@@ -12,7 +12,7 @@ import pytest
 from callers import Junior, seed
 from core.config.settings import Settings, load_settings
 from tests.fakes import FakeProvider
-from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
+from tests.helpers import FAST_RETRIES, credentials_for, require, write_credentials
 from tests.postgres import NO_POSTGRES, PostgresServer, binaries, running_postgres
 
 
@@ -29,10 +29,9 @@ def _data_dir_of_its_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """A real PostgreSQL server for the session (initdb + pg_ctl on loopback); skips when there is none."""
-    bin_dir = binaries()
-    if bin_dir is None:
-        pytest.skip(NO_POSTGRES)
+    """A real PostgreSQL server for the session (initdb + pg_ctl on loopback); skips when there is none
+    (in CI: fails, `tests.helpers.missing`)."""
+    bin_dir = require("PostgreSQL", binaries(), NO_POSTGRES)
     started = time.monotonic()
     with running_postgres(bin_dir) as server:
         print(f"PostgreSQL from {bin_dir} on port {server.port}: started in {time.monotonic() - started:.2f} s")

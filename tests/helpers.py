@@ -1,15 +1,17 @@
 """What the tests share that is not a fixture: configurations pointing at the fake provider, a clock a
-test moves by hand, a server whose applications a test can see, and raw JSON-RPC over a server process."""
+test moves by hand, a server whose applications a test can see, raw JSON-RPC over a server process, and
+`require`, through which every test whose real dependency is missing skips (or, in CI, fails)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import pytest
@@ -19,6 +21,8 @@ from core.config.credentials import PROJECT_ROOT
 from core.config.settings import Settings
 from serve.main import build_server
 from tests.fakes import FakeProvider
+
+T = TypeVar("T")
 
 ALL_AIS = ("gemini", "openai", "grok", "deepseek", "openrouter", "ollama")
 KEY_ENV = {
@@ -170,17 +174,41 @@ def frames(*messages: dict[str, Any]) -> list[bytes]:
     return [json.dumps(m).encode() + b"\n" for m in messages]
 
 
+# -- real dependencies: skipped where missing, except in CI -------------------------------------------
+
+
+def in_ci() -> bool:
+    """Whether this is a CI run: `CI` is set to true (as GitHub Actions and most CI services do; `.ci/run`
+    sets it unless told otherwise)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def missing(what: str, why: str) -> NoReturn:
+    """The test's real dependency `what` (PostgreSQL, nginx, a Node client...) is not here: the test skips,
+    saying `why`; in CI it fails saying so instead, so that CI cannot pass by skipping what it must run."""
+    if in_ci():
+        pytest.fail(f"{what} is missing, and under CI=true a test does not skip for that: {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def require(what: str, found: T | None, why: str) -> T:
+    """`found`, the test's real dependency `what`, when it is there (not None); else `missing(what, why)`."""
+    if found is None:
+        missing(what, why)
+    return found
+
+
 # -- clients from npm -----------------------------------------------------------------------------
 
 
 def npm_client(package: str, prefix: Path, binary: str, what: str, *also: str) -> Path:
     """The npm `package`'s `binary` ("name@version"), installed under `prefix` with the packages `also`
-    unless those very versions are there already (CI installs them first; see .ci/run); skips the test,
-    saying why, where node and npm are missing or the registry cannot be reached."""
+    unless those very versions are there already (CI installs them first; see .ci/run); where node and npm
+    are missing or the registry cannot be reached, the test skips saying why (in CI: fails, `missing`)."""
     path = prefix / "node_modules" / ".bin" / binary
     if not (path.exists() and all(_npm_installed(prefix, spec) for spec in (package, *also))):
         if not (shutil.which("node") and shutil.which("npm")):
-            pytest.skip(f"node and npm are not installed: the {what} test needs them")
+            missing("node and npm", f"node and npm are not installed: the {what} test needs them")
         done = subprocess.run(
             ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", *also, package],
             capture_output=True,
@@ -188,7 +216,7 @@ def npm_client(package: str, prefix: Path, binary: str, what: str, *also: str) -
             timeout=600,
         )
         if done.returncode != 0 or not path.exists():
-            pytest.skip(f"could not install {package} from the npm registry: {done.stderr[-500:]}")
+            missing(what, f"could not install {package} from the npm registry: {done.stderr[-500:]}")
     return path
 
 

@@ -2,7 +2,7 @@
 with a generated configuration in a temporary directory (its pid file, logs and temporary files there
 too), listening on a loopback port, balancing round-robin over the given upstream ports with the proxy
 settings Streamable HTTP needs (the same as deploy/nginx.conf). `.ci/run` installs the package; without
-it, `binary()` is None and the tests that need it skip, saying so.
+nginx on PATH, `binary()` is None and the tests that need it skip, saying so (in CI: fail).
 
 As root, nginx's workers run as `nobody`: the directory is made readable to them (it holds no secret).
 """
@@ -23,8 +23,9 @@ from pathlib import Path
 __all__ = ["NO_NGINX", "NginxServer", "binary", "config_text", "running_nginx"]
 
 NO_NGINX = (
-    "nginx was not found (on PATH or as /usr/sbin/nginx): install Debian's nginx package "
-    "(apt-get install nginx; .ci/run does) to run the two-replica tests"
+    "nginx was not found on PATH: install Debian's nginx package (apt-get install nginx; .ci/run does), and "
+    "put its directory on PATH (Debian's is /usr/sbin, which a non-root user's PATH may lack), to run the "
+    "two-replica tests"
 )
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -50,8 +51,9 @@ class NginxServer:
 
 
 def binary() -> Path | None:
-    """nginx: PATH's, else Debian's /usr/sbin/nginx (not on a non-root user's PATH); None when there is none."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    """nginx on PATH, as `.ci/run` looks for it; None when there is none. PATH only: an nginx hidden from
+    PATH is missing, wherever it is installed."""
+    found = shutil.which("nginx")
     return Path(found) if found else None
 
 

@@ -1,7 +1,7 @@
 """A real PostgreSQL server for the tests: `initdb` and `pg_ctl` into a temporary directory, on a free
 loopback port, with trust authentication and fsync off (the tests' data is thrown away). Debian's
 `postgresql` package provides the binaries (`.ci/run` installs it); without them, `binaries()` is None and
-the tests that need the server skip, saying so.
+the tests that need the server skip, saying so (in CI: fail, `tests.helpers.missing`).
 
 initdb refuses to run as root: as root, the server runs as the `postgres` user if there is one, else
 `nobody`, in a directory that user owns.

@@ -4,7 +4,7 @@ says to add it, `claude mcp add junior-ai -- python3 /path/to/run.py serve`, in 
 `claude mcp list` must report it connected, and the init line of `claude -p` must list our tools. Nothing
 leaves the machine: there is no Anthropic key, `ANTHROPIC_BASE_URL` points at a closed loopback port, and
 the CLI's updater and non-essential traffic are off; the prompt itself fails ("Not logged in"), after the
-init line. `.ci/run` installs the CLI; without node and npm the test is skipped, saying why.
+init line. `.ci/run` installs the CLI; without node and npm the test is skipped, saying why (in CI it fails).
 """
 
 from __future__ import annotations

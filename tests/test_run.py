@@ -19,6 +19,7 @@ import pytest
 
 import run
 from core.config.credentials import PROJECT_ROOT
+from tests.helpers import missing, require
 
 OLD_VERSIONS = ("3.10", "3.9", "3.8", "3.7", "3.6")
 TINY_PYPROJECT = """\
@@ -67,20 +68,19 @@ def find_interpreter(version: str) -> Interpreter | None:
 
 
 def old_interpreter(version: str) -> Interpreter:
-    """`python<version>`; skips the test when there is none."""
-    found = find_interpreter(version)
-    if found is None:
-        pytest.skip(f"no Python {version} here (looked for python{version} on PATH and in {PYENV_VERSIONS})")
-    return found
+    """`python<version>`; the test skips when there is none (in CI: fails, `tests.helpers.missing`)."""
+    where = f"looked for python{version} on PATH and in {PYENV_VERSIONS}"
+    return require(f"Python {version}", find_interpreter(version), f"no Python {version} here ({where})")
 
 
 def any_old_interpreter() -> Interpreter:
-    """The newest interpreter older than 3.11 there is; skips the test when there is none."""
+    """The newest interpreter older than 3.11 there is; the test skips when there is none (in CI: fails)."""
     for version in OLD_VERSIONS:
         found = find_interpreter(version)
         if found is not None:
             return found
-    pytest.skip(f"no Python older than 3.11 here (looked for python3.6 to 3.10 on PATH and in {PYENV_VERSIONS})")
+    where = f"looked for python3.6 to 3.10 on PATH and in {PYENV_VERSIONS}"
+    missing("a Python older than 3.11", f"no Python older than 3.11 here ({where})")
 
 
 def copy_of_run_py(directory: Path, pyproject: str | None = None) -> Path:

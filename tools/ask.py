@@ -14,6 +14,7 @@ from callers.quorum import check_min_answers, not_waited_for, quorum
 from collab.modes import MODES, ModeName
 from core.config.settings import Settings
 from core.errors import BudgetExceeded, ProviderError
+from core.resilience.deadline import Deadline
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section
 from tools.params import (
     MAX_NAME_CHARS,
@@ -43,17 +44,15 @@ class AskAllResult(BaseModel):
     not_waited_for: list[str] = []
 
 
-def mode_request(
-    mode: ModeName, prompt: str, temperature: float | None, max_tokens: int | None, deadline_s: float | None
-) -> Request:
-    """The request for `prompt` in `mode`: the mode's system prompt, and its temperature unless given."""
+def mode_request(mode: ModeName, prompt: str, temperature: float | None, max_tokens: int | None) -> Request:
+    """The request for `prompt` in `mode`: the mode's system prompt, and its temperature unless given (the
+    turn adds the call's deadline: `Turn.request`)."""
     chosen = MODES[mode]
     return Request(
         prompt,
         system=chosen.system,
         temperature=chosen.temperature if temperature is None else temperature,
         max_tokens=max_tokens,
-        deadline=deadline_s,
     )
 
 
@@ -81,11 +80,11 @@ async def ask_one(
         FileRefused, UnknownThread, ThreadBusy: a file or the thread cannot be used.
     """
     app = app_of(ctx)
+    deadline = Deadline(deadline_s or app.settings.ask_deadline_s, app.clock)  # as the call came in
     route = app.route(ai)
     name = route.label
-    deadline = deadline_s or app.settings.ask_deadline_s
     async with taking_turn(ctx, tool, prompt, context, continuation_id, files, [route], deadline) as turn:
-        request = turn.request(mode_request(mode, prompt, temperature, max_tokens, turn.deadline_s))
+        request = turn.request(mode_request(mode, prompt, temperature, max_tokens))
         request = replace(request, history=turn.history_for(route))
         started = time.perf_counter()
         tokens = TokenProgress(Progress(ctx, 1).note, app.clock).counter(name)  # "grok: 320 tokens"
@@ -139,12 +138,12 @@ def register(server: MCPServer, settings: Settings) -> None:
         min_answers: MinAnswers = None,
     ) -> Answer:
         app = app_of(ctx)
+        deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)  # as the call came in
         routes = app.select(ais)
         check_min_answers(min_answers, len(routes))
         enough = quorum(min_answers) if min_answers is not None else None
-        deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
-            request = turn.request(mode_request(mode, prompt, temperature, max_tokens, turn.deadline_s))
+            request = turn.request(mode_request(mode, prompt, temperature, max_tokens))
             progress = Progress(ctx, len(routes))
             results = await ask_routes(
                 app,

@@ -11,6 +11,7 @@ from collab.council import HOST, CouncilResult
 from collab.debate import MAX_ROUNDS, DebateResult, run_debate
 from collab.solve import Approach, SolveResult, run_solve
 from core.config.settings import Settings
+from core.resilience.deadline import Deadline
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check_size, section
 from tools.params import MAX_NAME_CHARS, AINames, CodeContext, ContinuationId, DeadlineS, Files, HostAnswer
 from tools.turn import taking_turn
@@ -164,17 +165,17 @@ def register(server: MCPServer, settings: Settings) -> None:
         host_answer: HostAnswer = None,
     ) -> Answer:
         app = app_of(ctx)
+        deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)  # as the call came in
         check_size(app, topic, host_answer)
         host_answer = _given(host_answer)
         routes = app.select(ais)
-        deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ai_debate", topic, None, continuation_id, files, routes, deadline) as turn:
             result = await run_debate(
                 app,
                 turn.prompt,
                 ais,
                 rounds,
-                deadline_s=turn.deadline_s,
+                deadline_s=turn.deadline,
                 round_s=app.settings.debate_round_s,
                 notify=Progress(ctx),
                 history=turn.history_for,
@@ -198,8 +199,8 @@ def register(server: MCPServer, settings: Settings) -> None:
         files: Files = None,
     ) -> Answer:
         app = app_of(ctx)
+        deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)  # as the call came in
         routes = app.select(ais)
-        deadline = deadline_s or app.settings.deadline_s
         tool = "collaborative_solve"
         async with taking_turn(ctx, tool, problem, context, continuation_id, files, routes, deadline) as turn:
             result = await run_solve(
@@ -207,7 +208,7 @@ def register(server: MCPServer, settings: Settings) -> None:
                 turn.prompt,
                 ais,
                 approach,
-                deadline_s=turn.deadline_s,
+                deadline_s=turn.deadline,
                 notify=Progress(ctx),
                 history=turn.history_for,
             )
@@ -231,17 +232,17 @@ def register(server: MCPServer, settings: Settings) -> None:
         chairman: Annotated[str | None, Field(max_length=MAX_NAME_CHARS, description="Council's chair.")] = None,
     ) -> Answer:
         app = app_of(ctx)
+        deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)  # as the call came in
         check_size(app, question, host_answer, *(options or []))
         host_answer = _given(host_answer)
         routes = app.select(ais)
-        deadline = deadline_s or app.settings.deadline_s
         async with taking_turn(ctx, "ai_consensus", question, None, continuation_id, files, routes, deadline) as turn:
             result = await run_consensus(
                 app,
                 turn.prompt,
                 options,
                 ais,
-                deadline_s=turn.deadline_s,
+                deadline_s=turn.deadline,
                 notify=Progress(ctx),
                 history=turn.history_for,
                 method=method,

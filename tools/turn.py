@@ -1,11 +1,15 @@
 """One AI-asking tool call's turn in a conversation: the thread it continues (`continuation_id`), the files
-it reads (`files`), and what it records and tells the user when it ends.
+it reads (`files`), the call's one deadline, and what it records and tells the user when it ends.
 
-    async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, 45) as turn:
-        base = Request(prompt, deadline=turn.deadline_s)   # what reading the files left of the 45 s
+    deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)     # first: as the call came in
+    async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
         results = await ask_routes(app, routes, turn.request(base), history=turn.history_for)
         await turn.record(results)
     return turn.finish(Answer(...))      # + the notes, + "continuation_id: ..."
+
+Waiting for the thread (another call on it), for the client's roots and for the store all count against the
+deadline, which the turn's requests carry to the provider: a call ends by its `deadline_s`, whatever it
+waited for first.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ai.request import Message, Request
 from callers import AIResult, Conversation, Route, conversation
 from core.files.reader import FileBundle, read_files
 from core.files.rules import allowed_roots, files_budget, printable, quoted
+from core.resilience.deadline import Deadline
 from tools.boundary import Answer, AppContext, app_of, caller, with_context
 
 __all__ = ["FILES_DEADLINE_SHARE", "ROOTS_TIMEOUT_S", "Turn", "client_roots", "taking_turn"]
@@ -45,7 +50,7 @@ class Turn:
         thread: The conversation this call is part of.
         files: What the files made (text, images, notes, hashes), or an empty bundle.
         routes: The AIs asked (for the notes on images).
-        deadline_s: What is left of the call's deadline for the AIs: all of it less the time the files took.
+        deadline: The call's deadline, made as it came in; every request of the turn carries it.
     """
 
     tool: str
@@ -53,13 +58,14 @@ class Turn:
     thread: Conversation
     files: FileBundle
     routes: Sequence[Route]
-    deadline_s: float
+    deadline: Deadline
     notes: list[str] = field(default_factory=list)
 
     def request(self, base: Request) -> Request:
-        """`base` with this turn's prompt and images."""
+        """`base` with this turn's prompt, images and deadline."""
         return replace(
             base,
+            deadline=self.deadline,
             prompt=self.prompt,
             images=self.files.images,
             tool=self.tool,
@@ -94,20 +100,22 @@ class Turn:
         ]
 
 
-async def client_roots(ctx: AppContext) -> list[str] | None:
-    """The client's MCP roots (file:// URIs), or None when it offers none or cannot say them in time."""
+async def client_roots(ctx: AppContext, deadline: Deadline) -> list[str] | None:
+    """The client's MCP roots (file:// URIs), or None when it offers none or cannot say them in time: within
+    ROOTS_TIMEOUT_S, and within the call's `deadline`."""
     capabilities = ctx.request_context.session.client_capabilities
     if capabilities is None or capabilities.roots is None:
         return None
+    limit = min(ROOTS_TIMEOUT_S, deadline.remaining())
     try:
-        with anyio.fail_after(ROOTS_TIMEOUT_S), warnings.catch_warnings():
+        with anyio.fail_after(limit), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # roots are deprecated in the newest protocol, and still used
             listed = await ctx.request_context.session.list_roots()
     except MCPError as error:  # no back-channel (the newest protocol), or the client refused: fall back
         logger.info("the client's roots could not be listed (%s); using the configured roots", error)
         return None
     except TimeoutError:
-        logger.warning("the client did not list its roots within %g s; using the configured roots", ROOTS_TIMEOUT_S)
+        logger.warning("the client did not list its roots within %.3g s; using the configured roots", limit)
         return None
     return [str(root.uri) for root in listed.roots]
 
@@ -121,10 +129,10 @@ async def taking_turn(
     continuation_id: str | None,
     files: Sequence[str] | None,
     routes: Sequence[Route],
-    deadline_s: float,
+    deadline: Deadline,
 ) -> AsyncIterator[Turn]:
-    """The call's turn: the thread held for the call (calls on it take turns), the files read, within
-    `FILES_DEADLINE_SHARE` of `deadline_s`; the time they took is taken from `Turn.deadline_s`.
+    """The call's turn: the thread held for the call (calls on it take turns), the files read, every wait
+    within `deadline`.
 
     Raises:
         InvalidRequest: the prompt and context are too large.
@@ -134,12 +142,10 @@ async def taking_turn(
     """
     app = app_of(ctx)
     text = with_context(app, prompt, context)
-    async with conversation(app, continuation_id, title=prompt, deadline_s=deadline_s, owner=caller()) as thread:
+    async with conversation(app, continuation_id, title=prompt, deadline_s=deadline, owner=caller()) as thread:
         bundle = FileBundle()
-        left = deadline_s
         if files:
-            started = app.clock()
-            roots = allowed_roots(await client_roots(ctx), app.settings)
+            roots = allowed_roots(await client_roots(ctx, deadline), app.settings)
             bundle = await read_files(
                 files,
                 roots,
@@ -147,8 +153,7 @@ async def taking_turn(
                 max_file_tokens=app.settings.max_file_tokens,
                 known=thread.known_files(routes),
                 secret_files=[app.settings.source] if app.settings.source is not None else [],
-                timeout_s=deadline_s * FILES_DEADLINE_SHARE,
+                timeout_s=deadline.remaining() * FILES_DEADLINE_SHARE,
             )
-            left = max(0.0, deadline_s - (app.clock() - started))
         asked = f"{text}\n\n--- files ---\n{bundle.text}" if bundle.text else text
-        yield Turn(tool, asked, thread, bundle, routes, left)
+        yield Turn(tool, asked, thread, bundle, routes, deadline)

@@ -1,7 +1,14 @@
-"""A deadline for a multi-step tool, shared fairly between the steps that remain."""
+"""One deadline per call: made where the call starts (the tool), carried in its `Request` to the provider,
+and shared fairly between the steps that remain; every wait on the way (the thread, the client's roots, the
+store, a concurrency slot, a retry's backoff) counts against it.
+
+    deadline = Deadline(45, app.clock)                # the tool, as the call comes in
+    first = deadline.step(3, at_most=30)               # one of 3 steps: its fair share, never past the end
+"""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +31,18 @@ class Deadline:
         self.seconds = seconds  # as the caller set it (messages name this, not what was left of it)
         self._clock = clock
         self._end = clock() + seconds
+
+    @classmethod
+    def of(cls, given: Deadline | float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """`given` when it is a running deadline (the call's, made when it came in); else one of `given`
+        seconds from now."""
+        return given if isinstance(given, Deadline) else cls(given, clock)
+
+    def step(self, steps: int, at_most: float = math.inf) -> Deadline:
+        """The deadline of the next of `steps` steps still to come (this one included): its fair share of
+        the time left (`share`), at most `at_most` seconds, never past this deadline's end. Its messages
+        name the step's seconds."""
+        return Deadline(min(at_most, self.share(steps)), self._clock)
 
     def remaining(self) -> float:
         """Seconds left, never below 0."""

@@ -16,6 +16,7 @@ import anyio
 from core.errors import (
     AnswerTooLarge,
     DeadlineReached,
+    InternalError,
     InvalidResponse,
     ProviderError,
     ProviderServerError,
@@ -33,6 +34,8 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 def should_retry(error: BaseException) -> bool:
     """Whether another attempt could succeed where this one failed."""
+    if isinstance(error, InternalError):
+        return False  # our own bug: the next answer would meet it too (and be billed again)
     if isinstance(error, (ProviderTimeout, ProviderUnreachable)):
         return True  # the network or the provider was slow: the next attempt may get through
     if isinstance(error, RateLimited):

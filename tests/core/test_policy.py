@@ -18,6 +18,7 @@ from core.errors import (
     ContentBlocked,
     DeadlineReached,
     EmptyResponse,
+    InternalError,
     InvalidResponse,
     ModelNotFound,
     ProviderError,
@@ -51,6 +52,7 @@ from core.resilience.retry import RetryPolicy, retry_delay, should_retry, with_r
         (ContentBlocked("a", "m", "safety"), False),
         (EmptyResponse("a", "m", "nothing"), False),
         (CircuitOpen("a", "m", "cooling down", 3.0), False),
+        (InternalError("a", "m", "internal error while reading the answer (TypeError)"), False),
         (ValueError("a bug"), False),
     ],
 )
@@ -281,6 +283,18 @@ def test_a_deadline_reads_its_clock() -> None:
     assert (deadline.remaining(), deadline.share(3)) == (6.0, 2.0)
     clock.now += 7
     assert deadline.remaining() == 0.0 and deadline.expired
+
+
+def test_a_step_of_a_deadline_gets_its_share_at_most_and_never_ends_after_it() -> None:
+    clock = Clock()
+    deadline = Deadline(10.0, clock=clock)
+    assert Deadline.of(deadline) is deadline, "a running deadline is carried, not started again"
+    clock.now += 4
+    fair, capped = deadline.step(3), deadline.step(2, at_most=1.5)
+    assert (fair.seconds, fair.remaining(), capped.seconds, capped.remaining()) == (2.0, 2.0, 1.5, 1.5)
+    clock.now += 5
+    assert (fair.remaining(), deadline.remaining(), deadline.step(1).remaining()) == (0.0, 1.0, 1.0)
+    assert Deadline.of(7.0, clock).remaining() == 7.0, "seconds start now"
 
 
 def test_breaker_opens_after_consecutive_retryable_failures_and_a_probe_decides() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -123,18 +122,6 @@ async def test_a_key_a_provider_echoes_partly_hidden_is_masked_in_the_result(
     text = result.content[0].text  # type: ignore[union-attr]
     assert KEY[-14:] not in text and KEY[8:22] not in text
     assert answer_of(text) == f"Your key sk-proj-****[key …{KEY[-4:]}] is fine; the rest: [key …{KEY[-4:]}]"
-
-
-def test_masking_a_long_answer_stays_cheap() -> None:
-    keys = [f"sk-test-{n}-" + "Zq8rT2vW9yB4nM6kL1pX3cV7bN0aS5dF"[n:] + f"{n:04d}" for n in range(6)]
-    redactor = Redactor(keys)
-    answer = ("Here is the fix: use `client = OpenAI()` and a retry loop; see https://example.com/x. " * 1200)[:100_000]
-    runs = 20
-    started = time.perf_counter()
-    for _ in range(runs):
-        assert redactor.redact(answer) == answer
-    per_answer = (time.perf_counter() - started) / runs
-    assert per_answer < 0.05, f"{per_answer * 1000:.1f} ms per 100,000-character answer"
 
 
 # -- a key with a stray character -----------------------------------------------------------------

@@ -24,7 +24,7 @@ from core.config.credentials import PROJECT_ROOT
 from core.config.http import token_hash
 from core.store.database import Store
 from tests.fakes import FakeProvider
-from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
+from tests.helpers import FAST_RETRIES, credentials_for, require, write_credentials
 from tests.nginx import NO_NGINX, NginxServer, binary, config_text, running_nginx
 from tests.postgres import PostgresServer, free_port
 from tests.serve.test_http import CANARY, HttpServer, server_env
@@ -51,9 +51,7 @@ class Deployment:
 @contextlib.contextmanager
 def deployed(fake: FakeProvider, root: Path, postgres: PostgresServer) -> Iterator[Deployment]:
     """Two replicas on a new database, and nginx in front; everything stopped afterwards."""
-    nginx = binary()
-    if nginx is None:
-        pytest.skip(NO_NGINX)
+    nginx = require("nginx", binary(), NO_NGINX)
     port = free_port()
     database_url = postgres.url(postgres.create_database())
     body = credentials_for(fake, ("grok", "ollama"), ollama={"prices": CENT_PER_THOUSAND}) | FAST_RETRIES

@@ -13,7 +13,7 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 
 from core.config.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
-from tests.helpers import ALL_AIS, answer_of, credentials_for, env_for, write_credentials
+from tests.helpers import ALL_AIS, answer_of, credentials_for, env_for, require, write_credentials
 
 pytestmark = pytest.mark.anyio
 SERVER = str(PROJECT_ROOT / "server.py")
@@ -78,8 +78,8 @@ async def test_keyless_start_over_stdio_lists_tools_and_guides(tmp_path: Path) -
 
 async def test_the_console_script_serves_too(fake: FakeProvider, tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "junior-ai"
-    if not script.exists():
-        pytest.skip("the junior-ai console script is not installed in this environment")
+    why = "the junior-ai console script is not installed in this environment (pip install -e . makes it)"
+    require("the junior-ai console script", script if script.exists() else None, why)
     path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok",)))
     with anyio.fail_after(30):
         async with Client(params(tmp_path, "--credentials", str(path), command=str(script))) as client:
