@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 import anyio  # noqa: E402
 from mcp import Client  # noqa: E402
 
+from bench.council_attacks import OBEY, attack_rows, attack_table  # noqa: E402
 from bench.council_sim import DEFAULT_PANEL, Item, Panel, SimAI, make_items, option_in  # noqa: E402
 from callers import Junior  # noqa: E402
 from core.config import Settings, load_settings  # noqa: E402
@@ -70,6 +71,7 @@ class Arm:
     noise: float = 0.0
     baseline: str | None = None  # the arm whose choices this one's are compared with
     via_tool: bool = False  # asked through the MCP tool (its own unseeded order) rather than run_council
+    defended: bool = True  # False: the council without its defences against its members
 
 
 @dataclass
@@ -167,7 +169,14 @@ def council_in_process(app: Junior, seed: int) -> Council:
     async def council(item: Item, arm: Arm) -> dict[str, Any]:
         rng = random.Random(f"{seed}:order:{item.number}")
         result = await run_council(
-            app, item.question, list(ORDER), deadline_s=DEADLINE_S, options=item.options, rng=rng, shuffle=arm.shuffle
+            app,
+            item.question,
+            list(ORDER),
+            deadline_s=DEADLINE_S,
+            options=item.options,
+            rng=rng,
+            shuffle=arm.shuffle,
+            defended=arm.defended,
         )
         return result.model_dump(mode="json")
 
@@ -269,7 +278,20 @@ async def council_rows(settings: Settings, items: list[Item], seed: int, bias: f
     return rows
 
 
-async def main_async(count: int, seed: int, bias: float) -> str:
+async def attack_part(settings: Settings, items: list[Item], seed: int, obey: float, play: Play) -> str:
+    """The second table (bench/council_attacks.py), through `run_council` with seeded shuffled orders."""
+    async with Junior.build(settings) as app:
+        seeded = council_in_process(app, seed)
+
+        async def council(item: Item, defended: bool) -> dict[str, Any]:
+            return await seeded(item, Arm("attack", shuffle=True, defended=defended))
+
+        rows = await attack_rows(council, items, play, obey, each_item, final_answer)
+        await drained(app)
+    return attack_table(rows)
+
+
+async def main_async(count: int, seed: int, bias: float, obey: float) -> str:
     started = time.perf_counter()
     items = make_items(count, seed)
     with tempfile.TemporaryDirectory(prefix="junior-council-") as data, FakeProvider(record=False) as fake:
@@ -290,11 +312,13 @@ async def main_async(count: int, seed: int, bias: float) -> str:
             f" (no majority on {sum(majority[i.number] is None for i in items)}) | | |",
         ]
         missing = council_available()
+        attacked = ""
         if missing is None:
             rows += await council_rows(settings, items, seed, bias, play)
+            attacked = "\n\n" + await attack_part(settings, items, seed, obey, play)
         else:
             rows.append(f"| council: skipped, {missing} | - | - | - |")
-    return table(rows, count, seed, time.perf_counter() - started)
+    return table(rows, count, seed, time.perf_counter() - started) + attacked
 
 
 class Tally(logging.Handler):
@@ -318,15 +342,20 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=None, help=f"how many items (default {ITEMS})")
     parser.add_argument("--seed", type=int, default=SEED, help=f"items, answers, reviews and orders (default {SEED})")
     parser.add_argument("--bias", type=float, default=BIAS, help=f"first-position bias, 0-1 (default {BIAS})")
+    parser.add_argument(
+        "--obey", type=float, default=OBEY, help=f"how often an unfenced note is obeyed, 0-1 (default {OBEY})"
+    )
     args = parser.parse_args()
     if not 0 <= args.bias <= 1:
         parser.error(f"--bias must be between 0 and 1 (a share of the rankings), got {args.bias}")
+    if not 0 <= args.obey <= 1:
+        parser.error(f"--obey must be between 0 and 1 (a share of the notes read), got {args.obey}")
     if args.items is not None and args.items < 1:
         parser.error(f"--items must be at least 1, got {args.items}")
     count = args.items or (QUICK_ITEMS if args.quick else ITEMS)
     tally = Tally()
     logging.getLogger().addHandler(tally)
-    print(anyio.run(main_async, count, args.seed, args.bias), flush=True)
+    print(anyio.run(main_async, count, args.seed, args.bias, args.obey), flush=True)
     if tally.seen:
         print(f"The server logged (counted, not shown one by one):\n{tally.summary()}", file=sys.stderr)
 
