@@ -1,22 +1,25 @@
 """The council simulation: does asking five AIs beat the best one, and does shuffling the order of the
-answers each reviewer sees keep a judge's first-position bias from choosing the council's answer?
+answers each reviewer sees keep a judge's first-position bias from choosing the council's answer? And
+how far can one adversarial member move it, with and without its defences (bench/council_attacks.py)?
 
-    python3 run.py bench council            # 200 items (under a minute), prints a markdown table
+    python3 run.py bench council            # 200 items (a minute or two), prints two markdown tables
     python3 run.py bench council --quick    # 20 items in seconds (the test suite runs it)
 
 No real model is asked: five simulated AIs (bench/council_sim.py) answer through the loopback fake
 provider, so every call goes through the real SDKs, the real resilient call and fan-out, and the real
 vote and council code. The vote, and the council with its own shuffled orders, are asked through the MCP
 server (`ai_consensus`, in memory); the other council runs through `run_council` itself, because the two
-switches they need, a seeded order and the order left unshuffled, are not (and should not be) tool
-parameters.
+switches they need, a seeded order and the order left unshuffled (and the defences left off), are not
+(and should not be) tool parameters.
 
 For the same items, it runs: the vote; and the council five times, with the answers shuffled per
 reviewer or shown in a fixed order (the weakest AI's answer first), with unbiased reviewers, with
 reviewers who put the response at position A first `--bias` of the time, and (the chance control) with
-reviewers who put a response at a random position first as often. Everything is seeded, so the same
-command prints the same table, but for the first council row's position-A share (the tool draws its
-own orders; by content, its answers are the same whatever the order).
+reviewers who put a response at a random position first as often. Then the second table: an adversarial
+reviewer, and an answer whose notes tell the reviewers and the chairman to pick it, obeyed `--obey` of
+the time when they are not fenced. Everything is seeded, so the same command prints the same tables, but
+for the first council row's position-A share (the tool draws its own orders; by content, its answers are
+the same whatever the order).
 """
 
 from __future__ import annotations
@@ -121,10 +124,9 @@ async def each_item(items: list[Item], work: Callable[[Item], Awaitable[None]]) 
             group.start_soon(one, item)
 
 
-async def run_vote(settings: Settings, items: list[Item]) -> tuple[dict[int, str | None], dict[str, int]]:
-    """The vote through the MCP server: its majority per item, and each AI's correct votes."""
+async def run_vote(settings: Settings, items: list[Item]) -> dict[int, str | None]:
+    """The vote through the MCP server: its majority per item."""
     majority: dict[int, str | None] = {}
-    correct = dict.fromkeys(ORDER, 0)
 
     apps: list[Junior] = []
 
@@ -139,12 +141,10 @@ async def run_vote(settings: Settings, items: list[Item]) -> tuple[dict[int, str
             result = await client.call_tool("ai_consensus", arguments)
             verdict = result.structured_content or {}
             majority[item.number] = verdict.get("majority")
-            for vote in verdict.get("votes", []):
-                correct[vote["ai"]] += vote.get("choice") == item.key
 
         await each_item(items, ask)
         await drained(apps[-1])
-    return majority, correct
+    return majority
 
 
 Council = Callable[[Item, Arm], Awaitable[dict[str, Any]]]  # one item's council, as its structured result
@@ -303,7 +303,11 @@ async def main_async(count: int, seed: int, bias: float, obey: float) -> str:
                 fake.behave(ai.name, respond=panel.respond)
 
         play(DEFAULT_PANEL)
-        majority, correct = await run_vote(settings, items)
+        majority = await run_vote(settings, items)
+        # Each AI's own answers, not its votes: the vote stops early, and whose votes it did not wait for
+        # depends on the machine's load.
+        panel = Panel(items, DEFAULT_PANEL, seed)
+        correct = {ai.name: sum(panel.choice(ai, item) == item.key for item in items) for ai in DEFAULT_PANEL}
         best = max(ORDER, key=lambda name: correct[name])
         voted = sum(majority[i.number] == i.key for i in items)
         rows = [
