@@ -1,22 +1,25 @@
 """The council simulation: does asking five AIs beat the best one, and does shuffling the order of the
-answers each reviewer sees keep a judge's first-position bias from choosing the council's answer?
+answers each reviewer sees keep a judge's first-position bias from choosing the council's answer? And
+how far can one adversarial member move it, with and without its defences (bench/council_attacks.py)?
 
-    python3 run.py bench council            # 200 items (under a minute), prints a markdown table
+    python3 run.py bench council            # 200 items (a minute or two), prints two markdown tables
     python3 run.py bench council --quick    # 20 items in seconds (the test suite runs it)
 
 No real model is asked: five simulated AIs (bench/council_sim.py) answer through the loopback fake
 provider, so every call goes through the real SDKs, the real resilient call and fan-out, and the real
 vote and council code. The vote, and the council with its own shuffled orders, are asked through the MCP
 server (`ai_consensus`, in memory); the other council runs through `run_council` itself, because the two
-switches they need, a seeded order and the order left unshuffled, are not (and should not be) tool
-parameters.
+switches they need, a seeded order and the order left unshuffled (and the defences left off), are not
+(and should not be) tool parameters.
 
 For the same items, it runs: the vote; and the council five times, with the answers shuffled per
 reviewer or shown in a fixed order (the weakest AI's answer first), with unbiased reviewers, with
 reviewers who put the response at position A first `--bias` of the time, and (the chance control) with
-reviewers who put a response at a random position first as often. Everything is seeded, so the same
-command prints the same table, but for the first council row's position-A share (the tool draws its
-own orders; by content, its answers are the same whatever the order).
+reviewers who put a response at a random position first as often. Then the second table: an adversarial
+reviewer, and an answer whose notes tell the reviewers and the chairman to pick it, obeyed `--obey` of
+the time when they are not fenced. Everything is seeded, so the same command prints the same tables, but
+for the first council row's position-A share (the tool draws its own orders; by content, its answers are
+the same whatever the order).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 import anyio  # noqa: E402
 from mcp import Client  # noqa: E402
 
+from bench.council_attacks import OBEY, attack_rows, attack_table  # noqa: E402
 from bench.council_sim import DEFAULT_PANEL, Item, Panel, SimAI, make_items, option_in  # noqa: E402
 from callers import Junior  # noqa: E402
 from core.config.settings import Settings, load_settings  # noqa: E402
@@ -70,6 +74,7 @@ class Arm:
     noise: float = 0.0
     baseline: str | None = None  # the arm whose choices this one's are compared with
     via_tool: bool = False  # asked through the MCP tool (its own unseeded order) rather than run_council
+    defended: bool = True  # False: the council without its defences against its members
 
 
 @dataclass
@@ -119,10 +124,9 @@ async def each_item(items: list[Item], work: Callable[[Item], Awaitable[None]]) 
             group.start_soon(one, item)
 
 
-async def run_vote(settings: Settings, items: list[Item]) -> tuple[dict[int, str | None], dict[str, int]]:
-    """The vote through the MCP server: its majority per item, and each AI's correct votes."""
+async def run_vote(settings: Settings, items: list[Item]) -> dict[int, str | None]:
+    """The vote through the MCP server: its majority per item."""
     majority: dict[int, str | None] = {}
-    correct = dict.fromkeys(ORDER, 0)
 
     apps: list[Junior] = []
 
@@ -137,12 +141,10 @@ async def run_vote(settings: Settings, items: list[Item]) -> tuple[dict[int, str
             result = await client.call_tool("ai_consensus", arguments)
             verdict = result.structured_content or {}
             majority[item.number] = verdict.get("majority")
-            for vote in verdict.get("votes", []):
-                correct[vote["ai"]] += vote.get("choice") == item.key
 
         await each_item(items, ask)
         await drained(apps[-1])
-    return majority, correct
+    return majority
 
 
 Council = Callable[[Item, Arm], Awaitable[dict[str, Any]]]  # one item's council, as its structured result
@@ -167,7 +169,14 @@ def council_in_process(app: Junior, seed: int) -> Council:
     async def council(item: Item, arm: Arm) -> dict[str, Any]:
         rng = random.Random(f"{seed}:order:{item.number}")
         result = await run_council(
-            app, item.question, list(ORDER), deadline_s=DEADLINE_S, options=item.options, rng=rng, shuffle=arm.shuffle
+            app,
+            item.question,
+            list(ORDER),
+            deadline_s=DEADLINE_S,
+            options=item.options,
+            rng=rng,
+            shuffle=arm.shuffle,
+            defended=arm.defended,
         )
         return result.model_dump(mode="json")
 
@@ -269,7 +278,20 @@ async def council_rows(settings: Settings, items: list[Item], seed: int, bias: f
     return rows
 
 
-async def main_async(count: int, seed: int, bias: float) -> str:
+async def attack_part(settings: Settings, items: list[Item], seed: int, obey: float, play: Play) -> str:
+    """The second table (bench/council_attacks.py), through `run_council` with seeded shuffled orders."""
+    async with Junior.build(settings) as app:
+        seeded = council_in_process(app, seed)
+
+        async def council(item: Item, defended: bool) -> dict[str, Any]:
+            return await seeded(item, Arm("attack", shuffle=True, defended=defended))
+
+        rows = await attack_rows(council, items, play, obey, each_item, final_answer)
+        await drained(app)
+    return attack_table(rows)
+
+
+async def main_async(count: int, seed: int, bias: float, obey: float) -> str:
     started = time.perf_counter()
     items = make_items(count, seed)
     with tempfile.TemporaryDirectory(prefix="junior-council-") as data, FakeProvider(record=False) as fake:
@@ -281,7 +303,11 @@ async def main_async(count: int, seed: int, bias: float) -> str:
                 fake.behave(ai.name, respond=panel.respond)
 
         play(DEFAULT_PANEL)
-        majority, correct = await run_vote(settings, items)
+        majority = await run_vote(settings, items)
+        # Each AI's own answers, not its votes: the vote stops early, and whose votes it did not wait for
+        # depends on the machine's load.
+        panel = Panel(items, DEFAULT_PANEL, seed)
+        correct = {ai.name: sum(panel.choice(ai, item) == item.key for item in items) for ai in DEFAULT_PANEL}
         best = max(ORDER, key=lambda name: correct[name])
         voted = sum(majority[i.number] == i.key for i in items)
         rows = [
@@ -290,11 +316,13 @@ async def main_async(count: int, seed: int, bias: float) -> str:
             f" (no majority on {sum(majority[i.number] is None for i in items)}) | | |",
         ]
         missing = council_available()
+        attacked = ""
         if missing is None:
             rows += await council_rows(settings, items, seed, bias, play)
+            attacked = "\n\n" + await attack_part(settings, items, seed, obey, play)
         else:
             rows.append(f"| council: skipped, {missing} | - | - | - |")
-    return table(rows, count, seed, time.perf_counter() - started)
+    return table(rows, count, seed, time.perf_counter() - started) + attacked
 
 
 class Tally(logging.Handler):
@@ -318,15 +346,20 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=None, help=f"how many items (default {ITEMS})")
     parser.add_argument("--seed", type=int, default=SEED, help=f"items, answers, reviews and orders (default {SEED})")
     parser.add_argument("--bias", type=float, default=BIAS, help=f"first-position bias, 0-1 (default {BIAS})")
+    parser.add_argument(
+        "--obey", type=float, default=OBEY, help=f"how often an unfenced note is obeyed, 0-1 (default {OBEY})"
+    )
     args = parser.parse_args()
     if not 0 <= args.bias <= 1:
         parser.error(f"--bias must be between 0 and 1 (a share of the rankings), got {args.bias}")
+    if not 0 <= args.obey <= 1:
+        parser.error(f"--obey must be between 0 and 1 (a share of the notes read), got {args.obey}")
     if args.items is not None and args.items < 1:
         parser.error(f"--items must be at least 1, got {args.items}")
     count = args.items or (QUICK_ITEMS if args.quick else ITEMS)
     tally = Tally()
     logging.getLogger().addHandler(tally)
-    print(anyio.run(main_async, count, args.seed, args.bias), flush=True)
+    print(anyio.run(main_async, count, args.seed, args.bias, args.obey), flush=True)
     if tally.seen:
         print(f"The server logged (counted, not shown one by one):\n{tally.summary()}", file=sys.stderr)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from ai.request import Request
 from callers import AIResult, History, Junior, ask_each
 from collab.council import HOST
-from collab.shared import Notify, labelled, say
+from collab.shared import Notify, draw_fence, fenced, labelled, notice, say
 from core.config.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
 from core.resilience.deadline import Deadline
@@ -52,19 +52,23 @@ def opening_prompt(topic: str, rounds: int) -> str:
 
 
 def response_prompt(topic: str, number: int, rounds: int, own: str, others: dict[str, str]) -> str:
-    """Round `number`'s prompt for one AI: its own last statement and everyone else's."""
-    heard = labelled(others, MAX_STATEMENT_CHARS)
+    """Round `number`'s prompt for one AI: its own last statement and everyone else's, fenced as data
+    (see collab.shared)."""
+    fence = draw_fence(own, *others.values())
+    mine = fenced("[you]", own[:MAX_STATEMENT_CHARS], fence)
+    heard = labelled(others, MAX_STATEMENT_CHARS, fence)
     return (
-        f"Debate topic: {topic}\n\nRound {number} of {rounds}.\n\nYour previous statement:\n"
-        f"{own[:MAX_STATEMENT_CHARS]}\n\nThe other participants said:\n\n{heard}\n\n"
+        f"Debate topic: {topic}\n\nRound {number} of {rounds}.\n\n{notice(fence)}\n\nYour previous statement:\n"
+        f"{mine}\n\nThe other participants said:\n\n{heard}\n\n"
         "Respond to their arguments: where you agree, where you disagree and why. Refine your position."
     )
 
 
 def summary_prompt(topic: str, statements: dict[str, str]) -> str:
-    heard = labelled(statements, MAX_STATEMENT_CHARS)
+    fence = draw_fence(*statements.values())
+    heard = labelled(statements, MAX_STATEMENT_CHARS, fence)
     return (
-        f"Debate topic: {topic}\n\nThe participants' final statements:\n\n{heard}\n\n"
+        f"Debate topic: {topic}\n\n{notice(fence)}\n\nThe participants' final statements:\n\n{heard}\n\n"
         "Summarize the debate in under 150 words: where they agree, where they still disagree, and the "
         "strongest conclusion."
     )

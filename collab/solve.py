@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ai.request import Request
 from callers import AIResult, History, Junior, ask_each
-from collab.shared import Notify, labelled, say
+from collab.shared import Notify, draw_fence, fenced, labelled, notice, say
 from core.errors import InvalidRequest
 from core.resilience.deadline import Deadline
 
@@ -38,17 +38,20 @@ def propose_prompt(problem: str) -> str:
 
 
 def synthesis_prompt(problem: str, proposals: dict[str, str]) -> str:
-    listed = labelled(proposals, MAX_PROPOSAL_CHARS)
+    fence = draw_fence(*proposals.values())
+    listed = labelled(proposals, MAX_PROPOSAL_CHARS, fence)
     return (
-        f"Problem:\n{problem}\n\nProposals from several AIs:\n\n{listed}\n\n"
+        f"Problem:\n{problem}\n\n{notice(fence)}\n\nProposals from several AIs:\n\n{listed}\n\n"
         "Combine them into the single best solution. Keep what is right, drop what is wrong, and name whose "
         "ideas you used by their bracketed labels."
     )
 
 
 def refine_prompt(problem: str, author: str, current: str) -> str:
+    fence = draw_fence(current)
     return (
-        f"Problem:\n{problem}\n\nThe current solution, by [{author}]:\n{current[:MAX_PROPOSAL_CHARS]}\n\n"
+        f"Problem:\n{problem}\n\n{notice(fence)}\n\nThe current solution, by [{author}]:\n"
+        f"{fenced(f'[{author}]', current[:MAX_PROPOSAL_CHARS], fence)}\n\n"
         "Improve it: fix mistakes, fill gaps, simplify. Give the complete improved solution, then one line "
         "on what you changed."
     )

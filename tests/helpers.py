@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -234,3 +235,14 @@ def answer_of(text: str) -> str:
     """A tool's answer text without its trailer: the cost, the notes, the thread (after the last `---`)."""
     body, rule, _ = text.rpartition("\n\n---\n")
     return body if rule else text
+
+
+_FENCED = re.compile(r"^<<<BEGIN (.+) ([0-9a-f]{12})>>>\n(.*?)\n<<<END \1 \2>>>$", re.M | re.S)
+
+
+def fenced_in(prompt: str) -> dict[str, str]:
+    """A collaboration prompt's fenced material (collab.shared), name → its text unquoted, in the order shown."""
+    return {
+        found.group(1): "\n".join(line.removeprefix(">").removeprefix(" ") for line in found.group(3).split("\n"))
+        for found in _FENCED.finditer(prompt)
+    }

@@ -97,4 +97,4 @@ def test_the_readme_is_a_short_front_page_that_links_every_page_and_gives_the_tw
     assert commands == ["python3 run.py serve", "python3 run.py test"]
     ci = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     last = [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")][-1]
-    assert last in {"python3 run.py test", "python3 run.py test \"$@\""}
+    assert last in {"python3 run.py test", 'python3 run.py test "$@"'}
