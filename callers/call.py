@@ -1,8 +1,8 @@
 """The resilient single call: one AI, one request, through its breaker, its concurrency limit and the
 one retry loop, each attempt within one time limit, the whole call within the request's deadline.
 
-    completion = await complete(app, "grok", Request("Explain async/await", deadline=20))
-    completion = complete_sync(app, "grok", Request(...))     # the same policy, from synchronous code
+    completion = await ask(app, "grok", Request("Explain async/await", deadline=20))
+    completion = ask_sync(app, "grok", Request(...))     # the same policy, from synchronous code
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from core.resilience.deadline import Deadline, within
 from core.resilience.limiter import outcome_of
 from core.resilience.retry import with_retries
 
-__all__ = ["SDK_BACKSTOP_S", "complete", "complete_sync", "completed"]
+__all__ = ["SDK_BACKSTOP_S", "ask", "ask_route", "ask_sync"]
 
 logger = logging.getLogger("junior_ai.call")
 
@@ -35,7 +35,7 @@ logger = logging.getLogger("junior_ai.call")
 SDK_BACKSTOP_S = 1.0
 
 
-async def complete(app: Junior, name: str, request: Request) -> Completion:
+async def ask(app: Junior, name: str, request: Request) -> Completion:
     """Ask AI `name`, resiliently (see the module docstring).
 
     Raises:
@@ -43,10 +43,10 @@ async def complete(app: Junior, name: str, request: Request) -> Completion:
         ProviderError: the provider failed for good (typed; see core.errors); CircuitOpen when cooling
             down; DeadlineReached when the call's deadline, not the provider, ended it.
     """
-    return await completed(app, app.route(name), request)
+    return await ask_route(app, app.route(name), request)
 
 
-async def completed(
+async def ask_route(
     app: Junior,
     route: Route,
     request: Request,
@@ -55,7 +55,7 @@ async def completed(
     ledger: bool = True,
     on_tokens: OnTokens | None = None,
 ) -> Completion:
-    """`complete` for a route already checked (a fan-out checks all its AIs before asking any);
+    """`ask` for a route already checked (a fan-out checks all its AIs before asking any);
     `client` replaces the route's (the synchronous path sends through the sync client). An AI that does
     not take images (`AIConfig.takes_images`) gets the request without them. With `ledger`, the call is
     held to the spending caps and written to the ledger (callers/spending.py).
@@ -86,7 +86,7 @@ async def completed(
             named = own_limit if error is ProviderTimeout else budget.seconds
             try:
                 with sending.attempt(received), within(limit, route.name, model, error, which, named):
-                    completion = await sender.send(request, limit + SDK_BACKSTOP_S, received)
+                    completion = await sender.ask(request, limit + SDK_BACKSTOP_S, received)
             except ProviderTimeout as timeout:
                 guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
                 # Text arrived before the limit: that is the answer (asking again would be cut off too).
@@ -134,16 +134,16 @@ async def completed(
     return _noted(_capped(completion, app.settings.max_answer_chars))
 
 
-def complete_sync(app: Junior, name: str, request: Request) -> Completion:
-    """`complete` from synchronous code, through the AI's sync client: the same breaker, limit, retry
+def ask_sync(app: Junior, name: str, request: Request) -> Completion:
+    """`ask` from synchronous code, through the AI's sync client: the same breaker, limit, retry
     loop and metrics. Called from a thread that runs an event loop, it runs in a thread of its own.
 
     Each call runs in an event loop of its own, which the store (opened in one loop, used in that loop)
     cannot follow: these calls are not written to the ledger, and while spending caps are set they are
-    refused (the caps could not hold them); `complete` has neither limit.
+    refused (the caps could not hold them); `ask` has neither limit.
 
     Raises:
-        As `complete`; AIUnavailable while spending caps are set.
+        As `ask`; AIUnavailable while spending caps are set.
     """
     route = app.route(name)
     client = app.pool.threaded(name) or route.client
@@ -155,7 +155,7 @@ def complete_sync(app: Junior, name: str, request: Request) -> Completion:
         )
 
     async def run() -> Completion:
-        return await completed(app, route, request, client, ledger=False)
+        return await ask_route(app, route, request, client, ledger=False)
 
     if not _loop_running():
         return anyio.run(run)
