@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from functools import partial
 
 import anyio
 
@@ -71,34 +72,8 @@ async def ask_route(
     model = request.model or route.model
     # The tool's deadline when it made one (what the call waited for before this counts too), else from now.
     budget = Deadline.of(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
-    own_limit = request.timeout or route.config.timeout
     started = time.perf_counter()
     sending = Sending()  # what a cancelled call had with the provider, for its ledger row
-
-    async def attempt() -> Completion:
-        with guard.breaker.attempt(counts=guard.counts):
-            await _take_slot(route, model, budget)
-            received = Received(on_tokens)  # what streams in; the answer so far if a limit cuts it off
-            limit = min(own_limit, budget.remaining())
-            # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
-            error = ProviderTimeout if limit >= own_limit else DeadlineReached
-            which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
-            named = own_limit if error is ProviderTimeout else budget.seconds
-            try:
-                with sending.attempt(received), within(limit, route.name, model, error, which, named):
-                    completion = await sender.ask(request, limit + SDK_BACKSTOP_S, received)
-            except ProviderTimeout as timeout:
-                guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
-                # Text arrived before the limit: that is the answer (asking again would be cut off too).
-                cut = received.cut_short(model, f"{which} of {named:.3g} s", app.redactor)
-                if cut is None:
-                    raise
-                return cut
-            except BaseException as failure:
-                guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
-                raise
-            guard.limiter.release("ok")
-            return completion
 
     def retried(error: BaseException, delay: float) -> None:
         guard.metrics.retried()
@@ -106,6 +81,7 @@ async def ask_route(
 
     reservation = await admit(app, route, request, budget) if ledger else None  # the caps, before sending
     try:
+        attempt = partial(_attempt, app, route, sender, request, budget, sending, on_tokens)
         completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
     except ProviderError as error:
         elapsed = time.perf_counter() - started
@@ -120,18 +96,63 @@ async def ask_route(
             book(app, route, request, reservation, cancelled)
         raise
     elapsed = time.perf_counter() - started
+    completion = await _priced(route, completion, model, elapsed)
+    if ledger:
+        answered = Outcome(_outcome(completion), model, elapsed, completion, streamed_tokens=sending.streamed_tokens)
+        book(app, route, request, reservation, answered)
+    return _noted(_capped(completion, app.settings.max_answer_chars))
+
+
+async def _attempt(
+    app: Junior,
+    route: Route,
+    sender: Sender,
+    request: Request,
+    budget: Deadline,
+    sending: Sending,
+    on_tokens: OnTokens | None,
+) -> Completion:
+    """One attempt of `ask_route`: through the breaker and a concurrency slot, within one time limit (the
+    AI's own timeout, or what is left of the call's deadline); an answer a limit cut off after some text is
+    returned as it is."""
+    guard, model = route.guard, request.model or route.model
+    own_limit = request.timeout or route.config.timeout
+    with guard.breaker.attempt(counts=guard.counts):
+        await _take_slot(route, model, budget)
+        received = Received(on_tokens)  # what streams in; the answer so far if a limit cuts it off
+        limit = min(own_limit, budget.remaining())
+        # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
+        error = ProviderTimeout if limit >= own_limit else DeadlineReached
+        which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
+        named = own_limit if error is ProviderTimeout else budget.seconds
+        try:
+            with sending.attempt(received), within(limit, route.name, model, error, which, named):
+                completion = await sender.ask(request, limit + SDK_BACKSTOP_S, received)
+        except ProviderTimeout as timeout:
+            guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
+            # Text arrived before the limit: that is the answer (asking again would be cut off too).
+            cut = received.cut_short(model, f"{which} of {named:.3g} s", app.redactor)
+            if cut is None:
+                raise
+            return cut
+        except BaseException as failure:
+            guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
+            raise
+        guard.limiter.release("ok")
+        return completion
+
+
+async def _priced(route: Route, completion: Completion, model: str, elapsed: float) -> Completion:
+    """The answer with its price, counted in the AI's metrics."""
     usage = completion.usage
     if not price_list_loaded():  # the first answer: genai-prices loads in a worker thread, not on the loop
         with anyio.CancelScope(shield=True):  # the answer is in hand: priced and booked even if cancelled now
             await anyio.to_thread.run_sync(load_price_list)
     completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
-    guard.metrics.succeeded(
+    route.guard.metrics.succeeded(
         elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None, completion.price.usd
     )
-    if ledger:
-        answered = Outcome(_outcome(completion), model, elapsed, completion, streamed_tokens=sending.streamed_tokens)
-        book(app, route, request, reservation, answered)
-    return _noted(_capped(completion, app.settings.max_answer_chars))
+    return completion
 
 
 def ask_sync(app: Junior, name: str, request: Request) -> Completion:

@@ -294,7 +294,7 @@ async def test_the_sync_fallback_stays_within_the_attempts_time(fake: FakeProvid
     class Broken(type(real)):  # type: ignore[misc]
         """An async client whose path fails after 0.6 s for a reason that is not the provider's."""
 
-        async def send(self, *args: object, **kwargs: object) -> object:
+        async def ask(self, *args: object, **kwargs: object) -> object:
             await anyio.sleep(0.6)
             raise RuntimeError("the async path is broken")
 
