@@ -10,8 +10,8 @@ answer:
 
 - a good answer (2xx) raises `BodyTooLarge` to whoever is reading it. A streamed answer keeps the text
   that arrived before (the async clients return it as an answer cut short, with a note); a whole JSON
-  answer cut short cannot be read, and ai.translate makes it an `AnswerTooLarge` error;
-- an error answer's body is cut there, quietly: it is read only for its message (which ai.translate
+  answer cut short cannot be read, and ai.errors makes it an `AnswerTooLarge` error;
+- an error answer's body is cut there, quietly: it is read only for its message (which ai.errors
   shortens much further), and the status, so the usual error, is kept.
 
 httpx2 has no setting for this. The hook replaces the response's `stream` (public), and its content

@@ -3,7 +3,7 @@
 A provider (or a proxy in front of it) may send anything: a model name of 10,000 characters, a token
 count that is negative, fractional, NaN or 10**30, an error message that is a list, a body nested 5,000
 deep or not UTF-8. What leaves these functions is a short plain string, a sane count, or None (error
-reasons are then made printable and short by ai.translate).
+reasons are then made printable and short by ai.errors).
 
 It may also send a key back: its own, or (through a shared proxy or a log it read) another AI's. Every
 text that enters is masked with the client's `Redactor`, which knows every key of the configuration

@@ -1,7 +1,7 @@
 """One client per usable AI, ready to send: the async client, with the sync client as its fallback.
 
     pool = ClientPool.build(settings)      # no I/O: SDK clients are made on first use
-    completion = await pool.clients["grok"].send(request, timeout)
+    completion = await pool.clients["grok"].ask(request, timeout)
     await pool.aclose()
 
 Every entry of `clients` has the same `Sender` interface whatever stands behind it: the async client;
@@ -34,12 +34,12 @@ T = TypeVar("T")
 
 
 class Sender(Protocol):
-    """Sends one request to one AI and reads the answer (no retries, no overall limit: the caller's)."""
+    """Asks one AI: sends one request and reads the answer (no retries, no overall limit: the caller's)."""
 
     name: str
     model: str
 
-    async def send(
+    async def ask(
         self, request: Request, timeout: float | None = None, received: Received | None = None
     ) -> Completion: ...
 
@@ -55,13 +55,11 @@ class ThreadedClient:
         self.name = client.name
         self.model = client.model
 
-    async def send(
-        self, request: Request, timeout: float | None = None, received: Received | None = None
-    ) -> Completion:
+    async def ask(self, request: Request, timeout: float | None = None, received: Received | None = None) -> Completion:
         # The sync client does not stream: `received` stays empty, and a cut-off answer is only a timeout.
         if received is not None:
             received.sent = True
-        return await self._in_thread(partial(self.client.send, request, timeout))
+        return await self._in_thread(partial(self.client.ask, request, timeout))
 
     async def list_models(self, timeout: float | None = None) -> list[str]:
         return await self._in_thread(partial(self.client.list_models, timeout))
@@ -86,23 +84,21 @@ class WithFallback:
         self.name = primary.name
         self.model = primary.model
 
-    async def send(
-        self, request: Request, timeout: float | None = None, received: Received | None = None
-    ) -> Completion:
+    async def ask(self, request: Request, timeout: float | None = None, received: Received | None = None) -> Completion:
         try:
-            return await self.primary.send(request, timeout, received)
+            return await self.primary.ask(request, timeout, received)
         except ProviderError:
             raise
         except Exception:  # the fallback the design asks for: logged in full, so a bug is not hidden
             logger.exception("%s: the async client failed before sending; trying the sync client", self.name)
-        return await self.fallback.send(request, timeout, received)
+        return await self.fallback.ask(request, timeout, received)
 
     async def list_models(self, timeout: float | None = None) -> list[str]:
         try:
             return await self.primary.list_models(timeout)
         except ProviderError:
             raise
-        except Exception:  # as in `send`: a bug or a broken SDK install, logged in full
+        except Exception:  # as in `ask`: a bug or a broken SDK install, logged in full
             logger.exception("%s: the async client failed to list models; trying the sync client", self.name)
         return await self.fallback.list_models(timeout)
 
@@ -170,8 +166,8 @@ class ClientPool:
         client = self.sync_clients.get(name)
         return ThreadedClient(client) if client is not None else None
 
-    def close_sync(self) -> None:
-        """Close every sync client (quick, and needs no event loop)."""
+    def close(self) -> None:
+        """Close every sync client (quick, and needs no event loop); `aclose` closes the async ones too."""
         for client in self.sync_clients.values():
             try:
                 client.close()
@@ -180,10 +176,10 @@ class ClientPool:
 
     async def aclose(self) -> None:
         """Close every client, sync and async. Safe to call more than once."""
-        self.close_sync()  # first: quick, and nothing below may keep it from happening
+        self.close()  # first: quick, and nothing below may keep it from happening
         for client in self.async_clients.values():
             try:
-                await client.close()
+                await client.aclose()
             except Exception:  # shutdown goes on whatever one client does
                 logger.exception("%s: error while closing the async client", client.name)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import callers.call
 from ai.request import Request
-from callers import Junior, complete
+from callers import Junior, ask
 from core.config.settings import Settings
 from core.money.caps import Budgets
 from core.money.prices import UNKNOWN
@@ -54,9 +54,9 @@ async def _timed(app: Junior, off: bool) -> float:
     started = time.perf_counter()
     if off:
         with bookkeeping_off():
-            await complete(app, "grok", Request(PROMPT, max_tokens=100))
+            await ask(app, "grok", Request(PROMPT, max_tokens=100))
     else:
-        await complete(app, "grok", Request(PROMPT, max_tokens=100))
+        await ask(app, "grok", Request(PROMPT, max_tokens=100))
     return time.perf_counter() - started
 
 

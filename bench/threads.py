@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ai.request import Request
-from callers import AIResult, Junior, completed, conversation
+from callers import AIResult, Junior, ask_route, conversation
 from core.config.settings import Settings
 from core.store.turns import NewTurn
 
@@ -52,11 +52,11 @@ async def thread_overhead(settings: Settings, data_dir: Path, calls: int) -> tup
         thread_times: list[float] = []
         for n, thread_id in enumerate(threads):
             started = time.perf_counter()
-            await completed(app, route, Request(PROMPT))
+            await ask_route(app, route, Request(PROMPT))
             plain = time.perf_counter() - started
             started = time.perf_counter()
             async with conversation(app, thread_id, title=PROMPT, deadline_s=30) as thread:
-                completion = await completed(app, route, Request(PROMPT, history=thread.history_for(route)))
+                completion = await ask_route(app, route, Request(PROMPT, history=thread.history_for(route)))
                 await thread.record("ask_ai", PROMPT, [AIResult.answered("grok", completion, started)])
             threaded = time.perf_counter() - started
             if n >= 20:  # the first 20 warm up: connections, imports, the store's first statements

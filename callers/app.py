@@ -1,7 +1,7 @@
 """The application object: everything a call needs that outlives it, in one place.
 
     async with Junior.build(settings) as app:      # no I/O until the first call
-        answer = await complete(app, "grok", Request("Explain async/await"))
+        answer = await ask(app, "grok", Request("Explain async/await"))
 
 The server builds one in its lifespan and tools reach it through the typed lifespan context; a library
 user or a test builds their own (with its own clock, so that no test waits for a breaker's cooldown);

@@ -1,8 +1,8 @@
 """The resilient single call: one AI, one request, through its breaker, its concurrency limit and the
 one retry loop, each attempt within one time limit, the whole call within the request's deadline.
 
-    completion = await complete(app, "grok", Request("Explain async/await", deadline=20))
-    completion = complete_sync(app, "grok", Request(...))     # the same policy, from synchronous code
+    completion = await ask(app, "grok", Request("Explain async/await", deadline=20))
+    completion = ask_sync(app, "grok", Request(...))     # the same policy, from synchronous code
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from functools import partial
 
 import anyio
 
@@ -26,7 +27,7 @@ from core.resilience.deadline import Deadline, within
 from core.resilience.limiter import outcome_of
 from core.resilience.retry import with_retries
 
-__all__ = ["SDK_BACKSTOP_S", "complete", "complete_sync", "completed"]
+__all__ = ["SDK_BACKSTOP_S", "ask", "ask_route", "ask_sync"]
 
 logger = logging.getLogger("junior_ai.call")
 
@@ -35,7 +36,7 @@ logger = logging.getLogger("junior_ai.call")
 SDK_BACKSTOP_S = 1.0
 
 
-async def complete(app: Junior, name: str, request: Request) -> Completion:
+async def ask(app: Junior, name: str, request: Request) -> Completion:
     """Ask AI `name`, resiliently (see the module docstring).
 
     Raises:
@@ -43,10 +44,10 @@ async def complete(app: Junior, name: str, request: Request) -> Completion:
         ProviderError: the provider failed for good (typed; see core.errors); CircuitOpen when cooling
             down; DeadlineReached when the call's deadline, not the provider, ended it.
     """
-    return await completed(app, app.route(name), request)
+    return await ask_route(app, app.route(name), request)
 
 
-async def completed(
+async def ask_route(
     app: Junior,
     route: Route,
     request: Request,
@@ -55,7 +56,7 @@ async def completed(
     ledger: bool = True,
     on_tokens: OnTokens | None = None,
 ) -> Completion:
-    """`complete` for a route already checked (a fan-out checks all its AIs before asking any);
+    """`ask` for a route already checked (a fan-out checks all its AIs before asking any);
     `client` replaces the route's (the synchronous path sends through the sync client). An AI that does
     not take images (`AIConfig.takes_images`) gets the request without them. With `ledger`, the call is
     held to the spending caps and written to the ledger (callers/spending.py).
@@ -71,34 +72,8 @@ async def completed(
     model = request.model or route.model
     # The tool's deadline when it made one (what the call waited for before this counts too), else from now.
     budget = Deadline.of(request.deadline if request.deadline is not None else app.settings.ask_deadline_s, app.clock)
-    own_limit = request.timeout or route.config.timeout
     started = time.perf_counter()
     sending = Sending()  # what a cancelled call had with the provider, for its ledger row
-
-    async def attempt() -> Completion:
-        with guard.breaker.attempt(counts=guard.counts):
-            await _take_slot(route, model, budget)
-            received = Received(on_tokens)  # what streams in; the answer so far if a limit cuts it off
-            limit = min(own_limit, budget.remaining())
-            # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
-            error = ProviderTimeout if limit >= own_limit else DeadlineReached
-            which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
-            named = own_limit if error is ProviderTimeout else budget.seconds
-            try:
-                with sending.attempt(received), within(limit, route.name, model, error, which, named):
-                    completion = await sender.send(request, limit + SDK_BACKSTOP_S, received)
-            except ProviderTimeout as timeout:
-                guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
-                # Text arrived before the limit: that is the answer (asking again would be cut off too).
-                cut = received.cut_short(model, f"{which} of {named:.3g} s", app.redactor)
-                if cut is None:
-                    raise
-                return cut
-            except BaseException as failure:
-                guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
-                raise
-            guard.limiter.release("ok")
-            return completion
 
     def retried(error: BaseException, delay: float) -> None:
         guard.metrics.retried()
@@ -106,6 +81,7 @@ async def completed(
 
     reservation = await admit(app, route, request, budget) if ledger else None  # the caps, before sending
     try:
+        attempt = partial(_attempt, app, route, sender, request, budget, sending, on_tokens)
         completion = await with_retries(attempt, guard.policy, budget, on_retry=retried)
     except ProviderError as error:
         elapsed = time.perf_counter() - started
@@ -120,30 +96,75 @@ async def completed(
             book(app, route, request, reservation, cancelled)
         raise
     elapsed = time.perf_counter() - started
-    usage = completion.usage
-    if not price_list_loaded():  # the first answer: genai-prices loads in a worker thread, not on the loop
-        with anyio.CancelScope(shield=True):  # the answer is in hand: priced and booked even if cancelled now
-            await anyio.to_thread.run_sync(load_price_list)
-    completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
-    guard.metrics.succeeded(
-        elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None, completion.price.usd
-    )
+    completion = await _priced(route, completion, model, elapsed)
     if ledger:
         answered = Outcome(_outcome(completion), model, elapsed, completion, streamed_tokens=sending.streamed_tokens)
         book(app, route, request, reservation, answered)
     return _noted(_capped(completion, app.settings.max_answer_chars))
 
 
-def complete_sync(app: Junior, name: str, request: Request) -> Completion:
-    """`complete` from synchronous code, through the AI's sync client: the same breaker, limit, retry
+async def _attempt(
+    app: Junior,
+    route: Route,
+    sender: Sender,
+    request: Request,
+    budget: Deadline,
+    sending: Sending,
+    on_tokens: OnTokens | None,
+) -> Completion:
+    """One attempt of `ask_route`: through the breaker and a concurrency slot, within one time limit (the
+    AI's own timeout, or what is left of the call's deadline); an answer a limit cut off after some text is
+    returned as it is."""
+    guard, model = route.guard, request.model or route.model
+    own_limit = request.timeout or route.config.timeout
+    with guard.breaker.attempt(counts=guard.counts):
+        await _take_slot(route, model, budget)
+        received = Received(on_tokens)  # what streams in; the answer so far if a limit cuts it off
+        limit = min(own_limit, budget.remaining())
+        # Cut short by the call's deadline rather than the AI's own timeout: not the AI's fault.
+        error = ProviderTimeout if limit >= own_limit else DeadlineReached
+        which = f"{route.name}'s timeout" if error is ProviderTimeout else "the call's deadline_s"
+        named = own_limit if error is ProviderTimeout else budget.seconds
+        try:
+            with sending.attempt(received), within(limit, route.name, model, error, which, named):
+                completion = await sender.ask(request, limit + SDK_BACKSTOP_S, received)
+        except ProviderTimeout as timeout:
+            guard.limiter.release(outcome_of(timeout))  # slow all the same, whatever arrived
+            # Text arrived before the limit: that is the answer (asking again would be cut off too).
+            cut = received.cut_short(model, f"{which} of {named:.3g} s", app.redactor)
+            if cut is None:
+                raise
+            return cut
+        except BaseException as failure:
+            guard.limiter.release(outcome_of(failure))  # a 429 or a timeout lowers the AI's limit
+            raise
+        guard.limiter.release("ok")
+        return completion
+
+
+async def _priced(route: Route, completion: Completion, model: str, elapsed: float) -> Completion:
+    """The answer with its price, counted in the AI's metrics."""
+    usage = completion.usage
+    if not price_list_loaded():  # the first answer: genai-prices loads in a worker thread, not on the loop
+        with anyio.CancelScope(shield=True):  # the answer is in hand: priced and booked even if cancelled now
+            await anyio.to_thread.run_sync(load_price_list)
+    completion = dataclasses.replace(completion, price=price_for(route.config, completion, model))
+    route.guard.metrics.succeeded(
+        elapsed, usage.input_tokens if usage else None, usage.output_tokens if usage else None, completion.price.usd
+    )
+    return completion
+
+
+def ask_sync(app: Junior, name: str, request: Request) -> Completion:
+    """`ask` from synchronous code, through the AI's sync client: the same breaker, limit, retry
     loop and metrics. Called from a thread that runs an event loop, it runs in a thread of its own.
 
     Each call runs in an event loop of its own, which the store (opened in one loop, used in that loop)
     cannot follow: these calls are not written to the ledger, and while spending caps are set they are
-    refused (the caps could not hold them); `complete` has neither limit.
+    refused (the caps could not hold them); `ask` has neither limit.
 
     Raises:
-        As `complete`; AIUnavailable while spending caps are set.
+        As `ask`; AIUnavailable while spending caps are set.
     """
     route = app.route(name)
     client = app.pool.threaded(name) or route.client
@@ -155,7 +176,7 @@ def complete_sync(app: Junior, name: str, request: Request) -> Completion:
         )
 
     async def run() -> Completion:
-        return await completed(app, route, request, client, ledger=False)
+        return await ask_route(app, route, request, client, ledger=False)
 
     if not _loop_running():
         return anyio.run(run)

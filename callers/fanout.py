@@ -17,7 +17,7 @@ import anyio
 
 from ai.request import Message, Request
 from callers.app import Junior, Route
-from callers.call import completed
+from callers.call import ask_route
 from callers.progress import Report, TokenProgress
 from callers.result import AIResult
 from core.errors import JuniorAIError
@@ -111,7 +111,7 @@ async def _fan_out(
             request = replace(request, history=(*history(route), *request.history))
         try:
             counter = tokens.counter(route.label) if tokens is not None else None
-            completion = await completed(app, route, request, on_tokens=counter)
+            completion = await ask_route(app, route, request, on_tokens=counter)
         except JuniorAIError as error:
             result = AIResult.failed(route.label, request.model or route.model, error, started)
         except Exception as error:  # a bug in one AI's path must not lose the others' answers

@@ -21,7 +21,7 @@ import anyio
 from pydantic import BaseModel
 
 from ai.clean import model_ids
-from ai.translate import MODEL_LIST
+from ai.errors import MODEL_LIST
 from callers.app import Junior
 from callers.call import SDK_BACKSTOP_S
 from core.config.defaults import MODELS_CACHE_S

@@ -3,7 +3,7 @@
 a notification per chunk.
 
     tokens = TokenProgress(report, app.clock)
-    completion = await completed(app, route, request, on_tokens=tokens.counter(route.label))
+    completion = await ask_route(app, route, request, on_tokens=tokens.counter(route.label))
     tokens.finished(route.label)          # its answer is told otherwise ("grok answered in 1.2 s")
 """
 
@@ -46,7 +46,7 @@ class TokenProgress:
         self.counts: dict[str, int] = {}
 
     def counter(self, name: str) -> OnTokens:
-        """What AI `name`'s stream tells its token count to (`completed(..., on_tokens=...)`)."""
+        """What AI `name`'s stream tells its token count to (`ask_route(..., on_tokens=...)`)."""
 
         async def heard(tokens: int) -> None:
             self.counts[name] = tokens

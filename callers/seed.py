@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ai.async_client import create_async_ai_client
 from ai.request import Request
 from callers.app import Junior
-from callers.call import complete, complete_sync
+from callers.call import ask, ask_sync
 from callers.fanout import ask_all
 from callers.result import AIResult
 from core.config.defaults import TEMPERATURE
@@ -108,7 +108,7 @@ def initialize_all_clients(settings: Settings | None = None) -> Mapping[str, Syn
     """
     global _app
     if _app is not None:
-        _app.pool.close_sync()
+        _app.pool.close()
     _app = Junior.build(settings or load_settings())
     return AI_CLIENTS
 
@@ -137,7 +137,7 @@ async def call_ai_async(
         ProviderError: the provider failed (typed; see core.errors).
     """
     request = Request(prompt, system=system, temperature=temperature, max_tokens=max_tokens, timeout=timeout)
-    return (await complete(default_app(), name, request)).text
+    return (await ask(default_app(), name, request)).text
 
 
 def call_ai(
@@ -155,7 +155,7 @@ def call_ai(
         As `call_ai_async`.
     """
     request = Request(prompt, system=system, temperature=temperature, max_tokens=max_tokens, timeout=timeout)
-    return complete_sync(default_app(), name, request).text
+    return ask_sync(default_app(), name, request).text
 
 
 async def call_multiple_ais(

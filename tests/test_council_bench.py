@@ -18,7 +18,7 @@ import pytest
 from ai.request import Request
 from bench.council_attacks import most_deviant
 from bench.council_sim import DEFAULT_PANEL, TO_CHAIRMAN, TO_REVIEWERS, Panel, make_items, option_in
-from callers import Junior, complete
+from callers import Junior, ask
 from collab.council import chairman_prompt
 from collab.council import review_prompt as council_review_prompt
 from collab.ranking import Score
@@ -120,8 +120,7 @@ async def test_the_simulated_ais_answer_through_the_fake_providers_respond_hook_
     fake.behave("grok", respond=panel.respond)
     with anyio.fail_after(10):
         gemini, grok, again = [
-            (await complete(app, ai, Request(f"Question:\n{item.question}"))).text
-            for ai in ("gemini", "grok", "gemini")
+            (await ask(app, ai, Request(f"Question:\n{item.question}"))).text for ai in ("gemini", "grok", "gemini")
         ]
     assert option_in(gemini, item.options) == panel.choice(panel.by_name("gemini"), item)
     assert option_in(grok, item.options) == panel.choice(panel.by_name("grok"), item)

@@ -34,9 +34,9 @@ PUBLIC = {
         "ask_all",
         "ask_each",
         "ask_routes",
-        "complete",
-        "complete_sync",
-        "completed",
+        "ask",
+        "ask_sync",
+        "ask_route",
         "conversation",
     ],
     "collab": [

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field
 
 from ai.request import Request
-from callers import AIResult, ask_routes, completed
+from callers import AIResult, ask_route, ask_routes
 from callers.progress import TokenProgress
 from callers.quorum import check_min_answers, not_waited_for, quorum
 from collab.modes import MODES, ModeName
@@ -89,7 +89,7 @@ async def ask_one(
         started = time.perf_counter()
         tokens = TokenProgress(Progress(ctx, 1).note, app.clock).counter(name)  # "grok: 320 tokens"
         try:
-            completion = await completed(app, route, request, on_tokens=tokens)
+            completion = await ask_route(app, route, request, on_tokens=tokens)
         except (ProviderError, BudgetExceeded) as error:  # this AI failed: as data a program can read, too
             result = AIResult.failed(name, getattr(error, "model", route.model), error, started)
             await turn.record([result])

@@ -3,7 +3,7 @@ errors here and nowhere else, and every answer is rendered here. Also what every
 application from the lifespan context, progress, the size check, markdown sections.
 
     async def ask_ai(ai: str, prompt: str, ctx: AppContext) -> Answer:
-        completion = await complete(app_of(ctx), ai, Request(prompt))
+        completion = await ask(app_of(ctx), ai, Request(prompt))
         return Answer(completion.text, ...)
 
     add_tool(server, ask_ai, title="Ask one AI", description="...")

@@ -48,7 +48,7 @@ async def ask(fake: FakeProvider, ai: str, mode: str) -> Completion | ProviderEr
         def send() -> Completion | ProviderError:
             with create_ai_client(ai, KEY, f"{ai}-model", **options) as client:
                 try:
-                    return client.send(Request("hello"), 20)
+                    return client.ask(Request("hello"), 20)
                 except ProviderError as error:
                     return error
 
@@ -57,7 +57,7 @@ async def ask(fake: FakeProvider, ai: str, mode: str) -> Completion | ProviderEr
     async with await create_async_ai_client(ai, KEY, f"{ai}-model", stream=mode != "whole", **options) as client:
         with anyio.fail_after(30):
             try:
-                return await client.send(Request("hello"), 20)
+                return await client.ask(Request("hello"), 20)
             except ProviderError as error:
                 return error
 

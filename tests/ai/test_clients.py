@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from ai.async_client import AsyncAIClient, AsyncGeminiClient, AsyncOpenAICompatibleClient, create_async_ai_client
+from ai.request import Request
 from ai.sync_client import GeminiClient, OpenAICompatibleClient, create_ai_client
 from core.errors import (
     AuthenticationFailed,
@@ -61,7 +62,7 @@ async def test_openai_itself_gets_max_completion_tokens(fake: FakeProvider) -> N
 @pytest.mark.parametrize("ai", AIS)
 async def test_complete_reports_model_and_token_usage(fake: FakeProvider, ai: str) -> None:
     async with await client_for(fake, ai) as client:
-        completion = await client.complete("one two three")
+        completion = await client.ask(Request("one two three"))
     assert completion.usage is not None
     assert completion.usage.input_tokens == 3 and completion.usage.output_tokens == 4
     assert completion.model == f"{ai}-test-model"
@@ -158,8 +159,8 @@ async def test_a_keyless_custom_ai_never_sends_another_ais_key(
 async def test_close_is_idempotent_and_a_closed_client_refuses_work(fake: FakeProvider, ai: str) -> None:
     client = await client_for(fake, ai)
     await client.generate("warm up")
-    await client.close()
-    await client.close()
+    await client.aclose()
+    await client.aclose()
     assert client.closed
     with pytest.raises(RuntimeError, match="is closed"):
         await client.generate("hi")
@@ -196,7 +197,7 @@ async def test_a_key_echoed_by_the_provider_never_reaches_the_message(fake: Fake
 async def test_close_closes_the_http_connections(fake: FakeProvider, ai: str) -> None:
     client = await client_for(fake, ai)
     await client.generate("opens a connection")
-    await client.close()
+    await client.aclose()
     sdk = client._sdk  # type: ignore[attr-defined]
     http = sdk._client if ai != "gemini" else sdk._api_client._async_httpx_client
     assert http.is_closed

@@ -11,7 +11,7 @@ import pytest
 
 from ai.caller import call_ai_async
 from ai.request import Request
-from callers import Junior, complete
+from callers import Junior, ask
 from core import ai_clients
 from core.errors import DeadlineReached
 from tests.fakes import FakeProvider
@@ -54,7 +54,7 @@ async def test_a_fallback_call_ended_by_its_deadline_hangs_up_too(
     take_the_sync_path(registry, ai)
     fake.behave(ai, latency=30)
     with anyio.fail_after(10), pytest.raises(DeadlineReached):
-        await complete(registry, ai, Request("slow", deadline=0.5))
+        await ask(registry, ai, Request("slow", deadline=0.5))
     assert await upstream_hung_up(fake)
     assert len(fake.requests_for(ai)) == 1
 

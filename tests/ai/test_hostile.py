@@ -16,7 +16,7 @@ import anyio
 import pytest
 
 from ai.caller import AIResult, call_multiple_ais
-from ai.translate import MAX_REASON_CHARS, _clean
+from ai.errors import MAX_REASON_CHARS, clean_reason
 from callers import Junior
 from callers.seed import default_app
 from core import ai_clients
@@ -258,6 +258,6 @@ WORDS = " ".join(f"word{n}" for n in range(100))  # 689 characters
     ],
 )
 def test_a_provider_message_is_cleaned_and_a_long_one_cut_at_a_word_with_a_note(message: str, shown: str) -> None:
-    cleaned = _clean(message, Redactor([KEY, OTHER]))
+    cleaned = clean_reason(message, Redactor([KEY, OTHER]))
     assert cleaned == shown
     assert len(cleaned) <= MAX_REASON_CHARS and KEY[3:15] not in cleaned and OTHER[9:21] not in cleaned

@@ -12,7 +12,7 @@ import pytest
 from ai.async_client import create_async_ai_client
 from ai.request import Message, Request
 from ai.sync_client import create_ai_client
-from callers import Junior, completed
+from callers import Junior, ask_route
 from core.config.settings import load_settings
 from core.files.reader import Image, read_files
 from tests.fakes import FakeProvider
@@ -29,7 +29,7 @@ AIS = ["grok", "gemini"]  # one per SDK
 @pytest.mark.parametrize("ai", AIS)
 async def test_images_reach_the_ai_with_the_prompt(fake: FakeProvider, ai: str) -> None:
     async with await create_async_ai_client(ai, KEY, "m", base_url=fake.base_url(ai, api_of(ai))) as client:
-        completion = await client.send(Request("What is in these pictures?", images=IMAGES))
+        completion = await client.ask(Request("What is in these pictures?", images=IMAGES))
     [request] = fake.requests_for(ai)
     assert request.images == [("image/png", PNG), ("image/jpeg", JPEG)]
     assert request.user == "What is in these pictures?"
@@ -39,7 +39,7 @@ async def test_images_reach_the_ai_with_the_prompt(fake: FakeProvider, ai: str) 
 @pytest.mark.parametrize("ai", AIS)
 def test_the_sync_clients_send_images_too(fake: FakeProvider, ai: str) -> None:
     with create_ai_client(ai, KEY, "m", base_url=fake.base_url(ai, api_of(ai))) as client:
-        client.send(Request("Describe it", images=IMAGES[:1]))
+        client.ask(Request("Describe it", images=IMAGES[:1]))
     [request] = fake.requests_for(ai)
     assert request.images == [("image/png", PNG)]
 
@@ -47,7 +47,7 @@ def test_the_sync_clients_send_images_too(fake: FakeProvider, ai: str) -> None:
 async def test_openai_compatible_gets_a_list_of_parts_with_a_data_url(fake: FakeProvider) -> None:
     history = (Message("user", "Hello"), Message("assistant", "Hi"))
     async with await create_async_ai_client("grok", KEY, "m", base_url=fake.base_url("grok")) as client:
-        await client.send(Request("Look", history=history, system="Be brief", images=IMAGES[:1]))
+        await client.ask(Request("Look", history=history, system="Be brief", images=IMAGES[:1]))
     [request] = fake.requests_for("grok")
     assert request.body["messages"] == [
         {"role": "system", "content": "Be brief"},
@@ -67,7 +67,7 @@ async def test_gemini_gets_inline_data_in_the_last_user_turn(fake: FakeProvider)
     history = (Message("user", "Hello"), Message("assistant", "Hi"))
     base_url = fake.base_url("gemini", "gemini")
     async with await create_async_ai_client("gemini", KEY, "m", base_url=base_url) as client:
-        await client.send(Request("Look", history=history, images=IMAGES[:1]))
+        await client.ask(Request("Look", history=history, images=IMAGES[:1]))
     [request] = fake.requests_for("gemini")
     earlier, last = request.body["contents"][:2], request.body["contents"][2]
     assert earlier == [{"role": "user", "parts": [{"text": "Hello"}]}, {"role": "model", "parts": [{"text": "Hi"}]}]
@@ -79,7 +79,7 @@ async def test_gemini_gets_inline_data_in_the_last_user_turn(fake: FakeProvider)
 @pytest.mark.parametrize("ai", AIS)
 async def test_without_images_the_prompt_is_sent_as_before(fake: FakeProvider, ai: str) -> None:
     async with await create_async_ai_client(ai, KEY, "m", base_url=fake.base_url(ai, api_of(ai))) as client:
-        await client.send(Request("Just text"))
+        await client.ask(Request("Just text"))
     [request] = fake.requests_for(ai)
     assert request.images == []
     if ai == "grok":
@@ -98,7 +98,7 @@ async def test_an_image_read_from_a_file_reaches_only_the_ais_that_take_images(
     (tmp_path / "diagram.png").write_bytes(PNG)
     bundle = await read_files(["diagram.png"], [tmp_path], budget_tokens=10_000, max_file_tokens=10_000)
     assert app.config(ai).takes_images is gets_images
-    completion = await completed(app, app.route(ai), Request("What does it show?", images=bundle.images))
+    completion = await ask_route(app, app.route(ai), Request("What does it show?", images=bundle.images))
     [request] = fake.requests_for(ai)
     assert request.images == ([("image/png", PNG)] if gets_images else [])
     assert request.user == "What does it show?" and completion.text.endswith("What does it show?")
@@ -108,6 +108,6 @@ async def test_an_ai_configured_without_images_gets_none(fake: FakeProvider, tmp
     body = credentials_for(fake, ("grok",), grok={"images": False}) | FAST_RETRIES
     settings = load_settings(write_credentials(tmp_path / "credentials.json", body), env={})
     async with Junior.build(settings) as app:
-        await completed(app, app.route("grok"), Request("Look", images=IMAGES))
+        await ask_route(app, app.route("grok"), Request("Look", images=IMAGES))
     [request] = fake.requests_for("grok")
     assert request.images == [] and request.body["messages"] == [{"role": "user", "content": "Look"}]

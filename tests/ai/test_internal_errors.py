@@ -27,10 +27,10 @@ def buggy(*_args: Any, **_kwargs: Any) -> NoReturn:
 
 # (AI, stream): the reader that meets the answer there, looked up where it is called.
 READERS = {
-    ("grok", False): "ai.translate.openai_usage",  # read_openai's
-    ("grok", True): "ai.stream.openai_usage",  # read_openai_stream's
-    ("gemini", False): "ai.translate.gemini_usage",  # read_gemini's
-    ("gemini", True): "ai.stream.gemini_usage",  # read_gemini_stream's
+    ("grok", False): "ai.openai_compat.openai_usage",  # read_openai's
+    ("grok", True): "ai.openai_compat.openai_usage",  # read_openai_stream's
+    ("gemini", False): "ai.gemini.gemini_usage",  # read_gemini's
+    ("gemini", True): "ai.gemini.gemini_usage",  # read_gemini_stream's
 }
 
 
@@ -58,5 +58,5 @@ async def test_a_bug_in_a_reader_is_an_internal_error_sent_once_and_logged(
     text = result.content[0].text  # type: ignore[union-attr]
     assert "internal error while reading the answer (TypeError); see the server log" in text
     assert "unreadable" not in text and "retried" not in text
-    [logged] = [r for r in caplog.records if r.name == "junior_ai.translate"]
+    [logged] = [r for r in caplog.records if r.name == "junior_ai.errors"]
     assert logged.exc_info is not None and logged.exc_info[0] is TypeError, "the traceback is in the log"

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from ai.clean import MAX_MODEL_ENTRIES, MAX_MODELS, MAX_NAME_CHARS, model_ids
+from ai.gemini import read_gemini_models
+from ai.openai_compat import read_openai_models
 from ai.pool import ThreadedClient
 from ai.sync_client import create_ai_client
-from ai.translate import read_gemini_models, read_openai_models
 from core.errors import AuthenticationFailed, InvalidResponse
 from core.redact import Redactor
 from tests.fakes import FakeProvider

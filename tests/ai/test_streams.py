@@ -33,7 +33,7 @@ async def send(fake: FakeProvider, ai: str, received: Received | None = None, **
     async with await client_for(fake, ai, **options) as client:
         with anyio.fail_after(20):
             try:
-                return await client.send(Request("one two three"), 10, received)
+                return await client.ask(Request("one two three"), 10, received)
             except ProviderError as error:
                 return error
 

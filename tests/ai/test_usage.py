@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ai.async_client import AsyncAIClient, create_async_ai_client
-from ai.request import Usage
+from ai.request import Request, Usage
 from ai.sync_client import create_ai_client
 from core.errors import InvalidResponse
 from tests.fakes import Behaviour, FakeProvider
@@ -28,7 +28,7 @@ async def client_for(fake: FakeProvider, ai: str) -> AsyncAIClient:
 async def usage_of(fake: FakeProvider, ai: str, behaviour: Behaviour) -> Usage | None:
     fake.behave(ai, behaviour)
     async with await client_for(fake, ai) as client:
-        completion = await client.complete("one two three")
+        completion = await client.ask(Request("one two three"))
     assert completion.text  # whatever the usage, the answer arrives
     return completion.usage
 
@@ -61,7 +61,7 @@ async def test_every_usage_figure_is_read_exactly_from_either_api(
 def test_the_sync_client_reads_the_same_usage(fake: FakeProvider) -> None:
     fake.behave("openrouter", usage=(1204, 311, 1000, 200), cost=0.5)
     with create_ai_client("openrouter", KEY, "m", base_url=fake.base_url("openrouter")) as client:
-        assert client.complete("hi").usage == Usage(1204, 311, 1000, 200, 0.5)
+        assert client.ask(Request("hi")).usage == Usage(1204, 311, 1000, 200, 0.5)
 
 
 def openai_body(usage: str) -> str:

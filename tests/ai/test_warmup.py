@@ -117,7 +117,7 @@ async def test_an_sdk_that_does_not_import_fails_the_call_with_the_reason(
 
 async def test_a_closed_client_is_not_prepared(fake: FakeProvider) -> None:
     [grok, gemini] = clients = clients_for(fake)
-    await grok.close()
+    await grok.aclose()
     assert finished(warm_up(clients))
     assert not grok.prepared and gemini.prepared
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ai.request import Request
-from callers import Junior, completed
+from callers import Junior, ask_route
 from core.config.settings import Settings
 from core.store.database import Store
 from core.store.schema import ledger
@@ -55,7 +55,7 @@ async def test_closing_after_a_burst_of_answers_writes_every_ledger_row(settings
 
             async def one(n: int) -> None:
                 async with limit:
-                    await completed(app, route, Request(f"question {n}"))
+                    await ask_route(app, route, Request(f"question {n}"))
 
             async with anyio.create_task_group() as group:
                 for n in range(BURST):

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from ai.request import Completion, Message, Request, Usage
-from callers import AIResult, Junior, completed
+from callers import AIResult, Junior, ask_route
 from callers.spending import price_for, streamed_cost_for, worst_case_for
 from core.config.settings import load_settings
 from core.money.prices import UNKNOWN, Price
@@ -109,7 +109,7 @@ async def priced(fake: FakeProvider, tmp_path: Path) -> AsyncIterator[Junior]:
 async def ask(app: Junior, ai: str) -> tuple[Completion, Price]:
     route = app.route(ai)
     with anyio.fail_after(10):
-        completion = await completed(app, route, Request("one two three"))
+        completion = await ask_route(app, route, Request("one two three"))
     return completion, price_for(route.config, completion)
 
 

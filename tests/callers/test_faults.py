@@ -19,7 +19,7 @@ import pytest
 from mcp import Client
 
 from ai.request import Request
-from callers import Junior, complete
+from callers import Junior, ask
 from core.config.settings import Settings, load_settings
 from core.errors import ProviderTimeout
 from serve.main import build_server
@@ -294,14 +294,14 @@ async def test_the_sync_fallback_stays_within_the_attempts_time(fake: FakeProvid
     class Broken(type(real)):  # type: ignore[misc]
         """An async client whose path fails after 0.6 s for a reason that is not the provider's."""
 
-        async def send(self, *args: object, **kwargs: object) -> object:
+        async def ask(self, *args: object, **kwargs: object) -> object:
             await anyio.sleep(0.6)
             raise RuntimeError("the async path is broken")
 
     real.__class__ = Broken
     fake.behave("grok", latency=5)
     with anyio.fail_after(5), pytest.raises(ProviderTimeout, match="no answer within 1 s"):
-        await complete(registry, "grok", Request("hi", timeout=1.0, deadline=1.0))
+        await ask(registry, "grok", Request("hi", timeout=1.0, deadline=1.0))
     # One limit for the attempt, the fallback included: it ended the sync client's request upstream too.
     [request] = fake.requests_for("grok")
     assert request.headers["user-agent"].startswith("OpenAI/"), "the sync client sent it"

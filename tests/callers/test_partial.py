@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from ai.request import Request
-from callers import Junior, complete
+from callers import Junior, ask
 from callers.progress import TokenProgress, is_due, tokens_line
 from core.config.settings import Settings
 from core.errors import DeadlineReached
@@ -37,7 +37,7 @@ async def client(fake: FakeProvider, settings: Settings) -> AsyncIterator[Client
 async def warm(fake: FakeProvider, app: Junior, ai: str) -> None:
     """One answer first, so that importing the SDK (a second on a busy machine) is not part of a deadline."""
     with anyio.fail_after(30):
-        await complete(app, ai, Request("warm up", deadline=30))
+        await ask(app, ai, Request("warm up", deadline=30))
     fake.reset()
 
 
@@ -48,7 +48,7 @@ async def test_a_deadline_that_cuts_a_stream_returns_its_text_so_far_as_partial(
     await warm(fake, app, ai)
     fake.behave(ai, SLOW)
     with anyio.fail_after(10):
-        completion = await complete(app, ai, Request("hi", deadline=1))
+        completion = await ask(app, ai, Request("hi", deadline=1))
     assert completion.partial and completion.cut_off == "the call's deadline_s of 1 s"
     text, note = completion.text.split("\n\n[cut off by ")
     assert text.startswith("w0 w1 ") and WORDS.startswith(text), "the answer's start, exactly as it came"
@@ -61,7 +61,7 @@ async def test_a_key_echoed_in_a_stream_cut_short_is_masked_in_the_text_so_far(f
     await warm(fake, app, "grok")
     fake.behave("grok", Behaviour(text=f"gemini's key: {key_for('gemini')} {WORDS}", chunk_delay=0.05))
     with anyio.fail_after(10):
-        completion = await complete(app, "grok", Request("hi", deadline=1))
+        completion = await ask(app, "grok", Request("hi", deadline=1))
     assert completion.partial and completion.text.startswith("gemini's key: [key …6789] w0 ")
     assert key_for("gemini")[:12] not in completion.text
 
@@ -72,7 +72,7 @@ async def test_an_ais_own_timeout_that_cuts_a_stream_returns_its_text_so_far_too
     await warm(fake, app, "grok")
     fake.behave("grok", SLOW)
     with anyio.fail_after(10):
-        completion = await complete(app, "grok", Request("hi", timeout=1, deadline=30))
+        completion = await ask(app, "grok", Request("hi", timeout=1, deadline=30))
     assert completion.cut_off == "grok's timeout of 1 s" and completion.text.startswith("w0 w1 ")
     assert len(fake.requests_for("grok")) == 1
 
@@ -80,7 +80,7 @@ async def test_an_ais_own_timeout_that_cuts_a_stream_returns_its_text_so_far_too
 async def test_a_deadline_before_any_text_is_still_a_timeout(fake: FakeProvider, app: Junior) -> None:
     fake.behave("grok", latency=10)
     with anyio.fail_after(10), pytest.raises(DeadlineReached, match=r"no answer within 0\.5 s"):
-        await complete(app, "grok", Request("hi", deadline=0.5))
+        await ask(app, "grok", Request("hi", deadline=0.5))
 
 
 async def test_ask_ai_returns_the_text_so_far_with_partial_true(fake: FakeProvider, client: Client) -> None:

@@ -77,7 +77,7 @@ async def test_on_result_is_awaited_as_each_ai_finishes(fake: FakeProvider, regi
 
 
 async def test_falls_back_to_sync_when_the_async_client_cannot_work(fake: FakeProvider, registry: Junior) -> None:
-    await ai_clients.ASYNC_AI_CLIENTS["grok"].close()  # not the provider's doing: the async path is broken
+    await ai_clients.ASYNC_AI_CLIENTS["grok"].aclose()  # not the provider's doing: the async path is broken
     assert await call_ai_async("grok", "via the sync path") == "[grok:grok-3-mini] via the sync path"
     assert fake.requests_for("grok")[0].headers["user-agent"].startswith("OpenAI/")
     registry.pool.clients["gemini"] = registry.pool.threaded("gemini")  # type: ignore[assignment]  # no async client

@@ -10,7 +10,7 @@ import random
 import anyio
 import pytest
 
-from ai.translate import parse_retry_after
+from ai.errors import parse_retry_after
 from core.errors import (
     AuthenticationFailed,
     BadRequest,

@@ -17,7 +17,7 @@ from mcp.types import CallToolResult
 from sqlalchemy import select
 
 from ai.request import Request, Usage
-from callers import Junior, complete, complete_sync
+from callers import Junior, ask, ask_sync
 from core.config.settings import Settings, load_settings
 from core.errors import AIUnavailable, BudgetExceeded
 from core.money.prices import price_of
@@ -109,7 +109,7 @@ async def test_a_hundred_calls_at_once_under_a_cap_that_affords_37_get_37_answer
 
     async def call() -> None:
         try:
-            await complete(app, "ollama", Request("hi", max_tokens=1_000, temperature=None))
+            await ask(app, "ollama", Request("hi", max_tokens=1_000, temperature=None))
             outcomes.append("answered")
         except BudgetExceeded as error:
             assert error.cap == "daily" and error.limit_usd == 0.37
@@ -148,7 +148,7 @@ async def test_with_caps_set_and_the_store_down_calls_are_refused_not_spent_blin
     settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'junior.db'}"})
     async with Junior.build(settings) as app:
         with pytest.raises(AIUnavailable, match=r"spending caps are set and cannot be checked.*is a directory"):
-            await complete(app, "ollama", Request("hi"))
+            await ask(app, "ollama", Request("hi"))
     assert fake.requests_for("ollama") == []
 
 
@@ -198,8 +198,8 @@ async def test_the_synchronous_call_is_refused_while_caps_are_set_and_answers_wi
     capped = settings_with(tmp_path, fake, ("ollama",), budgets={"daily_usd": 5})
     free = settings_with(tmp_path, fake, ("ollama",))
     with pytest.raises(AIUnavailable, match="cannot be asked synchronously while spending caps are set"):
-        await anyio.to_thread.run_sync(complete_sync, Junior.build(capped), "ollama", Request("hi"))
+        await anyio.to_thread.run_sync(ask_sync, Junior.build(capped), "ollama", Request("hi"))
     app = Junior.build(free)
-    answer = await anyio.to_thread.run_sync(complete_sync, app, "ollama", Request("hi"))
+    answer = await anyio.to_thread.run_sync(ask_sync, app, "ollama", Request("hi"))
     await app.aclose()
     assert answer.text.endswith("] hi") and fake.requests_for("ollama")
