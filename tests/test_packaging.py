@@ -9,6 +9,7 @@ on the path."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,14 +22,17 @@ from tests.fakes import FakeProvider
 from tests.helpers import credentials_for, write_credentials
 
 PACKAGES = {"ai", "callers", "collab", "core", "serve", "tools"}
+NOT_SOURCE = (".*", "build", "site", "node_modules", "__pycache__", "*.egg-info")
 PIP_INSTALL = [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--disable-pip-version-check"]
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
+    target, source = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("source") / "checkout"
+    # From a copy: setuptools builds in the source's build/, and would leave it behind in the checkout.
+    shutil.copytree(PROJECT_ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     done = subprocess.run(
-        [*PIP_INSTALL, "--target", str(target), str(PROJECT_ROOT)],
+        [*PIP_INSTALL, "--target", str(target), str(source)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -1,6 +1,6 @@
 """A bug of ours while reading an answer is ours: reported once as an internal error, with its traceback in
 the log, never retried, never blamed on the provider. Through the real MCP client, the real SDKs and the
-loopback fake; the bug is injected by replacing one reader function of ai/translate.py (each API, streamed
+loopback fake; the bug is injected by replacing one reader function of ai/openai_compat.py or ai/gemini.py (streamed
 or not) with one that raises TypeError: everything else is real."""
 
 from __future__ import annotations
