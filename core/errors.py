@@ -309,12 +309,7 @@ class RateLimited(ProviderError):
     kind = "rate_limited"
 
     def __init__(
-        self,
-        ai: str,
-        model: str,
-        reason: str,
-        status_code: int | None = 429,
-        retry_after: float | None = None,
+        self, ai: str, model: str, reason: str, status_code: int | None = 429, retry_after: float | None = None
     ) -> None:
         self.retry_after = retry_after
         super().__init__(ai, model, reason, status_code)
@@ -339,8 +334,7 @@ class BadRequest(ProviderError):
 
 
 class Redirected(ProviderError):
-    """The provider answered 3xx. Redirects are never followed: the request carries the key, and a
-    redirect may point at another host.
+    """3xx. Never followed: the request carries the key, and a redirect may point at another host.
 
     Attributes:
         location: Where it pointed, as scheme://host:port only (no user, path or query), or a
