@@ -14,7 +14,11 @@ application (clients, guards, store) is built once, when the server starts, and 
 - **Web hygiene.** Host and Origin are checked by the SDK's `TransportSecuritySettings` (the bound
   address and its localhost forms, plus `http.allowed_hosts` / `http.allowed_origins`): a bad Host is
   421, a bad Origin 403; on `/healthz` and `/metrics` too (a page that rebinds its name to this address
-  reads nothing). A GET to `/mcp` is 405: a stateless server has no stream of its own to offer.
+  reads nothing). A GET to `/mcp` is 405: a stateless server has no stream of its own to offer. A body over
+  `http.max_body_bytes` is 413, chunked or not, and a client gone mid-body is one INFO line
+  (tools/http_body.py).
+- **Connections.** At most `http.max_connections` at once, and a connection that has not sent a request's
+  headers within `http.header_timeout_seconds` is closed (tools/http_connections.py).
 - **`GET /healthz`**, without auth: `{"status": "ok", "ais": [...usable], "store": "ok" | why not}`.
 - **`GET /metrics`**, without auth: per-AI metrics in the Prometheus text format (tools/prometheus.py),
   unless `"http": {"metrics": false}`.
@@ -54,6 +58,8 @@ from core.config import Settings
 from core.errors import StoreUnavailable
 from core.http_config import TOKENS_ENV, identify
 from tools.access_log import ACCESS_LOGGER, AccessLog
+from tools.http_body import BodyReader
+from tools.http_connections import accept_backlog, guarded_protocol
 from tools.http_drain import CUT_GRACE_S, Drain, hold_event_streams
 from tools.http_limits import with_rate_limits
 from tools.http_oauth import resource_server
@@ -182,6 +188,7 @@ def http_app(
     app = oauth.finish(app) if oauth else app
     app.user_middleware.insert(0, Middleware(_NoStandaloneStream, path=MCP_PATH))
     app = with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (tools/http_limits.py)
+    app.user_middleware.append(Middleware(BodyReader, path=MCP_PATH, max_bytes=settings.http.max_body_bytes))
     registry.register(RateCollector(app.state.rate_limiter))
     return app
 
@@ -236,6 +243,8 @@ async def serve_http(
         log_config=None,  # uvicorn's records go to our stderr handler, through its redacting filter
         access_log=False,  # ours instead (tools/access_log.py): no query string, with the time and the caller
         server_header=False,
+        http=guarded_protocol(settings.http),  # h11, with a connection limit and a header timeout
+        backlog=accept_backlog(settings.http),
         # The drain cuts the calls still running at drain_seconds; uvicorn closes what is left a little later.
         timeout_graceful_shutdown=settings.http.drain_seconds + CUT_GRACE_S,
     )
