@@ -82,11 +82,6 @@ class Drain:
         finally:
             self._scopes.discard(scope)
 
-    @property
-    def in_flight(self) -> int:
-        """MCP requests running now."""
-        return len(self._scopes)
-
     def cut(self) -> None:
         """Cancel every request still running (each is answered with a JSON-RPC error), and any that arrives."""
         self.cut_called = True

@@ -10,8 +10,11 @@ import anyio
 import httpx2
 import pytest
 
+from core.config import Settings
+from core.http_config import HttpSettings
 from tests.tools import test_http
 from tests.tools.test_http import ACCEPT, CANARY, LIST, HttpServer
+from tools.http import transport_security
 from tools.http_body import too_large
 
 pytestmark = pytest.mark.anyio
@@ -34,6 +37,22 @@ async def test_every_path_refuses_a_host_it_does_not_serve_so_a_rebinding_page_r
     assert foreign.status_code == 421, foreign.text
     assert "status" not in foreign.text and "junior_ai" not in foreign.text
     assert local.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "accepted", "refused"),
+    [
+        ("127.0.0.1", ["127.0.0.1:8765", "localhost:8765", "[::1]:8765"], ["evil.example:8765", "127.0.0.1:80"]),
+        ("0.0.0.0", ["0.0.0.0:8765", "127.0.0.1:8765", "localhost:8765"], ["evil.example:8765"]),  # a health check
+        ("10.1.2.3", ["10.1.2.3:8765", "team.example"], ["localhost:8765", "evil.example"]),
+    ],
+)
+def test_the_hosts_accepted_are_the_bound_address_its_local_names_and_the_configured(
+    settings: Settings, host: str, accepted: list[str], refused: list[str]
+) -> None:
+    configured = settings.model_copy(update={"http": HttpSettings(allowed_hosts=("team.example",))})
+    allowed = transport_security(host, 8765, configured).allowed_hosts
+    assert set(accepted) <= set(allowed) and not set(refused) & set(allowed), allowed
 
 
 async def test_a_get_to_mcp_is_405_as_a_stateless_server_offers_no_stream(served: HttpServer) -> None:
