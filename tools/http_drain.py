@@ -8,7 +8,8 @@
 
 - **A call that finishes** in time is answered in full, on its own stream, and recorded as any call is.
 - **A call cut** gets `{"code": -32000, "message": "server shutting down: ..."}` (as stdio's shutdown says it),
-  never an empty response; what it had asked of the AIs is cancelled and recorded as a cancelled call is.
+  never an empty response; what it had asked of the AIs is cancelled, and recorded as any cancelled call is
+  (under spending caps, its reservation is released in the ledger as "cancelled").
   uvicorn gives the cut calls `CUT_GRACE_S` more to write their errors before it closes what is left.
 - **sse-starlette** (the SDK's event streams) closes every stream the moment uvicorn is told to exit, which
   would end each call in flight with an empty 200: `hold_event_streams` turns that off while serving (its
