@@ -75,13 +75,13 @@ def post_raw(port: int, body: bytes, *, chunked: bool, hang_up: bool = False) ->
         f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n{framing}\r\n\r\n"
     )
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        received = bytearray()
-        reader = threading.Thread(target=_read_all, args=(sock, received), daemon=True)
-        reader.start()
         sock.sendall(head.encode())
         if hang_up:
             sock.sendall(body[: len(body) // 2])
             return b""
+        received = bytearray()  # read while sending: the answer may come (and the socket close) mid-body
+        reader = threading.Thread(target=_read_all, args=(sock, received), daemon=True)
+        reader.start()
         try:
             for start in range(0, len(body), 1 << 16):
                 piece = body[start : start + (1 << 16)]
