@@ -7,7 +7,8 @@ It replaces the SDK's `stdio_server` because the wire needs four guarantees that
   tool boundary) and sent; a request whose answer still cannot be written gets a JSON-RPC error
   instead. One bad message never silences the session.
 - **Shutdown answers everyone.** When `stop()` is called (SIGTERM, SIGINT), every request still in flight
-  gets an error response ("server shutting down"), written and flushed before `serve_stdio` returns.
+  gets an error response ("server shutting down"), written and flushed before `serve_stdio` returns;
+  except a request the client cancelled (`notifications/cancelled`), which the spec says gets no response.
 - **A closed stdout ends the session quietly**, as a closed stdin does: no traceback.
 - **The reader never holds the exit.** stdin is read by a daemon thread, so a signal-driven exit does not
   wait for one more line.
@@ -30,6 +31,8 @@ import anyio.lowlevel
 import mcp_types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.dispatcher import coerce_request_id
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
 from pydantic_core import PydanticSerializationError
 
@@ -50,6 +53,7 @@ class StdioWire:
         self._fd_in = fd_in
         self._fd_out = fd_out
         self._pending: set[str | int] = set()  # request ids read and not yet answered
+        self._cancelled: set[str | int] = set()  # request ids the client cancelled: never answered
         self._lock = threading.Lock()  # the reader thread adds ids, the writer removes them
         self.stopping = False
         self.broken = anyio.Event()  # the client closed our stdout
@@ -67,9 +71,7 @@ class StdioWire:
                     except Exception as error:  # the dispatcher reports it and reads on
                         item = error
                     else:
-                        if isinstance(message, mcp_types.JSONRPCRequest):
-                            with self._lock:
-                                self._pending.add(message.id)
+                        self._note(message)
                         item = SessionMessage(message)
                     anyio.from_thread.run(send.send, item, token=token)
             anyio.from_thread.run(send.aclose, token=token)
@@ -79,6 +81,22 @@ class StdioWire:
             logger.warning("stdin failed: %s", error)
             anyio.from_thread.run_sync(send.close, token=token)
 
+    def _note(self, message: mcp_types.JSONRPCMessage) -> None:
+        """Keep track of what is owed an answer: a request is, until the client cancels it."""
+        if isinstance(message, mcp_types.JSONRPCRequest):
+            with self._lock:
+                self._pending.add(message.id)
+                self._cancelled.discard(message.id)  # an id used again is a new request
+        elif isinstance(message, mcp_types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            cancelled = cancelled_request_id_from_params(message.params)
+            if cancelled is None:
+                return
+            key = coerce_request_id(cancelled)  # as the SDK matches it: "7" cancels request 7
+            with self._lock:
+                found = {pending for pending in self._pending if coerce_request_id(pending) == key}
+                self._pending -= found
+                self._cancelled |= found
+
     # -- writing ------------------------------------------------------------------------------------
     async def write_all(self, outgoing: MemoryObjectReceiveStream[SessionMessage]) -> None:
         """Write every outgoing message, in order, until the stream closes or stdout does."""
@@ -87,6 +105,8 @@ class StdioWire:
                 if self.broken.is_set():
                     continue  # drain, so that no sender blocks on a wire nobody reads
                 line = self._encode(message.message)
+                if not line:
+                    continue  # nothing is owed: an answer to a request the client cancelled
                 try:
                     await anyio.to_thread.run_sync(self._write, line)
                 except OSError as error:  # EPIPE: the client went away; end like EOF, quietly
@@ -104,6 +124,10 @@ class StdioWire:
         if answers is not None:
             with self._lock:
                 self._pending.discard(answers)
+                cancelled = answers in self._cancelled
+                self._cancelled.discard(answers)
+            if cancelled:  # the SDK may not have read the cancellation yet when shutdown cut its handler
+                return b""
             if self.stopping and isinstance(message, mcp_types.JSONRPCError):
                 if message.error.code == mcp_types.CONNECTION_CLOSED:  # the SDK's word for our shutdown
                     message = _refusal(answers)

@@ -8,7 +8,9 @@ line to paste. A presented token is hashed and compared with every stored hash i
 its localhost forms always are); `max_body_bytes` bounds a request's body (larger: 413); `metrics: false`
 turns `GET /metrics` off.
 `drain_seconds` is how long calls in flight at SIGTERM may still take before they are cut (new connections
-are refused at once); `access_log: false` turns off the one stderr line per request.
+are refused at once); `access_log: false` turns off the one stderr line per request. `max_connections` bounds
+the connections open at once, and `header_timeout_seconds` how long one may take to send a request's headers
+(serve/http/connections.py).
 
 `"oauth"` (OAuthSettings) makes the server an OAuth 2.1 resource server as well: a bearer token an identity
 provider issued is checked by token introspection (serve/http/oauth.py). Its client secret may come from
@@ -33,8 +35,10 @@ from core.resilience.rate_limits import MAX_CALLER_CHARS, RATE_PER_MINUTE
 
 __all__ = [
     "DRAIN_SECONDS",
+    "HEADER_TIMEOUT_S",
     "INTROSPECTION_TIMEOUT_S",
     "MAX_BODY_BYTES",
+    "MAX_CLIENT_CONNECTIONS",
     "OAUTH_CACHE_S",
     "OAUTH_SECRET_ENV",
     "TOKENS_ENV",
@@ -49,6 +53,9 @@ __all__ = [
 TOKENS_ENV = "JUNIOR_AI_TOKENS"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a prompt with files is well under this; larger requests are answered 413
 DRAIN_SECONDS = 20  # a call in flight at SIGTERM may take this long to finish; under docker's 30 s stop grace
+# Client connections open at once: well under the usual 1,024 file descriptors, with room for the AIs' pools.
+MAX_CLIENT_CONNECTIONS = 256
+HEADER_TIMEOUT_S = 10.0  # a connection that has not sent a whole request's headers by then is closed
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 256 random bits, 43 characters
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -116,7 +123,8 @@ class OAuthSettings(BaseModel):
 
 class HttpSettings(BaseModel):
     """The `"http"` block: token hashes by caller name, extra allowed Hosts and Origins, the body limit,
-    whether `GET /metrics` is served, the drain time at SIGTERM and whether requests are logged."""
+    whether `GET /metrics` is served, the drain time at SIGTERM, whether requests are logged, and the limits
+    on connections."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -128,6 +136,9 @@ class HttpSettings(BaseModel):
     # Shutting down: how long calls in flight at SIGTERM may still run; and the access log's one line per request.
     drain_seconds: int = Field(default=DRAIN_SECONDS, ge=0, le=3600)
     access_log: bool = True
+    # The connections kept (serve/http/connections.py): how many at once, and how long headers may take.
+    max_connections: int = Field(default=MAX_CLIENT_CONNECTIONS, ge=1, le=1_000_000)
+    header_timeout_seconds: float = Field(default=HEADER_TIMEOUT_S, gt=0, le=3600, allow_inf_nan=False)
     oauth: OAuthSettings | None = None
 
     @field_validator("tokens", mode="before")

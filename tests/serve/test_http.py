@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -26,7 +28,8 @@ from core.config.settings import read_settings
 from core.store.database import Store
 from core.store.schema import ledger
 from core.store.url import store_url
-from serve.http.app import HashedTokens, exposure_problem, is_loopback
+from serve.http.app import exposure_problem, is_loopback
+from serve.http.auth import HashedTokens
 from tests.fakes import FakeProvider
 from tests.helpers import answer_of, closed_port, credentials_for, key_for, write_credentials
 from tests.test_inspector import inspector_path, installed_inspector
@@ -39,25 +42,37 @@ START_S = 30.0
 
 
 class HttpServer:
-    """`python run.py serve --http` on a free loopback port, its stderr collected line by line."""
+    """`python run.py serve --http` on a free loopback port, its stderr collected line by line; with
+    `open_files`, the process may open that many file descriptors at most."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, open_files: int | None = None) -> None:
         self.port = closed_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, str(PROJECT_ROOT / "run.py"), "serve", "--http", "--port", str(self.port), *args]
-        self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        limit = None if open_files is None else partial(resource.setrlimit, resource.RLIMIT_NOFILE, (open_files,) * 2)
+        self.process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=limit
+        )
         self.lines: list[str] = []
         self.ready = threading.Event()
+        self._logged = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            self.lines.append(line)
+            with self._logged:
+                self.lines.append(line)
+                self._logged.notify_all()
             if READY in line:
                 self.ready.set()
         self.ready.set()  # the process ended: nobody waits in vain
+
+    def wait_for_line(self, start: str, timeout: float) -> bool:
+        """Block until a stderr line starts with `start` (call it from a worker thread)."""
+        with self._logged:
+            return self._logged.wait_for(lambda: any(line.startswith(start) for line in self.lines), timeout)
 
     def wait_ready(self) -> None:
         assert self.ready.wait(START_S), "".join(self.lines)

@@ -12,12 +12,14 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
+from sqlalchemy import select
 
 from core.config.http import token_hash
 from core.config.settings import read_settings
 from core.store.database import Store
+from core.store.schema import ledger
 from core.store.url import store_url
 from serve.http.access_log import access_line
 from tests.fakes import FakeProvider
@@ -32,7 +34,10 @@ AUTH = {"Authorization": f"Bearer {CANARY}"}
 
 def started(tmp_path: Path, fake: FakeProvider, http: dict[str, Any], **env: str) -> HttpServer:
     body = {**credentials_for(fake, ("grok",), grok={"timeout": 30}), "http": http}
-    credentials = write_credentials(tmp_path / "credentials.json", body)
+    return started_with(tmp_path, write_credentials(tmp_path / "credentials.json", body), **env)
+
+
+def started_with(tmp_path: Path, credentials: Path, **env: str) -> HttpServer:
     server = HttpServer(server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)}", **env))
     deadline = time.monotonic() + START_S  # uvicorn's "running" line is INFO: poll, whatever the log level
     while time.monotonic() < deadline and server.process.poll() is None:
@@ -97,35 +102,71 @@ async def test_sigterm_lets_a_call_in_flight_answer_refuses_new_connections_and_
     assert row.calls == 1, "the drained call's ledger row was written before the store closed"
 
 
-async def test_a_call_longer_than_the_drain_is_cut_and_the_process_still_exits_0(
-    fake: FakeProvider, tmp_path: Path
-) -> None:
-    fake.behave("grok", latency=20.0)
-    server = started(tmp_path, fake, {"drain_seconds": 1})
-    outcome: list[str] = []
+PRICED = {"timeout": 30, "prices": {"*": {"input_per_mtok": 0, "output_per_mtok": 10}}}
 
-    async def in_flight() -> None:
-        try:
-            outcome.append(await ask(server.url, "too slow"))
-        except Exception as error:  # the connection is closed under the client: whatever it raises
-            outcome.append(f"cut: {type(error).__name__}")
+
+async def outcome_of(url: str, ai: str, prompt: str, mode: str, called: anyio.Event) -> str:
+    """A call through the SDK's client in `mode`: its answer, or "error: <message>" for a JSON-RPC error."""
+    async with httpx2.AsyncClient(headers=AUTH, timeout=60) as http:
+        async with Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=mode) as client:
+            await client.list_tools()  # now, not after SIGTERM (connecting in "auto" mode asks the server first)
+            called.set()
+            try:
+                result = await client.call_tool("ask_ai", {"ai": ai, "prompt": prompt})
+            except MCPError as error:
+                return f"error: {error.message}"
+    thread = (result.structured_content or {}).get("continuation_id")
+    return f"{answer_of(result.content[0].text)} (thread {thread})"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])  # the 2025 streams (sse-starlette's) and the 2026 exchange
+async def test_at_sigterm_a_call_in_flight_gets_its_whole_answer_and_one_past_the_drain_a_json_rpc_error(
+    fake: FakeProvider, tmp_path: Path, mode: str
+) -> None:
+    fake.behave("grok", latency=2.0)
+    fake.behave("deepseek", latency=30.0)
+    body = {**credentials_for(fake, ("grok", "deepseek"), grok=PRICED, deepseek=PRICED), "budgets": {"daily_usd": 5}}
+    credentials = write_credentials(tmp_path / "credentials.json", body | {"http": {"drain_seconds": 4}})
+    server = started_with(tmp_path, credentials)
+    outcomes: dict[str, str] = {}
+    ended: dict[str, float] = {}
+
+    async def call(ai: str, prompt: str, called: anyio.Event) -> None:
+        outcomes[ai] = await outcome_of(server.url, ai, prompt, mode, called)
+        ended[ai] = time.monotonic() - signalled
 
     try:
-        with anyio.fail_after(30):
+        with anyio.fail_after(40):
             async with anyio.create_task_group() as group:
-                group.start_soon(in_flight)
-                assert await anyio.to_thread.run_sync(fake.wait_for_active, "grok", 1, 20.0)
+                for ai in ("grok", "deepseek"):
+                    called = anyio.Event()
+                    group.start_soon(call, ai, f"{ai}, finish me", called)
+                    await called.wait()
+                for ai in ("grok", "deepseek"):
+                    assert await anyio.to_thread.run_sync(fake.wait_for_active, ai, 1, 20.0)
                 server.process.send_signal(signal.SIGTERM)
                 signalled = time.monotonic()
-                code = await anyio.to_thread.run_sync(server.process.wait, 1 + MARGIN_S)
-                exited = time.monotonic() - signalled
+            code = await anyio.to_thread.run_sync(server.process.wait, 4 + MARGIN_S)
     finally:
         log = server.stop()
+    answer, _, thread = outcomes["grok"].partition(" (thread ")
+    assert answer == "[grok:grok-3-mini] grok, finish me", (outcomes, log)
+    assert ended["grok"] < 4, "answered when it was done, not at the end of the drain"
+    assert outcomes["deepseek"].startswith("error: server shutting down: the call did not finish in the 4 s"), outcomes
+    assert 4 <= ended["deepseek"] < 4 + MARGIN_S
     assert code == 0, log
-    assert exited < 1 + MARGIN_S
-    assert outcome and outcome[0].startswith("cut: "), outcome
-    assert "Cancel 1 running task(s), timeout graceful shutdown exceeded" in log, log
-    assert "Application shutdown complete." in log, "the application was closed after the cut"
+    assert "Traceback" not in log and "timeout graceful shutdown exceeded" not in log, log
+    settings = read_settings(credentials, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    async with Store(store_url(settings)) as store:
+        turns = await store.threads.turns(thread.rstrip(")"), owner="alice")
+        async with store.read() as conn:
+            written = (await conn.execute(select(ledger.c.ai, ledger.c.state, ledger.c.outcome))).all()
+    rows = {ai: (state, outcome) for ai, state, outcome in written}
+    assert [(turn.role, turn.text) for turn in turns] == [
+        ("user", "grok, finish me"),
+        ("assistant", "[grok:grok-3-mini] grok, finish me"),
+    ], "the answered call is in its thread"
+    assert rows == {"grok": ("settled", "ok"), "deepseek": ("released", "cancelled")}, "both calls are in the ledger"
 
 
 async def test_each_request_is_one_access_line_with_its_caller_and_without_token_or_query(

@@ -174,6 +174,33 @@ async def test_a_signal_with_fifty_calls_in_flight_answers_all_fifty_and_exits_z
     assert "Traceback" not in errors
 
 
+async def test_a_request_the_client_cancelled_gets_no_answer_at_shutdown_and_the_others_do(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    for name in ("grok", "deepseek"):
+        fake.behave(name, Behaviour(latency=30))
+    process = await start(fake, tmp_path, ("grok", "deepseek"))
+    calls = [
+        tool(1, "ask_ai", {"ai": "grok", "prompt": "cancel me"}),
+        tool(2, "ask_ai", {"ai": "deepseek", "prompt": "x"}),
+    ]
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1, "reason": "user"}}
+    assert process.stdin is not None
+    await process.stdin.send(b"".join(frames(INIT, INITIALIZED, *calls)))
+    assert await anyio.to_thread.run_sync(fake.wait_for_requests, 2, 10), "both calls reached the providers"
+    await process.stdin.send(b"".join(frames(cancel)))
+    assert await anyio.to_thread.run_sync(fake.wait_for_disconnects, 1, 10), "the cancelled call was stopped"
+    with anyio.fail_after(5):
+        process.send_signal(signal.SIGTERM)
+        received, errors = await read_until_exit(process)
+        code = await process.wait()
+    answered = [m["id"] for m in received if "id" in m]
+    # The MCP spec: a cancelled request gets no response (the TypeScript client reports one as an unknown id).
+    assert answered == [0, 2], received
+    assert received[-1]["error"]["message"] == SHUTTING_DOWN
+    assert code == 0 and "Traceback" not in errors, errors
+
+
 def test_a_client_that_closes_our_stdout_ends_the_session_quietly(fake: FakeProvider, tmp_path: Path) -> None:
     path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok",)) | FAST_RETRIES)
     process = subprocess.Popen(
