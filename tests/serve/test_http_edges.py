@@ -14,8 +14,8 @@ from core.config.http import HttpSettings
 from core.config.settings import Settings
 from serve.http.app import transport_security
 from serve.http.body import too_large
+from tests.serve import test_http
 from tests.serve.test_http import ACCEPT, CANARY, LIST, HttpServer
-from tests.tools import test_http
 
 pytestmark = pytest.mark.anyio
 
