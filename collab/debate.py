@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, History, Junior, ask_each
+from callers import AIResult, History, Junior, Route, ask_each
+from callers.progress import Report
 from collab.council import HOST
-from collab.shared import Notify, draw_fence, fenced, labelled, notice, say
+from collab.shared import draw_fence, fenced, labelled, notice, say
 from core.config.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
 from core.resilience.deadline import Deadline
@@ -105,17 +106,18 @@ def _prompt(
 async def run_debate(
     app: Junior,
     topic: str,
-    ais: Iterable[str] | None = None,
+    routes: Sequence[Route],
     rounds: int = 2,
     *,
     deadline_s: float | Deadline,
     round_s: float = DEBATE_ROUND_S,
-    notify: Notify | None = None,
+    notify: Report | None = None,
     history: History | None = None,
     host_answer: str | None = None,
     rng: random.Random | None = None,
 ) -> DebateResult:
-    """Run a debate of `rounds` rounds, then have the fastest remaining AI summarize it.
+    """Run a debate of `rounds` rounds among `routes` (the AIs the caller chose: `Junior.select`), then have
+    the fastest remaining AI summarize it.
 
     `host_answer`, the host's own position, joins round 1 as one more participant's statement: in round 2
     every AI answers it among the others, all named anonymously ("Participant 2", numbered by `rng`), and
@@ -129,15 +131,9 @@ async def run_debate(
 
     Raises:
         InvalidRequest: fewer than two AIs, rounds outside 1-5, or an AI named "host" beside `host_answer`.
-        NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
-    if not 1 <= rounds <= MAX_ROUNDS:
-        raise InvalidRequest(f"rounds must be 1-{MAX_ROUNDS}, got {rounds}")
-    names = [route.label for route in app.select(ais)]
-    if len(names) < 2:
-        raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")
-    if host_answer is not None and HOST in names:
-        raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
+    names = _check(routes, rounds, host_answer)
+    by_name = {route.label: route for route in routes}
     rng = rng or random.Random()
     labels = participant_labels([*names, HOST], rng) if host_answer is not None else {}
     deadline = Deadline.of(deadline_s, app.clock)
@@ -158,17 +154,13 @@ async def run_debate(
         # This round, the later ones and the summary share what is left of the time.
         this_round = deadline.step(rounds - number + 2, at_most=round_s)
         ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=this_round)
-        requests = {
-            name: ask.asking(_prompt(topic, number, rounds, name, statements, active, labels, rng)) for name in active
-        }
-        results = await ask_each(app, requests, heard, history=history)
+        calls = [
+            (by_name[name], ask.asking(_prompt(topic, number, rounds, name, statements, active, labels, rng)))
+            for name in active
+        ]
+        results = await ask_each(app, calls, heard, history=history)
         played.append(DebateRound(round=number, results=results))
-        for result in results:
-            if result.ok and result.text:
-                statements[result.ai], latencies[result.ai] = result.text, result.latency_s
-            else:
-                notes.append(f"{result.ai} dropped out in round {number}: {result.error_kind}: {result.error}")
-        active = [result.ai for result in results if result.ok]
+        active = _heard(results, number, statements, latencies, notes)
         await say(notify, f"round {number} of {rounds} done: {len(active)} AIs still debating")
         if len(active) < 2:
             if not active:
@@ -177,7 +169,10 @@ async def run_debate(
                 notes.append(f"Only {active[0]} remains, so the debate ended after round {number}.")
             break
 
-    summary = await _summarize(app, topic, active, statements, latencies, deadline, notes, notify)
+    summarizer = _summarizer(active, latencies, deadline, notes)
+    summary = None
+    if summarizer is not None:
+        summary = await _summarize(app, topic, by_name[summarizer], active, statements, deadline, notes, notify)
     return DebateResult(
         topic=topic,
         ais=names,
@@ -189,16 +184,36 @@ async def run_debate(
     )
 
 
-async def _summarize(
-    app: Junior,
-    topic: str,
-    active: list[str],
-    statements: dict[str, str],
-    latencies: dict[str, float],
-    deadline: Deadline,
-    notes: list[str],
-    notify: Notify | None,
-) -> AIResult | None:
+def _check(routes: Sequence[Route], rounds: int, host_answer: str | None) -> list[str]:
+    """The debaters' names.
+
+    Raises:
+        InvalidRequest: fewer than two AIs, rounds outside 1-5, or an AI named "host" beside `host_answer`.
+    """
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise InvalidRequest(f"rounds must be 1-{MAX_ROUNDS}, got {rounds}")
+    names = [route.label for route in routes]
+    if len(names) < 2:
+        raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")
+    if host_answer is not None and HOST in names:
+        raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
+    return names
+
+
+def _heard(
+    results: list[AIResult], number: int, statements: dict[str, str], latencies: dict[str, float], notes: list[str]
+) -> list[str]:
+    """Take in a round's statements; the AIs still debating (a failed one drops out, with a note)."""
+    for result in results:
+        if result.ok and result.text:
+            statements[result.ai], latencies[result.ai] = result.text, result.latency_s
+        else:
+            notes.append(f"{result.ai} dropped out in round {number}: {result.error_kind}: {result.error}")
+    return [result.ai for result in results if result.ok]
+
+
+def _summarizer(active: list[str], latencies: dict[str, float], deadline: Deadline, notes: list[str]) -> str | None:
+    """Who summarizes: the fastest AI still debating; None (with a note) when there is to be no summary."""
     if len(active) < 2:
         if active:
             notes.append("No summary: fewer than two AIs were left.")
@@ -206,11 +221,23 @@ async def _summarize(
     if deadline.expired:
         notes.append("No summary: the deadline was reached.")
         return None
-    summarizer = min(active, key=lambda name: latencies[name])
+    return min(active, key=lambda name: latencies[name])
+
+
+async def _summarize(
+    app: Junior,
+    topic: str,
+    summarizer: Route,
+    active: list[str],
+    statements: dict[str, str],
+    deadline: Deadline,
+    notes: list[str],
+    notify: Report | None,
+) -> AIResult:
     final = {name: statements[name] for name in [*active, HOST] if name in statements}
     request = Request(summary_prompt(topic, final), temperature=0.3, deadline=deadline)
-    [summary] = await ask_each(app, {summarizer: request})
+    [summary] = await ask_each(app, [(summarizer, request)])
     await say(notify, f"summary: {summary.describe()}")
     if not summary.ok:
-        notes.append(f"The summary by {summarizer} failed: {summary.error_kind}: {summary.error}")
+        notes.append(f"The summary by {summarizer.label} failed: {summary.error_kind}: {summary.error}")
     return summary

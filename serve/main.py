@@ -30,7 +30,7 @@ from core.store.url import STORE_MODULES
 from serve.check import run_check
 from serve.shutdown import exit_without_waiting_for_abandoned_threads, serve_until_stopped
 from tools import register_tools
-from tools.boundary import compact_tool_list, redact_results
+from tools.middleware import compact_tool_list, redact_results
 
 __all__ = ["build_server", "main", "serve"]
 

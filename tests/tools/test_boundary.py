@@ -14,7 +14,9 @@ from core.config.settings import Settings
 from core.errors import InvalidRequest
 from serve.main import build_server
 from tests.helpers import Served
-from tools.boundary import Answer, AppContext, add_tool, app_of
+from tools.answer import Answer
+from tools.boundary import add_tool
+from tools.context import AppContext, app_of
 
 pytestmark = pytest.mark.anyio
 
