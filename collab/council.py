@@ -224,17 +224,29 @@ async def run_council(
         by_name.setdefault(chairman.label, chairman)
     deadline = Deadline.of(deadline_s, app.clock)
     sitting = _Sitting(app, question, by_name, deadline, rng or random.Random(), shuffle, notify, history, defended)
-    ask = Request(answer_prompt(question, options), system=ANSWER_SYSTEM, temperature=ANSWER_TEMPERATURE)
-    answers = await sitting.ask(dict.fromkeys(names, replace(ask, deadline=deadline.step(STAGES))), "answer")
+    result, texts = await _answer(sitting, names, options, host_answer)
+    candidates = result.candidates
+    if len(candidates) < 2:
+        only = f"only {candidates[0]} answered" if candidates else "no AI answered"
+        result.notes.append(f"No review: {only}, so there was nothing to compare.")
+        return result.model_copy(update={"winner": candidates[0] if candidates else None})
+    result = await _review(sitting, result, texts)
+    return await _chair(sitting, result, texts, chairman.label if chairman is not None else None)
+
+
+async def _answer(
+    sitting: _Sitting, names: list[str], options: Sequence[str] | None, host_answer: str | None
+) -> tuple[CouncilResult, dict[str, str]]:
+    """Stage 1: every AI answers alone; the council so far, and the candidates' texts (the host's too)."""
+    ask = Request(answer_prompt(sitting.question, options), system=ANSWER_SYSTEM, temperature=ANSWER_TEMPERATURE)
+    answers = await sitting.ask(dict.fromkeys(names, replace(ask, deadline=sitting.deadline.step(STAGES))), "answer")
     notes = [f"{r.ai} did not answer: {r.error_kind}: {r.error}" for r in answers if not r.ok]
-    answered = [r for r in answers if r.ok and r.text]
-    texts = {r.ai: r.text or "" for r in answered}
+    texts = {r.ai: r.text or "" for r in answers if r.ok and r.text}
     if host_answer is not None:
         texts[HOST] = host_answer
-    candidates = list(texts)
     result = CouncilResult(
-        question=question,
-        candidates=candidates,
+        question=sitting.question,
+        candidates=list(texts),
         answers=answers,
         reviews=[],
         rankings=[],
@@ -245,12 +257,7 @@ async def run_council(
         dissent=[],
         notes=notes,
     )
-    if len(candidates) < 2:
-        only = f"only {candidates[0]} answered" if candidates else "no AI answered"
-        result.notes.append(f"No review: {only}, so there was nothing to compare.")
-        return result.model_copy(update={"winner": candidates[0] if candidates else None})
-    result = await _review(sitting, result, texts)
-    return await _chair(sitting, result, texts, chairman.label if chairman is not None else None)
+    return result, texts
 
 
 async def _review(sitting: _Sitting, result: CouncilResult, texts: dict[str, str]) -> CouncilResult:

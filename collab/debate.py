@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
@@ -133,55 +134,97 @@ async def run_debate(
         InvalidRequest: fewer than two AIs, rounds outside 1-5, or an AI named "host" beside `host_answer`.
     """
     names = _check(routes, rounds, host_answer)
-    by_name = {route.label: route for route in routes}
     rng = rng or random.Random()
-    labels = participant_labels([*names, HOST], rng) if host_answer is not None else {}
-    deadline = Deadline.of(deadline_s, app.clock)
-    statements: dict[str, str] = {HOST: host_answer.strip()} if host_answer is not None else {}
-    latencies: dict[str, float] = {}
-    played: list[DebateRound] = []
-    notes: list[str] = []
-    active = names
-
+    debate = _Debate(
+        app,
+        topic,
+        {route.label: route for route in routes},
+        rounds,
+        Deadline.of(deadline_s, app.clock),
+        round_s,
+        notify,
+        history,
+        rng,
+        labels=participant_labels([*names, HOST], rng) if host_answer is not None else {},
+        statements={HOST: host_answer.strip()} if host_answer is not None else {},
+        active=names,
+    )
     for number in range(1, rounds + 1):
-        if deadline.expired:
-            notes.append(f"The deadline was reached after round {number - 1}.")
+        if debate.deadline.expired:
+            debate.notes.append(f"The deadline was reached after round {number - 1}.")
             break
-
-        async def heard(result: AIResult, number: int = number) -> None:
-            await say(notify, f"round {number}: {result.describe()}")
-
-        # This round, the later ones and the summary share what is left of the time.
-        this_round = deadline.step(rounds - number + 2, at_most=round_s)
-        ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=this_round)
-        calls = [
-            (by_name[name], ask.asking(_prompt(topic, number, rounds, name, statements, active, labels, rng)))
-            for name in active
-        ]
-        results = await ask_each(app, calls, heard, history=history)
-        played.append(DebateRound(round=number, results=results))
-        active = _heard(results, number, statements, latencies, notes)
-        await say(notify, f"round {number} of {rounds} done: {len(active)} AIs still debating")
-        if len(active) < 2:
-            if not active:
-                notes.append(f"No AI answered in round {number}.")
-            elif number < rounds:
-                notes.append(f"Only {active[0]} remains, so the debate ended after round {number}.")
+        if not await debate.play(number):
             break
-
-    summarizer = _summarizer(active, latencies, deadline, notes)
-    summary = None
-    if summarizer is not None:
-        summary = await _summarize(app, topic, by_name[summarizer], active, statements, deadline, notes, notify)
+    summary = await debate.summary()
     return DebateResult(
         topic=topic,
         ais=names,
-        rounds=played,
+        rounds=debate.played,
         summary=summary,
-        notes=notes,
+        notes=debate.notes,
         host_answer=host_answer,
-        labels=labels,
+        labels=debate.labels,
     )
+
+
+@dataclass
+class _Debate:
+    """One debate under way: who is asked how, what each said last, and what happened."""
+
+    app: Junior
+    topic: str
+    by_name: dict[str, Route]
+    rounds: int
+    deadline: Deadline
+    round_s: float
+    notify: Report | None
+    history: History | None
+    rng: random.Random
+    labels: dict[str, str]
+    statements: dict[str, str]
+    active: list[str]
+    latencies: dict[str, float] = field(default_factory=dict)
+    played: list[DebateRound] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    async def play(self, number: int) -> bool:
+        """Play round `number`; whether the debate goes on (at least two AIs still debating)."""
+
+        async def heard(result: AIResult) -> None:
+            await say(self.notify, f"round {number}: {result.describe()}")
+
+        # This round, the later ones and the summary share what is left of the time.
+        this_round = self.deadline.step(self.rounds - number + 2, at_most=self.round_s)
+        ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=this_round)
+        prompts = {
+            name: _prompt(self.topic, number, self.rounds, name, self.statements, self.active, self.labels, self.rng)
+            for name in self.active
+        }
+        calls = [(self.by_name[name], ask.asking(prompt)) for name, prompt in prompts.items()]
+        results = await ask_each(self.app, calls, heard, history=self.history)
+        self.played.append(DebateRound(round=number, results=results))
+        self.active = _heard(results, number, self.statements, self.latencies, self.notes)
+        await say(self.notify, f"round {number} of {self.rounds} done: {len(self.active)} AIs still debating")
+        if len(self.active) >= 2:
+            return True
+        if not self.active:
+            self.notes.append(f"No AI answered in round {number}.")
+        elif number < self.rounds:
+            self.notes.append(f"Only {self.active[0]} remains, so the debate ended after round {number}.")
+        return False
+
+    async def summary(self) -> AIResult | None:
+        """The fastest remaining AI's summary of the final statements; None (with a note) without one."""
+        summarizer = _summarizer(self.active, self.latencies, self.deadline, self.notes)
+        if summarizer is None:
+            return None
+        final = {name: self.statements[name] for name in [*self.active, HOST] if name in self.statements}
+        request = Request(summary_prompt(self.topic, final), temperature=0.3, deadline=self.deadline)
+        [summary] = await ask_each(self.app, [(self.by_name[summarizer], request)])
+        await say(self.notify, f"summary: {summary.describe()}")
+        if not summary.ok:
+            self.notes.append(f"The summary by {summarizer} failed: {summary.error_kind}: {summary.error}")
+        return summary
 
 
 def _check(routes: Sequence[Route], rounds: int, host_answer: str | None) -> list[str]:
@@ -222,22 +265,3 @@ def _summarizer(active: list[str], latencies: dict[str, float], deadline: Deadli
         notes.append("No summary: the deadline was reached.")
         return None
     return min(active, key=lambda name: latencies[name])
-
-
-async def _summarize(
-    app: Junior,
-    topic: str,
-    summarizer: Route,
-    active: list[str],
-    statements: dict[str, str],
-    deadline: Deadline,
-    notes: list[str],
-    notify: Report | None,
-) -> AIResult:
-    final = {name: statements[name] for name in [*active, HOST] if name in statements}
-    request = Request(summary_prompt(topic, final), temperature=0.3, deadline=deadline)
-    [summary] = await ask_each(app, [(summarizer, request)])
-    await say(notify, f"summary: {summary.describe()}")
-    if not summary.ok:
-        notes.append(f"The summary by {summarizer.label} failed: {summary.error_kind}: {summary.error}")
-    return summary
