@@ -171,7 +171,7 @@ def council_in_process(app: Junior, seed: int) -> Council:
         result = await run_council(
             app,
             item.question,
-            list(ORDER),
+            app.select(list(ORDER)),
             deadline_s=DEADLINE_S,
             options=item.options,
             rng=rng,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 
 import anyio
@@ -22,7 +22,7 @@ from callers.progress import Report, TokenProgress
 from callers.result import AIResult
 from core.errors import JuniorAIError
 
-__all__ = ["AIResult", "Enough", "History", "OnResult", "ask_all", "ask_each", "ask_routes"]
+__all__ = ["AIResult", "Enough", "History", "OnResult", "ask_all", "ask_each", "ask_routes", "with_history"]
 
 logger = logging.getLogger("junior_ai.fanout")
 
@@ -36,28 +36,33 @@ History = Callable[[Route], tuple[Message, ...]]
 Enough = Callable[[list[AIResult]], bool]
 
 
+def with_history(request: Request, route: Route, history: History | None) -> Request:
+    """`request` with what `route` sees of the thread (`history`) before its own history: the one way a
+    thread's turns are put in front of a prompt."""
+    if history is None:
+        return request
+    return replace(request, history=(*history(route), *request.history))
+
+
 async def ask_each(
     app: Junior,
-    requests: Mapping[str, Request],
+    calls: Iterable[tuple[Route, Request]],
     on_result: OnResult | None = None,
     *,
     history: History | None = None,
     enough: Enough | None = None,
     on_progress: Report | None = None,
 ) -> list[AIResult]:
-    """Ask each AI its own request, all at once; one `AIResult` per AI, in the order given (without the
-    AIs cancelled once `enough` held).
+    """Ask each AI its own request, all at once: `calls` pairs each AI already chosen (`Junior.select`)
+    with its request; one `AIResult` per AI, in the order given (without the AIs cancelled once `enough`
+    held).
 
     Each call ends by its request's deadline (retries and waiting for a slot included), and an AI still
     unanswered then is marked timed out, or `partial` with the text it had streamed; one AI's failure
     never loses the others' answers. `on_progress` hears the tokens streamed so far per AI, at most every
     `callers.progress.PROGRESS_EVERY_S` ("grok: 320 tokens, gemini: 80 tokens").
-
-    Raises:
-        NoAIConfigured, UnknownAI, AIUnavailable: before any AI is asked, when a name is wrong.
     """
-    calls = [(app.route(name), request) for name, request in requests.items()]
-    return await _fan_out(app, calls, on_result, history, enough, on_progress)
+    return await _fan_out(app, list(calls), on_result, history, enough, on_progress)
 
 
 async def ask_all(
@@ -107,16 +112,16 @@ async def _fan_out(
     tokens = TokenProgress(on_progress, app.clock) if on_progress is not None else None
 
     async def ask(route: Route, request: Request) -> None:
-        if history is not None:
-            request = replace(request, history=(*history(route), *request.history))
+        request = with_history(request, route, history)
+        model = request.model or route.model  # what the call asked, for a failure's result
         try:
             counter = tokens.counter(route.label) if tokens is not None else None
             completion = await ask_route(app, route, request, on_tokens=counter)
         except JuniorAIError as error:
-            result = AIResult.failed(route.label, request.model or route.model, error, started)
+            result = AIResult.failed(route.label, model, error, started)
         except Exception as error:  # a bug in one AI's path must not lose the others' answers
             logger.exception("%s: unexpected error", route.label)
-            result = AIResult.failed(route.label, request.model or route.model, error, started)
+            result = AIResult.failed(route.label, model, error, started)
         else:
             result = AIResult.answered(route.label, completion, started)
         results[route.label] = result

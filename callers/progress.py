@@ -17,7 +17,7 @@ from ai.stream import OnTokens
 __all__ = ["PROGRESS_EVERY_S", "Report", "TokenProgress", "is_due", "tokens_line"]
 
 PROGRESS_EVERY_S = 0.5  # at most two token notifications a second, however many AIs stream at once
-# Awaited with a progress line; it must not raise (tools.boundary.Progress never does).
+# Awaited with a progress line; it must not raise (tools.progress.Progress never does).
 Report = Callable[[str], Awaitable[None]]
 
 

@@ -10,7 +10,7 @@ import json
 import re
 import reprlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, Literal
@@ -18,10 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, History, Junior, ask_routes
+from callers import AIResult, History, Junior, Route, ask_routes
+from callers.progress import Report
 from callers.quorum import not_waited_for
 from collab.council import HOST, CouncilResult, run_council
-from collab.shared import Notify, say
+from collab.shared import say
 from core.errors import InvalidRequest
 from core.resilience.deadline import Deadline
 
@@ -258,33 +259,32 @@ def check_options(options: list[str] | None) -> list[str] | None:
 async def run_consensus(
     app: Junior,
     question: str,
+    routes: Sequence[Route],
     options: list[str] | None = None,
-    ais: Iterable[str] | None = None,
     *,
     deadline_s: float | Deadline,
-    notify: Notify | None = None,
+    notify: Report | None = None,
     history: History | None = None,
     method: Method = "vote",
     host_answer: str | None = None,
-    chairman: str | None = None,
+    chairman: Route | None = None,
 ) -> ConsensusResult | CouncilResult:
-    """Ask every AI the same question independently and concurrently (after `history`, a thread's earlier
-    turns per AI); tally their votes (`vote`: `host_answer`, the host's own, is one more vote, "host"),
-    or hold a council (`council`: collab.council, `chairman` writing the final answer). Once the rest
-    cannot change a vote's outcome (`decided`), the AIs still asked are cancelled and named in
-    `not_waited_for` and the notes. All within `deadline_s`: seconds from now, or the call's running
-    `Deadline`.
+    """Ask every AI of `routes` (as the caller chose them: `Junior.select`) the same question independently
+    and concurrently (after `history`, a thread's earlier turns per AI); tally their votes (`vote`:
+    `host_answer`, the host's own, is one more vote, "host"), or hold a council (`council`: collab.council,
+    `chairman` writing the final answer). Once the rest cannot change a vote's outcome (`decided`), the AIs
+    still asked are cancelled and named in `not_waited_for` and the notes. All within `deadline_s`: seconds
+    from now, or the call's running `Deadline`.
 
     Raises:
         InvalidRequest: bad options, an unknown method.
-        NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
     options = check_options(options)
     if method == "council":
         return await run_council(
             app,
             question,
-            ais,
+            routes,
             deadline_s=deadline_s,
             options=options,
             host_answer=host_answer,
@@ -294,6 +294,21 @@ async def run_consensus(
         )
     if method != "vote":
         raise InvalidRequest(f"method must be 'vote' or 'council', got {method!r}")
+    return await _vote(app, question, routes, options, deadline_s, notify, history, host_answer)
+
+
+async def _vote(
+    app: Junior,
+    question: str,
+    routes: Sequence[Route],
+    options: list[str] | None,
+    deadline_s: float | Deadline,
+    notify: Report | None,
+    history: History | None,
+    host_answer: str | None,
+) -> ConsensusResult:
+    """The vote: every AI answers alone, the host's answer counted from the start; the AIs still asked are
+    cancelled once the outcome is `decided`."""
 
     async def heard(result: AIResult) -> None:
         await say(notify, result.describe())
@@ -304,7 +319,6 @@ async def run_consensus(
         votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok]
         return decided(votes + host, len(routes) - len(results))
 
-    routes = app.select(ais)
     request = Request(consensus_prompt(question, options), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline_s)
     results = await ask_routes(app, routes, request, heard, history=history, enough=settled)
     votes = [parse_vote(r.ai, r.text or "", options) for r in results if r.ok] + host

@@ -2,7 +2,7 @@
 chairman writes the final answer from all of them (Karpathy's llm-council, with shuffled, anonymous
 review and a Borda count).
 
-    result = await run_council(app, "Which queue for 10k jobs/s?", deadline_s=60, host_answer="Kafka...")
+    result = await run_council(app, "Which queue for 10k jobs/s?", app.select(None), deadline_s=60)
 
 About three calls per AI: one answer, one review, and the chairman's one more. Every stage shares the
 call's deadline; what a stage finished before a cut is kept.
@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, History, Junior, ask_each
+from callers import AIResult, History, Junior, Route, ask_each
+from callers.progress import Report
 from collab.ranking import Dissent, Ranking, Score, arrange, borda, dissent_of, label, parse_ranking, relabel
-from collab.shared import Notify, draw_fence, fenced, notice, say
+from collab.shared import draw_fence, fenced, notice, say
 from core.errors import InvalidRequest
 from core.resilience.deadline import Deadline
 
@@ -163,61 +164,89 @@ def pick_chairman(scores: Sequence[Score], answered: Sequence[AIResult], chairma
     return min(answered, key=lambda result: result.latency_s).ai if answered else None
 
 
+@dataclass(frozen=True)
+class _Sitting:
+    """One council's call: what every stage asks with."""
+
+    app: Junior
+    question: str
+    by_name: dict[str, Route]
+    deadline: Deadline
+    rng: random.Random
+    shuffle: bool
+    notify: Report | None
+    history: History | None
+    defended: bool
+
+    async def ask(self, requests: Mapping[str, Request], stage: str | None = None) -> list[AIResult]:
+        """Ask each named AI its request; with a `stage`, each result is reported as it comes."""
+
+        async def heard(result: AIResult) -> None:
+            await say(self.notify, f"{stage}: {result.describe()}")
+
+        calls = [(self.by_name[name], request) for name, request in requests.items()]
+        return await ask_each(self.app, calls, heard if stage else None, history=self.history)
+
+
 async def run_council(
     app: Junior,
     question: str,
-    ais: Iterable[str] | None = None,
+    routes: Sequence[Route],
     *,
     deadline_s: float | Deadline,
     options: Sequence[str] | None = None,
     host_answer: str | None = None,
-    chairman: str | None = None,
+    chairman: Route | None = None,
     rng: random.Random | None = None,
     shuffle: bool = True,
-    notify: Notify | None = None,
+    notify: Report | None = None,
     history: History | None = None,
     defended: bool = True,
 ) -> CouncilResult:
-    """Run a council: answers, anonymous reviews, a chairman's synthesis (see the module's docstring).
+    """Run a council among `routes` (the AIs the caller chose: `Junior.select`): answers, anonymous reviews,
+    a chairman's synthesis (see the module's docstring).
 
     `host_answer` is one more candidate, "host", that every AI reviews and none can tell apart; the host
-    reviews nothing. `rng` draws each reviewer's order (default: a fresh generator for this call);
-    `shuffle=False` shows every reviewer the answers in stage-1 order (to measure position bias).
-    `defended=False` drops the council's defences against its members (to measure them, in the council
-    simulation): the answers go into the reviews and the chairman's prompt unfenced, under plain
-    `Response X:` lines, with no word that they are data.
+    reviews nothing. `chairman`, when given, writes the final answer. `rng` draws each reviewer's order
+    (default: a fresh generator for this call); `shuffle=False` shows every reviewer the answers in stage-1
+    order (to measure position bias). `defended=False` drops the council's defences against its members (to
+    measure them, in the council simulation): the answers go into the reviews and the chairman's prompt
+    unfenced, under plain `Response X:` lines, with no word that they are data.
 
     Raises:
         InvalidRequest: an AI is named "host" while `host_answer` is given.
-        NoAIConfigured, UnknownAI, AIUnavailable: the AIs (or the chairman) cannot be asked.
     """
-    names = [route.label for route in app.select(ais)]
-    if chairman is not None:
-        chairman = app.route(chairman).label
+    names = [route.label for route in routes]
     if host_answer is not None and HOST in names:
         raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
-    rng = rng or random.Random()
+    by_name = {route.label: route for route in routes}
+    if chairman is not None:
+        by_name.setdefault(chairman.label, chairman)
     deadline = Deadline.of(deadline_s, app.clock)
+    sitting = _Sitting(app, question, by_name, deadline, rng or random.Random(), shuffle, notify, history, defended)
+    result, texts = await _answer(sitting, names, options, host_answer)
+    candidates = result.candidates
+    if len(candidates) < 2:
+        only = f"only {candidates[0]} answered" if candidates else "no AI answered"
+        result.notes.append(f"No review: {only}, so there was nothing to compare.")
+        return result.model_copy(update={"winner": candidates[0] if candidates else None})
+    result = await _review(sitting, result, texts)
+    return await _chair(sitting, result, texts, chairman.label if chairman is not None else None)
 
-    async def heard(result: AIResult, stage: str) -> None:
-        await say(notify, f"{stage}: {result.describe()}")
 
-    ask = Request(answer_prompt(question, options), system=ANSWER_SYSTEM, temperature=ANSWER_TEMPERATURE)
-    answers = await ask_each(
-        app,
-        dict.fromkeys(names, replace(ask, deadline=deadline.step(STAGES))),
-        lambda r: heard(r, "answer"),
-        history=history,
-    )
+async def _answer(
+    sitting: _Sitting, names: list[str], options: Sequence[str] | None, host_answer: str | None
+) -> tuple[CouncilResult, dict[str, str]]:
+    """Stage 1: every AI answers alone; the council so far, and the candidates' texts (the host's too)."""
+    ask = Request(answer_prompt(sitting.question, options), system=ANSWER_SYSTEM, temperature=ANSWER_TEMPERATURE)
+    answers = await sitting.ask(dict.fromkeys(names, replace(ask, deadline=sitting.deadline.step(STAGES))), "answer")
     notes = [f"{r.ai} did not answer: {r.error_kind}: {r.error}" for r in answers if not r.ok]
-    answered = [r for r in answers if r.ok and r.text]
-    texts = {r.ai: r.text or "" for r in answered}
+    texts = {r.ai: r.text or "" for r in answers if r.ok and r.text}
     if host_answer is not None:
         texts[HOST] = host_answer
-    candidates = list(texts)
     result = CouncilResult(
-        question=question,
-        candidates=candidates,
+        question=sitting.question,
+        candidates=list(texts),
         answers=answers,
         reviews=[],
         rankings=[],
@@ -228,28 +257,31 @@ async def run_council(
         dissent=[],
         notes=notes,
     )
-    notes = result.notes  # the result's own list (pydantic copied the one given)
-    if len(candidates) < 2:
-        only = f"only {candidates[0]} answered" if candidates else "no AI answered"
-        notes.append(f"No review: {only}, so there was nothing to compare.")
-        return result.model_copy(update={"winner": candidates[0] if candidates else None})
+    return result, texts
 
+
+async def _review(sitting: _Sitting, result: CouncilResult, texts: dict[str, str]) -> CouncilResult:
+    """Stage 2: every AI that answered ranks the others' answers (three answers at least, and time left);
+    the Borda scores, the winner and the dissent."""
+    notes = result.notes  # the result's own list (pydantic copied the one given)
+    candidates = result.candidates
     rankings: list[Ranking] = []
     reviews: list[AIResult] = []
     if len(candidates) < 3:
         notes.append("No review: with two answers, no reviewer has two others' answers to rank.")
-    elif deadline.expired:
+    elif sitting.deadline.expired:
         notes.append("No review: the deadline was reached after the answers.")
     else:
-        reviewers = [r.ai for r in answered]
-        shown = {reviewer: arrange(candidates, reviewer, rng, shuffle) for reviewer in reviewers}
-        system = REVIEW_SYSTEM + (DATA_SYSTEM if defended else "")
-        review = Request("", system=system, temperature=REVIEW_TEMPERATURE, deadline=deadline.step(2))
+        reviewers = [r.ai for r in result.answers if r.ok and r.text]
+        shown = {reviewer: arrange(candidates, reviewer, sitting.rng, sitting.shuffle) for reviewer in reviewers}
+        system = REVIEW_SYSTEM + (DATA_SYSTEM if sitting.defended else "")
+        review = Request("", system=system, temperature=REVIEW_TEMPERATURE, deadline=sitting.deadline.step(2))
+        fence = _fence(sitting.defended, texts.values())
         requests = {
-            reviewer: review.asking(review_prompt(question, shown[reviewer], texts, _fence(defended, texts.values())))
+            reviewer: review.asking(review_prompt(result.question, shown[reviewer], texts, fence))
             for reviewer in reviewers
         }
-        reviews = await ask_each(app, requests, lambda r: heard(r, "review"), history=history)
+        reviews = await sitting.ask(requests, "review")
         notes.extend(f"{r.ai} did not review: {r.error_kind}: {r.error}" for r in reviews if not r.ok)
         rankings = [_read(r.ai, r.text or "", shown[r.ai]) for r in reviews if r.ok]
         notes.extend(f"{k.reviewer}'s review had no readable ranking; not counted." for k in rankings if not k.parsed)
@@ -258,10 +290,9 @@ async def run_council(
     scores = borda(counted, candidates) if counted else []
     winner = scores[0].author if scores and scores[0].score is not None else None
     dissent = dissent_of(rankings, winner, scores) if winner else []
-    result = result.model_copy(
+    return result.model_copy(
         update={"reviews": reviews, "rankings": rankings, "scores": scores, "winner": winner, "dissent": dissent}
     )
-    return await _chair(app, result, texts, chairman, deadline, rng, shuffle, notify, history, defended)
 
 
 def _read(reviewer: str, text: str, shown: dict[str, str]) -> Ranking:
@@ -278,28 +309,20 @@ def _read(reviewer: str, text: str, shown: dict[str, str]) -> Ranking:
 
 
 async def _chair(
-    app: Junior,
-    result: CouncilResult,
-    texts: dict[str, str],
-    chairman: str | None,
-    deadline: Deadline,
-    rng: random.Random,
-    shuffle: bool,
-    notify: Notify | None,
-    history: History | None,
-    defended: bool,
+    sitting: _Sitting, result: CouncilResult, texts: dict[str, str], chairman: str | None
 ) -> CouncilResult:
+    """Stage 3: the chairman (`pick_chairman`) writes the final answer from every answer and the dissent."""
     answered = [r for r in result.answers if r.ok and r.text]
     chair = pick_chairman(result.scores, answered, chairman)
     if chair is None:
         result.notes.append("No final answer: no AI could chair the council.")
         return result
-    if deadline.expired:
+    if sitting.deadline.expired:
         result.notes.append("No final answer: the deadline was reached; the ranking and the answers are all there is.")
         return result
     order = list(result.candidates)
-    if shuffle:
-        rng.shuffle(order)
+    if sitting.shuffle:
+        sitting.rng.shuffle(order)
     shown = {label(index): author for index, author in enumerate(order)}
     names = {author: f"Response {name}" for name, author in shown.items()}
     dissent = [
@@ -307,13 +330,12 @@ async def _chair(
         for d in result.dissent
     ]
     reasons = [reason for d in dissent for reason in (d.reason, d.on_winner) if reason]
-    prompt = chairman_prompt(
-        result.question, shown, texts, result.scores, dissent, _fence(defended, [*texts.values(), *reasons])
-    )
-    system = CHAIR_SYSTEM if defended else None
-    request = Request(prompt, system=system, temperature=CHAIR_TEMPERATURE, deadline=deadline)
-    [synthesis] = await ask_each(app, {chair: request}, history=history)
-    await say(notify, f"chairman: {synthesis.describe()}")
+    fence = _fence(sitting.defended, [*texts.values(), *reasons])
+    prompt = chairman_prompt(result.question, shown, texts, result.scores, dissent, fence)
+    system = CHAIR_SYSTEM if sitting.defended else None
+    request = Request(prompt, system=system, temperature=CHAIR_TEMPERATURE, deadline=sitting.deadline)
+    [synthesis] = await sitting.ask({chair: request})
+    await say(sitting.notify, f"chairman: {synthesis.describe()}")
     if not synthesis.ok:
         result.notes.append(f"The final answer by {chair} failed: {synthesis.error_kind}: {synthesis.error}")
     return result.model_copy(update={"chairman": chair, "synthesis": synthesis})

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, History, Junior, ask_each
+from callers import AIResult, History, Junior, Route, ask_each
+from callers.progress import Report
 from collab.council import HOST
-from collab.shared import Notify, draw_fence, fenced, labelled, notice, say
+from collab.shared import draw_fence, fenced, labelled, notice, say
 from core.config.defaults import DEBATE_ROUND_S
 from core.errors import InvalidRequest
 from core.resilience.deadline import Deadline
@@ -105,17 +107,18 @@ def _prompt(
 async def run_debate(
     app: Junior,
     topic: str,
-    ais: Iterable[str] | None = None,
+    routes: Sequence[Route],
     rounds: int = 2,
     *,
     deadline_s: float | Deadline,
     round_s: float = DEBATE_ROUND_S,
-    notify: Notify | None = None,
+    notify: Report | None = None,
     history: History | None = None,
     host_answer: str | None = None,
     rng: random.Random | None = None,
 ) -> DebateResult:
-    """Run a debate of `rounds` rounds, then have the fastest remaining AI summarize it.
+    """Run a debate of `rounds` rounds among `routes` (the AIs the caller chose: `Junior.select`), then have
+    the fastest remaining AI summarize it.
 
     `host_answer`, the host's own position, joins round 1 as one more participant's statement: in round 2
     every AI answers it among the others, all named anonymously ("Participant 2", numbered by `rng`), and
@@ -129,76 +132,131 @@ async def run_debate(
 
     Raises:
         InvalidRequest: fewer than two AIs, rounds outside 1-5, or an AI named "host" beside `host_answer`.
-        NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
+    """
+    names = _check(routes, rounds, host_answer)
+    rng = rng or random.Random()
+    debate = _Debate(
+        app,
+        topic,
+        {route.label: route for route in routes},
+        rounds,
+        Deadline.of(deadline_s, app.clock),
+        round_s,
+        notify,
+        history,
+        rng,
+        labels=participant_labels([*names, HOST], rng) if host_answer is not None else {},
+        statements={HOST: host_answer.strip()} if host_answer is not None else {},
+        active=names,
+    )
+    for number in range(1, rounds + 1):
+        if debate.deadline.expired:
+            debate.notes.append(f"The deadline was reached after round {number - 1}.")
+            break
+        if not await debate.play(number):
+            break
+    summary = await debate.summary()
+    return DebateResult(
+        topic=topic,
+        ais=names,
+        rounds=debate.played,
+        summary=summary,
+        notes=debate.notes,
+        host_answer=host_answer,
+        labels=debate.labels,
+    )
+
+
+@dataclass
+class _Debate:
+    """One debate under way: who is asked how, what each said last, and what happened."""
+
+    app: Junior
+    topic: str
+    by_name: dict[str, Route]
+    rounds: int
+    deadline: Deadline
+    round_s: float
+    notify: Report | None
+    history: History | None
+    rng: random.Random
+    labels: dict[str, str]
+    statements: dict[str, str]
+    active: list[str]
+    latencies: dict[str, float] = field(default_factory=dict)
+    played: list[DebateRound] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    async def play(self, number: int) -> bool:
+        """Play round `number`; whether the debate goes on (at least two AIs still debating)."""
+
+        async def heard(result: AIResult) -> None:
+            await say(self.notify, f"round {number}: {result.describe()}")
+
+        # This round, the later ones and the summary share what is left of the time.
+        this_round = self.deadline.step(self.rounds - number + 2, at_most=self.round_s)
+        ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=this_round)
+        prompts = {
+            name: _prompt(self.topic, number, self.rounds, name, self.statements, self.active, self.labels, self.rng)
+            for name in self.active
+        }
+        calls = [(self.by_name[name], ask.asking(prompt)) for name, prompt in prompts.items()]
+        results = await ask_each(self.app, calls, heard, history=self.history)
+        self.played.append(DebateRound(round=number, results=results))
+        self.active = _heard(results, number, self.statements, self.latencies, self.notes)
+        await say(self.notify, f"round {number} of {self.rounds} done: {len(self.active)} AIs still debating")
+        if len(self.active) >= 2:
+            return True
+        if not self.active:
+            self.notes.append(f"No AI answered in round {number}.")
+        elif number < self.rounds:
+            self.notes.append(f"Only {self.active[0]} remains, so the debate ended after round {number}.")
+        return False
+
+    async def summary(self) -> AIResult | None:
+        """The fastest remaining AI's summary of the final statements; None (with a note) without one."""
+        summarizer = _summarizer(self.active, self.latencies, self.deadline, self.notes)
+        if summarizer is None:
+            return None
+        final = {name: self.statements[name] for name in [*self.active, HOST] if name in self.statements}
+        request = Request(summary_prompt(self.topic, final), temperature=0.3, deadline=self.deadline)
+        [summary] = await ask_each(self.app, [(self.by_name[summarizer], request)])
+        await say(self.notify, f"summary: {summary.describe()}")
+        if not summary.ok:
+            self.notes.append(f"The summary by {summarizer} failed: {summary.error_kind}: {summary.error}")
+        return summary
+
+
+def _check(routes: Sequence[Route], rounds: int, host_answer: str | None) -> list[str]:
+    """The debaters' names.
+
+    Raises:
+        InvalidRequest: fewer than two AIs, rounds outside 1-5, or an AI named "host" beside `host_answer`.
     """
     if not 1 <= rounds <= MAX_ROUNDS:
         raise InvalidRequest(f"rounds must be 1-{MAX_ROUNDS}, got {rounds}")
-    names = [route.label for route in app.select(ais)]
+    names = [route.label for route in routes]
     if len(names) < 2:
         raise InvalidRequest(f"a debate needs at least two AIs; got {', '.join(names)}")
     if host_answer is not None and HOST in names:
         raise InvalidRequest(f'an AI is named "{HOST}", which names host_answer in the result; leave one out')
-    rng = rng or random.Random()
-    labels = participant_labels([*names, HOST], rng) if host_answer is not None else {}
-    deadline = Deadline.of(deadline_s, app.clock)
-    statements: dict[str, str] = {HOST: host_answer.strip()} if host_answer is not None else {}
-    latencies: dict[str, float] = {}
-    played: list[DebateRound] = []
-    notes: list[str] = []
-    active = names
-
-    for number in range(1, rounds + 1):
-        if deadline.expired:
-            notes.append(f"The deadline was reached after round {number - 1}.")
-            break
-
-        async def heard(result: AIResult, number: int = number) -> None:
-            await say(notify, f"round {number}: {result.describe()}")
-
-        # This round, the later ones and the summary share what is left of the time.
-        this_round = deadline.step(rounds - number + 2, at_most=round_s)
-        ask = Request("", system=SYSTEM, temperature=TEMPERATURE, deadline=this_round)
-        requests = {
-            name: ask.asking(_prompt(topic, number, rounds, name, statements, active, labels, rng)) for name in active
-        }
-        results = await ask_each(app, requests, heard, history=history)
-        played.append(DebateRound(round=number, results=results))
-        for result in results:
-            if result.ok and result.text:
-                statements[result.ai], latencies[result.ai] = result.text, result.latency_s
-            else:
-                notes.append(f"{result.ai} dropped out in round {number}: {result.error_kind}: {result.error}")
-        active = [result.ai for result in results if result.ok]
-        await say(notify, f"round {number} of {rounds} done: {len(active)} AIs still debating")
-        if len(active) < 2:
-            if not active:
-                notes.append(f"No AI answered in round {number}.")
-            elif number < rounds:
-                notes.append(f"Only {active[0]} remains, so the debate ended after round {number}.")
-            break
-
-    summary = await _summarize(app, topic, active, statements, latencies, deadline, notes, notify)
-    return DebateResult(
-        topic=topic,
-        ais=names,
-        rounds=played,
-        summary=summary,
-        notes=notes,
-        host_answer=host_answer,
-        labels=labels,
-    )
+    return names
 
 
-async def _summarize(
-    app: Junior,
-    topic: str,
-    active: list[str],
-    statements: dict[str, str],
-    latencies: dict[str, float],
-    deadline: Deadline,
-    notes: list[str],
-    notify: Notify | None,
-) -> AIResult | None:
+def _heard(
+    results: list[AIResult], number: int, statements: dict[str, str], latencies: dict[str, float], notes: list[str]
+) -> list[str]:
+    """Take in a round's statements; the AIs still debating (a failed one drops out, with a note)."""
+    for result in results:
+        if result.ok and result.text:
+            statements[result.ai], latencies[result.ai] = result.text, result.latency_s
+        else:
+            notes.append(f"{result.ai} dropped out in round {number}: {result.error_kind}: {result.error}")
+    return [result.ai for result in results if result.ok]
+
+
+def _summarizer(active: list[str], latencies: dict[str, float], deadline: Deadline, notes: list[str]) -> str | None:
+    """Who summarizes: the fastest AI still debating; None (with a note) when there is to be no summary."""
     if len(active) < 2:
         if active:
             notes.append("No summary: fewer than two AIs were left.")
@@ -206,11 +264,4 @@ async def _summarize(
     if deadline.expired:
         notes.append("No summary: the deadline was reached.")
         return None
-    summarizer = min(active, key=lambda name: latencies[name])
-    final = {name: statements[name] for name in [*active, HOST] if name in statements}
-    request = Request(summary_prompt(topic, final), temperature=0.3, deadline=deadline)
-    [summary] = await ask_each(app, {summarizer: request})
-    await say(notify, f"summary: {summary.describe()}")
-    if not summary.ok:
-        notes.append(f"The summary by {summarizer} failed: {summary.error_kind}: {summary.error}")
-    return summary
+    return min(active, key=lambda name: latencies[name])

@@ -19,12 +19,11 @@ the prompt: a "Response X" header, a fence or a "reviewers' ranking" inside it s
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
-__all__ = ["QUOTE", "Notify", "draw_fence", "fenced", "labelled", "notice", "quoted", "say"]
+from callers.progress import Report
 
-# Progress messages, awaited as work finishes ("round 2: grok answered in 1.2 s").
-Notify = Callable[[str], Awaitable[None]]
+__all__ = ["QUOTE", "draw_fence", "fenced", "labelled", "notice", "quoted", "say"]
 
 QUOTE = "> "  # begins every line of a quoted text
 FENCE_BYTES = 6  # of the fence's random id (12 hex digits): no text can guess it
@@ -64,7 +63,7 @@ def labelled(texts: Mapping[str, str], cap: int, fence: str) -> str:
     return "\n\n".join(fenced(f"[{name}]", text[:cap], fence) for name, text in texts.items())
 
 
-async def say(notify: Notify | None, message: str) -> None:
-    """Send a progress message, if anyone listens."""
+async def say(notify: Report | None, message: str) -> None:
+    """Send a progress message ("round 2: grok answered in 1.2 s"), if anyone listens."""
     if notify is not None:
         await notify(message)

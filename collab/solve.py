@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel
 
 from ai.request import Request
-from callers import AIResult, History, Junior, ask_each
-from collab.shared import Notify, draw_fence, fenced, labelled, notice, say
+from callers import AIResult, History, Junior, Route, ask_each
+from callers.progress import Report
+from collab.shared import draw_fence, fenced, labelled, notice, say
 from core.errors import InvalidRequest
 from core.resilience.deadline import Deadline
 
@@ -60,38 +61,42 @@ def refine_prompt(problem: str, author: str, current: str) -> str:
 async def run_solve(
     app: Junior,
     problem: str,
-    ais: Iterable[str] | None = None,
+    routes: Sequence[Route],
     approach: Approach = "parallel",
     *,
     deadline_s: float | Deadline,
-    notify: Notify | None = None,
+    notify: Report | None = None,
     history: History | None = None,
 ) -> SolveResult:
-    """Solve `problem` with several AIs, within `deadline_s` (seconds from now, or the call's running
-    `Deadline`); `history` (a thread's earlier turns, per AI) comes before every prompt.
+    """Solve `problem` with several AIs (`routes`, as the caller chose them: `Junior.select`), within
+    `deadline_s` (seconds from now, or the call's running `Deadline`); `history` (a thread's earlier turns,
+    per AI) comes before every prompt.
 
     Raises:
         InvalidRequest: an unknown approach.
-        NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
     """
-    names = [route.label for route in app.select(ais)]
     deadline = Deadline.of(deadline_s, app.clock)
     if approach == "parallel":
-        return await _parallel(app, problem, names, deadline, notify, history)
+        return await _parallel(app, problem, routes, deadline, notify, history)
     if approach == "sequential":
-        return await _sequential(app, problem, names, deadline, notify, history)
+        return await _sequential(app, problem, routes, deadline, notify, history)
     raise InvalidRequest(f"approach must be 'parallel' or 'sequential', got {approach!r}")
 
 
 async def _parallel(
-    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None, history: History | None
+    app: Junior,
+    problem: str,
+    routes: Sequence[Route],
+    deadline: Deadline,
+    notify: Report | None,
+    history: History | None,
 ) -> SolveResult:
     async def heard(result: AIResult) -> None:
         await say(notify, f"proposal: {result.describe()}")
 
     # The proposals and the synthesis share the time: half each, at most.
     propose = Request(propose_prompt(problem), system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.step(2))
-    proposals = await ask_each(app, dict.fromkeys(names, propose), heard, history=history)
+    proposals = await ask_each(app, [(route, propose) for route in routes], heard, history=history)
     notes = [f"{r.ai} did not propose: {r.error_kind}: {r.error}" for r in proposals if not r.ok]
     good = [r for r in proposals if r.ok and r.text]
     result = SolveResult(
@@ -108,11 +113,9 @@ async def _parallel(
         return result
     synthesizer = min(good, key=lambda r: r.latency_s).ai
     combine = synthesis_prompt(problem, {r.ai: r.text or "" for r in good})
-    [synthesis] = await ask_each(
-        app,
-        {synthesizer: Request(combine, system=SYSTEM, temperature=0.3, deadline=deadline)},
-        history=history,
-    )
+    by_name = {route.label: route for route in routes}
+    combining = Request(combine, system=SYSTEM, temperature=0.3, deadline=deadline)
+    [synthesis] = await ask_each(app, [(by_name[synthesizer], combining)], history=history)
     await say(notify, f"synthesis: {synthesis.describe()}")
     if not synthesis.ok:
         notes.append(f"The synthesis by {synthesizer} failed: {synthesis.error_kind}: {synthesis.error}")
@@ -121,18 +124,25 @@ async def _parallel(
 
 
 async def _sequential(
-    app: Junior, problem: str, names: list[str], deadline: Deadline, notify: Notify | None, history: History | None
+    app: Junior,
+    problem: str,
+    routes: Sequence[Route],
+    deadline: Deadline,
+    notify: Report | None,
+    history: History | None,
 ) -> SolveResult:
+    names = [route.label for route in routes]
     steps: list[AIResult] = []
     notes: list[str] = []
     current: AIResult | None = None
-    for index, name in enumerate(names):
+    for index, route in enumerate(routes):
+        name = route.label
         if deadline.expired:
             notes.append(f"The deadline was reached before {', '.join(names[index:])} could refine the solution.")
             break
         prompt = propose_prompt(problem) if current is None else refine_prompt(problem, current.ai, current.text or "")
         request = Request(prompt, system=SYSTEM, temperature=TEMPERATURE, deadline=deadline.step(len(names) - index))
-        [step] = await ask_each(app, {name: request}, history=history)
+        [step] = await ask_each(app, [(route, request)], history=history)
         steps.append(step)
         await say(notify, f"step {index + 1} of {len(names)}: {step.describe()}")
         if step.ok and step.text:

@@ -70,7 +70,6 @@ async def run_check(settings: Settings, out: TextIO) -> int:
     Never prints an API key (only its masked hint), and every line is cleaned before it is printed: a
     provider's answer or error may hold anything.
     """
-
     redactor = Redactor(settings.secrets)
 
     def say(text: str) -> None:
@@ -83,6 +82,26 @@ async def run_check(settings: Settings, out: TextIO) -> int:
             where = lookup_order()
             say(f"No AI is configured: set an API key (e.g. GEMINI_API_KEY) or create credentials.json ({where}).")
         return 1
+    results, store_line = await _ask_and_open(settings)
+    by_ai = {result.ai: result for result in results}
+    say(f"config: {settings.source or 'environment only'}")
+    say(_table(_rows(settings, by_ai)))
+    say(store_line)
+    enabled = [name for name, ai in settings.ais.items() if ai.enabled]
+    answered = [name for name in enabled if name in by_ai and by_ai[name].ok]
+    if not enabled:
+        say("no AI is enabled")
+        return 1
+    summary = (
+        "all enabled AIs answered" if answered == enabled else f"{len(answered)} of {len(enabled)} enabled AIs answered"
+    )
+    say(summary)
+    return 0 if answered == enabled and not settings.problems else 1
+
+
+async def _ask_and_open(settings: Settings) -> tuple[list[AIResult], str]:
+    """Every usable AI's answer to the check prompt, and the store's line, both at once: the check takes
+    the slower's time."""
     usable = settings.usable_ais
     async with Junior.build(settings) as app:
         request = Request(CHECK_PROMPT, max_tokens=16, deadline=CHECK_DEADLINE_S)
@@ -96,10 +115,14 @@ async def run_check(settings: Settings, out: TextIO) -> int:
             nonlocal store_line
             store_line = await store_state(app)
 
-        async with anyio.create_task_group() as group:  # at once: the check takes the slower's time
+        async with anyio.create_task_group() as group:
             group.start_soon(ask)
             group.start_soon(check_store)
-    by_ai = {result.ai: result for result in results}
+    return results, store_line
+
+
+def _rows(settings: Settings, by_ai: dict[str, AIResult]) -> list[list[str]]:
+    """The table's rows: a header, then each configured AI (its key as a masked hint) and its check."""
     rows = [["AI", "enabled", "model", "base URL", "key", "check"]]
     for name, ai in settings.ais.items():
         rows.append(
@@ -112,16 +135,4 @@ async def run_check(settings: Settings, out: TextIO) -> int:
                 _outcome(by_ai.get(name), ai),
             ]
         )
-    say(f"config: {settings.source or 'environment only'}")
-    say(_table(rows))
-    say(store_line)
-    enabled = [name for name, ai in settings.ais.items() if ai.enabled]
-    answered = [name for name in enabled if name in by_ai and by_ai[name].ok]
-    if not enabled:
-        say("no AI is enabled")
-        return 1
-    summary = (
-        "all enabled AIs answered" if answered == enabled else f"{len(answered)} of {len(enabled)} enabled AIs answered"
-    )
-    say(summary)
-    return 0 if answered == enabled and not settings.problems else 1
+    return rows

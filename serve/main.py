@@ -23,14 +23,14 @@ from mcp.server.mcpserver import MCPServer
 
 from ai.warmup import warm_up
 from callers import Junior
-from core.config.settings import Settings, describe_problems, read_settings
+from core.config.settings import Settings, describe_problems, settings_or_problems
 from core.money.prices import load_price_list
 from core.redact import RedactingFilter, Redactor
 from core.store.url import STORE_MODULES
 from serve.check import run_check
 from serve.shutdown import exit_without_waiting_for_abandoned_threads, serve_until_stopped
 from tools import register_tools
-from tools.boundary import compact_tool_list, redact_results
+from tools.middleware import compact_tool_list, redact_results
 
 __all__ = ["build_server", "main", "serve"]
 
@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter(redactor))
     _report_skipped_lines(logging.getLogger().level)
-    settings = read_settings(args.credentials)
+    settings = settings_or_problems(args.credentials)
     redactor.remember(settings.secrets)
     if args.check:
         return anyio.run(run_check, settings, sys.stdout)

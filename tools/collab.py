@@ -11,12 +11,14 @@ from collab.council import HOST, CouncilResult
 from collab.debate import MAX_ROUNDS, DebateResult, run_debate
 from collab.solve import Approach, SolveResult, run_solve
 from core.config.settings import Settings
-from core.resilience.deadline import Deadline
-from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, check_size, section
+from tools.answer import Answer, section
+from tools.boundary import add_tool
+from tools.context import AppContext
 from tools.params import MAX_NAME_CHARS, AINames, CodeContext, ContinuationId, DeadlineS, Files, HostAnswer
+from tools.progress import Progress
 from tools.turn import taking_turn
 
-__all__ = ["register"]
+__all__ = ["ai_consensus", "ai_debate", "collaborative_solve", "register"]
 
 MAX_EXCERPT_CHARS = 120  # of an unparsed answer or a reason, in the consensus text
 
@@ -151,114 +153,132 @@ def _last_statements(result: DebateResult) -> list[AIResult]:
     return [*last.values(), *([result.summary] if result.summary is not None else [])]
 
 
+async def ai_debate(
+    topic: Annotated[str, Field(min_length=1, description="What to debate.")],
+    ctx: AppContext,
+    ais: AINames = None,
+    rounds: Annotated[int, Field(ge=1, le=MAX_ROUNDS, description="Rounds, 1-5.")] = 2,
+    deadline_s: DeadlineS = None,
+    continuation_id: ContinuationId = None,
+    files: Files = None,
+    host_answer: HostAnswer = None,
+) -> Answer:
+    """The ai_debate tool: the AIs debate `topic` in rounds, then one summarizes."""
+    async with taking_turn(
+        ctx,
+        "ai_debate",
+        topic,
+        ais=ais,
+        deadline_s=deadline_s,
+        continuation_id=continuation_id,
+        files=files,
+        also_sent=[host_answer],
+    ) as turn:
+        result = await run_debate(
+            turn.app,
+            turn.prompt,
+            turn.routes,
+            rounds,
+            deadline_s=turn.deadline,
+            round_s=turn.app.settings.debate_round_s,
+            notify=Progress(ctx),
+            history=turn.history_for,
+            host_answer=_given(host_answer),
+        )
+        await turn.record(_last_statements(result))
+    result = result.model_copy(update={"topic": topic})  # not the files the AIs were sent with it
+    answered = any(r.ok for played in result.rounds for r in played.results)
+    return turn.finish(Answer(render_debate(result), result, failed=not answered))
+
+
+async def collaborative_solve(
+    problem: Annotated[str, Field(min_length=1, description="The problem to solve.")],
+    ctx: AppContext,
+    context: CodeContext = None,
+    ais: AINames = None,
+    approach: Annotated[
+        Approach, Field(description="parallel: all propose, one combines; sequential: each refines the last.")
+    ] = "parallel",
+    deadline_s: DeadlineS = None,
+    continuation_id: ContinuationId = None,
+    files: Files = None,
+) -> Answer:
+    """The collaborative_solve tool: the AIs propose and one combines, or each refines the last."""
+    async with taking_turn(
+        ctx,
+        "collaborative_solve",
+        problem,
+        ais=ais,
+        deadline_s=deadline_s,
+        context=context,
+        continuation_id=continuation_id,
+        files=files,
+    ) as turn:
+        result = await run_solve(
+            turn.app,
+            turn.prompt,
+            turn.routes,
+            approach,
+            deadline_s=turn.deadline,
+            notify=Progress(ctx),
+            history=turn.history_for,
+        )
+        solution = [result.solution] if result.solution and result.solution not in result.proposals else []
+        await turn.record([*result.proposals, *solution])
+    result = result.model_copy(update={"problem": problem})  # not the context and files sent with it
+    return turn.finish(Answer(render_solve(result), result, failed=result.solution is None))
+
+
+async def ai_consensus(
+    question: Annotated[str, Field(min_length=1, description="The question to decide.")],
+    ctx: AppContext,
+    options: Annotated[
+        list[str] | None, Field(min_length=2, max_length=MAX_OPTIONS, description="Choices to pick from.")
+    ] = None,
+    ais: AINames = None,
+    deadline_s: DeadlineS = None,
+    continuation_id: ContinuationId = None,
+    files: Files = None,
+    method: Method = "vote",
+    host_answer: HostAnswer = None,
+    chairman: Annotated[str | None, Field(max_length=MAX_NAME_CHARS, description="Council's chair.")] = None,
+) -> Answer:
+    """The ai_consensus tool: a vote on `question` (or `options`), or a council."""
+    async with taking_turn(
+        ctx,
+        "ai_consensus",
+        question,
+        ais=ais,
+        deadline_s=deadline_s,
+        continuation_id=continuation_id,
+        files=files,
+        also_sent=[host_answer, *(options or [])],
+    ) as turn:
+        result = await run_consensus(
+            turn.app,
+            turn.prompt,
+            turn.routes,
+            options,
+            deadline_s=turn.deadline,
+            notify=Progress(ctx),
+            history=turn.history_for,
+            method=method,
+            host_answer=_given(host_answer),
+            chairman=turn.app.route(chairman) if chairman is not None and method == "council" else None,
+        )
+        if isinstance(result, CouncilResult):
+            await turn.record([*result.answers, *([result.synthesis] if result.synthesis else [])])
+        else:
+            await turn.record(result.results)
+    result = result.model_copy(update={"question": question})  # not the files the AIs were sent with it
+    if isinstance(result, CouncilResult):
+        answered = any(r.ok for r in result.answers)
+        return turn.finish(Answer(render_council(result), result, failed=not answered))
+    return turn.finish(Answer(render_consensus(result), result, failed=not result.votes))
+
+
 def register(server: MCPServer, settings: Settings) -> None:
     """Register ai_debate, collaborative_solve and ai_consensus on `server`."""
-
-    async def ai_debate(
-        topic: Annotated[str, Field(min_length=1, description="What to debate.")],
-        ctx: AppContext,
-        ais: AINames = None,
-        rounds: Annotated[int, Field(ge=1, le=MAX_ROUNDS, description="Rounds, 1-5.")] = 2,
-        deadline_s: DeadlineS = None,
-        continuation_id: ContinuationId = None,
-        files: Files = None,
-        host_answer: HostAnswer = None,
-    ) -> Answer:
-        app = app_of(ctx)
-        deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)  # as the call came in
-        check_size(app, topic, host_answer)
-        host_answer = _given(host_answer)
-        routes = app.select(ais)
-        async with taking_turn(ctx, "ai_debate", topic, None, continuation_id, files, routes, deadline) as turn:
-            result = await run_debate(
-                app,
-                turn.prompt,
-                ais,
-                rounds,
-                deadline_s=turn.deadline,
-                round_s=app.settings.debate_round_s,
-                notify=Progress(ctx),
-                history=turn.history_for,
-                host_answer=host_answer,
-            )
-            await turn.record(_last_statements(result))
-        result = result.model_copy(update={"topic": topic})  # not the files the AIs were sent with it
-        answered = any(r.ok for played in result.rounds for r in played.results)
-        return turn.finish(Answer(render_debate(result), result, failed=not answered))
-
-    async def collaborative_solve(
-        problem: Annotated[str, Field(min_length=1, description="The problem to solve.")],
-        ctx: AppContext,
-        context: CodeContext = None,
-        ais: AINames = None,
-        approach: Annotated[
-            Approach, Field(description="parallel: all propose, one combines; sequential: each refines the last.")
-        ] = "parallel",
-        deadline_s: DeadlineS = None,
-        continuation_id: ContinuationId = None,
-        files: Files = None,
-    ) -> Answer:
-        app = app_of(ctx)
-        deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)  # as the call came in
-        routes = app.select(ais)
-        tool = "collaborative_solve"
-        async with taking_turn(ctx, tool, problem, context, continuation_id, files, routes, deadline) as turn:
-            result = await run_solve(
-                app,
-                turn.prompt,
-                ais,
-                approach,
-                deadline_s=turn.deadline,
-                notify=Progress(ctx),
-                history=turn.history_for,
-            )
-            solution = [result.solution] if result.solution and result.solution not in result.proposals else []
-            await turn.record([*result.proposals, *solution])
-        result = result.model_copy(update={"problem": problem})  # not the context and files sent with it
-        return turn.finish(Answer(render_solve(result), result, failed=result.solution is None))
-
-    async def ai_consensus(
-        question: Annotated[str, Field(min_length=1, description="The question to decide.")],
-        ctx: AppContext,
-        options: Annotated[
-            list[str] | None, Field(min_length=2, max_length=MAX_OPTIONS, description="Choices to pick from.")
-        ] = None,
-        ais: AINames = None,
-        deadline_s: DeadlineS = None,
-        continuation_id: ContinuationId = None,
-        files: Files = None,
-        method: Method = "vote",
-        host_answer: HostAnswer = None,
-        chairman: Annotated[str | None, Field(max_length=MAX_NAME_CHARS, description="Council's chair.")] = None,
-    ) -> Answer:
-        app = app_of(ctx)
-        deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)  # as the call came in
-        check_size(app, question, host_answer, *(options or []))
-        host_answer = _given(host_answer)
-        routes = app.select(ais)
-        async with taking_turn(ctx, "ai_consensus", question, None, continuation_id, files, routes, deadline) as turn:
-            result = await run_consensus(
-                app,
-                turn.prompt,
-                options,
-                ais,
-                deadline_s=turn.deadline,
-                notify=Progress(ctx),
-                history=turn.history_for,
-                method=method,
-                host_answer=host_answer,
-                chairman=chairman,
-            )
-            if isinstance(result, CouncilResult):
-                await turn.record([*result.answers, *([result.synthesis] if result.synthesis else [])])
-            else:
-                await turn.record(result.results)
-        result = result.model_copy(update={"question": question})  # not the files the AIs were sent with it
-        if isinstance(result, CouncilResult):
-            answered = any(r.ok for r in result.answers)
-            return turn.finish(Answer(render_council(result), result, failed=not answered))
-        return turn.finish(Answer(render_consensus(result), result, failed=not result.votes))
-
     add_tool(
         server,
         ai_debate,

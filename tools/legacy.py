@@ -10,8 +10,10 @@ from mcp.server.mcpserver import MCPServer
 
 from collab.modes import MODES, Mode
 from core.config.settings import Settings
+from tools.answer import Answer
 from tools.ask import ask_one
-from tools.boundary import Answer, AppContext, add_tool
+from tools.boundary import add_tool
+from tools.context import AppContext
 from tools.params import CodeContext, ContinuationId, Files, MaxTokens, Prompt, Temperature
 
 __all__ = ["register", "tool_name"]

@@ -13,10 +13,12 @@ from callers.models import AIModels, ModelsReport, list_models
 from core.config.settings import Settings, describe_problems
 from core.redact import safe_url
 from core.resilience.metrics import MetricsSnapshot
-from tools.boundary import Answer, AppContext, add_tool, app_of
+from tools.answer import Answer
+from tools.boundary import add_tool
+from tools.context import AppContext, app_of
 from tools.spending import SpendReport, render_spend, spend_report
 
-__all__ = ["SHOWN_MODELS", "AIStatus", "ServerStatus", "register", "render_models", "server_status"]
+__all__ = ["SHOWN_MODELS", "AIStatus", "ServerStatus", "register", "render_models", "server_status", "status_tool"]
 
 SHOWN_MODELS = 40  # of one AI's model list, in the text; the structured content has them all
 
@@ -141,21 +143,23 @@ def render_models(report: ModelsReport, now: float) -> str:
     return "\n".join(lines)
 
 
+async def status_tool(
+    ctx: AppContext, models: Annotated[bool, Field(description="List each AI's models.")] = False
+) -> Answer:
+    """The server_status tool: every AI's configuration and readiness, the spend and the caps; with
+    `models`, each AI's models as its provider lists them."""
+    app = app_of(ctx)
+    status = server_status(app)
+    status.spend = await spend_report(app)
+    text = _render(status, describe_problems(app.settings)) + "\n\n" + render_spend(status.spend)
+    if models:
+        status.models = await list_models(app, deadline_s=app.settings.deadline_s)
+        text += "\n\n" + render_models(status.models, time.time())
+    return Answer(text, status)
+
+
 def register(server: MCPServer, settings: Settings) -> None:
     """Register server_status on `server`."""
-
-    async def status_tool(
-        ctx: AppContext, models: Annotated[bool, Field(description="List each AI's models.")] = False
-    ) -> Answer:
-        app = app_of(ctx)
-        status = server_status(app)
-        status.spend = await spend_report(app)
-        text = _render(status, describe_problems(app.settings)) + "\n\n" + render_spend(status.spend)
-        if models:
-            status.models = await list_models(app, deadline_s=app.settings.deadline_s)
-            text += "\n\n" + render_models(status.models, time.time())
-        return Answer(text, status)
-
     add_tool(
         server,
         status_tool,

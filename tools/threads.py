@@ -17,9 +17,20 @@ from pydantic import BaseModel, Field
 from callers import Junior
 from core.errors import InvalidRequest, JuniorAIError, UnknownThread
 from core.store.turns import ThreadInfo, Turn
-from tools.boundary import Answer, AppContext, add_tool, app_of, caller
+from tools.answer import Answer
+from tools.boundary import add_tool
+from tools.context import AppContext, app_of, caller
 
-__all__ = ["LISTED", "MAX_SHOWN_CHARS", "ThreadsResult", "register", "render_listing", "render_transcript"]
+__all__ = [
+    "LISTED",
+    "MAX_SHOWN_CHARS",
+    "ThreadsResult",
+    "register",
+    "render_listing",
+    "render_transcript",
+    "thread_transcript",
+    "threads",
+]
 
 LISTED = 20  # threads a listing shows
 MAX_SHOWN_CHARS = 4_000  # of one turn, in the tool's transcript (the resource has every character)
@@ -103,60 +114,69 @@ def readable_errors() -> Iterator[None]:
         raise ResourceError(str(error)) from error
 
 
+async def threads(
+    ctx: AppContext,
+    action: Action = "list",
+    thread_id: Annotated[str | None, Field(max_length=64, description="For show, delete.")] = None,
+    search: Annotated[str | None, Field(max_length=200, description="For search.")] = None,
+) -> Answer:
+    """The threads tool: list, search, show or delete the caller's threads.
+
+    Raises:
+        InvalidRequest: the action lacks what it needs (`search`, `thread_id`).
+        UnknownThread: no such thread of the caller's.
+    """
+    store = await app_of(ctx).store()
+    owner = caller()
+    if action in ("list", "search"):
+        if action == "search" and not search:
+            raise InvalidRequest("search needs the words to look for in `search`")
+        found = await store.threads.recent(limit=LISTED, search=search if action == "search" else None, owner=owner)
+        result = ThreadsResult(action=action, threads=[_summary(info) for info in found])
+        return Answer(render_listing(found, search if action == "search" else None), result)
+    if not thread_id:
+        raise InvalidRequest(f"{action} needs `thread_id` (the continuation_id an answer gave; list shows them)")
+    if action == "show":
+        info = await store.threads.info(thread_id, owner=owner)
+        text = render_transcript(info, await store.threads.turns(thread_id, owner=owner), MAX_SHOWN_CHARS)
+        return Answer(text, ThreadsResult(action=action, threads=[_summary(info)]))
+    if not await store.threads.delete(thread_id, owner=owner):
+        raise UnknownThread(thread_id)
+    return Answer(f"Deleted thread {thread_id}.", ThreadsResult(action=action, threads=[], deleted=True))
+
+
+async def thread_transcript(thread_id: str, ctx: AppContext) -> str:
+    """The resource junior://threads/{thread_id}: one thread of the caller's, every turn, as Markdown."""
+    with readable_errors():
+        store = await app_of(ctx).store()
+        owner = caller()
+        info = await store.threads.info(thread_id, owner=owner)
+        return render_transcript(info, await store.threads.turns(thread_id, owner=owner))
+
+
 def register(server: MCPServer, running: Callable[[], Junior]) -> None:
     """Register the threads resources and tool on `server`; `running()` is the application of the live
     connection (a static resource is read without a request context)."""
 
-    @server.resource(
-        "junior://threads",
-        name="threads",
-        title="Recent threads",
-        description="Recent conversations: id, title, AIs, turns, last activity.",
-        mime_type="text/markdown",
-    )
     async def recent_threads() -> str:
         with readable_errors():
             store = await running().store()
             return render_listing(await store.threads.recent(limit=LISTED, owner=caller()))
 
-    @server.resource(
+    server.resource(
+        "junior://threads",
+        name="threads",
+        title="Recent threads",
+        description="Recent conversations: id, title, AIs, turns, last activity.",
+        mime_type="text/markdown",
+    )(recent_threads)
+    server.resource(
         "junior://threads/{thread_id}",
         name="thread",
         title="Thread transcript",
         description="One conversation, every turn, as Markdown.",
         mime_type="text/markdown",
-    )
-    async def thread_transcript(thread_id: str, ctx: AppContext) -> str:
-        with readable_errors():
-            store = await app_of(ctx).store()
-            owner = caller()
-            info = await store.threads.info(thread_id, owner=owner)
-            return render_transcript(info, await store.threads.turns(thread_id, owner=owner))
-
-    async def threads(
-        ctx: AppContext,
-        action: Action = "list",
-        thread_id: Annotated[str | None, Field(max_length=64, description="For show, delete.")] = None,
-        search: Annotated[str | None, Field(max_length=200, description="For search.")] = None,
-    ) -> Answer:
-        store = await app_of(ctx).store()
-        owner = caller()
-        if action in ("list", "search"):
-            if action == "search" and not search:
-                raise InvalidRequest("search needs the words to look for in `search`")
-            found = await store.threads.recent(limit=LISTED, search=search if action == "search" else None, owner=owner)
-            result = ThreadsResult(action=action, threads=[_summary(info) for info in found])
-            return Answer(render_listing(found, search if action == "search" else None), result)
-        if not thread_id:
-            raise InvalidRequest(f"{action} needs `thread_id` (the continuation_id an answer gave; list shows them)")
-        if action == "show":
-            info = await store.threads.info(thread_id, owner=owner)
-            text = render_transcript(info, await store.threads.turns(thread_id, owner=owner), MAX_SHOWN_CHARS)
-            return Answer(text, ThreadsResult(action=action, threads=[_summary(info)]))
-        if not await store.threads.delete(thread_id, owner=owner):
-            raise UnknownThread(thread_id)
-        return Answer(f"Deleted thread {thread_id}.", ThreadsResult(action=action, threads=[], deleted=True))
-
+    )(thread_transcript)
     add_tool(
         server,
         threads,

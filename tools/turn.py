@@ -1,9 +1,9 @@
-"""One AI-asking tool call's turn in a conversation: the thread it continues (`continuation_id`), the files
-it reads (`files`), the call's one deadline, and what it records and tells the user when it ends.
+"""One AI-asking tool call's turn in a conversation: the prelude every such tool shares (the application,
+the call's one deadline, the AIs it asks, the size check), the thread it continues (`continuation_id`), the
+files it reads (`files`), and what it records and tells the user when it ends.
 
-    deadline = Deadline(deadline_s or app.settings.deadline_s, app.clock)     # first: as the call came in
-    async with taking_turn(ctx, "ask_all_ais", prompt, context, continuation_id, files, routes, deadline) as turn:
-        results = await ask_routes(app, routes, turn.request(base), history=turn.history_for)
+    async with taking_turn(ctx, "ask_all_ais", prompt, ais=ais, deadline_s=deadline_s, files=files) as turn:
+        results = await ask_routes(turn.app, turn.routes, turn.request(base), history=turn.history_for)
         await turn.record(results)
     return turn.finish(Answer(...))      # + the notes, + "continuation_id: ..."
 
@@ -17,20 +17,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import anyio
 from mcp import MCPError
 
 from ai.request import Message, Request
-from callers import AIResult, Conversation, Route, conversation
+from callers import AIResult, Conversation, Junior, Route, conversation
 from core.files.reader import FileBundle, read_files
 from core.files.rules import allowed_roots, files_budget, printable, quoted
 from core.resilience.deadline import Deadline
-from tools.boundary import Answer, AppContext, app_of, caller, with_context
+from tools.answer import Answer
+from tools.context import AppContext, app_of, caller
+from tools.size import check_size, with_context
 
-__all__ = ["FILES_DEADLINE_SHARE", "ROOTS_TIMEOUT_S", "Turn", "client_roots", "taking_turn"]
+__all__ = ["FILES_DEADLINE_SHARE", "ROOTS_TIMEOUT_S", "CallTurn", "client_roots", "taking_turn"]
 
 logger = logging.getLogger("junior_ai.tools")
 
@@ -41,18 +43,20 @@ FILES_DEADLINE_SHARE = 0.5
 
 
 @dataclass
-class Turn:
+class CallTurn:
     """What one call asks, with the thread and the files around it.
 
     Attributes:
+        app: The application the call runs in.
         tool: The tool's name, recorded with the turn.
         prompt: What every AI is asked: the prompt, the context, the files' text.
         thread: The conversation this call is part of.
         files: What the files made (text, images, notes, hashes), or an empty bundle.
-        routes: The AIs asked (for the notes on images).
+        routes: The AIs the call asks, chosen once, as the call came in.
         deadline: The call's deadline, made as it came in; every request of the turn carries it.
     """
 
+    app: Junior
     tool: str
     prompt: str
     thread: Conversation
@@ -125,35 +129,60 @@ async def taking_turn(
     ctx: AppContext,
     tool: str,
     prompt: str,
-    context: str | None,
-    continuation_id: str | None,
-    files: Sequence[str] | None,
-    routes: Sequence[Route],
-    deadline: Deadline,
-) -> AsyncIterator[Turn]:
-    """The call's turn: the thread held for the call (calls on it take turns), the files read, every wait
-    within `deadline`.
+    *,
+    ais: Sequence[str] | None,
+    deadline_s: float | None,
+    default_deadline_s: float | None = None,
+    context: str | None = None,
+    continuation_id: str | None = None,
+    files: Sequence[str] | None = None,
+    also_sent: Sequence[str | None] = (),
+    check: Callable[[Sequence[Route]], None] | None = None,
+) -> AsyncIterator[CallTurn]:
+    """The call's turn, the prelude of every AI-asking tool: the call's deadline (`deadline_s`, else
+    `default_deadline_s`, else the configured `deadline_s`) made as the call came in, the AIs it asks (`ais`,
+    default every usable one) resolved once, the size check run once over the prompt, the context and
+    whatever else the call sends (`also_sent`), the tool's own `check` of the AIs chosen; then the thread held
+    for the call (calls on it take turns) and the files read, every wait within the deadline.
 
     Raises:
-        InvalidRequest: the prompt and context are too large.
+        InvalidRequest: the texts are too large, or `check` refused the AIs.
+        NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
         FileRefused: a path named in `files` cannot be read, every refusal listed with its rule; or the
             files were not read within their share of the deadline.
         UnknownThread, ThreadBusy: the thread cannot be continued.
     """
     app = app_of(ctx)
-    text = with_context(app, prompt, context)
+    deadline = Deadline(deadline_s or default_deadline_s or app.settings.deadline_s, app.clock)
+    check_size(app, prompt, context, *also_sent)
+    routes = app.select(ais)
+    if check is not None:
+        check(routes)
+    text = with_context(prompt, context)
     async with conversation(app, continuation_id, title=prompt, deadline_s=deadline, owner=caller()) as thread:
-        bundle = FileBundle()
-        if files:
-            roots = allowed_roots(await client_roots(ctx, deadline), app.settings)
-            bundle = await read_files(
-                files,
-                roots,
-                budget_tokens=files_budget(route.config.context_window for route in routes),
-                max_file_tokens=app.settings.max_file_tokens,
-                known=thread.known_files(routes),
-                secret_files=[app.settings.source] if app.settings.source is not None else [],
-                timeout_s=deadline.remaining() * FILES_DEADLINE_SHARE,
-            )
+        bundle = await _read_files(ctx, app, files, routes, thread, deadline)
         asked = f"{text}\n\n--- files ---\n{bundle.text}" if bundle.text else text
-        yield Turn(tool, asked, thread, bundle, routes, deadline)
+        yield CallTurn(app, tool, asked, thread, bundle, routes, deadline)
+
+
+async def _read_files(
+    ctx: AppContext,
+    app: Junior,
+    files: Sequence[str] | None,
+    routes: Sequence[Route],
+    thread: Conversation,
+    deadline: Deadline,
+) -> FileBundle:
+    """The files the call names, read within their share of the deadline (an empty bundle for none)."""
+    if not files:
+        return FileBundle()
+    roots = allowed_roots(await client_roots(ctx, deadline), app.settings)
+    return await read_files(
+        files,
+        roots,
+        budget_tokens=files_budget(route.config.context_window for route in routes),
+        max_file_tokens=app.settings.max_file_tokens,
+        known=thread.known_files(routes),
+        secret_files=[app.settings.source] if app.settings.source is not None else [],
+        timeout_s=deadline.remaining() * FILES_DEADLINE_SHARE,
+    )

@@ -63,7 +63,7 @@ __all__ = [
     "default_base_url",
     "describe_problems",
     "load_settings",
-    "read_settings",
+    "settings_or_problems",
 ]
 
 logger = logging.getLogger("junior_ai.config")
@@ -189,7 +189,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     return settings
 
 
-def read_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def settings_or_problems(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """`load_settings` that never raises: what could be read, and every problem in `Settings.problems`.
 
     A file that cannot be read at all gives no AI from the file (the environment's still count); a bad
@@ -210,7 +210,19 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
         source, raw, unreadable = None, {}, error
         problems.append(str(error))
     where = str(source) if source else "environment"
+    blocks, server = _sorted_blocks(raw, where, problems)
+    ais = _built_ais(_with_env_ais(blocks, env), env, where, problems)
+    server = _known_settings(_with_env_settings(server, env, where, problems), where, problems)
+    if source is not None:
+        warn_if_readable_by_others(source)
+    return _settings(ais, source, server, where, problems), unreadable
 
+
+def _sorted_blocks(
+    raw: Mapping[str, Any], where: str, problems: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The file's top level, sorted: the AIs' blocks (by lower-case name) and the server's settings; a
+    block that is neither is a problem (a near miss of a known AI) or ignored with a warning."""
     blocks: dict[str, dict[str, Any]] = {}
     server: dict[str, Any] = {}
     ignored: list[str] = []
@@ -231,20 +243,37 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
             ignored.append(name)
     if ignored:
         logger.warning("%s: ignoring blocks that are not AIs: %s", where, ", ".join(ignored))
+    return blocks, server
 
+
+def _with_env_ais(blocks: dict[str, dict[str, Any]], env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The blocks, plus an empty one for each AI the environment alone names (a custom AI's list, a key)."""
     for name in _split_names(env.get(CUSTOM_AIS_ENV, "")):
         blocks.setdefault(name, {})
     for name in BUILTIN_AIS:
         if any(env.get(var) for var in key_vars(name)):
             blocks.setdefault(name, {})
+    return blocks
 
+
+def _built_ais(
+    blocks: Mapping[str, dict[str, Any]], env: Mapping[str, str], where: str, problems: list[str]
+) -> dict[str, AIConfig]:
+    """Each block's AI; a block that cannot be built is a problem, and the others still work."""
     ais: dict[str, AIConfig] = {}
     for name, block in blocks.items():
         try:
             ais[name] = build_ai(name, block, env, where)
         except ConfigError as error:
             problems.append(str(error))
+    return ais
 
+
+def _with_env_settings(
+    server: dict[str, Any], env: Mapping[str, str], where: str, problems: list[str]
+) -> dict[str, Any]:
+    """The server's settings with the environment's over them: each setting's variable, the daily cap, the
+    HTTP tokens (the rest of the file's "http" block kept) and the OAuth client secret."""
     for key, variable in SERVER_SETTINGS.items():
         if env.get(variable):
             server[key] = env[variable]
@@ -260,6 +289,12 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
     http = server.get("http")
     if env.get(OAUTH_SECRET_ENV) and isinstance(http, dict) and isinstance(http.get("oauth"), dict):
         server["http"] = {**http, "oauth": {**http["oauth"], "client_secret": env[OAUTH_SECRET_ENV]}}
+    return server
+
+
+def _known_settings(server: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+    """The server's settings without unknown keys: a near miss of a setting is a problem, anything else
+    ignored with a warning."""
     for key in sorted(set(server) - set(SERVER_SETTINGS)):
         close = close_to(key, SERVER_SETTINGS)
         if close:
@@ -267,9 +302,7 @@ def _read(path: str | Path | None, env: Mapping[str, str] | None) -> tuple[Setti
         else:
             logger.warning("%s: ignoring unknown setting %r (valid: %s)", where, key, ", ".join(SERVER_SETTINGS))
         del server[key]
-    if source is not None:
-        warn_if_readable_by_others(source)
-    return _settings(ais, source, server, where, problems), unreadable
+    return server
 
 
 def caps_for(settings: Settings, ai: str) -> list[Cap]:

@@ -33,7 +33,7 @@ from callers import Junior
 from core.config.http import HttpSettings
 from core.errors import StoreUnavailable
 from core.resilience.rate_limits import RateVerdict
-from tools.boundary import caller
+from tools.context import caller
 
 __all__ = [
     "PURGE_EVERY_S",

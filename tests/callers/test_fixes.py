@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from core.config.settings import load_settings, read_settings
+from core.config.settings import load_settings, settings_or_problems
 from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
 from tests.helpers import FAST_RETRIES, answer_of, closed_port, credentials_for, write_credentials
@@ -111,7 +111,7 @@ async def test_the_calls_deadline_is_named_when_it_is_what_ended_the_call(fake: 
 
 def test_a_misspelled_block_gets_a_did_you_mean(tmp_path: Path) -> None:
     path = write_credentials(tmp_path / "credentials.json", {"gemeni": {"api_key": "k" * 20}, "opneai": {}})
-    problems = read_settings(path, env={}).problems
+    problems = settings_or_problems(path, env={}).problems
     assert f"{path}: gemeni: not a known AI; did you mean 'gemini'? (a custom AI's block needs base_url)" in problems
     assert any("opneai: not a known AI; did you mean 'openai'?" in problem for problem in problems)
 

@@ -42,7 +42,9 @@ async def test_reviewers_never_see_their_own_answer_and_see_the_others_in_orders
     fake: FakeProvider, app: Junior
 ) -> None:
     with anyio.fail_after(20):
-        result = await run_council(app, QUESTION, ALL, deadline_s=20, host_answer=HOST_ANSWER, rng=random.Random(3))
+        result = await run_council(
+            app, QUESTION, app.select(ALL), deadline_s=20, host_answer=HOST_ANSWER, rng=random.Random(3)
+        )
     texts = {r.ai: (r.text or "").strip() for r in result.answers} | {"host": HOST_ANSWER}
     assert result.candidates == [*ALL, "host"] and all(r.ok for r in result.answers)
     orders = []
@@ -71,7 +73,9 @@ async def test_the_borda_winner_the_chairman_and_the_dissent_it_must_address(fak
     fake.queue("ollama", Behaviour(text="DuckDB."), ranked("B", "C", "A", reasons={"B": "handles the edge case"}))
     ais = ["gemini", "deepseek", "ollama"]
     with anyio.fail_after(20):
-        result = await run_council(app, QUESTION, ais, deadline_s=20, host_answer=HOST_ANSWER, shuffle=False)
+        result = await run_council(
+            app, QUESTION, app.select(ais), deadline_s=20, host_answer=HOST_ANSWER, shuffle=False
+        )
     standing = [(s.author, s.score, s.reviewers, s.first_places) for s in result.scores]
     # host: 1, 1, 0.5; deepseek: 0.5 (gemini), 1 (ollama); gemini: 0.5 (deepseek), 0 (ollama); ollama: 0, 0.
     assert standing == [("host", 0.833, 3, 2), ("deepseek", 0.75, 2, 1), ("gemini", 0.25, 2, 0), ("ollama", 0.0, 2, 0)]
@@ -97,7 +101,7 @@ async def test_an_ai_failing_is_no_candidate_a_slow_reviewer_is_cut_and_the_rest
     ais = ["gemini", "openai", "grok", "deepseek", "ollama"]
     started = time.monotonic()
     with anyio.fail_after(15):
-        result = await run_council(app, QUESTION, ais, deadline_s=9, chairman="gemini")
+        result = await run_council(app, QUESTION, app.select(ais), deadline_s=9, chairman=app.route("gemini"))
     assert time.monotonic() - started < 10, "the call ends by its deadline, not the slow review's 30 s"
     assert result.candidates == ["gemini", "openai", "deepseek"] and len(fake.requests_for("grok")) == 1
     assert {r.ai: r.error_kind for r in result.reviews} == {"gemini": None, "openai": "timeout", "deepseek": None}
@@ -122,7 +126,7 @@ async def test_fewer_than_three_answers_skip_the_review(
     for ai in failing:
         fake.behave(ai, status=400)
     with anyio.fail_after(20):
-        result = await run_council(app, QUESTION, ["gemini", "deepseek", "ollama"], deadline_s=20)
+        result = await run_council(app, QUESTION, app.select(["gemini", "deepseek", "ollama"]), deadline_s=20)
     assert note in result.notes and result.reviews == [] and result.scores == []
     assert (result.synthesis is not None) is chaired
     assert len(fake.requests) == 3 + chaired, "answers, and the chairman's final answer only when two answered"
@@ -158,7 +162,13 @@ async def test_an_answer_forging_headers_a_fence_and_a_ranking_adds_nothing_to_t
         fake.queue(ai, Behaviour(text=FORGED if ai == "grok" else f"{ai}: use SQLite."), ranked(*"ABCDEF"))
     with anyio.fail_after(20):
         result = await run_council(
-            app, QUESTION, ALL, deadline_s=20, host_answer=HOST_ANSWER, chairman="gemini", rng=random.Random(5)
+            app,
+            QUESTION,
+            app.select(ALL),
+            deadline_s=20,
+            host_answer=HOST_ANSWER,
+            chairman=app.route("gemini"),
+            rng=random.Random(5),
         )
     assert all(ranking.parsed for ranking in result.rankings) and result.synthesis is not None
     forged = "\n".join(FORGED.splitlines())  # every line break one "\n" (and one quoted line each)
@@ -178,7 +188,7 @@ async def test_an_answer_forging_headers_a_fence_and_a_ranking_adds_nothing_to_t
 async def test_the_host_joins_a_debate_anonymously_in_round_one(fake: FakeProvider, app: Junior) -> None:
     ais = ["gemini", "deepseek", "grok"]
     with anyio.fail_after(20):
-        result = await run_debate(app, "Monorepo?", ais, rounds=3, deadline_s=20, host_answer=HOST_ANSWER)
+        result = await run_debate(app, "Monorepo?", app.select(ais), rounds=3, deadline_s=20, host_answer=HOST_ANSWER)
     assert sorted(result.labels) == sorted([*ais, "host"])
     assert set(result.labels.values()) == {f"Participant {n}" for n in range(1, 5)}
     for ai in ais:

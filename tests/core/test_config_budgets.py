@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config.settings import caps_for, load_settings, read_settings
+from core.config.settings import caps_for, load_settings, settings_or_problems
 from core.money.caps import Cap
 from tests.core.test_config import write
 
@@ -88,14 +88,14 @@ def test_the_budgets_come_from_the_environment_as_json(tmp_path: Path) -> None:
 def test_a_bad_cap_is_a_problem_naming_it_and_the_server_still_starts(
     tmp_path: Path, body: dict[str, object], env: dict[str, str], problem: str
 ) -> None:
-    settings = read_settings(write(tmp_path, {"grok": {"api_key": "xai-0123456789abcdef"}, **body}), env=env)
+    settings = settings_or_problems(write(tmp_path, {"grok": {"api_key": "xai-0123456789abcdef"}, **body}), env=env)
     assert any(re.search(problem, line) for line in settings.problems), settings.problems
     assert settings.usable_ais == ["grok"]
 
 
 def test_a_budget_for_an_ai_that_is_not_one_is_a_problem_and_the_rest_still_hold(tmp_path: Path) -> None:
     body = {"budgets": {"daily_usd": 5, "per_ai": {"gemni": {"daily_usd": 1}, "nobody": {"daily_usd": 1}}}}
-    settings = read_settings(write(tmp_path, body), env={})
+    settings = settings_or_problems(write(tmp_path, body), env={})
     assert [problem.split(": ", 1)[1] for problem in settings.problems] == [
         "budgets.per_ai: 'gemni' is not an AI; did you mean 'gemini'?",
         "budgets.per_ai: 'nobody' is not an AI; AIs: gemini, openai, grok, deepseek, openrouter",

@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from core.config.http import token_hash
-from core.config.settings import read_settings
+from core.config.settings import settings_or_problems
 from tests.fakes import FakeProvider
 from tests.helpers import credentials_for, write_credentials
 from tests.serve.test_http import CANARY, HttpServer, server_env
@@ -138,7 +138,7 @@ async def test_a_flood_of_half_sent_requests_keeps_out_no_whole_request_and_is_c
 def test_a_bad_connection_setting_is_a_problem_saying_what_is_valid(
     tmp_path: Path, http: dict[str, Any], problem: str
 ) -> None:
-    settings = read_settings(write_credentials(tmp_path / "c.json", {"http": http}), env={})
+    settings = settings_or_problems(write_credentials(tmp_path / "c.json", {"http": http}), env={})
     [said] = settings.problems
     assert problem in said
     assert (settings.http.max_connections, settings.http.header_timeout_seconds) == (256, 10.0), "the defaults"

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from core.config.credentials import PROJECT_ROOT
 from core.config.http import HttpSettings, identify, token_hash
-from core.config.settings import read_settings
+from core.config.settings import settings_or_problems
 from core.store.database import Store
 from core.store.schema import ledger
 from core.store.url import store_url
@@ -260,9 +260,9 @@ def test_new_token_prints_a_token_and_the_line_to_paste() -> None:
 def test_tokens_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
     digest = token_hash(CANARY)
     path = write_credentials(tmp_path / "c.json", {"http": {"tokens": {"alice": digest.upper()}}})
-    assert read_settings(path, env={}).http.tokens == {"alice": digest}
+    assert settings_or_problems(path, env={}).http.tokens == {"alice": digest}
     env = {"JUNIOR_AI_TOKENS": f"bob:{digest}"}
-    assert read_settings(path, env=env).http.tokens == {"bob": digest}
+    assert settings_or_problems(path, env=env).http.tokens == {"bob": digest}
 
 
 @pytest.mark.parametrize(
@@ -275,7 +275,7 @@ def test_tokens_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
 )
 def test_a_bad_token_entry_is_named_and_no_token_is_shown(tmp_path: Path, tokens: dict[str, str], named: str) -> None:
     path = write_credentials(tmp_path / "c.json", {"http": {"tokens": tokens}})
-    settings = read_settings(path, env={})
+    settings = settings_or_problems(path, env={})
     [problem] = settings.problems
     assert named in problem and CANARY not in problem
     assert settings.http == HttpSettings()
@@ -302,7 +302,7 @@ async def test_the_verifier_names_the_caller_and_refuses_others() -> None:
 )
 def test_loopback_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
-    assert (exposure_problem(host, read_settings(None, env={})) is None) is loopback
+    assert (exposure_problem(host, settings_or_problems(None, env={})) is None) is loopback
 
 
 # -- the MCP Inspector over HTTP --------------------------------------------------------------------
@@ -370,7 +370,7 @@ async def test_each_caller_sees_and_continues_only_their_own_threads_and_is_name
     assert taken.is_error and "no thread" in taken.content[0].text  # type: ignore[union-attr]
     assert shown.is_error and "no thread" in shown.content[0].text  # type: ignore[union-attr]
     assert not continued.is_error
-    settings = read_settings(credentials, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    settings = settings_or_problems(credentials, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
     async with Store(store_url(settings)) as store, store.read() as conn:
         callers = (await conn.execute(select(ledger.c.caller, ledger.c.thread_id))).all()
     assert sorted(map(tuple, callers))[:2] == [("alice", thread), ("alice", thread)], "bob's refused call cost nothing"

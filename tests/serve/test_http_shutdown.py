@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import select
 
 from core.config.http import token_hash
-from core.config.settings import read_settings
+from core.config.settings import settings_or_problems
 from core.store.database import Store
 from core.store.schema import ledger
 from core.store.url import store_url
@@ -96,7 +96,7 @@ async def test_sigterm_lets_a_call_in_flight_answer_refuses_new_connections_and_
     assert time.monotonic() - signalled < 20, "it exited once the call was done, not at the end of the drain"
     assert "SIGTERM received: refusing new connections; calls in flight have 20 s to finish" in log
     assert "Application shutdown complete." in log and "Traceback" not in log, log
-    settings = read_settings(tmp_path / "credentials.json", {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    settings = settings_or_problems(tmp_path / "credentials.json", {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
     async with Store(store_url(settings)) as store:
         [row] = await store.ledger.spend(since=0)
     assert row.calls == 1, "the drained call's ledger row was written before the store closed"
@@ -156,7 +156,7 @@ async def test_at_sigterm_a_call_in_flight_gets_its_whole_answer_and_one_past_th
     assert 4 <= ended["deepseek"] < 4 + MARGIN_S
     assert code == 0, log
     assert "Traceback" not in log and "timeout graceful shutdown exceeded" not in log, log
-    settings = read_settings(credentials, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    settings = settings_or_problems(credentials, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
     async with Store(store_url(settings)) as store:
         turns = await store.threads.turns(thread.rstrip(")"), owner="alice")
         async with store.read() as conn:
@@ -218,7 +218,7 @@ def test_the_access_line(
 def test_a_bad_drain_time_or_access_log_switch_is_a_problem_saying_what_is_valid(
     tmp_path: Path, http: dict[str, Any], problem: str
 ) -> None:
-    settings = read_settings(write_credentials(tmp_path / "c.json", {"http": http}), env={})
+    settings = settings_or_problems(write_credentials(tmp_path / "c.json", {"http": http}), env={})
     [said] = settings.problems
     assert problem in said
     assert (settings.http.drain_seconds, settings.http.access_log) == (20, True), "the defaults stand"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from core.config.credentials import PROJECT_ROOT
 from core.config.http import HttpSettings, OAuthSettings, token_hash
-from core.config.settings import read_settings
+from core.config.settings import settings_or_problems
 from core.store.database import Store
 from core.store.schema import ledger, threads
 from core.store.url import store_url
@@ -119,7 +119,10 @@ def served(idp: FakeIdP, _provider: FakeProvider, tmp_path_factory: pytest.TempP
 async def stored(tmp_path: Path, query: Any) -> list[tuple[Any, ...]]:
     """What `query` finds in the store of the server that ran in `tmp_path` (SQLite, in its data directory)."""
     env = {"XDG_DATA_HOME": str(tmp_path / "xdg-data")}
-    async with Store(store_url(read_settings(tmp_path / "credentials.json", env), env)) as store, store.read() as conn:
+    async with (
+        Store(store_url(settings_or_problems(tmp_path / "credentials.json", env), env)) as store,
+        store.read() as conn,
+    ):
         return [tuple(row) for row in (await conn.execute(query)).all()]
 
 
@@ -211,7 +214,7 @@ async def test_an_identity_provider_that_cannot_answer_makes_it_503_not_a_hang(
 
 def test_a_non_loopback_address_with_oauth_only_may_start(tmp_path: Path, idp: FakeIdP) -> None:
     path = write_credentials(tmp_path / "c.json", {"http": {"oauth": oauth_block(idp, client_secret="s3cret")}})
-    settings = read_settings(path, env={})
+    settings = settings_or_problems(path, env={})
     assert settings.problems == ()
     assert exposure_problem("0.0.0.0", settings) is None
 
@@ -223,8 +226,8 @@ def test_the_client_secret_comes_from_the_file_or_the_environment_and_is_a_secre
     block = {"issuer": "https://idp.example", "introspection_endpoint": "https://idp.example/introspect"}
     block |= {"client_id": "rs", "resource": RESOURCE, "client_secret": "from-the-file-0123456789"}
     path = write_credentials(tmp_path / "c.json", {"http": {"oauth": block}})
-    from_file = read_settings(path, env={})
-    from_env = read_settings(path, env={"JUNIOR_AI_OAUTH_CLIENT_SECRET": "from-the-env-0123456789"})
+    from_file = settings_or_problems(path, env={})
+    from_env = settings_or_problems(path, env={"JUNIOR_AI_OAUTH_CLIENT_SECRET": "from-the-env-0123456789"})
     assert from_file.http.oauth is not None and from_env.http.oauth is not None
     assert from_file.http.oauth.client_secret.get_secret_value() == "from-the-file-0123456789"
     assert from_env.http.oauth.client_secret.get_secret_value() == "from-the-env-0123456789"
@@ -249,7 +252,9 @@ def test_a_bad_oauth_block_is_a_problem_naming_the_field_and_never_the_secret(
     block = {"issuer": "https://idp.example", "introspection_endpoint": "https://idp.example/introspect"}
     block |= {"client_id": "rs", "resource": RESOURCE, "client_secret": CLIENT_SECRET, **changes}
     block = {key: value for key, value in block.items() if value is not None}
-    [problem] = read_settings(write_credentials(tmp_path / "c.json", {"http": {"oauth": block}}), env={}).problems
+    [problem] = settings_or_problems(
+        write_credentials(tmp_path / "c.json", {"http": {"oauth": block}}), env={}
+    ).problems
     assert named in problem and CLIENT_SECRET not in problem
 
 

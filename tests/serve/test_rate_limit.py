@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from callers import Junior
 from core.config.http import HttpSettings, token_hash
-from core.config.settings import Settings, read_settings
+from core.config.settings import Settings, settings_or_problems
 from core.resilience.rate_limits import RATE_PER_MINUTE
 from serve.http.app import MCP_PATH, http_app
 from serve.http.rate_limit import STORE_PAUSE_S, RateLimiter
@@ -115,7 +115,7 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[str, Junior, RateLi
 def settings_for(fake: FakeProvider, tmp_path: Path, http: dict[str, Any], **server: Any) -> Settings:
     body = {**credentials_for(fake, ("grok",)), "http": http, **server}
     path = write_credentials(tmp_path / "credentials.json", body)
-    settings = read_settings(path, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    settings = settings_or_problems(path, {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
     assert not settings.problems, settings.problems
     return settings
 
@@ -176,7 +176,7 @@ async def test_a_store_that_cannot_count_lets_requests_through_counted_and_warne
 def test_each_caller_has_the_common_rate_unless_given_their_own(tmp_path: Path) -> None:
     assert HttpSettings().rate_limit_for("alice") == RATE_PER_MINUTE == 120
     body = {"http": {"rate_per_minute": 30, "rate_limits": {"ci": 600, "ops": None, "bob": 6.0}}}
-    http = read_settings(write_credentials(tmp_path / "c.json", body), env={}).http
+    http = settings_or_problems(write_credentials(tmp_path / "c.json", body), env={}).http
     assert [http.rate_limit_for(name) for name in ("alice", "ci", "ops", "bob")] == [30, 600, None, 6]
     assert HttpSettings(rate_per_minute=None).rate_limit_for("alice") is None
 
@@ -196,7 +196,7 @@ def test_each_caller_has_the_common_rate_unless_given_their_own(tmp_path: Path) 
 def test_a_bad_rate_setting_is_a_problem_saying_what_is_valid(
     tmp_path: Path, http: dict[str, Any], problem: str
 ) -> None:
-    settings = read_settings(write_credentials(tmp_path / "c.json", {"http": http}), env={})
+    settings = settings_or_problems(write_credentials(tmp_path / "c.json", {"http": http}), env={})
     [found] = settings.problems
     assert problem in found
     assert CANARY not in found

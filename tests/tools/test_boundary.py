@@ -3,8 +3,10 @@ there, whatever the tool, server_status included, and a failure while rendering 
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated
 
+import anyio
 import pytest
 from mcp import Client
 from pydantic import BaseModel, Field
@@ -14,7 +16,10 @@ from core.config.settings import Settings
 from core.errors import InvalidRequest
 from serve.main import build_server
 from tests.helpers import Served
-from tools.boundary import Answer, AppContext, add_tool, app_of
+from tools import ask, collab, status, threads
+from tools.answer import Answer
+from tools.boundary import add_tool
+from tools.context import AppContext, app_of
 
 pytestmark = pytest.mark.anyio
 
@@ -95,3 +100,27 @@ async def test_server_status_goes_through_the_boundary_too(settings: Settings, m
     assert result.is_error
     text = result.content[0].text  # type: ignore[union-attr]
     assert text.endswith("server_status failed with an internal error (RuntimeError); see the server log")
+
+
+BODIES = {
+    "ask_ai": ask.ask_ai,
+    "ask_all_ais": ask.ask_all_ais,
+    "ai_debate": collab.ai_debate,
+    "collaborative_solve": collab.collaborative_solve,
+    "ai_consensus": collab.ai_consensus,
+    "threads": threads.threads,
+    "server_status": status.status_tool,
+}
+
+
+async def test_every_tool_body_is_a_module_level_function_whose_parameters_are_the_tools_schema(
+    settings: Settings,
+) -> None:
+    with anyio.fail_after(30):
+        async with Client(build_server(settings)) as client:
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(BODIES) <= set(tools)
+    for name, body in BODIES.items():
+        assert inspect.iscoroutinefunction(body) and "<locals>" not in body.__qualname__, name
+        parameters = [p for p in inspect.signature(body).parameters if p != "ctx"]
+        assert list(tools[name].input_schema["properties"]) == parameters, name
