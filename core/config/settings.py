@@ -101,8 +101,9 @@ class Settings(BaseModel):
     # share one PostgreSQL with "postgresql+asyncpg://user:password@host/db". Checked when it is opened.
     database_url: str | None = None
     thread_ttl_days: float = Field(default=defaults.THREAD_TTL_DAYS, gt=0, le=36_500)
-    # Where `files` may be read from when the client offers no MCP roots (default: the user's home);
-    # in the environment, paths separated by os.pathsep.
+    # Where `files` may be read from when the client offers no MCP roots (default: none, and then files are
+    # refused with how to set this; never the whole home directory); in the environment, paths separated by
+    # os.pathsep.
     allowed_roots: tuple[Path, ...] | None = None
     max_file_tokens: int = Field(default=defaults.MAX_FILE_TOKENS, ge=100, le=10_000_000)
     # Spending caps (core/money/caps.py): a call's worst case, before it is sent; and per UTC day and month,
