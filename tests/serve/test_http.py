@@ -17,6 +17,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult, ListRootsResult, Root
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -431,3 +432,39 @@ async def test_a_client_that_gives_up_over_http_closes_the_requests_upstream(
         fake.reset()
         async with http_client(served) as client:
             assert not (await client.call_tool("ask_ai", {"ai": "grok", "prompt": "next"})).is_error
+
+
+async def test_over_http_a_2026_client_offers_its_roots_and_a_handshake_client_cannot(
+    served: HttpServer, fake: FakeProvider, tmp_path: Path
+) -> None:
+    """The server is stateless over HTTP: on 2026-07-28 the roots ride an InputRequiredResult; on the handshake
+    there is no back-channel to ask them, so (no allowed_roots here) files are refused with the fix."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hello.py").write_text("print('hello over http')\n")
+    (tmp_path / "diary.txt").write_text("never-sent-over-http\n")  # in the server's HOME, outside the project
+
+    async def offering(_context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])  # type: ignore[arg-type]
+
+    results: dict[str, list[CallToolResult]] = {}
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {CANARY}"}, timeout=30) as http:
+            for era in ("2026-07-28", "legacy"):
+                transport = streamable_http_client(f"{served.url}/mcp", http_client=http)
+                async with Client(transport, mode=era, list_roots_callback=offering) as client:
+                    results[era] = [
+                        await client.call_tool("ask_ai", {"ai": "grok", "prompt": era, "files": [path]})
+                        for path in ("hello.py", "~/diary.txt")
+                    ]
+    (modern_inside, modern_home), (legacy_inside, legacy_home) = results["2026-07-28"], results["legacy"]
+    assert not modern_inside.is_error, modern_inside.content
+    assert modern_home.is_error and "outside the allowed roots" in text_of(modern_home)
+    for refused in (legacy_inside, legacy_home):
+        assert refused.is_error and "this client does not say its project folders" in text_of(refused)
+    [sent] = fake.requests_for("grok")
+    assert "hello over http" in sent.user and "never-sent" not in sent.user
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(getattr(part, "text", "") for part in result.content)
