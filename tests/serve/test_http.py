@@ -15,9 +15,9 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, ListRootsResult, Root
+from mcp.types import CallToolResult, InputRequiredResult, ListRootsResult, Root
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -468,3 +468,57 @@ async def test_over_http_a_2026_client_offers_its_roots_and_a_handshake_client_c
 
 def text_of(result: CallToolResult) -> str:
     return "\n".join(getattr(part, "text", "") for part in result.content)
+
+
+SHARED_STATE_KEY = "a-request-state-key-both-replicas-share-0123456789"
+
+
+@pytest.mark.parametrize("shared", [True, False])
+async def test_a_roots_round_started_at_one_replica_finishes_at_another_only_with_a_shared_key(
+    shared: bool, fake: FakeProvider, tmp_path: Path, credentials: Path
+) -> None:
+    """The 2026-07-28 roots round trip behind a balancer: the first round answered by one replica, the call
+    sent again (with the roots and the sealed request_state) to another. Without `request_state_key` each
+    replica seals with a key of its own, and the other refuses the state."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hello.py").write_text("print('hello from either replica')\n")
+    key = {"JUNIOR_AI_REQUEST_STATE_KEY": SHARED_STATE_KEY} if shared else {}
+    env = server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)}", **key)
+    replicas = [HttpServer(env), HttpServer(env)]
+    arguments = {"ai": "grok", "prompt": "x", "files": ["hello.py"]}
+    roots = ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])  # type: ignore[arg-type]
+
+    async def offering(_context: object) -> ListRootsResult:
+        return roots
+
+    try:
+        for replica in replicas:
+            replica.wait_ready()
+        with anyio.fail_after(60):
+            async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {CANARY}"}, timeout=30) as http:
+                transports = [streamable_http_client(f"{r.url}/mcp", http_client=http) for r in replicas]
+                async with (
+                    Client(transports[0], mode="2026-07-28", list_roots_callback=offering) as first,
+                    Client(transports[1], mode="2026-07-28", list_roots_callback=offering) as second,
+                ):
+                    asked = await first.session.call_tool("ask_ai", arguments, allow_input_required=True)
+                    assert isinstance(asked, InputRequiredResult), asked
+                    answers = dict.fromkeys(asked.input_requests or {}, roots)
+                    retry = second.session.call_tool(
+                        "ask_ai",
+                        arguments,
+                        input_responses=answers,
+                        request_state=asked.request_state,  # type: ignore[arg-type]
+                    )
+                    if not shared:
+                        with pytest.raises(MCPError):
+                            await retry
+                        return
+                    result = await retry
+        assert not result.is_error, result.content
+        [sent] = fake.requests_for("grok")
+        assert "hello from either replica" in sent.user
+    finally:
+        for replica in replicas:
+            assert SHARED_STATE_KEY not in replica.stop()
