@@ -10,6 +10,7 @@ finds the secrets that a hard link gives an innocent name).
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import math
 import os
@@ -201,13 +202,16 @@ def allowed_roots(client_roots: Iterable[str | Path] | None, settings: Settings)
 
 def without_roots(files: Iterable[str], settings: Settings) -> FileRefused:
     """The refusal of every path of a call when there is nowhere to read from (`allowed_roots` is empty):
-    the client does not say its roots and none are configured. It says where to set them."""
+    the client does not say its roots and none are configured. The first path's rule says where to set
+    them; the others' say "the same"."""
     where = f"in {settings.source}" if settings.source is not None else "in credentials.json"
     rule = (
         f'this client does not say its project folders; set allowed_roots {where} ("allowed_roots": '
         f'["/path/to/project"]) or {ALLOWED_ROOTS_ENV} in the environment (paths separated by {os.pathsep!r})'
     )
-    return FileRefused(tuple((printable(path), rule) for path in files))
+    # The fix once, on the first path: a hundred paths need not repeat it a hundred times.
+    rules = itertools.chain([rule], itertools.repeat("the same: no roots to read from"))
+    return FileRefused(tuple((printable(path), why) for path, why in zip(files, rules, strict=False)))
 
 
 def files_budget(context_windows: Iterable[int]) -> int:

@@ -147,6 +147,7 @@ def test_without_client_roots_the_configured_ones_then_none_never_home(
 def test_with_no_roots_every_path_is_refused_with_where_to_set_them(source: Path | None, where: str) -> None:
     refused = without_roots(["src/a.py", "~/notes.txt"], Settings(source=source))
     assert [path for path, _ in refused.refusals] == ["src/a.py", "~/notes.txt"]
+    assert refused.refusals[1][1] == "the same: no roots to read from", "the fix is said once"
     assert f"this client does not say its project folders; set allowed_roots {where}" in str(refused)
     assert f"JUNIOR_AI_ALLOWED_ROOTS in the environment (paths separated by {os.pathsep!r})" in str(refused)
 
