@@ -17,6 +17,7 @@ from mcp.types import CallToolResult, InputRequiredResult, ListRootsRequest, Lis
 from core.config.settings import Settings
 from serve.main import build_server
 from tests.fakes import FakeProvider
+from tools.roots import ROOTS_PARAMETER
 
 pytestmark = pytest.mark.anyio
 WAIT_S = 30  # every wait of a test, at most
@@ -174,3 +175,13 @@ async def test_on_2026_07_28_the_roots_ride_an_input_required_result(
     assert isinstance(first, InputRequiredResult)
     assert [type(request) for request in (first.input_requests or {}).values()] == [ListRootsRequest]
     assert fake.requests_for("grok") == [], "the tool runs once the roots come back"
+
+
+def test_every_tool_that_takes_files_and_only_those_gets_the_roots_from_the_resolver(settings: Settings) -> None:
+    full = settings.model_copy(update={"tool_profile": "full"})
+    tools = build_server(full)._tool_manager.list_tools()
+    with_files = {tool.name for tool in tools if "files" in tool.parameters["properties"]}
+    resolved = {tool.name for tool in tools if ROOTS_PARAMETER in tool.resolved_params}
+    assert {"ask_ai", "ask_all_ais", "ai_debate", "ai_consensus"} <= with_files
+    assert resolved == with_files
+    assert not any(ROOTS_PARAMETER in tool.parameters["properties"] for tool in tools), "never in the schema"
