@@ -37,6 +37,7 @@ import httpx2  # noqa: E402
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
 from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
 from bench.redaction import ANSWER_CHARS, masking_cost  # noqa: E402
+from bench.roots import ERAS, roots_overhead  # noqa: E402
 from bench.spending import spending_overhead  # noqa: E402
 from bench.threads import TURNS, thread_overhead  # noqa: E402
 from callers.seed import default_app  # noqa: E402
@@ -662,6 +663,20 @@ def masking_row(repeats: int) -> list[Row]:
 # -- the run ---------------------------------------------------------------------------------------
 
 
+# -- 15. the client's roots ----------------------------------------------------------------------------
+
+
+def roots_rows(port_0: int, calls: int) -> list[Row]:
+    rows = []
+    for era in ERAS:
+        with tempfile.TemporaryDirectory() as data_dir:
+            value, added_ms = anyio.run(roots_overhead, settings_for(port_0, ["grok"]), Path(data_dir), calls, era)
+        protocol = "2025-11-25, mid-call" if era == "legacy" else "2026-07-28, an InputRequiredResult round"
+        measure = f"15. the roots round trip added to a call with a file ({protocol}), in memory, L = 0"
+        rows.append(Row(measure, value, "<= 5 ms median", added_ms <= 5))
+    return rows
+
+
 def render(rows: list[Row]) -> str:
     lines = ["| measure | result | target | met |", "|---|---|---|---|"]
     for row in rows:
@@ -696,7 +711,9 @@ def main() -> int:
         rows += http_clients(port_l, latency, 20 if quick else 200)
         rows += http_overhead(port_0, 20 if quick else 300)
         rows += huge_answers()
+        roots = roots_rows(port_0, 30 if quick else 300)
     rows += masking_row(5 if quick else 100)
+    rows += roots
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 
 from ai.warmup import warm_up
 from callers import Junior
@@ -83,9 +83,17 @@ def build_server(
         lifespan=lifespan,
         log_level=_log_level(),  # type: ignore[arg-type]
         middleware=[redact_results, compact_tool_list],
+        request_state_security=_request_state_security(settings),
     )
     register_tools(server, settings, running=lambda: live[-1])
     return server
+
+
+def _request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """How the state of a 2026-07-28 call's rounds is sealed: with the configured `request_state_key`, which
+    every replica behind one balancer shares; None (the SDK's key of this process's own) without one."""
+    key = settings.request_state_key
+    return RequestStateSecurity(keys=[key.get_secret_value()]) if key is not None else None
 
 
 def _log_level() -> str:

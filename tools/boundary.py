@@ -27,6 +27,7 @@ from core.config.settings import describe_problems
 from core.errors import JuniorAIError
 from tools.answer import Answer
 from tools.context import AppContext, app_of
+from tools.roots import RESOLVED_ROOTS, ROOTS_PARAMETER, offered_roots
 
 __all__ = ["REACHES_OUT", "ToolBody", "add_tool"]
 
@@ -67,14 +68,19 @@ def add_tool(
     context = next((p.name for p in parameters if p.annotation is AppContext), None)
     if context is None:
         parameters.append(inspect.Parameter(BOUNDARY_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=AppContext))
+    # A tool that reads files gets the client's roots from the SDK's resolver (tools/roots.py).
+    if any(p.name == "files" for p in parameters):
+        parameters.append(inspect.Parameter(ROOTS_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=RESOLVED_ROOTS))
 
     async def bounded(**arguments: Any) -> CallToolResult:
         ctx: AppContext = arguments[context] if context else arguments.pop(BOUNDARY_CTX)
+        roots = arguments.pop(ROOTS_PARAMETER, None)
         problems = "" if reports_problems else describe_problems(app_of(ctx).settings)
         try:
             if problems and not app_of(ctx).settings.usable_ais:
                 raise ToolError(problems)  # nothing can work: what is wrong is the answer
-            answer = await body(**arguments)
+            with offered_roots(roots):
+                answer = await body(**arguments)
             if problems:  # some AIs work: the answer, and what keeps the others out
                 answer = dataclasses.replace(answer, text=f"{answer.text}\n\n{problems}")
             return answer.render()

@@ -7,36 +7,30 @@ files it reads (`files`), and what it records and tells the user when it ends.
         await turn.record(results)
     return turn.finish(Answer(...))      # + the notes, + "continuation_id: ..."
 
-Waiting for the thread (another call on it), for the client's roots and for the store all count against the
-deadline, which the turn's requests carry to the provider: a call ends by its `deadline_s`, whatever it
-waited for first.
+Waiting for the thread (another call on it), for the client's roots (tools/roots.py: on the handshake-era
+protocols, asked mid-call) and for the store all count against the deadline, which the turn's requests carry
+to the provider: a call ends by its `deadline_s`, whatever it waited for first. Without roots from the
+client or the configuration, files are refused (`without_roots`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-
-import anyio
-from mcp import MCPError
 
 from ai.request import Message, Request
 from callers import AIResult, Conversation, Junior, Route, conversation
 from core.files.reader import FileBundle, read_files
-from core.files.rules import allowed_roots, files_budget, printable, quoted
+from core.files.rules import allowed_roots, files_budget, printable, quoted, without_roots
 from core.resilience.deadline import Deadline
 from tools.answer import Answer
 from tools.context import AppContext, app_of, caller
+from tools.roots import client_roots
 from tools.size import check_size, with_context
 
-__all__ = ["FILES_DEADLINE_SHARE", "ROOTS_TIMEOUT_S", "CallTurn", "client_roots", "taking_turn"]
+__all__ = ["FILES_DEADLINE_SHARE", "CallTurn", "taking_turn"]
 
-logger = logging.getLogger("junior_ai.tools")
-
-ROOTS_TIMEOUT_S = 5.0  # how long the client may take to say its roots
 # Reading the files may take this share of the call's deadline at most: the AIs need the rest. What it
 # takes (asking the client for its roots included) is taken from the deadline the AIs get.
 FILES_DEADLINE_SHARE = 0.5
@@ -104,26 +98,6 @@ class CallTurn:
         ]
 
 
-async def client_roots(ctx: AppContext, deadline: Deadline) -> list[str] | None:
-    """The client's MCP roots (file:// URIs), or None when it offers none or cannot say them in time: within
-    ROOTS_TIMEOUT_S, and within the call's `deadline`."""
-    capabilities = ctx.request_context.session.client_capabilities
-    if capabilities is None or capabilities.roots is None:
-        return None
-    limit = min(ROOTS_TIMEOUT_S, deadline.remaining())
-    try:
-        with anyio.fail_after(limit), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # roots are deprecated in the newest protocol, and still used
-            listed = await ctx.request_context.session.list_roots()
-    except MCPError as error:  # no back-channel (the newest protocol), or the client refused: fall back
-        logger.info("the client's roots could not be listed (%s); using the configured roots", error)
-        return None
-    except TimeoutError:
-        logger.warning("the client did not list its roots within %.3g s; using the configured roots", limit)
-        return None
-    return [str(root.uri) for root in listed.roots]
-
-
 @contextlib.asynccontextmanager
 async def taking_turn(
     ctx: AppContext,
@@ -149,7 +123,8 @@ async def taking_turn(
         InvalidRequest: the texts are too large, or `check` refused the AIs.
         NoAIConfigured, UnknownAI, AIUnavailable: the AIs cannot be asked.
         FileRefused: a path named in `files` cannot be read, every refusal listed with its rule; or the
-            files were not read within their share of the deadline.
+            files were not read within their share of the deadline; or there is no root to read them from
+            (the client offers none and `allowed_roots` is not set).
         UnknownThread, ThreadBusy: the thread cannot be continued.
     """
     app = app_of(ctx)
@@ -177,6 +152,8 @@ async def _read_files(
     if not files:
         return FileBundle()
     roots = allowed_roots(await client_roots(ctx, deadline), app.settings)
+    if not roots:
+        raise without_roots(files, app.settings)
     return await read_files(
         files,
         roots,

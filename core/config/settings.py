@@ -32,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.config import defaults
 from core.config.ai import (
@@ -101,10 +101,15 @@ class Settings(BaseModel):
     # share one PostgreSQL with "postgresql+asyncpg://user:password@host/db". Checked when it is opened.
     database_url: str | None = None
     thread_ttl_days: float = Field(default=defaults.THREAD_TTL_DAYS, gt=0, le=36_500)
-    # Where `files` may be read from when the client offers no MCP roots (default: the user's home);
-    # in the environment, paths separated by os.pathsep.
+    # Where `files` may be read from when the client offers no MCP roots (default: none, and then files are
+    # refused with how to set this; never the whole home directory); in the environment, paths separated by
+    # os.pathsep.
     allowed_roots: tuple[Path, ...] | None = None
     max_file_tokens: int = Field(default=defaults.MAX_FILE_TOKENS, ge=100, le=10_000_000)
+    # The key that seals the state a 2026-07-28 call carries between its rounds (the client's roots are asked
+    # in a round of their own): replicas behind one balancer must share it, or a round started at one is
+    # refused at another. None: a key of this process's own (stdio, one replica). A secret: masked in logs.
+    request_state_key: SecretStr | None = Field(default=None, min_length=32)
     # Spending caps (core/money/caps.py): a call's worst case, before it is sent; and per UTC day and month,
     # every AI together and each AI's own, held by the store's ledger. None: no cap.
     max_usd_per_call: float | None = Field(default=None, ge=0, allow_inf_nan=False)
@@ -125,7 +130,8 @@ class Settings(BaseModel):
         keys = [ai.api_key.get_secret_value() for ai in self.ais.values() if ai.api_key]
         urls = [ai.base_url for ai in self.ais.values()] + ([self.database_url] if self.database_url else [])
         oauth = [self.http.oauth.client_secret.get_secret_value()] if self.http.oauth is not None else []
-        return keys + oauth + [secret for url in urls for secret in url_secrets(url)]
+        state = [self.request_state_key.get_secret_value()] if self.request_state_key is not None else []
+        return keys + oauth + state + [secret for url in urls for secret in url_secrets(url)]
 
     @field_validator("allowed_roots", mode="before")
     @classmethod

@@ -10,8 +10,10 @@ finds the secrets that a hard link gives an innocent name).
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import math
+import os
 import re
 import unicodedata
 import urllib.parse
@@ -22,8 +24,10 @@ from types import MappingProxyType
 
 from core.config.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, FILES_SHARE
 from core.config.settings import Settings
+from core.errors import FileRefused
 
 __all__ = [
+    "ALLOWED_ROOTS_ENV",
     "GLOB_CHARS",
     "MIN_FILES_BUDGET_TOKENS",
     "SECRET_DIRS",
@@ -38,6 +42,7 @@ __all__ = [
     "printable",
     "quoted",
     "refusal",
+    "without_roots",
 ]
 
 # A file whose name matches one of these (case ignored) is never read, whatever the roots.
@@ -78,6 +83,7 @@ SECRET_DIRS: Mapping[str, str] = MappingProxyType(
     }
 )
 GLOB_CHARS = frozenset("*?[")
+ALLOWED_ROOTS_ENV = "JUNIOR_AI_ALLOWED_ROOTS"  # the setting `allowed_roots` in the environment
 # The files of one call always get at least this many estimated tokens, however small the window.
 MIN_FILES_BUDGET_TOKENS = 1_000
 # Unicode categories that make a path unusable: controls (C0, DEL, C1), line and paragraph separators.
@@ -175,7 +181,8 @@ def estimated_tokens(chars: int) -> int:
 
 def allowed_roots(client_roots: Iterable[str | Path] | None, settings: Settings) -> tuple[Path, ...]:
     """Where `files` may be read from: the client's MCP roots when it offers any, else the configuration's
-    `allowed_roots`, else the user's home directory.
+    `allowed_roots`; empty when there are neither (files are refused: `without_roots`), never the whole
+    home directory by default.
 
     Args:
         client_roots: The client's roots, as the MCP `roots/list` gives them (`file://` URIs, as strings)
@@ -189,8 +196,22 @@ def allowed_roots(client_roots: Iterable[str | Path] | None, settings: Settings)
     """
     roots = [root for root in map(_root_path, client_roots or ()) if root is not None]
     if not roots:
-        roots = list(settings.allowed_roots or ()) or [Path.home()]
+        roots = list(settings.allowed_roots or ())
     return tuple(dict.fromkeys(root.expanduser() for root in roots))
+
+
+def without_roots(files: Iterable[str], settings: Settings) -> FileRefused:
+    """The refusal of every path of a call when there is nowhere to read from (`allowed_roots` is empty):
+    the client does not say its roots and none are configured. The first path's rule says where to set
+    them; the others' say "the same"."""
+    where = f"in {settings.source}" if settings.source is not None else "in credentials.json"
+    rule = (
+        f'this client does not say its project folders; set allowed_roots {where} ("allowed_roots": '
+        f'["/path/to/project"]) or {ALLOWED_ROOTS_ENV} in the environment (paths separated by {os.pathsep!r})'
+    )
+    # The fix once, on the first path: a hundred paths need not repeat it a hundred times.
+    rules = itertools.chain([rule], itertools.repeat("the same: no roots to read from"))
+    return FileRefused(tuple((printable(path), why) for path, why in zip(files, rules, strict=False)))
 
 
 def files_budget(context_windows: Iterable[int]) -> int:

@@ -13,7 +13,15 @@ from core.config.defaults import ANSWER_RESERVE_TOKENS, CHARS_PER_TOKEN, MAX_FIL
 from core.config.settings import Settings
 from core.errors import FileRefused, InvalidRequest
 from core.files.reader import MAX_GLOB_MATCHES, MAX_NOTES, FileBundle, Image, read_files
-from core.files.rules import MIN_FILES_BUDGET_TOKENS, allowed_roots, files_budget, image_mime, is_glob, refusal
+from core.files.rules import (
+    MIN_FILES_BUDGET_TOKENS,
+    allowed_roots,
+    files_budget,
+    image_mime,
+    is_glob,
+    refusal,
+    without_roots,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -125,9 +133,23 @@ def test_the_clients_roots_win_and_are_read_from_file_uris(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("client_roots", [None, [], ["https://example.com/not-a-file"]])
-def test_without_client_roots_the_configured_ones_then_home(tmp_path: Path, client_roots: list[str] | None) -> None:
+def test_without_client_roots_the_configured_ones_then_none_never_home(
+    tmp_path: Path, client_roots: list[str] | None
+) -> None:
     assert allowed_roots(client_roots, Settings(allowed_roots=(tmp_path,))) == (tmp_path,)
-    assert allowed_roots(client_roots, Settings()) == (Path.home(),)
+    assert allowed_roots(client_roots, Settings()) == ()
+
+
+@pytest.mark.parametrize(
+    ("source", "where"),
+    [(Path("/etc/junior/credentials.json"), "in /etc/junior/credentials.json"), (None, "in credentials.json")],
+)
+def test_with_no_roots_every_path_is_refused_with_where_to_set_them(source: Path | None, where: str) -> None:
+    refused = without_roots(["src/a.py", "~/notes.txt"], Settings(source=source))
+    assert [path for path, _ in refused.refusals] == ["src/a.py", "~/notes.txt"]
+    assert refused.refusals[1][1] == "the same: no roots to read from", "the fix is said once"
+    assert f"this client does not say its project folders; set allowed_roots {where}" in str(refused)
+    assert f"JUNIOR_AI_ALLOWED_ROOTS in the environment (paths separated by {os.pathsep!r})" in str(refused)
 
 
 # -- the reader, on a real tree ------------------------------------------------------------------------

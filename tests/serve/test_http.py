@@ -17,8 +17,9 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult, InputRequiredResult, ListRootsResult, Root
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -446,3 +447,93 @@ async def test_a_client_that_gives_up_over_http_closes_the_requests_upstream(
         fake.reset()
         async with http_client(served) as client:
             assert not (await client.call_tool("ask_ai", {"ai": "grok", "prompt": "next"})).is_error
+
+
+async def test_over_http_a_2026_client_offers_its_roots_and_a_handshake_client_cannot(
+    served: HttpServer, fake: FakeProvider, tmp_path: Path
+) -> None:
+    """The server is stateless over HTTP: on 2026-07-28 the roots ride an InputRequiredResult; on the handshake
+    there is no back-channel to ask them, so (no allowed_roots here) files are refused with the fix."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hello.py").write_text("print('hello over http')\n")
+    (tmp_path / "diary.txt").write_text("never-sent-over-http\n")  # in the server's HOME, outside the project
+
+    async def offering(_context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])  # type: ignore[arg-type]
+
+    results: dict[str, list[CallToolResult]] = {}
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {CANARY}"}, timeout=30) as http:
+            for era in ("2026-07-28", "legacy"):
+                transport = streamable_http_client(f"{served.url}/mcp", http_client=http)
+                async with Client(transport, mode=era, list_roots_callback=offering) as client:
+                    results[era] = [
+                        await client.call_tool("ask_ai", {"ai": "grok", "prompt": era, "files": [path]})
+                        for path in ("hello.py", "~/diary.txt")
+                    ]
+    (modern_inside, modern_home), (legacy_inside, legacy_home) = results["2026-07-28"], results["legacy"]
+    assert not modern_inside.is_error, modern_inside.content
+    assert modern_home.is_error and "outside the allowed roots" in text_of(modern_home)
+    for refused in (legacy_inside, legacy_home):
+        assert refused.is_error and "this client does not say its project folders" in text_of(refused)
+    [sent] = fake.requests_for("grok")
+    assert "hello over http" in sent.user and "never-sent" not in sent.user
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(getattr(part, "text", "") for part in result.content)
+
+
+SHARED_STATE_KEY = "a-request-state-key-both-replicas-share-0123456789"
+
+
+@pytest.mark.parametrize("shared", [True, False])
+async def test_a_roots_round_started_at_one_replica_finishes_at_another_only_with_a_shared_key(
+    shared: bool, fake: FakeProvider, tmp_path: Path, credentials: Path
+) -> None:
+    """The 2026-07-28 roots round trip behind a balancer: the first round answered by one replica, the call
+    sent again (with the roots and the sealed request_state) to another. Without `request_state_key` each
+    replica seals with a key of its own, and the other refuses the state."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hello.py").write_text("print('hello from either replica')\n")
+    key = {"JUNIOR_AI_REQUEST_STATE_KEY": SHARED_STATE_KEY} if shared else {}
+    env = server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)}", **key)
+    replicas = [HttpServer(env), HttpServer(env)]
+    arguments = {"ai": "grok", "prompt": "x", "files": ["hello.py"]}
+    roots = ListRootsResult(roots=[Root(uri=project.as_uri(), name="project")])  # type: ignore[arg-type]
+
+    async def offering(_context: object) -> ListRootsResult:
+        return roots
+
+    try:
+        for replica in replicas:
+            replica.wait_ready()
+        with anyio.fail_after(60):
+            async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {CANARY}"}, timeout=30) as http:
+                transports = [streamable_http_client(f"{r.url}/mcp", http_client=http) for r in replicas]
+                async with (
+                    Client(transports[0], mode="2026-07-28", list_roots_callback=offering) as first,
+                    Client(transports[1], mode="2026-07-28", list_roots_callback=offering) as second,
+                ):
+                    asked = await first.session.call_tool("ask_ai", arguments, allow_input_required=True)
+                    assert isinstance(asked, InputRequiredResult), asked
+                    answers = dict.fromkeys(asked.input_requests or {}, roots)
+                    retry = second.session.call_tool(
+                        "ask_ai",
+                        arguments,
+                        input_responses=answers,
+                        request_state=asked.request_state,  # type: ignore[arg-type]
+                    )
+                    if not shared:
+                        with pytest.raises(MCPError):
+                            await retry
+                        return
+                    result = await retry
+        assert not result.is_error, result.content
+        [sent] = fake.requests_for("grok")
+        assert "hello from either replica" in sent.user
+    finally:
+        for replica in replicas:
+            assert SHARED_STATE_KEY not in replica.stop()
