@@ -16,6 +16,7 @@ from core.config.settings import Settings
 from core.errors import BudgetExceeded, ProviderError
 from core.resilience.deadline import Deadline
 from tools.boundary import Answer, AppContext, Progress, add_tool, app_of, section
+from tools.confirm import Spends
 from tools.params import (
     MAX_NAME_CHARS,
     AINames,
@@ -165,7 +166,11 @@ def register(server: MCPServer, settings: Settings) -> None:
             text += f"\n\nNot waited for ({min_answers} answered): {', '.join(skipped)}"
         return turn.finish(Answer(text, summary, failed=succeeded == 0))
 
-    add_tool(server, ask_ai, title="Ask one AI", description="Ask one AI; answer as text.")
+    add_tool(server, ask_ai, title="Ask one AI", description="Ask one AI; answer as text.", spends=Spends())
     add_tool(
-        server, ask_all_ais, title="Ask all AIs", description="Ask several AIs at once; every answer, failures named."
+        server,
+        ask_all_ais,
+        title="Ask all AIs",
+        description="Ask several AIs at once; every answer, failures named.",
+        spends=Spends(),
     )

@@ -19,12 +19,14 @@ import logging
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ListToolsResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
@@ -32,6 +34,8 @@ from callers import AIResult, Junior
 from core.config.settings import describe_problems
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import Redactor
+from tools.confirm import GoAhead, Spends, refusal, resolver_for
+from tools.params import MaxCostUSD
 from tools.spending import footer, results_in, total_cost, total_line
 
 __all__ = [
@@ -118,6 +122,8 @@ class Answer:
 TRAILER = "\n\n---\n"
 ToolBody = Callable[..., Awaitable[Answer]]
 BOUNDARY_CTX = "boundary_ctx"  # the context parameter the boundary adds when a body has none
+MAX_COST = "max_cost_usd"  # an AI-asking tool's parameter, read by its spend question (tools/confirm.py)
+APPROVAL = "spend_approval"  # the spend question's outcome, filled by the SDK's resolver before the body runs
 
 
 def add_tool(
@@ -129,13 +135,17 @@ def add_tool(
     description: str,
     annotations: ToolAnnotations = REACHES_OUT,
     reports_problems: bool = False,
+    spends: Spends | None = None,
 ) -> None:
     """Register `body` as a tool behind the boundary: its parameters are the tool's schema, its `Answer`
     is rendered, our typed errors become tool errors the model can read, and anything else (a bug, a
     failure while rendering) is logged and reported without internals.
 
     When the configuration has problems, every answer says what they are and how to check the fix (a
-    tool that can do nothing answers with just that), unless the tool `reports_problems` itself."""
+    tool that can do nothing answers with just that), unless the tool `reports_problems` itself.
+
+    A tool that `spends` (asks AIs) takes `max_cost_usd`, and its spend is put to the user first when it may
+    cost more than `confirm_over_usd` (tools/confirm.py)."""
     tool = name or body.__name__
     hints = typing.get_type_hints(body, include_extras=True)
     parameters = [
@@ -146,10 +156,20 @@ def add_tool(
     context = next((p.name for p in parameters if p.annotation is AppContext), None)
     if context is None:
         parameters.append(inspect.Parameter(BOUNDARY_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=AppContext))
+    if spends is not None:
+        asked = [p.name for p in parameters if p.annotation is not AppContext and p.name != BOUNDARY_CTX]
+        approval = Annotated[ElicitationResult[GoAhead], Resolve(resolver_for(tool, [*asked, MAX_COST], spends))]
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        parameters.append(inspect.Parameter(MAX_COST, keyword, default=None, annotation=MaxCostUSD))
+        parameters.append(inspect.Parameter(APPROVAL, keyword, annotation=approval))
 
     async def bounded(**arguments: Any) -> CallToolResult:
         ctx: AppContext = arguments[context] if context else arguments.pop(BOUNDARY_CTX)
         problems = "" if reports_problems else describe_problems(app_of(ctx).settings)
+        if spends is not None:
+            del arguments[MAX_COST]
+            if (refused := refusal(arguments.pop(APPROVAL))) is not None:
+                return refused  # nothing was sent: the user declined, or was not asked
         try:
             if problems and not app_of(ctx).settings.usable_ais:
                 raise ToolError(problems)  # nothing can work: what is wrong is the answer

@@ -12,6 +12,7 @@ from collab.modes import MODES, Mode
 from core.config.settings import Settings
 from tools.ask import ask_one
 from tools.boundary import Answer, AppContext, add_tool
+from tools.confirm import Spends
 from tools.params import CodeContext, ContinuationId, Files, MaxTokens, Prompt, Temperature
 
 __all__ = ["register", "tool_name"]
@@ -59,4 +60,5 @@ def register(server: MCPServer, settings: Settings) -> None:
                 name=tool_name(ai, mode),
                 title=f"{mode.title} ({ai})",
                 description=f"Ask {ai} for {mode.summary}.",
+                spends=Spends(ai=ai),
             )

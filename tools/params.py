@@ -14,6 +14,7 @@ __all__ = [
     "DeadlineS",
     "Files",
     "HostAnswer",
+    "MaxCostUSD",
     "MaxTokens",
     "MinAnswers",
     "Mode",
@@ -51,3 +52,5 @@ Files = Annotated[
 ]
 # Checked by the tool's size check (max_prompt_chars), as the question is.
 HostAnswer = Annotated[str | None, Field(description="Your own answer, written first; it joins anonymously.")]
+# Read by the spend question (tools/confirm.py) for a client that cannot ask the user.
+MaxCostUSD = Annotated[float | None, Field(ge=0, allow_inf_nan=False, description="USD the user agreed to spend.")]
