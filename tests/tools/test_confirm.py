@@ -102,6 +102,28 @@ async def test_a_client_that_cannot_ask_gets_the_estimate_and_max_cost_usd_runs_
     assert len(fake.requests_for("ollama")) == 1
 
 
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("ai_debate", {"topic": "tabs or spaces", "rounds": 2}),
+        ("collaborative_solve", {"problem": "a cache"}),
+        ("ai_consensus", {"question": "which", "method": "council"}),
+        ("ask_ollama", {"prompt": "hi"}),  # the full profile's per-AI tools
+    ],
+)
+async def test_every_ai_asking_tool_asks_first(
+    fake: FakeProvider, tmp_path: Path, tool: str, arguments: dict[str, Any]
+) -> None:
+    user = User("decline")
+    server = build_server(settings_with(tmp_path, fake, confirm_over_usd=0.01, tool_profile="full"))
+    async with Client(server, elicitation_callback=user) as client:
+        with anyio.fail_after(DEADLINE_S):
+            result = await client.call_tool(tool, arguments)
+    assert text_of(result) == "not run: declined" and len(user.questions) == 1
+    assert user.questions[0].startswith(f"{tool}: ")
+    assert fake.requests_for("ollama") == [] and fake.requests_for("grok") == []
+
+
 async def test_a_call_within_confirm_over_usd_is_not_asked(fake: FakeProvider, tmp_path: Path) -> None:
     user = User("decline")
     server = build_server(settings_with(tmp_path, fake, confirm_over_usd=0.01))
