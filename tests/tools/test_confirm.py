@@ -8,16 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from callers import Junior
+from core.config.http import token_hash
 from core.config.settings import Settings, load_settings
 from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.helpers import FAST_RETRIES, credentials_for, write_credentials
+from tests.serve.test_http import CANARY, HttpServer, server_env
 from tools.confirm import Estimate, worst_case
 
 pytestmark = pytest.mark.anyio
@@ -159,3 +163,37 @@ async def test_the_worst_case_counts_every_call_a_tool_makes(
     async with Junior.build(settings_with(tmp_path, fake)) as app:
         estimate = await worst_case(app, tool, {"prompt": "hi", **arguments})
     assert isinstance(estimate, Estimate) and estimate.calls == calls
+
+
+async def test_over_stateless_http_2026_07_28_asks_inside_the_result_and_the_older_era_gets_the_estimate(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    """`serve --http` is stateless: on 2026-07-28 the question rides the result (any replica could take the
+    answer); on 2025-11-25 the server cannot send a request mid-call, so that client is told the estimate."""
+    priced = {"prices": TEN_PER_MILLION}
+    body = credentials_for(fake, ("ollama",), ollama=priced) | FAST_RETRIES | {"confirm_over_usd": 0.01}
+    credentials = write_credentials(tmp_path / "credentials.json", body)
+    server = HttpServer(server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)}"))
+    accept, decline = User("accept"), User("decline")
+    try:
+        server.wait_ready()
+        with anyio.fail_after(60):
+            async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {CANARY}"}, timeout=30) as http:
+                url = f"{server.url}/mcp"
+                async with Client(streamable_http_client(url, http_client=http), elicitation_callback=accept) as c:
+                    confirmed = await c.call_tool("ask_ai", {"ai": "ollama", "prompt": "yes"})
+                async with Client(streamable_http_client(url, http_client=http), elicitation_callback=decline) as c:
+                    declined = await c.call_tool("ask_ai", {"ai": "ollama", "prompt": "no"})
+                older = Client(
+                    streamable_http_client(url, http_client=http), mode="legacy", elicitation_callback=accept
+                )
+                async with older as c:
+                    told = await c.call_tool("ask_ai", {"ai": "ollama", "prompt": "older"})
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log, log
+    assert not confirmed.is_error, text_of(confirmed)
+    assert text_of(declined) == "not run: declined"
+    assert told.is_error and "call again with max_cost_usd: 0.041" in text_of(told)
+    assert len(accept.questions) == 1 and len(decline.questions) == 1
+    assert [request.user for request in fake.requests_for("ollama")] == ["yes"]
