@@ -157,7 +157,7 @@ def add_tool(
     if context is None:
         parameters.append(inspect.Parameter(BOUNDARY_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=AppContext))
     if spends is not None:
-        asked = [p.name for p in parameters if p.annotation is not AppContext and p.name != BOUNDARY_CTX]
+        asked = [p.name for p in parameters if p.annotation is not AppContext]  # the tool's arguments
         approval = Annotated[ElicitationResult[GoAhead], Resolve(resolver_for(tool, [*asked, MAX_COST], spends))]
         keyword = inspect.Parameter.KEYWORD_ONLY
         parameters.append(inspect.Parameter(MAX_COST, keyword, default=None, annotation=MaxCostUSD))

@@ -143,12 +143,7 @@ async def worst_case(app: Junior, tool: str, arguments: Mapping[str, Any], ai: s
     for route in routes:
         history = int(route.config.context_window * HISTORY_SHARE) if arguments.get("continuation_id") else 0
         chars = shared + CHARS_PER_TOKEN * history
-
-        def usd(prompt_chars: int, route: Route = route) -> float | None:
-            provider = genai_provider(route.name, route.config.builtin)
-            return worst_case_usd(provider, route.model, prompt_chars, answer_tokens, route.config.prices)
-
-        alone, quoting = usd(chars), usd(chars + answers)
+        alone, quoting = _usd(route, chars, answer_tokens), _usd(route, chars + answers, answer_tokens)
         if alone is None or quoting is None:
             unpriced.append(route.label)
             continue
@@ -158,6 +153,11 @@ async def worst_case(app: Junior, tool: str, arguments: Mapping[str, Any], ai: s
     if unpriced:
         return Estimate(None, calls, tuple(unpriced))
     return Estimate(total + final * priciest, calls)
+
+
+def _usd(route: Route, prompt_chars: int, answer_tokens: int) -> float | None:
+    provider = genai_provider(route.name, route.config.builtin)
+    return worst_case_usd(provider, route.model, prompt_chars, answer_tokens, route.config.prices)
 
 
 def _can_ask(ctx: Context[Junior, Any]) -> bool:
@@ -178,7 +178,9 @@ def _suggested(usd: float) -> str:
     return f"{math.ceil(usd * step) / step:g}"
 
 
-async def _decide(ctx: Context[Junior, Any], tool: str, arguments: Mapping[str, Any], ai: str | None) -> Any:
+async def _decide(
+    ctx: Context[Junior, Any], tool: str, arguments: Mapping[str, Any], ai: str | None
+) -> Elicit[GoAhead] | Approval:
     app: Junior = ctx.request_context.lifespan_context
     limit = app.settings.confirm_over_usd
     if limit is None:
@@ -207,7 +209,7 @@ def resolver_for(tool: str, names: Sequence[str], spends: Spends) -> Callable[..
     """The resolver that asks about `tool`'s spend: it takes the tool's arguments `names` (the SDK fills a
     resolver's parameters by name) and returns `GO`, an `Approval` that refuses, or the question (`Elicit`)."""
 
-    async def confirm_spend(ctx: Context[Junior, Any], **arguments: Any) -> Any:
+    async def confirm_spend(ctx: Context[Junior, Any], **arguments: Any) -> Elicit[GoAhead] | Approval:
         return await _decide(ctx, tool, arguments, spends.ai)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
