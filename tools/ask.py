@@ -16,6 +16,7 @@ from core.config.settings import Settings
 from core.errors import BudgetExceeded, ProviderError
 from tools.answer import Answer, section
 from tools.boundary import add_tool
+from tools.confirm import Spends
 from tools.context import AppContext, app_of
 from tools.params import (
     MAX_NAME_CHARS,
@@ -189,7 +190,12 @@ def register(server: MCPServer, settings: Settings) -> None:
         title="Ask one AI",
         description="Ask one AI; answer as text.",
         parameter_types={"ai": described},
+        spends=Spends(),
     )
     add_tool(
-        server, ask_all_ais, title="Ask all AIs", description="Ask several AIs at once; every answer, failures named."
+        server,
+        ask_all_ais,
+        title="Ask all AIs",
+        description="Ask several AIs at once; every answer, failures named.",
+        spends=Spends(),
     )

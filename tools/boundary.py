@@ -17,16 +17,20 @@ import inspect
 import logging
 import typing
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ToolAnnotations
 
 from core.config.settings import describe_problems
 from core.errors import JuniorAIError
 from tools.answer import Answer
+from tools.confirm import GoAhead, Spends, refusal, resolver_for
 from tools.context import AppContext, app_of
+from tools.params import MaxCostUSD
 from tools.roots import RESOLVED_ROOTS, ROOTS_PARAMETER, offered_roots
 
 __all__ = ["REACHES_OUT", "ToolBody", "add_tool"]
@@ -38,6 +42,8 @@ REACHES_OUT = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_
 
 ToolBody = Callable[..., Awaitable[Answer]]
 BOUNDARY_CTX = "boundary_ctx"  # the context parameter the boundary adds when a body has none
+MAX_COST = "max_cost_usd"  # an AI-asking tool's parameter, read by its spend question (tools/confirm.py)
+APPROVAL = "spend_approval"  # the spend question's outcome, filled by the SDK's resolver before the body runs
 
 
 def add_tool(
@@ -50,6 +56,7 @@ def add_tool(
     annotations: ToolAnnotations = REACHES_OUT,
     reports_problems: bool = False,
     parameter_types: Mapping[str, Any] | None = None,
+    spends: Spends | None = None,
 ) -> None:
     """Register `body` as a tool behind the boundary: its parameters are the tool's schema, its `Answer`
     is rendered, our typed errors become tool errors the model can read, and anything else (a bug, a
@@ -57,7 +64,10 @@ def add_tool(
 
     When the configuration has problems, every answer says what they are and how to check the fix (a
     tool that can do nothing answers with just that), unless the tool `reports_problems` itself.
-    `parameter_types` replaces some parameters' annotated types (a description known at registration)."""
+    `parameter_types` replaces some parameters' annotated types (a description known at registration).
+
+    A tool that `spends` (asks AIs) takes `max_cost_usd`, and its spend is put to the user first when it may
+    cost more than `confirm_over_usd` (tools/confirm.py)."""
     tool = name or body.__name__
     hints = {**typing.get_type_hints(body, include_extras=True), **(parameter_types or {})}
     parameters = [
@@ -71,11 +81,21 @@ def add_tool(
     # A tool that reads files gets the client's roots from the SDK's resolver (tools/roots.py).
     if any(p.name == "files" for p in parameters):
         parameters.append(inspect.Parameter(ROOTS_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=RESOLVED_ROOTS))
+    if spends is not None:
+        asked = [p.name for p in parameters if p.annotation is not AppContext]  # the tool's arguments
+        approval = Annotated[ElicitationResult[GoAhead], Resolve(resolver_for(tool, [*asked, MAX_COST], spends))]
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        parameters.append(inspect.Parameter(MAX_COST, keyword, default=None, annotation=MaxCostUSD))
+        parameters.append(inspect.Parameter(APPROVAL, keyword, annotation=approval))
 
     async def bounded(**arguments: Any) -> CallToolResult:
         ctx: AppContext = arguments[context] if context else arguments.pop(BOUNDARY_CTX)
         roots = arguments.pop(ROOTS_PARAMETER, None)
         problems = "" if reports_problems else describe_problems(app_of(ctx).settings)
+        if spends is not None:
+            del arguments[MAX_COST]
+            if (refused := refusal(arguments.pop(APPROVAL))) is not None:
+                return refused  # nothing was sent: the user declined, or was not asked
         try:
             if problems and not app_of(ctx).settings.usable_ais:
                 raise ToolError(problems)  # nothing can work: what is wrong is the answer
@@ -95,7 +115,8 @@ def add_tool(
             ) from error
 
     # The SDK reads the tool's schema from the signature: the body's parameters, returning a ready result.
-    bounded.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
+    signature = inspect.Signature(parameters, return_annotation=CallToolResult)
+    bounded.__signature__ = signature  # type: ignore[attr-defined]
     bounded.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
     bounded.__name__ = bounded.__qualname__ = tool
     bounded.__doc__ = body.__doc__

@@ -13,6 +13,7 @@ from collab.solve import Approach, SolveResult, run_solve
 from core.config.settings import Settings
 from tools.answer import Answer, section
 from tools.boundary import add_tool
+from tools.confirm import Spends
 from tools.context import AppContext
 from tools.params import MAX_NAME_CHARS, AINames, CodeContext, ContinuationId, DeadlineS, Files, HostAnswer
 from tools.progress import Progress
@@ -284,12 +285,14 @@ def register(server: MCPServer, settings: Settings) -> None:
         ai_debate,
         title="AI debate",
         description="AIs debate a topic in rounds, each answering the others; then a summary.",
+        spends=Spends(),
     )
     add_tool(
         server,
         collaborative_solve,
         title="Collaborative solve",
         description="AIs solve a problem together: parallel proposals combined, or sequential refinement.",
+        spends=Spends(),
     )
     add_tool(
         server,
@@ -297,4 +300,5 @@ def register(server: MCPServer, settings: Settings) -> None:
         title="AI consensus",
         description="AIs answer independently with choice, confidence, reason; returns the majority and dissent. "
         "council: they rank each other's answers anonymously, then a chairman answers (~3 calls per AI).",
+        spends=Spends(),
     )

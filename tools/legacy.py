@@ -13,6 +13,7 @@ from core.config.settings import Settings
 from tools.answer import Answer
 from tools.ask import ask_one
 from tools.boundary import add_tool
+from tools.confirm import Spends
 from tools.context import AppContext
 from tools.params import CodeContext, ContinuationId, Files, MaxTokens, Prompt, Temperature
 
@@ -61,4 +62,5 @@ def register(server: MCPServer, settings: Settings) -> None:
                 name=tool_name(ai, mode),
                 title=f"{mode.title} ({ai})",
                 description=f"Ask {ai} for {mode.summary}.",
+                spends=Spends(ai=ai),
             )

@@ -14,6 +14,7 @@ __all__ = [
     "DeadlineS",
     "Files",
     "HostAnswer",
+    "MaxCostUSD",
     "MaxTokens",
     "MinAnswers",
     "Mode",
@@ -51,3 +52,6 @@ Files = Annotated[
 ]
 # Checked by the tool's size check (max_prompt_chars), as the question is.
 HostAnswer = Annotated[str | None, Field(description="Your own answer, written first; it joins anonymously.")]
+# What the user agreed to spend, read by the spend question (tools/confirm.py) where the client cannot ask. No
+# description: every tool's schema is paid for on every turn, and the refusal that needs it says how to use it.
+MaxCostUSD = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]

@@ -11,6 +11,7 @@ __all__ = [
     "BREAKER_COOLDOWN_S",
     "BREAKER_THRESHOLD",
     "CHARS_PER_TOKEN",
+    "CONFIRM_OVER_USD",
     "CONNECT_TIMEOUT_S",
     "DEADLINE_S",
     "DEBATE_ROUND_S",
@@ -106,3 +107,5 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024  # one image, at most
 # A call's worst case, estimated before it is sent, counts this many answer tokens when the call sets no
 # max_tokens: a long answer of most models, not the longest any model may write (that would be 64k+).
 WORST_OUTPUT_TOKENS = 4_096
+# A call whose worst case is more than this (USD) is asked of the user first (tools/confirm.py); None: never asked.
+CONFIRM_OVER_USD: float | None = None

@@ -114,6 +114,8 @@ class Settings(BaseModel):
     # every AI together and each AI's own, held by the store's ledger. None: no cap.
     max_usd_per_call: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     budgets: Budgets | None = None
+    # A call whose worst case is more than this asks the user first (tools/confirm.py); None: never asked.
+    confirm_over_usd: float | None = Field(default=defaults.CONFIRM_OVER_USD, ge=0, allow_inf_nan=False)
     # The HTTP mode (core/config/http.py): token hashes by caller name, allowed Hosts and Origins, body limit.
     http: HttpSettings = Field(default_factory=HttpSettings)
     # What could not be read (file, AI, field, what to write instead); empty when all is well.

@@ -292,10 +292,11 @@ async def test_the_default_tools_list_stays_small(settings: Settings) -> None:
         "threads",
     }
     size = len(json.dumps({"tools": [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools]}))
-    # 6,858 before threads, files and models came (continuation_id, files, the threads tool): at most 1,500 more.
-    assert size <= 6_858 + 1_500, f"tools/list is {size} characters"
-    # 7,262 before the council, the host's answer and the quorum (issue 15): at most 800 more.
-    assert size <= 7_262 + 800, f"tools/list is {size} characters"
+    # 6,858 before threads, files and models came (continuation_id, files, the threads tool): 1,500 more allowed.
+    # 7,262 before the council, the host's answer and the quorum (issue 15): 800 more allowed.
+    # 7,874 before issue 23 (roots, hand-offs and jobs, spend asked first): at most 900 more; max_cost_usd on the
+    # five AI-asking tools took 250 of it.
+    assert size <= 7_874 + 900, f"tools/list is {size} characters"
     for tool in tools:
         assert tool.title and tool.annotations is not None
         assert tool.annotations.read_only_hint is (tool.name != "threads"), "threads can delete"
