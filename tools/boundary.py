@@ -82,7 +82,7 @@ def add_tool(
     if any(p.name == "files" for p in parameters):
         parameters.append(inspect.Parameter(ROOTS_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=RESOLVED_ROOTS))
     if spends is not None:
-        asked = [p.name for p in parameters if p.annotation is not AppContext]  # the tool's arguments
+        asked = [p.name for p in parameters if p.annotation is not AppContext and p.name != ROOTS_PARAMETER]
         approval = Annotated[ElicitationResult[GoAhead], Resolve(resolver_for(tool, [*asked, MAX_COST], spends))]
         keyword = inspect.Parameter.KEYWORD_ONLY
         parameters.append(inspect.Parameter(MAX_COST, keyword, default=None, annotation=MaxCostUSD))
