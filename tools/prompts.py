@@ -147,28 +147,29 @@ def review_changes_message(ais: str | None, focus: str | None, base: str | None)
 
 
 def register(server: MCPServer) -> None:
-    """Register the prompts on `server`."""
+    """Register the prompts on `server`. Their arguments are in the order a slash command takes them
+    positionally (`/second_opinion grok`): the AIs first, the free text last."""
 
-    async def second_opinion(ctx: AppContext, question: Question = None, ai: AIName = None) -> str:
+    async def second_opinion(ctx: AppContext, ai: AIName = None, question: Question = None) -> str:
         check_arguments(question=question, ai=ai)
         return second_opinion_message(question, ai, app_of(ctx).settings.usable_ais)
 
-    async def council(question: Question = None, ais: AINames = None, chairman: AIName = None) -> str:
+    async def council(ais: AINames = None, chairman: AIName = None, question: Question = None) -> str:
         check_arguments(question=question, ais=ais, chairman=chairman)
         return council_message(question, ais, chairman)
 
     async def debate(
-        topic: Annotated[str | None, Field(description="What to debate.")] = None,
         ais: AINames = None,
         rounds: Annotated[str | None, Field(description="Rounds, 1-5.")] = None,
+        topic: Annotated[str | None, Field(description="What to debate.")] = None,
     ) -> str:
         check_arguments(topic=topic, ais=ais, rounds=rounds)
         return debate_message(topic, ais, rounds)
 
     async def review_changes(
         ais: AINames = None,
-        focus: Annotated[str | None, Field(description="What to look at most.")] = None,
         base: Annotated[str | None, Field(description="Diff against (default: HEAD).")] = None,
+        focus: Annotated[str | None, Field(description="What to look at most.")] = None,
     ) -> str:
         check_arguments(ais=ais, focus=focus, base=base)
         return review_changes_message(ais, focus, base)
