@@ -52,6 +52,8 @@ PROMPTS = ("second_opinion", "council", "debate", "review_changes")  # the promp
 Question = Annotated[str | None, Field(description="The question (default: the one at hand).")]
 AIName = Annotated[str | None, Field(description="Which AI (ai or ai:model).")]
 AINames = Annotated[str | None, Field(description="AIs, comma-separated (default: all).")]
+# Councils, debates and reviews by several AIs are the calls that outlast a client's tool timeout.
+HANDOFF_HINT = "If the result carries a job_id, the work goes on: call `jobs` with it until it is done."
 FILES_HINT = "pass the files that matter as `files` (paths relative to the project; the tool reads them)"
 
 
@@ -118,7 +120,7 @@ def council_message(question: str | None, ais: str | None, chairman: str | None)
         f"Put {_about(question, 'the question we are working on')} to a council of AIs: call the {SERVER} tool "
         f'`ai_consensus` with method="council"{_ais_argument(ais)}{chair}, the question as `question`, your own '
         f"answer as `host_answer` (it is ranked anonymously with theirs), and {FILES_HINT}. "
-        "Then give me the chairman's answer, the ranking, and where the council disagreed."
+        "Then give me the chairman's answer, the ranking, and where the council disagreed. " + HANDOFF_HINT
     )
 
 
@@ -129,7 +131,7 @@ def debate_message(topic: str | None, ais: str | None, rounds: str | None) -> st
     return (
         f"Hold a debate between AIs on {subject}: call the {SERVER} tool `ai_debate`{_ais_argument(ais)}{count} "
         f"with the topic as `topic`, your own position as `host_answer`, and {FILES_HINT}. "
-        "Then sum up the strongest argument on each side and which way you lean, and why."
+        "Then sum up the strongest argument on each side and which way you lean, and why. " + HANDOFF_HINT
     )
 
 
@@ -142,7 +144,8 @@ def review_changes_message(ais: str | None, focus: str | None, base: str | None)
         "unstaged) and the list of changed files. Then call the "
         f'{SERVER} tool `ask_all_ais` with mode="code_review"{_ais_argument(ais)}, prompt "{ask}.", the diff '
         f"as `context`, and the changed files as `files` (paths relative to the project). "
-        "Then merge their findings: what several AIs flagged first, then the rest, each with whether you agree."
+        "Then merge their findings: what several AIs flagged first, then the rest, each with whether you agree. "
+        + HANDOFF_HINT
     )
 
 

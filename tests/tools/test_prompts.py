@@ -62,6 +62,9 @@ async def test_the_four_prompts_are_listed_with_optional_arguments_and_each_name
         and '`ask_all_ais` with mode="code_review"' in texts["review_changes"]
     )
     assert all("`files`" in text and "relative to the project" in text for text in texts.values())
+    assert all(
+        "job_id" in texts[name] and "call `jobs`" in texts[name] for name in ("council", "debate", "review_changes")
+    )
     assert 'ai="grok:grok-4"' in chosen and "this question: Is this safe?" in chosen
     assert 'ais=["gemini", "openai"], chairman="grok"' in council
     assert "rounds=3" in debate and "this topic: tabs or spaces" in debate
