@@ -26,6 +26,7 @@ What the newest releases need, and why each setting is here:
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -154,6 +155,19 @@ class ClaudeCodeProject:
         variables = [part for key, value in (env or {}).items() for part in ("-e", f"{key}={value}")]
         added = self.run("mcp", "add", *variables, SERVER, "--", *command, env=self.env())
         assert added.returncode == 0, added.stdout + added.stderr
+
+    def server_log(self) -> list[str]:
+        """What the CLI logged about this server, oldest first, from every run in this HOME (its debug lines:
+        the connection, the negotiated protocol, `Connection established with capabilities: {...}`, each
+        tool call and how it ended)."""
+        logs = sorted((self.home / ".cache" / "claude-cli-nodejs").glob(f"*/mcp-logs-{SERVER}/*.jsonl"))
+        lines = [json.loads(line) for log in logs for line in log.read_text().splitlines() if line.startswith("{")]
+        return [str(line.get("debug") or line.get("error") or "") for line in lines]
+
+    def protocol_versions(self) -> list[str]:
+        """The protocol version the CLI negotiated with the server, per connection, oldest first."""
+        found = (re.search(r'"negotiatedProtocolVersion":"([^"]+)"', line) for line in self.server_log())
+        return [match.group(1) for match in found if match]
 
     def ask(
         self,

@@ -145,6 +145,7 @@ def test_the_newest_claude_code_runs_the_scripted_model_s_tool_call_against_the_
         session = project.ask(model, "Ask openai which sort is stable.")
     assert session.init["mcp_servers"][0]["status"] == "connected", session.why()
     assert session.init["claude_code_version"] == NEWEST_VERSION
+    assert project.protocol_versions() == ["2026-07-28"], project.server_log()  # stateless: no initialize
     assert [(request.ai, request.prompt.rpartition("\n")[2]) for request in fake.requests] == [
         ("openai", "Which sort is stable?")
     ]
