@@ -6,7 +6,7 @@ each renders one short user message that has the host call the right tool with t
     debate           the AIs answer each other in rounds                          → ai_debate
     review_changes   the host gathers the diff and the changed files              → ask_all_ais(mode="code_review")
 
-Every argument is optional (a bare `/council` works on the question at hand); those naming AIs or a mode
+Every argument is optional (a bare `/council` works on the question at hand); those naming AIs, and rounds,
 complete through `completion/complete` (tools/completions.py). The messages are pure functions of their
 arguments and the configured AIs, so a test reads them without a server.
 """
@@ -57,10 +57,14 @@ HANDOFF_HINT = "If the result carries a job_id, the work goes on: call `jobs` wi
 FILES_HINT = "pass the files that matter as `files` (paths relative to the project; the tool reads them)"
 
 
+_NAME = r"[\w.:/@+-]{1,200}"  # an AI's name, or name:model (model ids hold / : . @ +)
 # What a valid value looks like, for the arguments that are more than free text (checked here, not by the SDK's
 # argument validation, whose error says only "Error rendering prompt").
 PATTERNS: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType(
     {
+        "ai": (re.compile(_NAME), "an AI's name, or name:model (server_status lists them)"),
+        "chairman": (re.compile(_NAME), "an AI's name, or name:model (server_status lists them)"),
+        "ais": (re.compile(rf"{_NAME}(?:[\s,]+{_NAME})*,?"), "AI names (or name:model), comma-separated"),
         "rounds": (re.compile(f"[1-{MAX_ROUNDS}]"), f"a number from 1 to {MAX_ROUNDS}"),
         "base": (re.compile(r"[\w./~^@{}-]{1,200}"), "a git revision such as HEAD, main or HEAD~3"),
     }
@@ -80,7 +84,11 @@ def invalid_argument(name: str, value: str | None) -> str | None:
 
 
 def check_arguments(**arguments: str | None) -> None:
-    """Raises MCPError (invalid params) naming the first invalid argument and what is valid."""
+    """Check a prompt's arguments (`invalid_argument`).
+
+    Raises:
+        MCPError: invalid params, naming the first invalid argument, what was wrong and what is valid.
+    """
     for name, value in arguments.items():
         problem = invalid_argument(name, value)
         if problem is not None:
