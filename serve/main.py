@@ -40,7 +40,12 @@ SERVER_NAME = "junior-ai"
 LOG_LEVEL_ENV = "JUNIOR_AI_LOG_LEVEL"
 INSTRUCTIONS = (
     "Ask other AIs (Gemini, OpenAI, Grok, DeepSeek, OpenRouter, local OpenAI-compatible models) for a "
-    "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them."
+    "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them.\n"
+    "files: paths relative to the project (your first root), or absolute inside it; the tools read them.\n"
+    "A call still running after handoff_s (45 s by default) returns what is in so far and a job_id; the work "
+    "goes on. jobs(job_id) waits for it and gives the whole result; jobs() lists your jobs; "
+    'jobs(job_id, action="cancel") stops one.\n'
+    "Slash commands (prompts): second_opinion, council, debate, review_changes."
 )
 
 CLEANUP_TIMEOUT_S = 1.5  # closing the application: its bookkeeping (0.5 s at most), the clients, the store ...

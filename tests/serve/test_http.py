@@ -19,7 +19,7 @@ import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, InputRequiredResult, ListRootsResult, Root
+from mcp.types import CallToolResult, InputRequiredResult, ListRootsResult, PromptReference, Root
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -125,6 +125,20 @@ async def test_the_sdk_client_with_the_token_lists_the_tools_and_asks_an_ai(serv
                 answer = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "over http"})
     assert {"ask_ai", "ask_all_ais", "server_status"} <= {tool.name for tool in tools.tools}
     assert answer_of(answer.content[0].text) == "[grok:grok-3-mini] over http"  # type: ignore[union-attr]
+
+
+async def test_the_prompts_render_and_their_ai_arguments_complete_over_http(served: HttpServer) -> None:
+    headers = {"Authorization": f"Bearer {CANARY}"}
+    council = PromptReference(type="ref/prompt", name="council")
+    with anyio.fail_after(60):
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+            async with Client(streamable_http_client(f"{served.url}/mcp", http_client=http)) as client:
+                prompts = await client.list_prompts()
+                rendered = await client.get_prompt("second_opinion", {"ai": "grok"})
+                completed = await client.complete(council, {"name": "chairman", "value": "g"})
+    assert {prompt.name for prompt in prompts.prompts} == {"second_opinion", "council", "debate", "review_changes"}
+    assert '`ask_ai` with ai="grok"' in rendered.messages[0].content.text  # type: ignore[union-attr]
+    assert completed.completion.values == ["grok", "gemini"]  # as configured
 
 
 async def test_healthz_answers_without_a_token_and_names_no_secret(served: HttpServer) -> None:
