@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tools import ask, collab, legacy, status, threads
+from tools import ask, collab, jobs, legacy, status, threads
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,11 +18,12 @@ __all__ = ["register_tools"]
 
 
 def register_tools(server: MCPServer, settings: Settings, running: Callable[[], Junior]) -> None:
-    """Register the tools of the settings' profile, `compact` (seven tools) or `full` (plus per-AI tools),
+    """Register the tools of the settings' profile, `compact` (eight tools) or `full` (plus per-AI tools),
     and the threads resources; `running()` is the live connection's application."""
     ask.register(server, settings)
     collab.register(server, settings)
     status.register(server, settings)
     threads.register(server, running)
+    jobs.register(server)
     if settings.tool_profile == "full":
         legacy.register(server, settings)

@@ -32,6 +32,7 @@ from callers import AIResult, Junior
 from core.config.settings import describe_problems
 from core.errors import InvalidRequest, JuniorAIError
 from core.redact import Redactor
+from tools.handoff import BACKGROUND_PARAMETER, handing_off
 from tools.spending import footer, results_in, total_cost, total_line
 
 __all__ = [
@@ -129,13 +130,17 @@ def add_tool(
     description: str,
     annotations: ToolAnnotations = REACHES_OUT,
     reports_problems: bool = False,
+    hands_off: bool | None = None,
 ) -> None:
     """Register `body` as a tool behind the boundary: its parameters are the tool's schema, its `Answer`
     is rendered, our typed errors become tool errors the model can read, and anything else (a bug, a
     failure while rendering) is logged and reported without internals.
 
     When the configuration has problems, every answer says what they are and how to check the fix (a
-    tool that can do nothing answers with just that), unless the tool `reports_problems` itself."""
+    tool that can do nothing answers with just that), unless the tool `reports_problems` itself.
+
+    A tool that `hands_off` (by default, those that reach out: every AI-asking tool) returns at `handoff_s`
+    with what is in and a job_id, and takes `background` (tools/handoff.py)."""
     tool = name or body.__name__
     hints = typing.get_type_hints(body, include_extras=True)
     parameters = [
@@ -167,12 +172,16 @@ def add_tool(
                 f"{tool} failed with an internal error ({type(error).__name__}); see the server log"
             ) from error
 
+    served: Callable[..., Awaitable[CallToolResult]] = bounded
+    if (annotations is REACHES_OUT) if hands_off is None else hands_off:
+        served = handing_off(tool, bounded, context or BOUNDARY_CTX)
+        parameters.append(BACKGROUND_PARAMETER)
     # The SDK reads the tool's schema from the signature: the body's parameters, returning a ready result.
-    bounded.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
-    bounded.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
-    bounded.__name__ = bounded.__qualname__ = tool
-    bounded.__doc__ = body.__doc__
-    server.add_tool(bounded, name=tool, title=title, description=description, annotations=annotations)
+    served.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
+    served.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
+    served.__name__ = served.__qualname__ = tool
+    served.__doc__ = body.__doc__
+    server.add_tool(served, name=tool, title=title, description=description, annotations=annotations)
 
 
 class Progress:
