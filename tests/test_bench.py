@@ -30,6 +30,8 @@ def test_the_quick_benchmark_runs_and_prints_every_row() -> None:
         "| 8. provider limited to N = 4 concurrent",
         "| 13. 8 concurrent 50 MB answers",
         "| 14. masking 6 keys in a 100,000-character answer",
+        "| 15. a call past handoff_s returns (hand-off)",
+        "| 15b. jobs poll of a done job, server-side",
     ):
         assert row in done.stdout, done.stdout
     assert "| ours (3 AIs at L = 0.2 s) |" in done.stdout
