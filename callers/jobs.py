@@ -87,7 +87,6 @@ class Job:
         self.status: JobStatus = "running"
         self.value: Any = None
         self.error: BaseException | None = None
-        self.started = anyio.current_time()
         self.task: asyncio.Task[None] | None = None
 
     def cancel(self) -> None:

@@ -62,8 +62,14 @@ async def connected(server: HttpServer, token: str = CANARY) -> AsyncIterator[Cl
 
 
 async def call(server: HttpServer, tool: str, arguments: dict[str, Any], token: str = CANARY) -> CallToolResult:
+    """One call from a client of its own, which asks for progress (a job goes on sending it after the
+    hand-off, to a request that has ended: the server must take that quietly)."""
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        pass
+
     async with connected(server, token) as client:
-        return await client.call_tool(tool, arguments)
+        return await client.call_tool(tool, arguments, progress_callback=progress)
 
 
 def text_of(result: CallToolResult) -> str:
