@@ -150,3 +150,19 @@ async def test_an_unknown_job_is_a_clear_error(handing: Settings) -> None:
     assert unknown.is_error and "no job '0000" in text_of(unknown) and "jobs() lists yours" in text_of(unknown)
     assert cancel.is_error and "needs the job_id" in text_of(cancel)
     assert too_long.is_error and "50" in text_of(too_long)
+
+
+async def test_a_job_cancelled_through_another_server_is_stopped_by_the_one_running_it(
+    fake: FakeProvider, handing: Settings
+) -> None:
+    fake.behave("grok", latency=60)
+    async with Client(build_server(handing)) as running, Client(build_server(handing)) as other:
+        with anyio.fail_after(DEADLINE_S):
+            handed = await running.call_tool("ask_ai", {"ai": "grok", "prompt": "hi", "background": True})
+            job_id = structured(handed)["job_id"]
+            assert await anyio.to_thread.run_sync(fake.wait_for_active, "grok", 1, float(DEADLINE_S))
+            cancelled = await other.call_tool("jobs", {"job_id": job_id, "action": "cancel"})
+            # The running server hears it at its next heartbeat and closes the request upstream.
+            assert await anyio.to_thread.run_sync(fake.wait_for_idle, "grok", float(DEADLINE_S))
+            after = await running.call_tool("jobs", {"job_id": job_id, "wait_s": 0})
+    assert structured(cancelled)["status"] == structured(after)["status"] == "cancelled"
