@@ -166,3 +166,14 @@ async def test_a_job_cancelled_through_another_server_is_stopped_by_the_one_runn
             assert await anyio.to_thread.run_sync(fake.wait_for_idle, "grok", float(DEADLINE_S))
             after = await running.call_tool("jobs", {"job_id": job_id, "wait_s": 0})
     assert structured(cancelled)["status"] == structured(after)["status"] == "cancelled"
+
+
+async def test_a_server_that_stops_records_its_running_jobs_as_lost(fake: FakeProvider, handing: Settings) -> None:
+    fake.behave("grok", latency=60)
+    with anyio.fail_after(DEADLINE_S):
+        async with Client(build_server(handing)) as client:
+            handed = await client.call_tool("ask_ai", {"ai": "grok", "prompt": "hi", "background": True})
+            assert await anyio.to_thread.run_sync(fake.wait_for_active, "grok", 1, float(DEADLINE_S))
+        async with Store(store_url(handing)) as store:  # the server has stopped
+            job = await store.jobs.get(structured(handed)["job_id"], owner=None)
+    assert job is not None and (job.status, job.error) == ("lost", "the server stopped before it finished")
