@@ -36,6 +36,7 @@ import httpx2  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
 from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
+from bench.jobs import handoff_latency, job_poll  # noqa: E402
 from bench.redaction import ANSWER_CHARS, masking_cost  # noqa: E402
 from bench.roots import ERAS, roots_overhead  # noqa: E402
 from bench.spending import spending_overhead  # noqa: E402
@@ -660,6 +661,23 @@ def masking_row(repeats: int) -> list[Row]:
     return [Row(measure, value, "<= 2 x the finds", ratio <= 2)]
 
 
+# -- 15. the hand-off and jobs -------------------------------------------------------------------------
+
+
+def jobs_rows(port_0: int, quick: bool) -> list[Row]:
+    handoff_s = 0.5 if quick else 1.0
+    with fake_provider(handoff_s * 3) as port_slow, tempfile.TemporaryDirectory() as data_dir:
+        value, late_s = anyio.run(
+            handoff_latency, settings_for(port_slow, ["grok"]), Path(data_dir), handoff_s, 3 if quick else 20
+        )
+        handoff = Row(
+            "16. a call past handoff_s returns (hand-off), slowest", value, "<= handoff_s + 0.5 s", late_s <= 0.5
+        )
+        value, poll_ms = anyio.run(job_poll, settings_for(port_0, ["grok"]), Path(data_dir), 30 if quick else 500)
+        poll = Row("16b. jobs poll of a done job, server-side, SQLite", value, "<= 5 ms p95", poll_ms <= 5)
+    return [handoff, poll]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -712,6 +730,7 @@ def main() -> int:
         rows += http_overhead(port_0, 20 if quick else 300)
         rows += huge_answers()
         roots = roots_rows(port_0, 30 if quick else 300)
+        rows += jobs_rows(port_0, quick)
     rows += masking_row(5 if quick else 100)
     rows += roots
     print(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from ai.pool import ClientPool, Sender
+from callers.jobs import RunningJobs
 from core.config.credentials import lookup_order
 from core.config.settings import AIConfig, Settings
 from core.errors import AIUnavailable, InvalidRequest, NoAIConfigured, StoreUnavailable, UnknownAI
@@ -98,6 +99,7 @@ class Junior:
         guards: name → AIGuard, one per usable AI.
         clock: The monotonic clock the guards and deadlines measure time with.
         thread_locks: One lock per thread in use, so that calls on one thread take turns.
+        jobs: The calls running in the background after they handed off (callers/jobs.py).
         closed: True once `aclose()` ran.
     """
 
@@ -115,6 +117,7 @@ class Junior:
         self._opening_store = anyio.Lock()
         self.ledger_behind = 0  # ledger rows that could not be written (server_status shows it)
         self._background: set[asyncio.Task[None]] = set()  # bookkeeping after answers (`after_answer`)
+        self.jobs = RunningJobs(self.store, self.redactor)  # calls that handed off go on here (callers/jobs.py)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> Junior:
@@ -136,8 +139,9 @@ class Junior:
 
     async def aclose(self) -> None:
         """Finish the bookkeeping under way (at most BACKGROUND_DRAIN_S), then close every client and the
-        store. Safe to call more than once."""
+        store. Safe to call more than once. Jobs still running stop first (recorded as lost)."""
         self.closed = True
+        await self.jobs.aclose()
         if self._background:
             _, late = await asyncio.wait(set(self._background), timeout=BACKGROUND_DRAIN_S)
             for task in late:
@@ -176,8 +180,9 @@ class Junior:
             store = await Store(url, thread_ttl_s=self.settings.thread_ttl_days * 86_400).open()
             try:
                 await store.threads.purge_expired()
-            except StoreUnavailable as error:  # expired threads are invisible anyway: purge them next time
-                logger.warning("could not purge expired threads: %s", error)
+                await store.jobs.purge_expired()
+            except StoreUnavailable as error:  # expired rows are invisible anyway: purge them next time
+                logger.warning("could not purge expired threads and jobs: %s", error)
             self._store = store
             return self._store
 

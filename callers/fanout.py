@@ -18,6 +18,7 @@ import anyio
 from ai.request import Message, Request
 from callers.app import Junior, Route
 from callers.call import ask_route
+from callers.jobs import received
 from callers.progress import Report, TokenProgress
 from callers.result import AIResult
 from core.errors import JuniorAIError
@@ -125,6 +126,7 @@ async def _fan_out(
         else:
             result = AIResult.answered(route.label, completion, started)
         results[route.label] = result
+        received(result)  # a call that handed off shows the answers in so far (callers/jobs.py)
         if tokens is not None:
             tokens.finished(route.label)
         if on_result is not None:

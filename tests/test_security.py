@@ -100,7 +100,7 @@ async def test_malformed_input_on_stdin_never_stops_the_server(tmp_path: Path) -
     assert by_id[3]["error"]["code"] == -32602 and by_id[4]["error"]["code"] == -32602
     assert by_id[5]["result"]["isError"] and "Unknown tool" in by_id[5]["result"]["content"][0]["text"]
     assert "tools" in by_id[99]["result"], "a 10 MB line is read like any other"
-    assert len(by_id[6]["result"]["tools"]) == 7, "and the server still answers"
+    assert len(by_id[6]["result"]["tools"]) == 8, "and the server still answers"
     assert errors.count("skipped a line on stdin that is not a JSON-RPC message") == 3
     assert len(errors) < 5_000, "a skipped line is reported briefly, not echoed"
 

@@ -16,7 +16,16 @@ from tests.fakes import FakeProvider
 from tests.helpers import ALL_AIS, key_for
 
 pytestmark = pytest.mark.anyio
-TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status", "threads"}
+TOOLS = {
+    "ask_ai",
+    "ask_all_ais",
+    "ai_debate",
+    "collaborative_solve",
+    "ai_consensus",
+    "server_status",
+    "threads",
+    "jobs",
+}
 
 
 async def test_tools_are_listed_with_titles_annotations_and_constraints(settings: Settings) -> None:

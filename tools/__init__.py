@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tools import ask, collab, completions, legacy, prompts, status, threads
+from tools import ask, collab, completions, jobs, legacy, prompts, status, threads
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,7 +18,7 @@ __all__ = ["register_tools"]
 
 
 def register_tools(server: MCPServer, settings: Settings, running: Callable[[], Junior]) -> None:
-    """Register the tools of the settings' profile, `compact` (seven tools) or `full` (plus per-AI tools),
+    """Register the tools of the settings' profile, `compact` (eight tools) or `full` (plus per-AI tools),
     the threads resources, and the prompts (slash commands) with their completions; `running()` is the live
     connection's application."""
     ask.register(server, settings)
@@ -27,5 +27,6 @@ def register_tools(server: MCPServer, settings: Settings, running: Callable[[], 
     threads.register(server, running)
     prompts.register(server)
     completions.register(server, running)
+    jobs.register(server)
     if settings.tool_profile == "full":
         legacy.register(server, settings)

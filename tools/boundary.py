@@ -30,6 +30,7 @@ from core.errors import JuniorAIError
 from tools.answer import Answer
 from tools.confirm import GoAhead, Spends, refusal, resolver_for
 from tools.context import AppContext, app_of
+from tools.handoff import BACKGROUND_PARAMETER, handing_off
 from tools.params import MaxCostUSD
 from tools.roots import RESOLVED_ROOTS, ROOTS_PARAMETER, offered_roots
 
@@ -57,6 +58,7 @@ def add_tool(
     reports_problems: bool = False,
     parameter_types: Mapping[str, Any] | None = None,
     spends: Spends | None = None,
+    hands_off: bool | None = None,
 ) -> None:
     """Register `body` as a tool behind the boundary: its parameters are the tool's schema, its `Answer`
     is rendered, our typed errors become tool errors the model can read, and anything else (a bug, a
@@ -67,7 +69,10 @@ def add_tool(
     `parameter_types` replaces some parameters' annotated types (a description known at registration).
 
     A tool that `spends` (asks AIs) takes `max_cost_usd`, and its spend is put to the user first when it may
-    cost more than `confirm_over_usd` (tools/confirm.py)."""
+    cost more than `confirm_over_usd` (tools/confirm.py).
+
+    A tool that `hands_off` (by default, those that reach out: every AI-asking tool) returns at `handoff_s`
+    with what is in and a job_id, and takes `background` (tools/handoff.py)."""
     tool = name or body.__name__
     hints = {**typing.get_type_hints(body, include_extras=True), **(parameter_types or {})}
     parameters = [
@@ -114,10 +119,14 @@ def add_tool(
                 f"{tool} failed with an internal error ({type(error).__name__}); see the server log"
             ) from error
 
+    served: Callable[..., Awaitable[CallToolResult]] = bounded
+    if (annotations is REACHES_OUT) if hands_off is None else hands_off:
+        served = handing_off(tool, bounded, context or BOUNDARY_CTX)
+        parameters.append(BACKGROUND_PARAMETER)
     # The SDK reads the tool's schema from the signature: the body's parameters, returning a ready result.
     signature = inspect.Signature(parameters, return_annotation=CallToolResult)
-    bounded.__signature__ = signature  # type: ignore[attr-defined]
-    bounded.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
-    bounded.__name__ = bounded.__qualname__ = tool
-    bounded.__doc__ = body.__doc__
-    server.add_tool(bounded, name=tool, title=title, description=description, annotations=annotations)
+    served.__signature__ = signature  # type: ignore[attr-defined]
+    served.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
+    served.__name__ = served.__qualname__ = tool
+    served.__doc__ = body.__doc__
+    server.add_tool(served, name=tool, title=title, description=description, annotations=annotations)

@@ -16,7 +16,12 @@ __all__ = [
     "DEADLINE_S",
     "DEBATE_ROUND_S",
     "FILES_SHARE",
+    "HANDOFF_S",
     "HISTORY_SHARE",
+    "JOB_HEARTBEAT_S",
+    "JOB_LOST_AFTER_S",
+    "JOB_TTL_S",
+    "JOB_WAIT_S",
     "LIMIT_CUT",
     "MAX_ANSWER_BYTES",
     "MAX_ANSWER_CHARS",
@@ -26,6 +31,7 @@ __all__ = [
     "MAX_FILES",
     "MAX_FILE_TOKENS",
     "MAX_IMAGE_BYTES",
+    "MAX_JOB_WAIT_S",
     "MAX_PROMPT_CHARS",
     "MIN_STEP_S",
     "MODELS_CACHE_S",
@@ -50,6 +56,14 @@ ASK_DEADLINE_S = 45.0  # ask_ai and the per-AI tools, retries included (per call
 DEADLINE_S = 45.0  # ask_all_ais and the collaborative tools, every step included (per call: deadline_s)
 DEBATE_ROUND_S = 30.0  # at most, for one debate round (it also gets no more than its fair share)
 MAX_DEADLINE_S = 600.0
+# An AI-asking call still running this long returns with what is in and a job_id; the rest goes on in the
+# background (per server: "handoff_s"; env JUNIOR_AI_HANDOFF_S). Under Claude Desktop's 60 s cut-off.
+HANDOFF_S = 45.0
+JOB_TTL_S = 86_400.0  # a job's row is kept this long after it started
+JOB_HEARTBEAT_S = 2.0  # a running job's replica says it is alive this often
+JOB_LOST_AFTER_S = 10.0  # a running job nobody has said is alive for this long is lost (its process died)
+JOB_WAIT_S = 20.0  # jobs(job_id) waits this long for a running job by default ...
+MAX_JOB_WAIT_S = 50.0  # ... and at most this long (a client cuts a call at about 60 s)
 MIN_STEP_S = 0.5  # less time than this left: not worth asking an AI, say so instead
 
 # -- retries (one loop, ours; the SDKs' are off) --------------------------------------------------

@@ -84,6 +84,8 @@ class Settings(BaseModel):
     tool_profile: Literal["compact", "full"] = "compact"
     deadline_s: float = Field(default=defaults.DEADLINE_S, gt=0, le=defaults.MAX_DEADLINE_S)
     ask_deadline_s: float = Field(default=defaults.ASK_DEADLINE_S, gt=0, le=defaults.MAX_DEADLINE_S)
+    # A call still running this long hands off: it returns what is in and a job_id (tools/handoff.py).
+    handoff_s: float = Field(default=defaults.HANDOFF_S, gt=0, le=defaults.MAX_DEADLINE_S)
     debate_round_s: float = Field(default=defaults.DEBATE_ROUND_S, gt=0, le=defaults.MAX_DEADLINE_S)
     connect_timeout_s: float = Field(default=defaults.CONNECT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
     attempts: int = Field(default=defaults.ATTEMPTS, ge=1, le=10)

@@ -1,5 +1,5 @@
-"""The store: threads, their turns, the models cache, the ledger and the rate counts, in SQLite (one file, the
-default) or PostgreSQL (several servers sharing it), through SQLAlchemy's async Core.
+"""The store: threads, their turns, the models cache, the ledger, the rate counts and the jobs, in SQLite
+(one file, the default) or PostgreSQL (several servers sharing it), through SQLAlchemy's async Core.
 
     async with Store(store_url(settings)) as store:      # opens: connects, migrates
         thread = await store.threads.create("Review the importer")
@@ -37,6 +37,7 @@ from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
 from core.store.batch import Operation, WriteBatcher
 from core.store.engines import async_engine, explain, in_one_transaction, sync_sqlite_engine, use_wal
+from core.store.jobs import Jobs
 from core.store.ledger import Ledger
 from core.store.rates import Rates
 from core.store.schema import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_DDL, models_cache, schema_version
@@ -93,6 +94,7 @@ class Store:
         self._threads = Threads(self)
         self._ledger = Ledger(self)
         self._rates = Rates(self)
+        self._jobs = Jobs(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
         self._batcher = WriteBatcher(
             self._one_writer, self._transaction, in_thread=self._in_thread, refused=(UnknownThread,)
@@ -200,6 +202,11 @@ class Store:
     def ledger(self) -> Ledger:
         """One row per provider call, and the spending caps' reservations (core/store/ledger.py)."""
         return self._ledger
+
+    @property
+    def jobs(self) -> Jobs:
+        """Calls that handed off and go on in the background (core/store/jobs.py)."""
+        return self._jobs
 
     @property
     def rates(self) -> Rates:

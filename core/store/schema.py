@@ -21,6 +21,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION_DDL",
     "Migration",
+    "jobs",
     "ledger",
     "models_cache",
     "rate_windows",
@@ -159,6 +160,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE ledger ADD COLUMN note TEXT",
         ),
     ),
+    Migration(
+        7,
+        "jobs: calls that handed off and go on in the background, their status and result (core/store/jobs.py)",
+        (
+            # `heartbeat`: when the process running it last said it was alive; a running job whose heartbeat
+            # is old is lost (its process died). `received`, `result`: JSON.
+            """CREATE TABLE jobs (
+                id VARCHAR(64) PRIMARY KEY,
+                owner VARCHAR(64),
+                tool VARCHAR(64) NOT NULL,
+                status VARCHAR(16) NOT NULL,
+                created DOUBLE PRECISION NOT NULL,
+                updated DOUBLE PRECISION NOT NULL,
+                heartbeat DOUBLE PRECISION NOT NULL,
+                expires DOUBLE PRECISION NOT NULL,
+                received TEXT,
+                result TEXT,
+                error TEXT
+            )""",
+            "CREATE INDEX jobs_by_owner ON jobs (owner, created)",
+            "CREATE INDEX jobs_by_expiry ON jobs (expires)",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -235,6 +259,26 @@ ledger = Table(
     Column("note", Text),
     Index("ledger_by_at", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
     Index("ledger_by_ai_at", "ai", "at", "state", "cost_usd", "estimate_usd", "reserved_until"),
+)
+
+# Calls that handed off (core/store/jobs.py). `status`: "running", "done", "failed", "cancelled" (a running job
+# whose heartbeat is older than JOB_LOST_AFTER_S is read as "lost", and written so once noticed).
+jobs = Table(
+    "jobs",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(64)),
+    Column("tool", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created", Double, nullable=False),
+    Column("updated", Double, nullable=False),
+    Column("heartbeat", Double, nullable=False),
+    Column("expires", Double, nullable=False),
+    Column("received", Text),
+    Column("result", Text),
+    Column("error", Text),
+    Index("jobs_by_owner", "owner", "created"),
+    Index("jobs_by_expiry", "expires"),
 )
 
 # Each caller's request counts for the rate limits (core/resilience/rate_limits.py): the current fixed window's,

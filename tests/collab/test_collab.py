@@ -273,7 +273,7 @@ async def test_full_profile_generates_the_original_tool_names(fake: FakeProvider
         result = await client.call_tool("grok_code_review", {"prompt": "review", "context": "print(1)"})
     for ai in ("gemini", "openai", "grok", "deepseek", "openrouter", "ollama"):
         assert {f"ask_{ai}", *(f"{ai}_{mode}" for mode in MODES if mode != "general")} <= names
-    assert len(names) == 7 + 6 * len(MODES)
+    assert len(names) == 8 + 6 * len(MODES)
     assert result.content[0].text.startswith("[grok:grok-3-mini] review")  # type: ignore[union-attr]
     assert fake.requests_for("grok")[0].body["messages"][0]["content"] == MODES["code_review"].system
 
@@ -290,17 +290,18 @@ async def test_the_default_tools_list_stays_small(settings: Settings) -> None:
         "ai_consensus",
         "server_status",
         "threads",
+        "jobs",
     }
     size = len(json.dumps({"tools": [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools]}))
     # 6,858 before threads, files and models came (continuation_id, files, the threads tool): 1,500 more allowed.
     # 7,262 before the council, the host's answer and the quorum (issue 15): 800 more allowed.
-    # 7,874 before issue 23 (roots, hand-offs and jobs, spend asked first): at most 900 more; max_cost_usd on the
-    # five AI-asking tools took 250 of it.
+    # 7,874 before issue 23 (roots, hand-offs and jobs, spend asked first): at most 900 more, for the jobs tool,
+    # `background` and `max_cost_usd` on the five AI-asking tools.
     assert size <= 7_874 + 900, f"tools/list is {size} characters"
     for tool in tools:
         assert tool.title and tool.annotations is not None
-        assert tool.annotations.read_only_hint is (tool.name != "threads"), "threads can delete"
-        assert tool.annotations.open_world_hint is (tool.name != "threads"), "server_status may list models"
+        assert tool.annotations.read_only_hint is (tool.name not in {"threads", "jobs"}), "they delete, cancel"
+        assert tool.annotations.open_world_hint is (tool.name not in {"threads", "jobs"}), "server_status lists models"
 
 
 async def test_a_debate_round_is_capped_by_the_configured_round_time(fake: FakeProvider, settings: Settings) -> None:

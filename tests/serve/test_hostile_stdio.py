@@ -194,7 +194,7 @@ async def one_hostile_answer(session: RawSession, fake: FakeProvider, ai: str, f
         assert {r["ai"]: r["ok"] for r in results}["deepseek"], "the healthy AI's answer is kept"
     assert len(fake.requests_for(ai)) == sent_before + 1, "one attempt, one request: nothing sent again"
     tools = await session.request("tools/list")
-    assert len(tools["result"]["tools"]) == 7, "the session still answers"
+    assert len(tools["result"]["tools"]) == 8, "the session still answers"
 
 
 def test_a_hostile_provider_never_breaks_the_stdio_session(

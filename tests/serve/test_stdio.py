@@ -70,7 +70,7 @@ async def test_keyless_start_over_stdio_lists_tools_and_guides(tmp_path: Path) -
         pytest.skip("a credentials.json beside server.py would configure AIs")
     with anyio.fail_after(30):
         async with Client(params(tmp_path)) as client:
-            assert len((await client.list_tools()).tools) == 7
+            assert len((await client.list_tools()).tools) == 8
             result = await client.call_tool("ask_ai", {"ai": "gemini", "prompt": "hi"})
     assert result.is_error
     assert "no AI is configured" in result.content[0].text  # type: ignore[union-attr]

@@ -102,7 +102,7 @@ async def test_hostile_answers_and_errors_reach_every_tool_and_the_session_lives
     else:
         kinds = set(re.findall(r'"error_kind": "(\w+)"', json.dumps(received)))
         assert kinds and kinds <= {"invalid_response", "bad_request", "circuit_open"}, kinds
-    assert len(by_id[20]["result"]["tools"]) == 7, "the session still answers after all of it"
+    assert len(by_id[20]["result"]["tools"]) == 8, "the session still answers after all of it"
     assert '"internal' not in json.dumps(received), "a provider's text is data, wherever it goes next"
     assert "Traceback" not in errors
 
