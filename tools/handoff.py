@@ -29,9 +29,9 @@ __all__ = ["BACKGROUND", "BACKGROUND_PARAMETER", "Background", "handing_off", "h
 
 BACKGROUND = "background"
 # No description: tools/list is paid for on every turn, and the hand-off's own text says what happened.
-Background = bool
+Background = bool | None  # None (left out) is False: an optional parameter costs the schema least
 BACKGROUND_PARAMETER = inspect.Parameter(
-    BACKGROUND, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Background
+    BACKGROUND, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Background
 )
 Served = Callable[..., Awaitable[CallToolResult]]
 

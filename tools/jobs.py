@@ -28,7 +28,7 @@ from tools.handoff import received_sections
 if TYPE_CHECKING:
     from core.store.jobs import JobRecord  # the store's module imports SQLAlchemy: not at start-up
 
-__all__ = ["JOB_POLL_S", "JobDone", "JobList", "JobSummary", "JobsResult", "register", "render_job"]
+__all__ = ["JOB_POLL_S", "JobDone", "JobList", "JobSummary", "JobsResult", "jobs", "register", "render_job"]
 
 JOB_POLL_S = 0.25  # a job run by another replica: its row is read this often while waiting
 LISTED = 20  # jobs a listing shows
@@ -109,49 +109,52 @@ def render_listing(found: list[JobRecord]) -> Answer:
     return Answer("Recent jobs:\n" + "\n".join(lines), JobList(jobs=summaries))
 
 
+async def jobs(
+    ctx: AppContext,
+    job_id: Annotated[str | None, Field(max_length=64)] = None,
+    wait_s: Annotated[float | None, Field(ge=0, le=defaults.MAX_JOB_WAIT_S)] = None,
+    action: Literal["status", "cancel"] | None = None,
+) -> Answer:
+    """A handed-off call's status, progress or result (waiting up to `wait_s`, default JOB_WAIT_S), its
+    cancellation, or with no job_id the caller's recent jobs."""
+    wait_s = defaults.JOB_WAIT_S if wait_s is None else wait_s
+    app = app_of(ctx)
+    store = await app.store()
+    owner = caller()
+    if job_id is None:
+        if action == "cancel":
+            raise InvalidRequest('action "cancel" needs the job_id of the job to cancel (jobs() lists yours)')
+        return render_listing(await store.jobs.recent(owner=owner, limit=LISTED))
+    found = await (
+        store.jobs.cancel(job_id, owner=owner) if action == "cancel" else store.jobs.get(job_id, owner=owner)
+    )
+    if found is None:
+        raise InvalidRequest(f"no job {job_id!r} of yours (it may have expired after 24 h): jobs() lists yours")
+    local = app.jobs.local(job_id)
+    if action == "cancel" and local is not None and found.status == "cancelled":
+        local.cancel()
+        wait_s = min(wait_s, defaults.JOB_HEARTBEAT_S)  # until its end is recorded, briefly
+    if found.status == "running" or (action == "cancel" and local is not None):
+        with anyio.move_on_after(wait_s):
+            if local is not None:
+                await local.stored.wait()
+            else:  # another replica runs it: its row says when it is done
+                while found is not None and found.status == "running":
+                    await anyio.sleep(JOB_POLL_S)
+                    found = await store.jobs.get(job_id, owner=owner)
+        found = await store.jobs.get(job_id, owner=owner) or found
+    if found is None:  # expired while waiting
+        raise InvalidRequest(f"no job {job_id!r} of yours (it may have expired after 24 h): jobs() lists yours")
+    return render_job(found)
+
+
 def register(server: MCPServer) -> None:
     """Register the jobs tool on `server`."""
-
-    async def jobs(
-        ctx: AppContext,
-        job_id: Annotated[str | None, Field(max_length=64)] = None,
-        wait_s: Annotated[float, Field(ge=0, le=defaults.MAX_JOB_WAIT_S)] = defaults.JOB_WAIT_S,
-        action: Literal["status", "cancel"] = "status",
-    ) -> Answer:
-        app = app_of(ctx)
-        store = await app.store()
-        owner = caller()
-        if job_id is None:
-            if action == "cancel":
-                raise InvalidRequest('action "cancel" needs the job_id of the job to cancel (jobs() lists yours)')
-            return render_listing(await store.jobs.recent(owner=owner, limit=LISTED))
-        found = await (
-            store.jobs.cancel(job_id, owner=owner) if action == "cancel" else store.jobs.get(job_id, owner=owner)
-        )
-        if found is None:
-            raise InvalidRequest(f"no job {job_id!r} of yours (it may have expired after 24 h): jobs() lists yours")
-        local = app.jobs.local(job_id)
-        if action == "cancel" and local is not None and found.status == "cancelled":
-            local.cancel()
-            wait_s = min(wait_s, defaults.JOB_HEARTBEAT_S)  # until its end is recorded, briefly
-        if found.status == "running" or (action == "cancel" and local is not None):
-            with anyio.move_on_after(wait_s):
-                if local is not None:
-                    await local.stored.wait()
-                else:  # another replica runs it: its row says when it is done
-                    while found is not None and found.status == "running":
-                        await anyio.sleep(JOB_POLL_S)
-                        found = await store.jobs.get(job_id, owner=owner)
-            found = await store.jobs.get(job_id, owner=owner) or found
-        if found is None:  # expired while waiting
-            raise InvalidRequest(f"no job {job_id!r} of yours (it may have expired after 24 h): jobs() lists yours")
-        return render_job(found)
-
     add_tool(
         server,
         jobs,
         title="Jobs",
-        description="A handed-off call's status and result by job_id (waits wait_s); no job_id lists yours.",
+        description="Status/result of a handed-off call by job_id (waits wait_s); none: list yours.",
         annotations=MANAGES,
         hands_off=False,
     )
