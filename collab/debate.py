@@ -149,12 +149,7 @@ async def run_debate(
         statements={HOST: host_answer.strip()} if host_answer is not None else {},
         active=names,
     )
-    for number in range(1, rounds + 1):
-        if debate.deadline.expired:
-            debate.notes.append(f"The deadline was reached after round {number - 1}.")
-            break
-        if not await debate.play(number):
-            break
+    await debate.play_all()
     summary = await debate.summary()
     return DebateResult(
         topic=topic,
@@ -186,6 +181,15 @@ class _Debate:
     latencies: dict[str, float] = field(default_factory=dict)
     played: list[DebateRound] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    async def play_all(self) -> None:
+        """Every round in turn, while the deadline lasts and two AIs remain."""
+        for number in range(1, self.rounds + 1):
+            if self.deadline.expired:
+                self.notes.append(f"The deadline was reached after round {number - 1}.")
+                return
+            if not await self.play(number):
+                return
 
     async def play(self, number: int) -> bool:
         """Play round `number`; whether the debate goes on (at least two AIs still debating)."""

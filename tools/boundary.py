@@ -74,24 +74,54 @@ def add_tool(
     A tool that `hands_off` (by default, those that reach out: every AI-asking tool) returns at `handoff_s`
     with what is in and a job_id, and takes `background` (tools/handoff.py)."""
     tool = name or body.__name__
+    parameters, context = _parameters(tool, body, parameter_types, spends)
+    bounded = _bounded(tool, body, context, reports_problems=reports_problems, spends=spends)
+    served: Callable[..., Awaitable[CallToolResult]] = bounded
+    if (annotations is REACHES_OUT) if hands_off is None else hands_off:
+        served = handing_off(tool, bounded, context or BOUNDARY_CTX)
+        parameters.append(BACKGROUND_PARAMETER)
+    # The SDK reads the tool's schema from the signature: the body's parameters, returning a ready result.
+    signature = inspect.Signature(parameters, return_annotation=CallToolResult)
+    served.__signature__ = signature  # type: ignore[attr-defined]
+    served.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
+    served.__name__ = served.__qualname__ = tool
+    served.__doc__ = body.__doc__
+    server.add_tool(served, name=tool, title=title, description=description, annotations=annotations)
+
+
+def _parameters(
+    tool: str, body: ToolBody, parameter_types: Mapping[str, Any] | None, spends: Spends | None
+) -> tuple[list[inspect.Parameter], str | None]:
+    """The tool's parameters: the body's (with `parameter_types` applied), and those the boundary adds: the
+    request's context when the body takes none (named BOUNDARY_CTX), the client's roots for a tool that
+    reads files, `max_cost_usd` and the user's approval for one that spends. Also the name of the body's
+    own context parameter, if it has one."""
     hints = {**typing.get_type_hints(body, include_extras=True), **(parameter_types or {})}
     parameters = [
         p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(body).parameters.values()
     ]
+    keyword = inspect.Parameter.KEYWORD_ONLY
     # The boundary needs the request's context (the application's configuration problems); the body
     # gets it too when it asks for one.
     context = next((p.name for p in parameters if p.annotation is AppContext), None)
     if context is None:
-        parameters.append(inspect.Parameter(BOUNDARY_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=AppContext))
+        parameters.append(inspect.Parameter(BOUNDARY_CTX, keyword, annotation=AppContext))
     # A tool that reads files gets the client's roots from the SDK's resolver (tools/roots.py).
     if any(p.name == "files" for p in parameters):
-        parameters.append(inspect.Parameter(ROOTS_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=RESOLVED_ROOTS))
+        parameters.append(inspect.Parameter(ROOTS_PARAMETER, keyword, annotation=RESOLVED_ROOTS))
     if spends is not None:
         asked = [p.name for p in parameters if p.annotation is not AppContext and p.name != ROOTS_PARAMETER]
         approval = Annotated[ElicitationResult[GoAhead], Resolve(resolver_for(tool, [*asked, MAX_COST], spends))]
-        keyword = inspect.Parameter.KEYWORD_ONLY
         parameters.append(inspect.Parameter(MAX_COST, keyword, default=None, annotation=MaxCostUSD))
         parameters.append(inspect.Parameter(APPROVAL, keyword, annotation=approval))
+    return parameters, context
+
+
+def _bounded(
+    tool: str, body: ToolBody, context: str | None, *, reports_problems: bool, spends: Spends | None
+) -> Callable[..., Awaitable[CallToolResult]]:
+    """`body` behind the boundary: the boundary's own arguments taken off, the spend approved, the answer
+    rendered, errors made tool errors."""
 
     async def bounded(**arguments: Any) -> CallToolResult:
         ctx: AppContext = arguments[context] if context else arguments.pop(BOUNDARY_CTX)
@@ -119,14 +149,4 @@ def add_tool(
                 f"{tool} failed with an internal error ({type(error).__name__}); see the server log"
             ) from error
 
-    served: Callable[..., Awaitable[CallToolResult]] = bounded
-    if (annotations is REACHES_OUT) if hands_off is None else hands_off:
-        served = handing_off(tool, bounded, context or BOUNDARY_CTX)
-        parameters.append(BACKGROUND_PARAMETER)
-    # The SDK reads the tool's schema from the signature: the body's parameters, returning a ready result.
-    signature = inspect.Signature(parameters, return_annotation=CallToolResult)
-    served.__signature__ = signature  # type: ignore[attr-defined]
-    served.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
-    served.__name__ = served.__qualname__ = tool
-    served.__doc__ = body.__doc__
-    server.add_tool(served, name=tool, title=title, description=description, annotations=annotations)
+    return bounded
