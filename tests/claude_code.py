@@ -152,8 +152,9 @@ class ClaudeCodeProject:
         Raises:
             AssertionError: the CLI refused it (its output says why).
         """
+        # The name goes first: `-e` takes every value up to the next option, so it would take the name too.
         variables = [part for key, value in (env or {}).items() for part in ("-e", f"{key}={value}")]
-        added = self.run("mcp", "add", *variables, SERVER, "--", *command, env=self.env())
+        added = self.run("mcp", "add", SERVER, *variables, "--", *command, env=self.env())
         assert added.returncode == 0, added.stdout + added.stderr
 
     def server_log(self) -> list[str]:

@@ -34,7 +34,16 @@ from tools.prompts import PROMPTS
 # The last release that runs on Node 18/20 (later ones want Node 22); newer ones ship the same native binary.
 CLAUDE_CODE_VERSION = "2.1.197"
 PREFIX = PROJECT_ROOT / ".claude-code"
-TOOLS = {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status", "threads"}
+TOOLS = {
+    "ask_ai",
+    "ask_all_ais",
+    "ai_debate",
+    "collaborative_solve",
+    "ai_consensus",
+    "server_status",
+    "threads",
+    "jobs",
+}
 
 
 @pytest.fixture(scope="module")

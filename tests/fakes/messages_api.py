@@ -8,7 +8,8 @@ without anything leaving the machine.
 
 The script is a list of steps, each one tool call: a `ToolUse(name, input)`, or a function of the
 conversation so far (`Conversation`: the user's text, the tool results) that returns one: to pass on a
-`job_id` the previous call returned, or to act on what a slash command's message asked. A request whose `tools`
+`job_id` the previous call returned, or to act on what a slash command's message asked; a function that
+returns None ends the script there (a poll once the job is done). A request whose `tools`
 offer the step's tool (by its short name: Claude Code names an MCP tool `mcp__<server>__<tool>`) gets the
 next step, chosen by how many tool results its conversation already holds; once the script is done, the
 model answers `DONE` and stops. Any other request (a title, a summary, a quota probe) gets a short text.
@@ -55,8 +56,8 @@ class Conversation:
     results: list[str]
 
 
-# A step: a tool call, or a function of the conversation so far that makes one.
-Step = ToolUse | Callable[[Conversation], ToolUse]
+# A step: a tool call, or a function of the conversation so far that makes one (None: the script ends here).
+Step = ToolUse | Callable[[Conversation], ToolUse | None]
 
 
 @dataclass
@@ -152,6 +153,8 @@ class ScriptedModel:
             return [{"type": "text", "text": FINAL_TEXT}]
         step = self.steps[len(results)]
         call = step if isinstance(step, ToolUse) else step(Conversation(_user_text(body["messages"]), results))
+        if call is None:
+            return [{"type": "text", "text": FINAL_TEXT}]
         name = offered.get(call.name)
         if name is None:
             return [{"type": "text", "text": f"the tool {call.name} is not offered: {sorted(offered)}"}]
