@@ -56,7 +56,7 @@ def declares_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
     capabilities, on a protocol that can carry a task (2026-07-28: the request's own `_meta`)."""
     capabilities = ctx.session.client_capabilities
     declared = capabilities.extensions if capabilities is not None else None
-    return ctx.protocol_version in MODERN and bool(declared) and TASKS in (declared or {})
+    return ctx.protocol_version in MODERN and declared is not None and TASKS in declared
 
 
 def task_status(job: JobStatus) -> str:
