@@ -12,6 +12,7 @@ A call that ends before `handoff_s` returns (or fails) exactly as without it, an
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,16 @@ from mcp.types import CallToolResult, TextContent
 from callers import AIResult, Junior
 from callers.jobs import Job, JobFailed
 
-__all__ = ["BACKGROUND", "BACKGROUND_PARAMETER", "Background", "handing_off", "handoff_result", "received_sections"]
+__all__ = [
+    "AS_TASK",
+    "BACKGROUND",
+    "BACKGROUND_PARAMETER",
+    "Background",
+    "TaskSlot",
+    "handing_off",
+    "handoff_result",
+    "received_sections",
+]
 
 BACKGROUND = "background"
 # No description: tools/list is paid for on every turn, and the hand-off's own text says what happened.
@@ -34,6 +44,18 @@ BACKGROUND_PARAMETER = inspect.Parameter(
     BACKGROUND, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Background
 )
 Served = Callable[..., Awaitable[CallToolResult]]
+
+
+class TaskSlot:
+    """Where a call whose client takes tasks (tools/tasks.py) is told which job it handed off to."""
+
+    def __init__(self) -> None:
+        self.job: Job | None = None
+
+
+# Set by the Tasks extension around a tools/call whose client declared it: the SDK's interceptor cannot
+# change the tool's arguments, so the hand-off learns through the call's context that it answers as a task.
+AS_TASK: contextvars.ContextVar[TaskSlot | None] = contextvars.ContextVar("junior_as_task", default=None)
 
 
 def handing_off(tool: str, run: Served, context: str) -> Served:
@@ -67,6 +89,8 @@ def handing_off(tool: str, run: Served, context: str) -> Served:
             if not job.handed_off:  # the request was cancelled before the hand-off: nobody can get the result
                 job.cancel()
             raise
+        if (slot := AS_TASK.get()) is not None:
+            slot.job = job  # the extension answers with the task instead of the text below
         return handoff_result(job, app.settings.handoff_s if not background else 0.0)
 
     return served
