@@ -65,6 +65,7 @@ def test_the_inspector_lists_the_tools_and_calls_them(inspector: Path, fake: Fak
         "ai_consensus",
         "server_status",
         "threads",
+        "jobs",
     }
     called = run(
         inspector,

@@ -415,6 +415,7 @@ async def test_every_tool_answers_over_http(served: HttpServer) -> None:
         "ai_consensus": {"question": "which db?", "options": ["SQLite", "PostgreSQL"]},
         "server_status": {},
         "threads": {},
+        "jobs": {},  # no job_id: the caller's recent jobs
     }
     with anyio.fail_after(60):
         async with http_client(served) as client:
