@@ -26,6 +26,10 @@ from tests.fakes import FakeProvider
 T = TypeVar("T")
 
 ALL_AIS = ("gemini", "openai", "grok", "deepseek", "openrouter", "ollama")
+# The compact profile's tools, as every client must list them (a new tool is added here, once).
+COMPACT_TOOLS = frozenset(
+    {"ask_ai", "ask_all_ais", "ai_debate", "collaborative_solve", "ai_consensus", "server_status", "threads", "jobs"}
+)
 KEY_ENV = {
     "gemini": "GEMINI_API_KEY",
     "openai": "OPENAI_API_KEY",

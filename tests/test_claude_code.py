@@ -28,22 +28,12 @@ from core.config.credentials import PROJECT_ROOT
 from tests.claude_code import NEWEST_VERSION, SERVER, ClaudeCodeProject, newest_claude, serve_command
 from tests.fakes import FakeProvider
 from tests.fakes.messages_api import FINAL_TEXT, Conversation, ScriptedModel, ToolUse
-from tests.helpers import closed_port, credentials_for, npm_client, write_credentials
+from tests.helpers import COMPACT_TOOLS, closed_port, credentials_for, npm_client, write_credentials
 from tools.prompts import PROMPTS
 
 # The last release that runs on Node 18/20 (later ones want Node 22); newer ones ship the same native binary.
 CLAUDE_CODE_VERSION = "2.1.197"
 PREFIX = PROJECT_ROOT / ".claude-code"
-TOOLS = {
-    "ask_ai",
-    "ask_all_ais",
-    "ai_debate",
-    "collaborative_solve",
-    "ai_consensus",
-    "server_status",
-    "threads",
-    "jobs",
-}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +95,9 @@ def test_claude_code_connects_to_the_readme_command_and_sees_the_tools(claude: P
     init: dict[str, Any] = next((m for m in messages if (m.get("type"), m.get("subtype")) == ("system", "init")), {})
     assert init, asked.stdout + asked.stderr
     assert init["mcp_servers"] == [{"name": "junior-ai", "status": "connected"}]
-    assert {name.removeprefix("mcp__junior-ai__") for name in init["tools"] if name.startswith("mcp__")} == TOOLS
+    assert {
+        name.removeprefix("mcp__junior-ai__") for name in init["tools"] if name.startswith("mcp__")
+    } == COMPACT_TOOLS
     assert init["apiKeySource"] == "none"  # no key reached the CLI, so no prompt left the machine
 
 

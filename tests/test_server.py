@@ -13,25 +13,15 @@ from collab.modes import MODES
 from core.config.settings import Settings
 from serve.main import build_server
 from tests.fakes import FakeProvider
-from tests.helpers import ALL_AIS, key_for
+from tests.helpers import ALL_AIS, COMPACT_TOOLS, key_for
 
 pytestmark = pytest.mark.anyio
-TOOLS = {
-    "ask_ai",
-    "ask_all_ais",
-    "ai_debate",
-    "collaborative_solve",
-    "ai_consensus",
-    "server_status",
-    "threads",
-    "jobs",
-}
 
 
 async def test_tools_are_listed_with_titles_annotations_and_constraints(settings: Settings) -> None:
     async with Client(build_server(settings)) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == TOOLS
+    assert set(tools) == COMPACT_TOOLS
     assert all(tool.title and tool.description for tool in tools.values())
     ask = tools["ask_ai"]
     assert ask.annotations is not None and ask.annotations.read_only_hint and ask.annotations.open_world_hint
@@ -113,7 +103,7 @@ async def test_a_provider_error_is_a_tool_error_naming_the_ai(fake: FakeProvider
 
 async def test_keyless_start_lists_tools_and_answers_with_guidance() -> None:
     async with Client(build_server(Settings())) as client:
-        assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
+        assert {tool.name for tool in (await client.list_tools()).tools} == COMPACT_TOOLS
         calls = [
             ("ask_ai", {"ai": "gemini", "prompt": "hi"}),
             ("ask_all_ais", {"prompt": "hi"}),

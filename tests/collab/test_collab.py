@@ -21,7 +21,7 @@ from collab.modes import MODES
 from core.config.settings import Settings
 from serve.main import build_server
 from tests.fakes import Behaviour, FakeProvider
-from tests.helpers import fenced_in
+from tests.helpers import COMPACT_TOOLS, fenced_in
 
 pytestmark = pytest.mark.anyio
 DEADLINE = 2.0
@@ -287,16 +287,7 @@ async def test_the_default_tools_list_stays_small(settings: Settings) -> None:
     assert len(settings.usable_ais) == 6
     async with Client(build_server(settings)) as client:
         tools = (await client.list_tools()).tools
-    assert {tool.name for tool in tools} == {
-        "ask_ai",
-        "ask_all_ais",
-        "ai_debate",
-        "collaborative_solve",
-        "ai_consensus",
-        "server_status",
-        "threads",
-        "jobs",
-    }
+    assert {tool.name for tool in tools} == COMPACT_TOOLS
     size = len(json.dumps({"tools": [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools]}))
     # 6,858 before threads, files and models came (continuation_id, files, the threads tool): 1,500 more allowed.
     # 7,262 before the council, the host's answer and the quorum (issue 15): 800 more allowed.
