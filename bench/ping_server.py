@@ -5,7 +5,8 @@ import sys
 import anyio
 
 from core.config.settings import load_settings
-from serve.main import build_server, serve
+from serve.main import build_server
+from serve.shutdown import serve_until_stopped
 
 
 def ping() -> str:
@@ -16,4 +17,4 @@ def ping() -> str:
 if __name__ == "__main__":
     server = build_server(load_settings(sys.argv[1]))
     server.add_tool(ping)
-    anyio.run(serve, server)
+    anyio.run(serve_until_stopped, server)

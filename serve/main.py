@@ -33,9 +33,7 @@ from tools import register_tools
 from tools.middleware import compact_tool_list, redact_results
 from tools.tasks import Tasks
 
-__all__ = ["build_server", "main", "serve"]
-
-serve = serve_until_stopped  # the name tests and the benchmark know
+__all__ = ["build_server", "main"]
 
 SERVER_NAME = "junior-ai"
 LOG_LEVEL_ENV = "JUNIOR_AI_LOG_LEVEL"
