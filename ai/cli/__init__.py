@@ -1,0 +1,1 @@
+"""CLI agents (Claude Code, Codex, Gemini CLI) as AIs: one dialect module per CLI, one runner for all."""
