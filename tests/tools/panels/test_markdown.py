@@ -21,7 +21,7 @@ CASES = {
     "plain": ("hello", "<p>hello</p>"),
     "two paragraphs": ("a\n\nb", "<p>a</p><p>b</p>"),
     "line break": ("a\nb", "<p>a<br>b</p>"),
-    "heading": ("## Title #", "<h2>Title</h2>"),
+    "headings, under the panel's own": ("# A\n## B #\n#### C", "<h4>A</h4><h5>B</h5><h6>C</h6>"),
     "emphasis": (
         "*a* **b** ***c*** ~~d~~",
         "<p><em>a</em> <strong>b</strong> <strong><em>c</em></strong> <del>d</del></p>",

@@ -74,7 +74,7 @@ function councilRankings(s) {
     Object.keys(k.shown).forEach(function (name) { labelOf[k.shown[name]] = name; });
     k.ranked.forEach(function (author) {
       var cell = el("td", { className: "place", dataset: { author: cleanText(author), label: labelOf[author] } },
-        el("span", { className: "label" }, "Response " + labelOf[author]), " = ",
+        el("span", { className: "label" }, labelOf[author]), " = ",
         el("span", { className: "author" + (author === "host" ? " host-mark" : "") }, cleanText(author)));
       if (k.reasons && k.reasons[author]) cell.title = cleanText(k.reasons[author]);
       row.appendChild(cell);
@@ -87,7 +87,8 @@ function councilRankings(s) {
   var table = el("table", { className: "rankings" }, el("thead", null, head), body);
   var section = el("section", { id: "rankings" }, el("h2", null, "Reviews"));
   if (!(s.reviews || []).length) section.appendChild(el("p", { className: "muted" }, "No review took place."));
-  else section.appendChild(el("div", { className: "scroll-x" }, table));
+  else section.appendChild(el("p", { className: "muted" }, "Each reviewer's ranking, best first, under the labels it saw: label = whose answer."));
+  if ((s.reviews || []).length) section.appendChild(el("div", { className: "scroll-x" }, table));
   return section;
 }
 

@@ -4,7 +4,7 @@
  *
  *   renderMarkdown(text) -> DocumentFragment
  *
- * Blocks: paragraphs, ATX headings, fenced code, lists (nested by indentation), block quotes, rules.
+ * Blocks: paragraphs, ATX headings (as h4-h6, under the panel's own), fenced code, lists (nested by indentation), block quotes, rules.
  * Inline: emphasis, strong, strike, code spans, backslash escapes, links to http(s) URLs only (shown
  * with their URL; a click never navigates the frame: it asks the host through window.openLink when the
  * bridge defines it). Anything else is text. Work is bounded on any input (see the limits below).
@@ -72,7 +72,8 @@ function mdBlocks(lines, parent, depth) {
       continue;
     }
     if ((found = MD_HEADING.exec(line))) {
-      parent.appendChild(mdInline(el("h" + found[1].length), found[2] || ""));
+      // Under the panel's own h1-h3: "#" is an h4, "###" and deeper an h6.
+      parent.appendChild(mdInline(el("h" + Math.min(6, found[1].length + 3)), found[2] || ""));
       i++;
       continue;
     }
