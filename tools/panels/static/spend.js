@@ -18,6 +18,7 @@ function renderSpend(root, s, meta) {
   if (spend.note) root.appendChild(el("p", { className: "notes" }, cleanText(spend.note)));
   var history = meta && meta.resultMeta && meta.resultMeta[SPEND_HISTORY_KEY];
   root.appendChild(spendHistory(history));
+  root.appendChild(spendTotals(spend));
   root.appendChild(spendCaps(spend));
   var callers = spendCallers(spend);
   if (callers) root.appendChild(callers);
@@ -88,6 +89,33 @@ function spendHistory(history) {
   var head = el("tr", null, el("th", null, "AI:model"), el("th", null, "Cost"), el("th", null, "Calls"), el("th", null, "Failed"), el("th", null, "Unpriced"));
   section.appendChild(el("div", { className: "scroll-x" }, el("table", { className: "legend" }, el("thead", null, head), body)));
   if (!series.length) section.appendChild(el("p", { className: "muted" }, "Nothing spent in these days."));
+  return section;
+}
+
+/** Today, the last 7 days and all time per AI and model, as the structured content has them. */
+function spendTotals(spend) {
+  var spans = [["today", "Today"], ["last_7_days", "7 days"], ["all_time", "All time"]];
+  var rows = {}, names = [];
+  spans.forEach(function (span, column) {
+    (spend[span[0]] || []).forEach(function (line) {
+      var name = spendSeriesName(line);
+      if (!rows[name]) { rows[name] = [null, null, null]; names.push(name); }
+      rows[name][column] = line;
+    });
+  });
+  var section = el("section", { id: "totals" }, el("h2", null, "Per AI and model"));
+  if (!names.length) {
+    section.appendChild(el("p", { className: "muted" }, "Nothing spent yet."));
+    return section;
+  }
+  var head = el("tr", null, el("th", null, "AI:model"), spans.map(function (span) { return el("th", null, span[1]); }));
+  var body = el("tbody", null, names.map(function (name) {
+    return el("tr", { className: "total-line", dataset: { series: name } }, el("th", null, name), rows[name].map(function (line) {
+      return el("td", null, line ? dollars(line.cost_usd) + " (" + line.calls + ")" : "-");
+    }));
+  }));
+  section.appendChild(el("div", { className: "scroll-x" }, el("table", { className: "totals" }, el("thead", null, head), body)));
+  section.appendChild(el("p", { className: "muted" }, "cost (calls); calls of unknown cost are not in the cost"));
   return section;
 }
 
