@@ -3,6 +3,7 @@ the fake provider: six AIs and the host; the same with one AI failing and one cu
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -15,7 +16,7 @@ from serve.main import build_server
 from tests.fakes import FakeProvider
 from tests.fakes.provider import Recorded
 from tests.helpers import ALL_AIS, fenced_in
-from tests.tools.panels.browser import chromium, show
+from tests.tools.panels.browser import ARTIFACTS, chromium, show
 
 pytestmark = pytest.mark.anyio
 QUESTION = "Which database for a desktop app that syncs?"
@@ -87,6 +88,7 @@ async def test_the_council_panel_shows_each_answer_reviewer_and_score_and_the_to
             assert not await shown.page.locator("#degraded").count()
             assert shown.requests == [] and await shown.pwned() is None
             await shown.screenshots("council")
+    (ARTIFACTS / "council.json").write_text(json.dumps(data))  # for the render-time bench, and to look at
 
 
 async def test_a_degraded_council_says_first_what_failed_and_what_the_deadline_cut(
