@@ -28,6 +28,10 @@ HOSTILE = {
 }
 
 
+def count(tokens: int | None) -> str:
+    return "?" if tokens is None else f"{tokens:,}"
+
+
 async def call(settings: Settings, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     async with Client(build_server(settings)) as client:
         with anyio.fail_after(60):
@@ -42,22 +46,32 @@ async def test_ask_all_ais_shows_one_column_per_ai_with_its_numbers_and_failures
     for ai in ALL_AIS:
         fake.behave(ai, text=f"**{ai}**: use a queue.\n\n```py\nqueue.put(job)\n```")
     fake.behave("grok", status=401, text="bad key")
+    fake.behave("deepseek", text="long " * 20_000, chunk_words=2_000)  # 100 KB, cut at 64 KB: a partial answer
+    settings = settings.model_copy(update={"max_answer_bytes": 64 * 1024})
     data = await call(settings, "ask_all_ais", {"prompt": "Which queue?"})
+    assert [r["ai"] for r in data["results"] if r["partial"]] == ["deepseek"], [
+        (r["ai"], r["error"]) for r in data["results"]
+    ]
     async with chromium() as browser:
         shown = await show(browser, "answers", data, {"toolName": "ask_all_ais"})
         with anyio.fail_after(60):
             assert await shown.attributes("#answers .answer", "data-ai") == list(ALL_AIS)
             assert await shown.attributes("#answers .answer.failed", "data-ai") == ["grok"]
+            assert await shown.attributes("#answers .answer.partial", "data-ai") == ["deepseek"]
+            assert await shown.texts("#answers .answer.partial .badge") == ["partial"]
             [failure] = await shown.texts("#answers .answer.failed .failure")
             grok = next(r for r in data["results"] if r["ai"] == "grok")
             assert failure == f"auth (HTTP 401): {grok['error']}", "the reason, as the structured content says it"
             ok = [r for r in data["results"] if r["ok"]]
-            assert await shown.texts("#answers .answer.ok .latency") == [f"{r['latency_s']:.2f} s" for r in ok]
-            tokens = [f"{r['input_tokens']:,} in / {r['output_tokens']:,} out" for r in ok]
+            answered = "#answers .answer:not(.failed)"
+            assert await shown.texts(f"{answered} .latency") == [f"{r['latency_s']:.2f} s" for r in ok]
+            tokens = [
+                f"{count(r['input_tokens'])} in / {count(r['output_tokens'])} out" for r in ok if not r["partial"]
+            ]
             assert await shown.texts("#answers .answer.ok .tokens") == tokens
-            assert len(await shown.texts("#answers .answer.ok .cost")) == 5
+            assert len(await shown.texts(f"{answered} .cost")) == 5
             assert len(await shown.texts("#answers .answer .copy")) == 5
-            assert await shown.texts("#answers .answer.ok pre code") == ["queue.put(job)"] * 5
+            assert await shown.texts("#answers .answer.ok pre code") == ["queue.put(job)"] * 4
             await shown.page.click('#answers .answer[data-ai="gemini"] .copy')
             copied = await shown.page.locator('#answers .answer[data-ai="gemini"] .copy').inner_text()
             assert copied in {"Copied", "Selected: press Ctrl+C"}
@@ -109,7 +123,8 @@ async def test_a_vote_shows_every_vote_and_a_debate_every_round(fake: FakeProvid
     fake.reset()
     debate = await call(settings, "ai_debate", {"topic": "Tabs or spaces?", "ais": ["gemini", "grok"], "rounds": 2})
     async with chromium() as browser:
-        shown = await show(browser, "answers", vote, {"toolName": "ai_consensus"})
+        # ai_consensus's panel holds both renderers: a vote goes to the answers panel's, a council to the council's.
+        shown = await show(browser, "council", vote, {"toolName": "ai_consensus"}, also=("answers",))
         with anyio.fail_after(60):
             assert await shown.attributes("#votes tr.vote-row", "data-ai") == [v["ai"] for v in vote["votes"]]
             assert await shown.texts("#votes tr.vote-row .choice") == [v["choice"] for v in vote["votes"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from typing import Any
 
 import anyio
@@ -67,7 +68,7 @@ async def test_the_council_panel_shows_each_answer_reviewer_and_score_and_the_to
     data = await council(settings)
     assert len(data["answers"]) == 6 and data["candidates"][-1] == "host" and data["synthesis"]["ok"]
     async with chromium() as browser:
-        shown = await show(browser, "council", data, {"toolName": "ai_consensus"})
+        shown = await show(browser, "council", data, {"toolName": "ai_consensus"}, also=("answers",))
         with anyio.fail_after(60):
             assert await shown.attributes("#candidates .answer", "data-ai") == [*ALL_AIS, "host"]
             assert await shown.attributes("#candidates .answer.host", "data-ai") == ["host"]
@@ -115,4 +116,9 @@ async def test_a_degraded_council_says_first_what_failed_and_what_the_deadline_c
             assert failures[0].startswith("auth (HTTP 401): ") and failures[1].startswith("timeout: ")
             assert await shown.attributes("#rankings tr.ranking", "data-reviewer") == [r["ai"] for r in data["reviews"]]
             assert await shown.attributes("#total-cost", "data-usd") == [str(data["total_cost_usd"])]
+            scores = data["scores"]
+            ties = [(a["author"], b["author"]) for a, b in pairwise(scores) if a["score"] == b["score"]]
+            assert ties, "three answers of the same standing tie"
+            explained = await shown.texts("#scores .ties li")
+            assert [line.split(" tie at ")[0] for line in explained] == [f"{a} and {b}" for a, b in ties]
             await shown.screenshots("council-degraded", widths=(400,))

@@ -294,7 +294,7 @@ function dollars(usd) {
 }
 
 function seconds(s) {
-  return s == null || !isFinite(s) ? "-" : Number(s).toFixed(s < 10 ? 2 : 1) + " s";
+  return s == null || !isFinite(s) ? "-" : Number(s).toFixed(2) + " s";
 }
 
 function count(n) {
