@@ -139,3 +139,18 @@ async def test_a_vote_shows_every_vote_and_a_debate_every_round(fake: FakeProvid
                 assert await shown.attributes(selector, "data-ai") == [r["ai"] for r in played["results"]]
             assert len(await shown.texts("#summary .answer")) == (debate["summary"] is not None)
             await shown.screenshots("answers-debate")
+
+
+async def test_a_solve_shows_the_solution_first_then_every_proposal(fake: FakeProvider, settings: Settings) -> None:
+    ais = ["gemini", "grok", "deepseek"]
+    for ai in ais:
+        fake.behave(ai, text=f"{ai}: shard the queue by tenant.")
+    solved = await call(settings, "collaborative_solve", {"problem": "10k jobs/s?", "ais": ais})
+    assert solved["solution"] is not None and len(solved["proposals"]) == 3
+    async with chromium() as browser:
+        shown = await show(browser, "answers", solved, {"toolName": "collaborative_solve"})
+        with anyio.fail_after(60):
+            assert await shown.texts("#solution h2") == [f"Solution (by {solved['solved_by']})"]
+            assert await shown.attributes("#solution .answer", "data-ai") == [solved["solution"]["ai"]]
+            assert await shown.attributes("#answers .answer", "data-ai") == ais
+            await shown.screenshots("answers-solve", widths=(400,))

@@ -1,5 +1,6 @@
 /* answers.js: the answers panel. ask_all_ais (tools/ask.py AskAllResult), ask_ai (one AIResult), the
- * consensus vote (collab/consensus.py ConsensusResult) and the debate (collab/debate.py DebateResult):
+ * consensus vote (collab/consensus.py ConsensusResult), the debate (collab/debate.py DebateResult) and
+ * collaborative_solve (collab/solve.py SolveResult):
  * one column per AI with its text, latency, tokens and cost, partial or failed marked, a copy button.
  * A council (method "council") goes to renderCouncil when council.js is in the same document. */
 "use strict";
@@ -10,6 +11,7 @@ function renderAnswers(root, s, meta) {
   var tool = (meta && meta.toolName) || "";
   if (s && Array.isArray(s.rounds)) renderDebate(root, s);
   else if (s && Array.isArray(s.votes)) renderVote(root, s);
+  else if (s && Array.isArray(s.proposals)) renderSolve(root, s);
   else if (s && Array.isArray(s.results)) renderFanOut(root, s, tool);
   else if (s && typeof s.ok === "boolean") renderFanOut(root, { results: [s] }, tool);
   else root.appendChild(el("p", { className: "failure" }, "Nothing to show: this result has no answers."));
@@ -95,6 +97,22 @@ function renderDebate(root, s) {
   if (s.summary) {
     root.appendChild(el("section", { id: "summary" }, el("h2", null, "Summary (by " + cleanText(s.summary.ai) + ")"), el("div", { className: "cols" }, aiColumn(s.summary))));
   }
+}
+
+function sameResult(a, b) {
+  return !!a && !!b && a.ai === b.ai && a.text === b.text && a.latency_s === b.latency_s;
+}
+
+function renderSolve(root, s) {
+  var all = s.proposals.slice();
+  var separate = s.solution && !s.proposals.some(function (p) { return sameResult(p, s.solution); });
+  if (separate) all.push(s.solution);
+  root.appendChild(answersHead("Solve: " + cleanText(s.problem), cleanText(s.approach) + " · " + costSummary(s, all)));
+  var solution = el("section", { id: "solution" }, el("h2", null, s.solution ? "Solution (by " + cleanText(s.solved_by || s.solution.ai) + ")" : "No solution"));
+  if (s.solution) solution.appendChild(el("div", { className: "cols" }, aiColumn(s.solution)));
+  root.appendChild(solution);
+  var rest = s.proposals.filter(function (p) { return !sameResult(p, s.solution); });
+  root.appendChild(el("section", { id: "answers" }, el("h2", null, s.approach === "sequential" ? "Steps" : "Proposals"), columns(rest)));
 }
 
 function renderPanel(root, structured, meta) {
