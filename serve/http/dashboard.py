@@ -18,6 +18,7 @@ as data: URLs), is never cached and sends no Referer; no token is ever written i
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, RequireAuthMiddleware
@@ -40,15 +41,17 @@ __all__ = ["DASHBOARD_JSON_PATH", "DASHBOARD_PATH", "PAGE_HEADERS", "dashboard_d
 
 DASHBOARD_PATH = "/dashboard"
 DASHBOARD_JSON_PATH = "/dashboard.json"
-PAGE_HEADERS = {
-    # The page is self-contained: it may load, send and embed nothing.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",  # one caller's spend stays out of shared caches and the browser's history
-    "Referrer-Policy": "no-referrer",
-}
+PAGE_HEADERS = MappingProxyType(
+    {
+        # The page is self-contained: it may load, send and embed nothing.
+        "Content-Security-Policy": (
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",  # one caller's spend stays out of shared caches and the browser's history
+        "Referrer-Policy": "no-referrer",
+    }
+)
 
 
 def sees_all(http: HttpSettings, caller: str | None, *, authenticated: bool) -> bool:
@@ -93,8 +96,8 @@ def dashboard_routes(
             return JSONResponse({"error": "no caller named by the token"}, 403)
         data = await dashboard_data(app, caller=None if everyone else caller)
         if page:
-            return HTMLResponse(panel_html("spend", data=data), headers=PAGE_HEADERS)
-        return JSONResponse(data, headers=PAGE_HEADERS)
+            return HTMLResponse(panel_html("spend", data=data), headers=dict(PAGE_HEADERS))
+        return JSONResponse(data, headers=dict(PAGE_HEADERS))
 
     def guarded(page: bool) -> ASGIApp:
         async def endpoint(request: Request) -> Response:

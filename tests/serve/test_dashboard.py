@@ -90,7 +90,7 @@ async def test_the_admin_sees_everyones_spend_and_another_caller_only_their_own(
     for responses in pages.values():
         for path, response in responses.items():
             assert response.status_code == 200, response.text
-            assert {name: response.headers[name] for name in PAGE_HEADERS} == PAGE_HEADERS
+            assert {name: response.headers[name] for name in PAGE_HEADERS} == dict(PAGE_HEADERS)
             assert response.headers["content-type"].startswith(
                 "text/html" if path == "/dashboard" else "application/json"
             )
