@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
@@ -21,13 +23,15 @@ TRAILER = "\n\n---\n"
 class Answer:
     """What a tool body returns: readable text for the model, structured content for programs, whether
     the tool failed as a whole (every AI failed), notes the user should read (files cut, history left
-    out), and the thread the call was recorded in."""
+    out), the thread the call was recorded in, and `meta`, what the result's `_meta` carries for clients that
+    asked for more (the spend history for a client that renders MCP Apps); None: no `_meta`, as ever."""
 
     text: str
     structured: BaseModel
     failed: bool = False
     notes: tuple[str, ...] = ()
     continuation_id: str | None = None
+    meta: Mapping[str, Any] | None = None
 
     def render(self) -> CallToolResult:
         """The MCP result. Tools declare no output schema: schemas are paid for in the client's context
@@ -55,7 +59,10 @@ class Answer:
         if shown := [line for line in trailer if line]:
             text += TRAILER + "\n".join(shown)
         return CallToolResult(
-            content=[TextContent(type="text", text=text)], structured_content=structured, is_error=self.failed
+            _meta=dict(self.meta) if self.meta is not None else None,
+            content=[TextContent(type="text", text=text)],
+            structured_content=structured,
+            is_error=self.failed,
         )
 
 

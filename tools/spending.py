@@ -162,19 +162,20 @@ def _caps(app: Junior) -> list[Cap]:
     return list({cap.name: cap for cap in every}.values())
 
 
-async def spend_report(app: Junior) -> SpendReport:
-    """Read the ledger; a store that cannot be read is a note, never an error."""
+async def spend_report(app: Junior, *, caller: str | None = None) -> SpendReport:
+    """Read the ledger; a store that cannot be read is a note, never an error. With `caller`, the spend lines
+    count only that caller's calls (the caps still count everyone's: they hold for everyone)."""
     report = SpendReport(max_usd_per_call=app.settings.max_usd_per_call, ledger_behind=app.ledger_behind)
     now = time.time()
     try:
         ledger = (await app.store()).ledger
         spans = {"today": window_start(now, "day"), "last_7_days": now - 7 * DAY_S, "all_time": 0.0}
         for span, since in spans.items():
-            rows = await ledger.spend(since=since, now=now)
+            rows = await ledger.spend(since=since, now=now, caller=caller)
             lines = [SpendLine(**{name: getattr(row, name) for name in SpendLine.model_fields}) for row in rows]
             setattr(report, span, lines)
         for span in ("today", "last_7_days"):
-            rows_by_caller = await ledger.spend_by_caller(since=spans[span])
+            rows_by_caller = await ledger.spend_by_caller(since=spans[span], caller=caller)
             setattr(report, f"callers_{span}", [CallerLine(**vars(row)) for row in rows_by_caller])
         caps = _caps(app)
         spent = await ledger.spent(caps, now=now)

@@ -4,6 +4,7 @@ and what the caps leave; with `models`, each AI's models as its provider lists t
 import time
 from typing import Annotated
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
@@ -16,6 +17,7 @@ from core.resilience.metrics import MetricsSnapshot
 from tools.answer import Answer
 from tools.boundary import add_tool
 from tools.context import AppContext, app_of
+from tools.spend_history import SPEND_HISTORY_META, spend_history
 from tools.spending import SpendReport, render_spend, spend_report
 
 __all__ = ["SHOWN_MODELS", "AIStatus", "ServerStatus", "register", "render_models", "server_status", "status_tool"]
@@ -147,7 +149,8 @@ async def status_tool(
     ctx: AppContext, models: Annotated[bool, Field(description="List each AI's models.")] = False
 ) -> Answer:
     """The server_status tool: every AI's configuration and readiness, the spend and the caps; with
-    `models`, each AI's models as its provider lists them."""
+    `models`, each AI's models as its provider lists them. A client that renders MCP Apps gets the last 30
+    days, day by day, in the result's `_meta` (tools/spend_history.py), for the spend panel's chart."""
     app = app_of(ctx)
     status = server_status(app)
     status.spend = await spend_report(app)
@@ -155,6 +158,9 @@ async def status_tool(
     if models:
         status.models = await list_models(app, deadline_s=app.settings.deadline_s)
         text += "\n\n" + render_models(status.models, time.time())
+    if client_supports_apps(ctx):  # the others get exactly the text and structured content they always got
+        history = await spend_history(app)
+        return Answer(text, status, meta={SPEND_HISTORY_META: history.model_dump(mode="json")})
     return Answer(text, status)
 
 

@@ -7,6 +7,8 @@ line to paste. A presented token is hashed and compared with every stored hash i
 `allowed_hosts` and `allowed_origins` add to the Host and Origin headers accepted (the bound address and
 its localhost forms always are); `max_body_bytes` bounds a request's body (larger: 413); `metrics: false`
 turns `GET /metrics` off.
+`admins` names the callers who may see everyone's spend at `GET /dashboard` (any other caller sees their own);
+each must be a token's name, unless OAuth is configured (its callers are named by their identity provider).
 `drain_seconds` is how long calls in flight at SIGTERM may still take before they are cut (new connections
 are refused at once); `access_log: false` turns off the one stderr line per request. `max_connections` bounds
 the connections open at once, and `header_timeout_seconds` how long one may take to send a request's headers
@@ -140,6 +142,20 @@ class HttpSettings(BaseModel):
     max_connections: int = Field(default=MAX_CLIENT_CONNECTIONS, ge=1, le=1_000_000)
     header_timeout_seconds: float = Field(default=HEADER_TIMEOUT_S, gt=0, le=3600, allow_inf_nan=False)
     oauth: OAuthSettings | None = None
+    # Who sees everyone's spend at GET /dashboard (serve/http/dashboard.py); any other caller sees their own.
+    admins: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _admins_are_callers(self) -> HttpSettings:
+        # OAuth's callers are named by the identity provider, so any name may be one of them.
+        unknown = [name for name in self.admins if name not in self.tokens] if self.oauth is None else []
+        if unknown:
+            known = ", ".join(sorted(self.tokens)) or "none configured"
+            raise ValueError(
+                f"admins: {', '.join(repr(name[:64]) for name in unknown)} named no token's caller; "
+                f"an admin is the name of a caller in http.tokens (valid: {known})"
+            )
+        return self
 
     @field_validator("tokens", mode="before")
     @classmethod

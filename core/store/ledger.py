@@ -291,8 +291,11 @@ class Ledger:
             sums = (await conn.execute(select(*(_spent(cap, now) for cap in caps)))).one()
         return {cap.name: float(value) for cap, value in zip(caps, sums, strict=True)}
 
-    async def spend(self, *, since: float, until: float | None = None, now: float | None = None) -> list[SpendRow]:
-        """What the calls made from `since` until `until` (None: now) cost, by AI and model.
+    async def spend(
+        self, *, since: float, until: float | None = None, now: float | None = None, caller: str | None = None
+    ) -> list[SpendRow]:
+        """What the calls made from `since` until `until` (None: now) cost, by AI and model; with `caller`, only
+        that caller's calls (None: everyone's).
 
         Raises:
             StoreUnavailable: the store cannot be read.
@@ -316,14 +319,17 @@ class Ledger:
         ).where(ledger.c.at >= since)
         if until is not None:
             query = query.where(ledger.c.at < until)
+        if caller is not None:
+            query = query.where(ledger.c.caller == caller)
         query = query.group_by(ledger.c.ai, ledger.c.model).order_by(ledger.c.ai, ledger.c.model)
         async with self._store.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         spent = [SpendRow(**row) for row in rows]
         return [row for row in spent if row.calls or row.reserved_usd]
 
-    async def spend_by_caller(self, *, since: float) -> list[CallerSpend]:
-        """What each caller's calls since `since` cost, the most expensive first.
+    async def spend_by_caller(self, *, since: float, caller: str | None = None) -> list[CallerSpend]:
+        """What each caller's calls since `since` cost, the most expensive first; with `caller`, that caller's
+        alone.
 
         Raises:
             StoreUnavailable: the store cannot be read.
@@ -332,7 +338,7 @@ class Ledger:
         cost = func.coalesce(func.sum(ledger.c.cost_usd), 0.0)
         query = (
             select(ledger.c.caller, _count(done).label("calls"), cost.label("cost_usd"))
-            .where(ledger.c.at >= since, done)
+            .where(ledger.c.at >= since, done, *([] if caller is None else [ledger.c.caller == caller]))
             .group_by(ledger.c.caller)
             .order_by(cost.desc(), ledger.c.caller)
         )

@@ -20,6 +20,8 @@ application (clients, guards, store) is built once, when the server starts, and 
 - **Connections.** At most `http.max_connections` at once, and a connection that has not sent a request's
   headers within `http.header_timeout_seconds` is closed (serve/http/connections.py).
 - **`GET /healthz`**, without auth: `{"status": "ok", "ais": [...usable], "store": "ok" | why not}`.
+- **`GET /dashboard`** (and `/dashboard.json`), behind the same auth as `/mcp`: the spend panel, everyone's
+  spend for `http.admins`, their own for other callers (serve/http/dashboard.py).
 - **`GET /metrics`**, without auth: per-AI metrics in the Prometheus text format (serve/http/metrics.py),
   unless `"http": {"metrics": false}`.
 - **Stopping.** SIGTERM or SIGINT: new connections are refused at once, the calls in flight get up to
@@ -59,6 +61,7 @@ from serve.http.access_log import ACCESS_LOGGER, AccessLog
 from serve.http.auth import who_may_call
 from serve.http.body import BodyReader
 from serve.http.connections import accept_backlog, guarded_protocol
+from serve.http.dashboard import dashboard_routes
 from serve.http.drain import CUT_GRACE_S, Drain, hold_event_streams
 from serve.http.metrics import METRICS_PATH, RateCollector, metrics_endpoint, metrics_registry
 from serve.http.rate_limit import with_rate_limits
@@ -156,6 +159,7 @@ def http_app(
 
         routes.append(Route(METRICS_PATH, metrics, methods=["GET"]))
     callers = who_may_call(settings.http, host, port)  # serve/http/auth.py
+    routes += dashboard_routes(settings.http, callers, checked, running)  # behind the same checks as /mcp
     # The lowlevel server is private in the SDK; MCPServer.streamable_http_app reaches it the same way, but
     # takes the verifier only from the constructor, and the stdio path needs none.
     app = server._lowlevel_server.streamable_http_app(

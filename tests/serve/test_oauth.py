@@ -438,3 +438,26 @@ def test_audience_includes(aud: Any, included: bool) -> None:
 )
 def test_identity_of(value: Any, name: str | None) -> None:
     assert identity_of({"sub": value}, "sub") == name
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(None, id="no token"),
+        pytest.param("never-issued-token-00000000000000", id="inactive"),
+        pytest.param("no-scope-token-000000000000000000", id="missing scope"),
+        pytest.param(CAROL, id="good"),
+    ],
+)
+async def test_the_dashboard_refuses_and_admits_exactly_as_mcp_does(served: HttpServer, token: str | None) -> None:
+    mcp = await post_list(served, token)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with anyio.fail_after(15):
+        async with httpx2.AsyncClient(timeout=30) as http:
+            dashboard = await http.get(f"{served.url}/dashboard.json", headers=headers)
+    assert dashboard.status_code == mcp.status_code, dashboard.text
+    assert dashboard.headers.get("WWW-Authenticate") == mcp.headers.get("WWW-Authenticate")
+    if token == CAROL:  # no admin is configured: carol sees her own spend, and nobody else is named
+        spend = dashboard.json()["structuredContent"]["spend"]
+        assert all(line["caller"] == "carol" for line in spend["callers_today"] + spend["callers_last_7_days"])
+        assert "alice" not in dashboard.text
