@@ -1,6 +1,7 @@
-"""Google's Gemini CLI as an AI: `gemini -p --output-format json`, one-shot, in plan mode (read-only).
+"""Google's Gemini CLI as an AI: `gemini -p --output-format json`, one-shot, read-only.
 
-    gemini --output-format json --approval-mode plan [-m MODEL] [ARGS...] [--resume SESSION_ID] -p ""
+    gemini --output-format json --approval-mode plan --admin-policy <ai/cli/gemini_read_only.toml>
+           [--model MODEL] [ARGS...] [--resume SESSION_ID] --prompt ""
 
 What Gemini CLI 0.61 does, as its `--help` and bundled docs (docs/cli/headless.md, plan-mode.md, trusted-folders.md,
 session-management.md) say and its runs show (docs/cli/codex-and-gemini.md):
@@ -8,6 +9,12 @@ session-management.md) say and its runs show (docs/cli/codex-and-gemini.md):
   web search) run; write_file and replace only for plans under ~/.gemini/tmp, anything else is refused ("Access
   denied: plan path ... must be within the designated plans directory"); run_shell_command is not offered. In
   headless mode a tool that would ask for approval is denied, never asked. No yolo, no auto-edit.
+- Plan mode alone does not hold: a headless model may call `exit_plan_mode`, which answers "Plan approved.
+  Switching to YOLO mode (all tool calls auto-approved)" with nobody asked, and then write files and run commands
+  (from the default mode too, by way of `enter_plan_mode`). So an admin-tier policy (`--admin-policy`, above the
+  person's own policies) denies every tool but those that only read: the others are not even offered, and a call
+  to one is "not found". (Gemini CLI ignores `--admin-policy` when /etc/gemini-cli/policies holds .toml files:
+  then that system policy governs.)
 - The prompt is read from stdin: `-p ""` runs headless and appends stdin to the (empty) prompt, so that a long
   prompt is not cut by the kernel's limit on one argument, nor shown in the process list.
 - `--output-format json` prints one object: `session_id`, `response` (the answer), `stats.models.<model>.tokens`
@@ -24,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ai.clean import plain, token_count
@@ -31,10 +39,11 @@ from ai.cli.dialect import CliAnswer
 from ai.cli.failures import cli_failure, output_tail
 from core.errors import ConfigError, EmptyResponse, InvalidResponse
 
-__all__ = ["GEMINI_CLI", "GeminiCliDialect"]
+__all__ = ["GEMINI_CLI", "READ_ONLY_POLICY", "GeminiCliDialect"]
 
 LOGIN_FIX = "run `gemini` once and sign in (Login with Google), or set GEMINI_API_KEY"
 TRUST_FIX = "trust the project in Gemini CLI (run `gemini` in it once and choose to trust the folder)"
+READ_ONLY_POLICY = Path(__file__).with_name("gemini_read_only.toml")
 UNTRUSTED_EXIT = 55  # FatalUntrustedWorkspaceError
 AUTH_EXIT = 41  # FATAL_AUTHENTICATION_ERROR
 STDERR_READ_BYTES = 65_536  # of stderr's end, searched for the error object (after warnings and stack traces)
@@ -79,7 +88,7 @@ class GeminiCliDialect:
                     f"gemini: args may not hold {arg.partition('=')[0]!r}: Gemini CLI runs headless in plan mode "
                     "(read-only); other flags (--skip-trust, --include-directories, -e) are passed on"
                 )
-        argv = [command, "--output-format", "json", "--approval-mode", "plan"]
+        argv = [command, "--output-format", "json", "--approval-mode", "plan", "--admin-policy", str(READ_ONLY_POLICY)]
         if model:
             argv += ["--model", model]
         argv += extra_args

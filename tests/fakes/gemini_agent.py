@@ -97,7 +97,7 @@ class GeminiModel(LoopbackServer):
             call = self.script.step(results)
             if call is None:
                 part = {"text": self.script.answer}
-            elif call.name not in declared:
+            elif call.name not in declared and not call.forced:
                 part = {"text": f"the tool {call.name} is not offered: {sorted(declared)}"}
             else:
                 part = {"functionCall": {"name": call.name, "args": call.args}}

@@ -105,13 +105,13 @@ def _offered(body: dict[str, Any]) -> dict[str, str]:
 
 def _item(call: Call | None, answer: str, offered: dict[str, str]) -> dict[str, Any]:
     """The output item of a turn: the scripted tool call (as the request offers that tool), else the answer."""
-    if call is None or call.name not in offered:
+    if call is None or (call.name not in offered and not call.forced):
         text = answer if call is None else f"the tool {call.name} is not offered: {sorted(offered)}"
         content = [{"type": "output_text", "text": text, "annotations": []}]
         message = {"type": "message", "id": f"msg_{uuid.uuid4().hex}", "status": "completed", "role": "assistant"}
         return {**message, "content": content}
     call_id = f"call_{uuid.uuid4().hex[:24]}"
-    if offered[call.name] == "custom":
+    if offered.get(call.name) == "custom":
         return {"type": "custom_tool_call", "id": f"ctc_{uuid.uuid4().hex}", "status": "completed", "call_id": call_id,
                 "name": call.name, "input": str(call.args.get("input", ""))}  # fmt: skip
     return {"type": "function_call", "id": f"fc_{uuid.uuid4().hex}", "status": "completed", "call_id": call_id,

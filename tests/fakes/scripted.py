@@ -28,10 +28,12 @@ START_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class Call:
-    """One tool call by the scripted model: the tool's name as the CLI offers it, and its arguments."""
+    """One tool call by the scripted model: the tool's name as the CLI offers it, and its arguments; `forced`:
+    made even when the request does not offer that tool (a model that calls what it was not given)."""
 
     name: str
     args: dict[str, Any]
+    forced: bool = False
 
 
 @dataclass(frozen=True)

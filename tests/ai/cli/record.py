@@ -113,7 +113,7 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
             root,
             _script(
                 Call("read_file", {"file_path": "notes.txt"}),
-                Call("write_file", {"file_path": "written.txt", "content": WRITE_ATTEMPT}),
+                Call("write_file", {"file_path": "written.txt", "content": WRITE_ATTEMPT}, forced=True),
             ),
             key=GEMINI_KEY,
         ),

@@ -5,13 +5,14 @@ stand-ins), plus outputs made up for the failures the stand-ins do not produce."
 from __future__ import annotations
 
 import json
+import tomllib
 from typing import Any
 
 import pytest
 
 from ai.cli.codex import CODEX
 from ai.cli.dialect import CliAnswer, Dialect
-from ai.cli.gemini_cli import GEMINI_CLI
+from ai.cli.gemini_cli import GEMINI_CLI, READ_ONLY_POLICY
 from core.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -166,7 +167,8 @@ def test_codex_resumes_a_session_with_the_exec_options_before_resume() -> None:
 def test_gemini_runs_headless_with_json_in_plan_mode_and_the_prompt_on_stdin() -> None:
     argv = GEMINI_CLI.argv("gemini", "Say hi", model="gemini-2.5-pro", session_id="s-1", extra_args=["--skip-trust"])
     assert argv == [
-        "gemini", "--output-format", "json", "--approval-mode", "plan", "--model", "gemini-2.5-pro", "--skip-trust",
+        "gemini", "--output-format", "json", "--approval-mode", "plan", "--admin-policy", str(READ_ONLY_POLICY),
+        "--model", "gemini-2.5-pro", "--skip-trust",
         "--resume", "s-1", "--prompt", "",
     ]  # fmt: skip
     assert GEMINI_CLI.prompt_on_stdin()
@@ -200,6 +202,15 @@ def test_no_command_line_holds_a_bypass_or_yolo_flag(dialect: Dialect) -> None:
 def test_args_that_would_lift_read_only_are_refused(dialect: Dialect, args: list[str], named: str) -> None:
     with pytest.raises(ConfigError, match=f"may not hold '{named}'"):
         dialect.argv("cli", "p", model=None, session_id=None, extra_args=args)
+
+
+def test_the_gemini_policy_denies_every_tool_but_those_that_only_read() -> None:
+    rules = tomllib.loads(READ_ONLY_POLICY.read_text())["rule"]
+    denied = [r for r in rules if r["decision"] == "deny"]
+    allowed = {name for r in rules if r["decision"] == "allow" for name in r["toolName"]}
+    assert [r["toolName"] for r in denied] == ["*"]
+    assert all(r["priority"] > denied[0]["priority"] for r in rules if r["decision"] == "allow")
+    assert "read_file" in allowed and not allowed & {"write_file", "replace", "run_shell_command", "exit_plan_mode"}
 
 
 def test_each_dialect_says_how_to_sign_in_and_which_variables_are_its_own() -> None:
