@@ -32,7 +32,7 @@ from ai.cli.dialect import CliAnswer
 from ai.cli.failures import cli_failure, output_tail
 from core.errors import ConfigError, EmptyResponse, InvalidResponse, ProviderError
 
-__all__ = ["CODEX", "CodexDialect"]
+__all__ = ["CODEX", "DIALECT", "CodexDialect"]
 
 LOGIN_FIX = "codex login"
 # Flags that would let Codex write or run outside its read-only sandbox (or that widen what it may touch);
@@ -131,6 +131,7 @@ class CodexDialect:
 
 
 CODEX = CodexDialect()
+DIALECT = CODEX  # the name every dialect module gives its dialect (ai.cli.client.dialect_for)
 
 
 def refuse_unsafe(args: Sequence[str]) -> None:

@@ -39,7 +39,7 @@ from ai.cli.dialect import CliAnswer
 from ai.cli.failures import cli_failure, output_tail
 from core.errors import ConfigError, EmptyResponse, InvalidResponse
 
-__all__ = ["GEMINI_CLI", "READ_ONLY_POLICY", "GeminiCliDialect"]
+__all__ = ["DIALECT", "GEMINI_CLI", "READ_ONLY_POLICY", "GeminiCliDialect"]
 
 LOGIN_FIX = "run `gemini` once and sign in (Login with Google), or set GEMINI_API_KEY"
 TRUST_FIX = "trust the project in Gemini CLI (run `gemini` in it once and choose to trust the folder)"
@@ -147,6 +147,7 @@ class GeminiCliDialect:
 
 
 GEMINI_CLI = GeminiCliDialect()
+DIALECT = GEMINI_CLI  # the name every dialect module gives its dialect (ai.cli.client.dialect_for)
 
 
 def _object(data: bytes) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ai.cli import codex, gemini_cli
 from ai.cli.codex import CODEX
 from ai.cli.dialect import CliAnswer, Dialect
 from ai.cli.gemini_cli import GEMINI_CLI, READ_ONLY_POLICY
@@ -211,6 +212,10 @@ def test_the_gemini_policy_denies_every_tool_but_those_that_only_read() -> None:
     assert [r["toolName"] for r in denied] == ["*"]
     assert all(r["priority"] > denied[0]["priority"] for r in rules if r["decision"] == "allow")
     assert "read_file" in allowed and not allowed & {"write_file", "replace", "run_shell_command", "exit_plan_mode"}
+
+
+def test_each_dialect_module_names_its_dialect_dialect() -> None:
+    assert (codex.DIALECT, gemini_cli.DIALECT) == (CODEX, GEMINI_CLI)
 
 
 def test_each_dialect_says_how_to_sign_in_and_which_variables_are_its_own() -> None:
