@@ -7,8 +7,9 @@ runs its agent loop against it without a login and without anything leaving the 
 
 The stream is the Responses API's: `response.created`, per output item `response.output_item.added`, its text
 deltas (`response.output_text.delta`) and `response.output_item.done`, then `response.completed` with the usage.
-A scripted `Call` is a `function_call` item when the request offers the tool as a function, a `custom_tool_call`
-when it offers it as a custom (free-form) tool, whose input is then `args["input"]`. A request whose key
+A scripted `Call` is a `function_call` item when the request offers the tool as a function (with its `namespace` for
+a tool of a namespace, named "<namespace>.<tool>"), a `custom_tool_call` when it offers it as a custom (free-form)
+tool, whose input is then `args["input"]`. A request whose key
 (`authorization: Bearer ...`) is not `key` gets the API's 401.
 """
 
@@ -99,8 +100,15 @@ def input_texts(body: dict[str, Any], role: str) -> list[str]:
 
 
 def _offered(body: dict[str, Any]) -> dict[str, str]:
-    """The tools a request offers, name → "function" or "custom"."""
-    return {str(tool.get("name")): str(tool.get("type")) for tool in body.get("tools") or [] if tool.get("name")}
+    """The tools a request offers, name → "function", "custom" or "namespace" (a tool of a namespace, such as an
+    MCP server's, is named "<namespace>.<tool>": `mcp__writer.write_note`)."""
+    offered: dict[str, str] = {}
+    for tool in body.get("tools") or []:
+        if tool.get("type") == "namespace":
+            offered |= {f"{tool.get('name')}.{inner.get('name')}": "namespace" for inner in tool.get("tools") or []}
+        elif tool.get("name"):
+            offered[str(tool["name"])] = str(tool.get("type"))
+    return offered
 
 
 def _item(call: Call | None, answer: str, offered: dict[str, str]) -> dict[str, Any]:
@@ -114,8 +122,10 @@ def _item(call: Call | None, answer: str, offered: dict[str, str]) -> dict[str, 
     if offered.get(call.name) == "custom":
         return {"type": "custom_tool_call", "id": f"ctc_{uuid.uuid4().hex}", "status": "completed", "call_id": call_id,
                 "name": call.name, "input": str(call.args.get("input", ""))}  # fmt: skip
-    return {"type": "function_call", "id": f"fc_{uuid.uuid4().hex}", "status": "completed", "call_id": call_id,
-            "name": call.name, "arguments": json.dumps(call.args)}  # fmt: skip
+    namespace, _, name = call.name.rpartition(".") if offered.get(call.name) == "namespace" else ("", "", call.name)
+    item = {"type": "function_call", "id": f"fc_{uuid.uuid4().hex}", "status": "completed", "call_id": call_id,
+            "name": name, "arguments": json.dumps(call.args)}  # fmt: skip
+    return {**item, "namespace": namespace} if namespace else item
 
 
 async def _events(response: dict[str, Any]) -> AsyncIterator[bytes]:

@@ -3,6 +3,8 @@ pointed at the loopback stand-in of the Responses API through a model provider o
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,42 @@ async def test_codex_reads_the_project_but_its_sandbox_refuses_a_write_and_an_es
     assert NOTE in outputs[0]  # reading works
     assert "Read-only file system" in outputs[1]  # the sandbox refused the write
     assert "approval policy is Never" in outputs[2]  # and the way out of it, without asking anyone
+    assert sorted(p.name for p in agent.project.iterdir()) == ["notes.txt"]
+
+
+WRITER = """
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("writer")
+
+
+@server.tool()
+def write_note(text: str) -> str:
+    \"\"\"Write a note into the project.\"\"\"
+    open("written.txt", "w").write(text)
+    return "written"
+
+
+server.run()
+"""
+
+
+async def test_a_writing_tool_of_the_persons_own_mcp_server_is_refused_unasked(tmp_path: Path) -> None:
+    agent, codex = _agent(tmp_path), str(codex_cli())
+    (tmp_path / "writer.py").write_text(WRITER)
+    (agent.home / ".codex").mkdir()
+    server = f"command = {json.dumps(sys.executable)}\nargs = [{json.dumps(str(tmp_path / 'writer.py'))}]\n"
+    # required: up before the first turn, as a quick server would be
+    (agent.home / ".codex" / "config.toml").write_text(f"[mcp_servers.writer]\n{server}required = true\n")
+    with ResponsesModel(
+        script=Script(calls=(Call("mcp__writer.write_note", {"text": "pwned"}),), answer="Done.")
+    ) as model:
+        argv = CODEX.argv(codex, "", model=MODEL, session_id=None, extra_args=codex_endpoint(model))
+        run = await agent.run(argv, "Note it down.", codex_env(agent, KEY))
+        answer = CODEX.parse(run.stdout, run.stderr, run.returncode, ai="codex", model=MODEL)
+    assert answer.text == "Done.", run.why()
+    output = [item for item in model.turns()[-1]["input"] if item.get("type") == "function_call_output"]
+    assert "approval policy is never" in json.dumps(output)
     assert sorted(p.name for p in agent.project.iterdir()) == ["notes.txt"]
 
 
