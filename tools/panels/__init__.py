@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from mcp.server.apps import Apps
@@ -27,10 +28,10 @@ PANELS: tuple[PanelName, ...] = get_args(PanelName)
 URI_PREFIX = "ui://junior/"
 MAX_PANEL_BYTES = 60_000  # issue 24: a panel is one document a host loads whole; tests hold every panel to it
 
-_TITLES = {"answers": "The AIs' answers", "council": "The council", "spend": "Spend and health"}
+_TITLES = MappingProxyType({"answers": "The AIs' answers", "council": "The council", "spend": "Spend and health"})
 # The council panel also renders ai_consensus's votes (one tool, two shapes): it carries the answers panel's
 # renderer too, as `renderAnswers` (bridge.js picks it for a result whose method is not "council").
-_ALSO = {"council": ("answers",)}
+_ALSO = MappingProxyType({"council": ("answers",)})
 
 
 def panel_uri(name: PanelName) -> str:
