@@ -105,6 +105,42 @@ async def test_a_page_with_its_data_renders_without_a_host(client: Client, host:
     assert await host.page.locator(".column h2").all_text_contents() == ["<i>x</i>"]
 
 
+# The tool whose result each panel shows (the council panel: a council).
+SHOWN = {
+    "answers": ("ask_all_ais", {"prompt": "Which database for a small web app?"}),
+    "council": ("ai_consensus", {"question": "Which database for a small web app?", "method": "council"}),
+    "spend": ("server_status", {}),
+}
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("panel_name", SHOWN)
+async def test_each_panel_shows_its_tools_result_at_400_px(
+    client: Client, host: BrowserHost, panel_name: str, theme: str
+) -> None:
+    tool_name, arguments = SHOWN[panel_name]
+    html, tool, result = await called(client, tool_name, arguments)
+    assert (tool.meta or {})["ui"]["resourceUri"] == f"ui://junior/{panel_name}"
+    panel = await host.show(html, tool, arguments, result, theme=theme)
+    assert (await seen(panel))["toolName"] == tool_name
+    assert await panel.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways overflow"
+    await host.screenshot(f"{panel_name}-{theme}")
+    assert await host.canary() is None and host.outside_requests == []
+
+
+async def test_the_council_panel_shows_a_vote_with_the_answers_renderer(client: Client, host: BrowserHost) -> None:
+    html, tool, council = await called(client, "ai_consensus", {"question": "q", "method": "council"})
+    vote = await client.call_tool("ai_consensus", {"question": "q", "options": ["a", "b"]})
+    both = with_script(
+        html,
+        "renderAnswers = function (root) { root.textContent = 'answers'; };"
+        "function renderPanel(root) { root.textContent = 'council'; }",
+    )
+    for result, drawn in ((council, "council"), (vote, "answers")):
+        panel = await host.show(both, tool, {}, result)
+        assert await panel.locator("#app").text_content() == drawn
+
+
 # -- hostile answers -----------------------------------------------------------------------------------
 
 LINK = f"javascript:window.{CANARY}='link'"
