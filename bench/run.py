@@ -33,10 +33,12 @@ sys.path.insert(0, str(ROOT))
 import anyio  # noqa: E402
 import anyio.lowlevel  # noqa: E402
 import httpx2  # noqa: E402
+import pytest  # noqa: E402 (tests.browser says a missing browser with pytest's skip)
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
 from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
 from bench.jobs import handoff_latency, job_poll  # noqa: E402
+from bench.panels import panel_render  # noqa: E402
 from bench.redaction import ANSWER_CHARS, masking_cost  # noqa: E402
 from bench.roots import ERAS, roots_overhead  # noqa: E402
 from bench.spending import spending_overhead  # noqa: E402
@@ -678,6 +680,19 @@ def jobs_rows(port_0: int, quick: bool) -> list[Row]:
     return [handoff, poll]
 
 
+# -- 17. a panel in the browser ---------------------------------------------------------------------
+
+
+def panel_row(port_0: int, repeats: int) -> list[Row]:
+    measure = "17. a panel rendered in headless Chromium (AppBridge -> iframe), result to renderPanel done"
+    with tempfile.TemporaryDirectory() as data_dir:
+        try:
+            value, render_ms = anyio.run(panel_render, settings_for(port_0, SIX), Path(data_dir), repeats)
+        except (pytest.skip.Exception, pytest.fail.Exception) as missing:  # no Chromium, node or npm: said so
+            return [Row(measure, f"not measured: {str(missing).splitlines()[0]}", "<= 100 ms", None)]
+    return [Row(measure, value, "<= 100 ms", render_ms <= 100)]
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -731,6 +746,7 @@ def main() -> int:
         rows += huge_answers()
         roots = roots_rows(port_0, 30 if quick else 300)
         rows += jobs_rows(port_0, quick)
+        rows += panel_row(port_0, 3 if quick else 30)
     rows += masking_row(5 if quick else 100)
     rows += roots
     print(

@@ -31,6 +31,7 @@ from serve.check import run_check
 from serve.shutdown import exit_without_waiting_for_abandoned_threads, serve_until_stopped
 from tools import register_tools
 from tools.middleware import compact_tool_list, redact_results
+from tools.panels import panels_extension
 from tools.tasks import Tasks
 
 __all__ = ["build_server", "main"]
@@ -88,7 +89,8 @@ def build_server(
         log_level=_log_level(),  # type: ignore[arg-type]
         middleware=[redact_results, compact_tool_list],
         request_state_security=_request_state_security(settings),
-        extensions=[Tasks()],  # long calls as tasks, for clients that declare the Tasks extension
+        # Long calls as tasks, for clients that declare the Tasks extension; results in panels, for MCP Apps hosts.
+        extensions=[Tasks(), panels_extension()],
     )
     register_tools(server, settings, running=lambda: live[-1])
     return server

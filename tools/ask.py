@@ -198,4 +198,5 @@ def register(server: MCPServer, settings: Settings) -> None:
         title="Ask all AIs",
         description="Ask several AIs at once; every answer, failures named.",
         spends=Spends(),
+        panel="answers",
     )

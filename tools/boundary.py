@@ -31,6 +31,7 @@ from tools.answer import Answer
 from tools.confirm import GoAhead, Spends, refusal, resolver_for
 from tools.context import AppContext, app_of
 from tools.handoff import BACKGROUND_PARAMETER, handing_off
+from tools.panels import PanelName, tool_meta
 from tools.params import MaxCostUSD
 from tools.roots import RESOLVED_ROOTS, ROOTS_PARAMETER, offered_roots
 
@@ -59,6 +60,7 @@ def add_tool(
     parameter_types: Mapping[str, Any] | None = None,
     spends: Spends | None = None,
     hands_off: bool | None = None,
+    panel: PanelName | None = None,
 ) -> None:
     """Register `body` as a tool behind the boundary: its parameters are the tool's schema, its `Answer`
     is rendered, our typed errors become tool errors the model can read, and anything else (a bug, a
@@ -72,7 +74,9 @@ def add_tool(
     cost more than `confirm_over_usd` (tools/confirm.py).
 
     A tool that `hands_off` (by default, those that reach out: every AI-asking tool) returns at `handoff_s`
-    with what is in and a job_id, and takes `background` (tools/handoff.py)."""
+    with what is in and a job_id, and takes `background` (tools/handoff.py).
+
+    A tool with a `panel` names it in its `_meta` (tools/panels): an MCP Apps host shows the result in it."""
     tool = name or body.__name__
     parameters, context = _parameters(tool, body, parameter_types, spends)
     bounded = _bounded(tool, body, context, reports_problems=reports_problems, spends=spends)
@@ -86,7 +90,8 @@ def add_tool(
     served.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": CallToolResult}
     served.__name__ = served.__qualname__ = tool
     served.__doc__ = body.__doc__
-    server.add_tool(served, name=tool, title=title, description=description, annotations=annotations)
+    meta = tool_meta(panel) if panel is not None else None
+    server.add_tool(served, name=tool, title=title, description=description, annotations=annotations, meta=meta)
 
 
 def _parameters(

@@ -286,6 +286,7 @@ def register(server: MCPServer, settings: Settings) -> None:
         title="AI debate",
         description="AIs debate a topic in rounds, each answering the others; then a summary.",
         spends=Spends(),
+        panel="answers",
     )
     add_tool(
         server,
@@ -293,6 +294,7 @@ def register(server: MCPServer, settings: Settings) -> None:
         title="Collaborative solve",
         description="AIs solve a problem together: parallel proposals combined, or sequential refinement.",
         spends=Spends(),
+        panel="answers",
     )
     add_tool(
         server,
@@ -301,4 +303,5 @@ def register(server: MCPServer, settings: Settings) -> None:
         description="AIs answer independently with choice, confidence, reason; returns the majority and dissent. "
         "council: they rank each other's answers anonymously, then a chairman answers (~3 calls per AI).",
         spends=Spends(),
+        panel="council",  # which renders a vote as the answers panel does (tools/panels)
     )

@@ -174,4 +174,5 @@ def register(server: MCPServer, settings: Settings) -> None:
         description="Which AIs are configured (model, endpoint, masked key) and ready; spend and caps.",
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True),
         reports_problems=True,
+        panel="spend",
     )
