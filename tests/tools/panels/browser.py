@@ -1,9 +1,8 @@
 """The panels in a real browser: Debian's Chromium driven by Playwright, a panel's document as the assembler
 makes it, and what a test reads back (the canary, the requests made, screenshots).
 
-`panel_document` is the one place that builds a panel's page here; it follows the assembler's contract
-(tools/panels: theme.css + <name>.css in a <style>, <main id="app">, markdown.js + <name>.js + bridge.js in
-one <script>) and is to be replaced by the real assembler once it lands.
+`panel_document` is the one place that builds a panel's page here: the server's own assembler (tools/panels
+`panel_html`), so a test renders exactly the document a host is served.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from playwright.async_api import Browser, Page, Request, async_playwright
 
 from core.config.credentials import PROJECT_ROOT
 from tests.helpers import require
+from tools.panels import panel_html
 
 __all__ = ["ARTIFACTS", "CHROMIUM", "Shown", "chromium", "panel_document", "show"]
 
@@ -30,17 +30,9 @@ WIDTHS = (400, 1000)
 THEMES = ("light", "dark")
 
 
-def panel_document(name: str, *also: str) -> str:
-    """The panel `name`'s whole document, with the panels `also` (their scripts, after its own) in it too."""
-    panels = (name, *also)
-    css = [STATIC / "theme.css", *(STATIC / f"{panel}.css" for panel in panels)]
-    style = "\n".join(path.read_text() for path in css if path.exists())
-    scripts = [STATIC / "markdown.js", *(STATIC / f"{panel}.js" for panel in panels), STATIC / "bridge.js"]
-    script = "\n".join(path.read_text() for path in scripts if path.exists())
-    return (
-        f'<!doctype html><html><head><meta charset="utf-8"><style>{style}</style></head>'
-        f'<body><main id="app"></main><script>{script}</script></body></html>'
-    )
+def panel_document(name: str) -> str:
+    """The panel `name`'s whole document, as the server serves it (tools/panels `panel_html`)."""
+    return panel_html(name)
 
 
 @asynccontextmanager
@@ -98,7 +90,6 @@ async def show(
     meta: dict[str, Any] | None = None,
     *,
     width: int = 1000,
-    also: Sequence[str] = (),
 ) -> Shown:
     """Open the panel `name` at `width` px and render `structured` (passed as JSON text, so that lone
     surrogates reach the page as JavaScript strings hold them) with `meta`."""
@@ -109,7 +100,7 @@ async def show(
         shown.requests.append(request.url)
 
     page.on("request", made)
-    await page.set_content(panel_document(name, *also))
+    await page.set_content(panel_document(name))
     meta = {"toolName": None, "toolInput": None, "resultMeta": None, "theme": None} | (meta or {})
     await page.evaluate(
         "([data, meta]) => renderPanel(document.getElementById('app'), JSON.parse(data), meta)",

@@ -124,7 +124,7 @@ async def test_a_vote_shows_every_vote_and_a_debate_every_round(fake: FakeProvid
     debate = await call(settings, "ai_debate", {"topic": "Tabs or spaces?", "ais": ["gemini", "grok"], "rounds": 2})
     async with chromium() as browser:
         # ai_consensus's panel holds both renderers: a vote goes to the answers panel's, a council to the council's.
-        shown = await show(browser, "council", vote, {"toolName": "ai_consensus"}, also=("answers",))
+        shown = await show(browser, "council", vote, {"toolName": "ai_consensus"})
         with anyio.fail_after(60):
             assert await shown.attributes("#votes tr.vote-row", "data-ai") == [v["ai"] for v in vote["votes"]]
             assert await shown.texts("#votes tr.vote-row .choice") == [v["choice"] for v in vote["votes"]]

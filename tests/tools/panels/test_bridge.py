@@ -1,16 +1,13 @@
 """The panels' bridge (tools/panels/static/bridge.js) in headless Chromium, hosted by the official AppBridge
 (tests/browser.py), with results of real tool calls against the fake provider.
 
-Until the real panels' rendering lands, a test-only panel (panel.js beside this file, textContent only) is run
-after the panel's own script, so these tests check the bridge, the assembly and the harness; the hostile
-cases are parametrized over the panels so that they can be pointed at the real ones (drop `TEST_PANEL`).
+The hostile cases run against the real answers and council panels (server_status's result holds no AI text);
+a control panel that uses innerHTML shows that the checks can fail.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,7 +23,6 @@ from tests.helpers import ALL_AIS
 
 pytestmark = pytest.mark.anyio
 
-TEST_PANEL = (Path(__file__).parent / "panel.js").read_text()
 CALL_TIMEOUT_S = 60.0
 
 
@@ -47,11 +43,7 @@ async def called(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[
     with anyio.fail_after(CALL_TIMEOUT_S):
         result = await client.call_tool(tool, arguments)
         html, listed = await panel_for(client, tool)
-    return with_script(html, TEST_PANEL), listed, result
-
-
-async def seen(panel: Any) -> dict[str, Any]:
-    return dict(json.loads(await panel.locator("#seen").text_content()))
+    return html, listed, result
 
 
 async def test_the_app_bridge_hands_a_tool_result_to_the_panel(
@@ -60,23 +52,53 @@ async def test_the_app_bridge_hands_a_tool_result_to_the_panel(
     arguments = {"prompt": "Which database?"}
     html, tool, result = await called(client, "ask_all_ais", arguments)
     panel = await host.show(html, tool, arguments, result)
-    assert await panel.locator(".column").count() == len(ALL_AIS)
-    assert await panel.locator(".column h2").all_text_contents() == [
-        r["ai"] for r in result.structured_content["results"]
-    ]  # type: ignore[index]
-    shown = await seen(panel)
-    assert shown["toolName"] == "ask_all_ais" and shown["toolInput"] == arguments and shown["theme"] == "light"
-    assert shown["cost"] == result.structured_content["total_cost_usd"]  # type: ignore[index]
+    structured = result.structured_content or {}
+    assert await panel.locator("article.answer").count() == len(ALL_AIS)
+    assert await panel.locator("article.answer .ai-name").all_text_contents() == [
+        r["ai"] for r in structured["results"]
+    ]
+    assert f"${structured['total_cost_usd']:.6f}" in (await panel.locator(".panel-head .summary").text_content() or "")
     assert (await host.sizes())[-1]["height"] > 0, "the panel said how tall it is"
     await host.screenshot("bridge-answers")
     assert await host.canary() is None and host.outside_requests == []
 
 
+HISTORY = {
+    "days": 30,
+    "daily": [
+        {
+            "day": "2026-12-01",
+            "ai": "gemini",
+            "model": "gemini-2.5-flash",
+            "calls": 3,
+            "errors": 0,
+            "cost_usd": 0.002,
+            "unknown_cost_calls": 0,
+            "unknown_cost_usd": 0.0,
+        },
+        {
+            "day": "2026-12-02",
+            "ai": "openai",
+            "model": "gpt-4o",
+            "calls": 1,
+            "errors": 1,
+            "cost_usd": 0.004,
+            "unknown_cost_calls": 1,
+            "unknown_cost_usd": 0.01,
+        },
+    ],
+    "callers_daily": [],
+}
+
+
 async def test_a_results_meta_reaches_the_panel_through_the_app_bridge(client: Client, host: BrowserHost) -> None:
     html, tool, result = await called(client, "server_status", {})
-    with_meta = result.model_copy(update={"meta": {"junior": {"history": [1, 2, 3]}}})
-    panel = await host.show(html, tool, {}, with_meta)
-    assert (await seen(panel))["resultMeta"] == {"junior": {"history": [1, 2, 3]}}
+    panel = await host.show(html, tool, {}, result.model_copy(update={"meta": None}))
+    assert await panel.locator(".no-history").count() == 1, "no history without the result's _meta"
+    with_meta = result.model_copy(update={"meta": {"junior/spend-history": HISTORY}})
+    panel = await host.show(html, tool, {}, with_meta, renders=1)
+    assert await panel.locator("#history .chart .day").count() >= 2
+    assert await panel.locator(".no-history").count() == 0
 
 
 async def test_the_host_theme_reaches_the_panel_and_a_change_is_followed(client: Client, host: BrowserHost) -> None:
@@ -98,11 +120,12 @@ async def test_a_tool_error_shows_its_text(client: Client, host: BrowserHost) ->
 async def test_a_page_with_its_data_renders_without_a_host(client: Client, host: BrowserHost) -> None:
     from tools.panels import panel_html
 
-    await host.page.set_content(
-        with_script(panel_html("spend", {"results": [{"ai": "<i>x</i>", "ok": True, "text": "t"}]}), TEST_PANEL)
-    )
+    _, _, result = await called(client, "server_status", {})
+    data = {"structuredContent": result.structured_content, "_meta": {"junior/spend-history": HISTORY}}
+    await host.page.set_content(panel_html("spend", data))
     await host.page.wait_for_selector("#app[data-rendered='1']", state="attached")
-    assert await host.page.locator(".column h2").all_text_contents() == ["<i>x</i>"]
+    assert await host.page.locator("#history .chart .day").count() >= 2
+    assert await host.page.locator("#health tr.ai-health").count() == len(ALL_AIS)
 
 
 # The tool whose result each panel shows (the council panel: a council).
@@ -122,7 +145,7 @@ async def test_each_panel_shows_its_tools_result_at_400_px(
     html, tool, result = await called(client, tool_name, arguments)
     assert (tool.meta or {})["ui"]["resourceUri"] == f"ui://junior/{panel_name}"
     panel = await host.show(html, tool, arguments, result, theme=theme)
-    assert (await seen(panel))["toolName"] == tool_name
+    assert await panel.evaluate("document.documentElement.dataset.theme") == theme
     assert await panel.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways overflow"
     await host.screenshot(f"{panel_name}-{theme}")
     assert await host.canary() is None and host.outside_requests == []
@@ -181,7 +204,10 @@ async def test_the_harness_sees_a_panel_that_runs_an_answers_html(
 ) -> None:
     fake.behave("gemini", text=HOSTILE["img onerror"])
     html, tool, result = await called(client, "ask_all_ais", {"prompt": "p"})
-    unsafe = "function renderPanel(root, s) { root.innerHTML = s.results.map(r => r.text).join(''); }"
+    # Both names the bridge may call (the answers panel defines renderAnswers too), replaced by the control.
+    unsafe = (
+        "renderAnswers = renderPanel = function (root, s) { root.innerHTML = s.results.map(r => r.text).join(''); };"
+    )
     async with host.page.expect_request("http://127.0.0.1:9/x.png"):
         panel = await host.show(with_script(html, unsafe), tool, {}, result, csp=False)
     with anyio.fail_after(10):

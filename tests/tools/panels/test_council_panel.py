@@ -68,7 +68,7 @@ async def test_the_council_panel_shows_each_answer_reviewer_and_score_and_the_to
     data = await council(settings)
     assert len(data["answers"]) == 6 and data["candidates"][-1] == "host" and data["synthesis"]["ok"]
     async with chromium() as browser:
-        shown = await show(browser, "council", data, {"toolName": "ai_consensus"}, also=("answers",))
+        shown = await show(browser, "council", data, {"toolName": "ai_consensus"})
         with anyio.fail_after(60):
             assert await shown.attributes("#candidates .answer", "data-ai") == [*ALL_AIS, "host"]
             assert await shown.attributes("#candidates .answer.host", "data-ai") == ["host"]

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.anyio
 PANEL_BYTES = 60 * 1024  # issue 24: each panel, whole
 
 
-@pytest.mark.parametrize("panel", [("answers",), ("council", "answers"), ("spend",)], ids="+".join)
-def test_each_panel_with_the_shared_parts_is_at_most_60_kb(panel: tuple[str, ...]) -> None:
-    document = panel_document(*panel).encode()
+@pytest.mark.parametrize("panel", ["answers", "council", "spend"])
+def test_each_panel_with_the_shared_parts_is_at_most_60_kb(panel: str) -> None:
+    document = panel_document(panel).encode()
     assert b"function renderPanel(" in document
     assert len(document) <= PANEL_BYTES, f"{panel}: {len(document):,} bytes"
 

@@ -131,7 +131,9 @@
     applyContext({ theme: window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light" });
     // After every script of the page has run: the panel's renderPanel may come after this one.
     if (data) document.addEventListener("DOMContentLoaded", function () {
-      render({ structuredContent: JSON.parse(data.textContent) });
+      // A tool result ({structuredContent, _meta}, as /dashboard embeds it), or structured content alone.
+      var given = JSON.parse(data.textContent);
+      render(given && given.structuredContent !== undefined ? given : { structuredContent: given });
     });
     return;
   }
