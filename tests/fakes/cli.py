@@ -3,11 +3,13 @@
     claude = fake_claude(tmp_path, "answer")       # or "hang", "login"
     {"claude": {"kind": "cli", "command": str(claude)}}
     record = read_record(claude)                     # argv, cwd, environment, stdin of the last run
+    parent, child = await running_pids(claude)      # "hang": once it runs; then `await ended(pids, 1.0)`
 
 Behaviours (the first word of the file `<dir>/behaviour`, so a test may switch it between calls):
 - `answer`: prints `{"type": "result", "result": "CLI says: <first line of stdin>", ...}` with a session id,
   usage and a cost;
-- `hang`: spawns a child that sleeps, writes both PIDs to `<dir>/pids`, then sleeps itself (never answers);
+- `hang`: spawns a child that sleeps, writes both PIDs to the FIFO `<dir>/pids` (the test reads it: no
+  polling), then sleeps itself (never answers);
 - `login`: prints what Claude Code prints when it is not signed in, and exits 1.
 
 The real Claude Code is tested too (tests/tools/test_cli_ais.py); this one exists for what only a script can
@@ -17,11 +19,14 @@ tell: its argv, working directory and environment, and PIDs to check after a kil
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOGIN_OUTPUT", "fake_claude", "pids_of", "read_record", "set_behaviour"]
+import anyio
+
+__all__ = ["LOGIN_OUTPUT", "ended", "fake_claude", "read_record", "running_pids", "set_behaviour"]
 
 # What Claude Code 2.1.337 prints for `claude -p hi --output-format json` with no credential (trimmed).
 LOGIN_OUTPUT = {
@@ -46,9 +51,8 @@ with open(os.path.join(here, "record.json"), "w") as out:
     json.dump(record, out)
 if behaviour == "hang":
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    with open(os.path.join(here, "pids.tmp"), "w") as out:
+    with open(os.path.join(here, "pids"), "w") as out:
         out.write(f"{{os.getpid()}} {{child.pid}}")
-    os.replace(os.path.join(here, "pids.tmp"), os.path.join(here, "pids"))
     time.sleep(600)
 elif behaviour == "login":
     print(json.dumps({login}))
@@ -81,6 +85,9 @@ def fake_claude(directory: Path, behaviour: str = "answer") -> Path:
 
 def set_behaviour(script: Path, behaviour: str) -> None:
     (script.parent / "behaviour").write_text(behaviour)
+    fifo = script.parent / "pids"
+    if behaviour == "hang" and not fifo.exists():
+        os.mkfifo(fifo)
 
 
 def read_record(script: Path) -> dict[str, Any]:
@@ -89,10 +96,33 @@ def read_record(script: Path) -> dict[str, Any]:
     return record
 
 
-def pids_of(script: Path) -> tuple[int, int] | None:
-    """The hanging script's PID and its child's, once it wrote them."""
-    path = script.parent / "pids"
-    if not path.exists():
-        return None
-    parent, child = path.read_text().split()
+async def running_pids(script: Path) -> tuple[int, int]:
+    """The hanging script's PID and its child's, once it runs (read from its FIFO in a worker thread), each as
+    a pidfd opened then, so that `ended` waits on the very processes."""
+
+    def read() -> str:
+        with open(script.parent / "pids") as fifo:  # blocks until the script writes
+            return fifo.read()
+
+    parent, child = (await anyio.to_thread.run_sync(read, abandon_on_cancel=True)).split()
     return int(parent), int(child)
+
+
+async def ended(pids: tuple[int, ...], within: float) -> bool:
+    """Whether every process in `pids` has ended within `within` seconds: each pidfd becomes readable when
+    its process exits (a zombie awaiting its reaper has ended), so nothing is polled."""
+    fds: list[int] = []
+    try:
+        for pid in pids:
+            try:
+                fds.append(os.pidfd_open(pid))
+            except ProcessLookupError:  # gone already
+                continue
+        with anyio.move_on_after(within):
+            for fd in fds:
+                await anyio.wait_readable(fd)
+            return True
+        return False
+    finally:
+        for fd in fds:
+            os.close(fd)
