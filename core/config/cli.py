@@ -7,13 +7,15 @@ another name, from the block's `"cli"` field. A bare command name is looked up o
 read: one that is not there leaves the AI configured but unusable (server_status says "not found on PATH");
 a relative path with a slash in it is a problem (whose directory would it be relative to?). `"args"` are
 passed on after ours, but never one that lifts the CLI's permissions (`BYPASS_FLAGS`): the CLI runs
-read-only. `"env"` adds variables to its environment (a provider URL, a key for a CLI signed in by key);
-the values are secrets, masked like the API keys. A CLI AI needs no API key of ours.
+read-only. `"env"` adds variables to its environment (a provider URL, a key for a CLI signed in by key); the
+values of those named like credentials (`ANTHROPIC_API_KEY`, `*_TOKEN`, ...) are masked like the API keys.
+A CLI AI needs no API key of ours.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -82,6 +84,9 @@ _BYPASS_VALUES: Mapping[str, frozenset[str]] = MappingProxyType(
 )
 
 
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL|COOKIE", re.IGNORECASE)
+
+
 class CliSettings(BaseModel):
     """How one CLI AI is started.
 
@@ -105,6 +110,12 @@ class CliSettings(BaseModel):
     def found(self) -> bool:
         """Whether the executable was found (on PATH, or at the absolute path given)."""
         return self.path is not None
+
+    @property
+    def secrets(self) -> list[str]:
+        """The `env` values that are credentials by their name (`*_API_KEY`, `*_TOKEN`, ...), to mask
+        wherever they would appear; a HOME or a URL is not one (masking it would hide paths everywhere)."""
+        return [value.get_secret_value() for key, value in self.env.items() if _SECRET_NAME.search(key)]
 
 
 def bypass_flags_in(args: Sequence[str]) -> list[str]:

@@ -132,7 +132,7 @@ class Settings(BaseModel):
         """Every credential in the configuration, to mask wherever it would appear: the API keys, and
         passwords written into base URLs and the database URL."""
         keys = [ai.api_key.get_secret_value() for ai in self.ais.values() if ai.api_key]
-        keys += [value.get_secret_value() for ai in self.ais.values() if ai.cli for value in ai.cli.env.values()]
+        keys += [secret for ai in self.ais.values() if ai.cli for secret in ai.cli.secrets]
         urls = [ai.base_url for ai in self.ais.values() if ai.cli is None]  # a CLI's "URL" is its command
         urls += [self.database_url] if self.database_url else []
         oauth = [self.http.oauth.client_secret.get_secret_value()] if self.http.oauth is not None else []

@@ -98,10 +98,10 @@ def test_a_command_not_on_path_leaves_the_ai_configured_but_unusable(tmp_path: P
     assert settings.problems == () and ai.cli is not None and ai.cli.path is None and not ai.usable
 
 
-def test_the_env_values_are_secrets_masked_like_keys(tmp_path: Path) -> None:
+def test_the_env_values_named_like_credentials_are_masked_like_keys(tmp_path: Path) -> None:
     token = "sk-ant-api03-secret-token-0123456789"
-    settings = settings_for(
-        tmp_path,
-        {"claude": {"kind": "cli", "command": "/bin/true", "cli": "claude_code", "env": {"ANTHROPIC_API_KEY": token}}},
-    )
+    env = {"ANTHROPIC_API_KEY": token, "HOME": str(tmp_path / "home"), "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
+    block = {"kind": "cli", "command": "/bin/true", "cli": "claude_code", "env": env}
+    settings = settings_for(tmp_path, {"claude": block})
     assert token in settings.secrets and token not in repr(settings.ais["claude"])
+    assert str(tmp_path / "home") not in settings.secrets, "a HOME is no secret: masking it would hide paths"

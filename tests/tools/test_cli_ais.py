@@ -9,6 +9,7 @@ script can: its argv, working directory and environment, and its PIDs once it is
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Iterator
@@ -21,8 +22,9 @@ from mcp import Client
 
 from core.config.cli import BYPASS_FLAGS
 from core.config.settings import Settings, load_settings
+from serve.check import run_check
 from serve.main import build_server
-from tests.claude_code import PREFIX, newest_claude
+from tests.claude_code import NEWEST_VERSION, PREFIX, newest_claude
 from tests.fakes import FakeProvider
 from tests.fakes.cli import ended, fake_claude, read_record, running_pids
 from tests.fakes.messages_api import ScriptedModel
@@ -139,6 +141,34 @@ async def test_claude_code_signed_out_is_a_typed_error_with_the_login_to_run(cla
     text, structured = result.content[0].text, result.structured_content or {}  # type: ignore[union-attr]
     assert result.is_error and "Not logged in" in text and "Fix: claude login" in text, text
     assert structured["error_kind"] == "auth", structured
+
+
+async def test_server_status_and_check_show_each_cli_found_its_version_and_sign_in(
+    claude: Path, scripted: ScriptedModel, tmp_path: Path
+) -> None:
+    blocks = {
+        "claude": claude_block(claude, scripted, tmp_path / "home"),
+        "signedout": {**claude_block(claude, None, tmp_path / "home2"), "max_concurrency": 3},
+        "missing": {"kind": "cli", "command": "claude"},  # settings_with reads no PATH: not found
+    }
+    settings = settings_with(tmp_path, None, **blocks)
+    async with Client(build_server(settings)) as client:
+        with anyio.fail_after(60):
+            result = await client.call_tool("server_status", {})
+    text, structured = result.content[0].text, result.structured_content or {}  # type: ignore[union-attr]
+    version = NEWEST_VERSION
+    assert f"  claude: claude_code CLI at {claude}, version {version}, signed in: yes; at most 2 at a time" in text
+    assert f"  signedout: claude_code CLI at {claude}, version {version}, signed in: no; at most 3 at a time" in text
+    assert "  missing: claude_code CLI: 'claude' not found on PATH (install it, or give its absolute path)" in text
+    clis = {ai["name"]: ai["cli"] for ai in structured["ais"]}
+    assert clis["claude"] | {"path": str(claude), "version": version, "signed_in": True} == clis["claude"]
+    assert clis["missing"]["path"] is None and structured["usable"] == ["claude", "signedout"]
+    out = io.StringIO()
+    with anyio.fail_after(120):
+        await run_check(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'store.db'}"}), out)
+    checked = out.getvalue()
+    assert f"claude: claude_code CLI at {claude}, version {version}, signed in: yes" in checked, checked
+    assert "NOT FOUND: 'claude' is not on PATH" in checked and "FAILED: auth" in checked, checked
 
 
 # -- a script in its place: argv, cwd, environment, PIDs ------------------------------------------------
