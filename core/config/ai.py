@@ -302,7 +302,7 @@ def _build_cli_ai(name: str, block: dict[str, Any], env: Mapping[str, str], wher
             f"{where}: {name}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(CLI_FIELDS))}"
         )
     cli = cli_settings(name, block, env, where)
-    fields = {key: block[key] for key in ("model", "timeout", "max_concurrency", "enabled") if key in block}
+    fields = {key: block[key] for key in ("model", "timeout", "max_concurrency", "enabled", "prices") if key in block}
     fields.setdefault("model", CLI_MODEL_DEFAULT)
     fields.setdefault("timeout", CLI_DEFAULT_TIMEOUT_S)
     fields.setdefault("max_concurrency", CLI_DEFAULT_CONCURRENCY)

@@ -54,7 +54,9 @@ CLI_KEY_VARS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "gemini_cli": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
     }
 )
-CLI_FIELDS = frozenset({"kind", "command", "cli", "model", "args", "env", "timeout", "max_concurrency", "enabled"})
+CLI_FIELDS = frozenset(
+    {"kind", "command", "cli", "model", "args", "env", "timeout", "max_concurrency", "enabled", "prices"}
+)
 CLI_MODEL_DEFAULT = "default"  # no "model" in the block: the CLI's own choice, and no --model flag
 CLI_DEFAULT_TIMEOUT_S = 300.0  # an agent reads files before it answers: the call's deadline is the usual limit
 CLI_DEFAULT_CONCURRENCY = 2  # each run is a process (Node, hundreds of MB): two at a time unless told

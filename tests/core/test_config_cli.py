@@ -52,7 +52,10 @@ def test_a_wrapper_with_another_name_says_which_cli_it_is(tmp_path: Path) -> Non
         ({}, 'a CLI AI needs "command": "claude", "codex", "gemini" or an absolute path'),
         ({"command": "claude", "args": "--effort low"}, "args must be a list of strings"),
         ({"command": "claude", "env": {"A": 1}}, "env must be an object of strings"),
-        ({"command": "claude", "api_key": "x"}, "unknown field(s) api_key; valid: args, cli, command, enabled, env"),
+        (
+            {"command": "claude", "api_key": "x"},
+            "unknown field(s) api_key; valid: args, cli, command, enabled, env, kind, max_concurrency, model, prices",
+        ),
         ({"command": "claude", "max_concurrency": 0}, "max_concurrency: Input should be greater than or equal to 1"),
     ],
 )
