@@ -28,6 +28,7 @@ from core.config import defaults
 from core.config.cli import (
     CLI_DEFAULT_ATTEMPTS,
     CLI_DEFAULT_CONCURRENCY,
+    CLI_DEFAULT_CONTEXT_TOKENS,
     CLI_DEFAULT_TIMEOUT_S,
     CLI_FIELDS,
     CLI_MODEL_DEFAULT,
@@ -302,7 +303,9 @@ def _build_cli_ai(name: str, block: dict[str, Any], env: Mapping[str, str], wher
             f"{where}: {name}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(CLI_FIELDS))}"
         )
     cli = cli_settings(name, block, env, where)
-    fields = {key: block[key] for key in ("model", "timeout", "max_concurrency", "enabled", "prices") if key in block}
+    optional = ("model", "timeout", "max_concurrency", "enabled", "prices", "context_tokens")
+    fields = {key: block[key] for key in optional if key in block}
+    fields.setdefault("context_tokens", CLI_DEFAULT_CONTEXT_TOKENS)
     fields.setdefault("model", CLI_MODEL_DEFAULT)
     fields.setdefault("timeout", CLI_DEFAULT_TIMEOUT_S)
     fields.setdefault("max_concurrency", CLI_DEFAULT_CONCURRENCY)

@@ -31,6 +31,7 @@ __all__ = [
     "CLI_COMMANDS",
     "CLI_DEFAULT_ATTEMPTS",
     "CLI_DEFAULT_CONCURRENCY",
+    "CLI_DEFAULT_CONTEXT_TOKENS",
     "CLI_DEFAULT_TIMEOUT_S",
     "CLI_FIELDS",
     "CLI_KEY_VARS",
@@ -55,11 +56,25 @@ CLI_KEY_VARS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 CLI_FIELDS = frozenset(
-    {"kind", "command", "cli", "model", "args", "env", "timeout", "max_concurrency", "enabled", "prices"}
+    {
+        "kind",
+        "command",
+        "cli",
+        "model",
+        "args",
+        "env",
+        "timeout",
+        "max_concurrency",
+        "enabled",
+        "prices",
+        "context_tokens",
+    }
 )
 CLI_MODEL_DEFAULT = "default"  # no "model" in the block: the CLI's own choice, and no --model flag
 CLI_DEFAULT_TIMEOUT_S = 300.0  # an agent reads files before it answers: the call's deadline is the usual limit
 CLI_DEFAULT_CONCURRENCY = 2  # each run is a process (Node, hundreds of MB): two at a time unless told
+# What threads and files are fitted to: the agents' models take 200k tokens or more (per AI: "context_tokens").
+CLI_DEFAULT_CONTEXT_TOKENS = 200_000
 CLI_DEFAULT_ATTEMPTS = 1  # a failed run is not retried: it may have spent, and a login error stays one
 
 # Flags that would let the agent act without asking (edit, run commands): never passed, whatever "args" say.

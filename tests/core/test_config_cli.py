@@ -54,7 +54,7 @@ def test_a_wrapper_with_another_name_says_which_cli_it_is(tmp_path: Path) -> Non
         ({"command": "claude", "env": {"A": 1}}, "env must be an object of strings"),
         (
             {"command": "claude", "api_key": "x"},
-            "unknown field(s) api_key; valid: args, cli, command, enabled, env, kind, max_concurrency, model, prices",
+            "unknown field(s) api_key; valid: args, cli, command, context_tokens, enabled, env, kind",
         ),
         ({"command": "claude", "max_concurrency": 0}, "max_concurrency: Input should be greater than or equal to 1"),
     ],
