@@ -202,6 +202,27 @@ async def test_the_cli_runs_read_only_in_the_project_without_other_ais_keys(
     assert (result.structured_content or {})["total_cost_usd"] == pytest.approx(0.0125)
 
 
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("ai_debate", {"topic": "Which database?", "rounds": 1}),
+        ("collaborative_solve", {"problem": "Which database?", "approach": "sequential"}),
+        ("ai_consensus", {"question": "Which database?", "options": ["SQLite", "Postgres"]}),
+    ],
+)
+async def test_a_cli_member_takes_part_in_the_collaborative_tools(
+    fake: FakeProvider, tmp_path: Path, tool: str, arguments: dict[str, Any]
+) -> None:
+    script = fake_claude(tmp_path)
+    settings = settings_with(tmp_path, fake, claude={"kind": "cli", "command": str(script)})
+    async with Client(build_server(settings)) as client:
+        with anyio.fail_after(60):
+            result = await client.call_tool(tool, {**arguments, "ais": ["claude", "grok"]})
+    assert not result.is_error, result.content
+    assert "CLI says:" in str(result.structured_content), result.structured_content
+    assert read_record(script)["argv"][1:3] == ["-p", "--output-format"] and fake.requests_for("grok")
+
+
 async def test_a_thread_continues_the_cli_session_with_resume(fake: FakeProvider, tmp_path: Path) -> None:
     script = fake_claude(tmp_path)
     settings = settings_with(tmp_path, fake, claude={"kind": "cli", "command": str(script)})
