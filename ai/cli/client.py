@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import logging
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -32,12 +33,15 @@ from ai.stream import Received
 from core.config.ai import BUILTIN_AIS, AIConfig
 from core.config.cli import CLI_KEY_VARS, CLI_MODEL_DEFAULT
 from core.config.settings import Settings
-from core.errors import AIUnavailable, AnswerTooLarge, EmptyResponse
+from core.errors import AIUnavailable, AnswerTooLarge, EmptyResponse, ProviderError
 from core.redact import Redactor
 
 __all__ = ["SESSIONS_KEPT", "CliClient", "dialect_for", "project_root", "prompt_text"]
 
+logger = logging.getLogger("junior_ai.cli")
+
 SESSIONS_KEPT = 1_000  # threads whose CLI session is remembered, per CLI AI
+STDERR_LOGGED_BYTES = 2048  # of a run's stderr tail, what the debug log shows
 # The project the current call works on (the client's first root, as a path), when the tool layer knows it.
 project_root: contextvars.ContextVar[str | None] = contextvars.ContextVar("junior_ai_project_root", default=None)
 
@@ -163,7 +167,16 @@ class CliClient:
             raise AnswerTooLarge(self.name, model, f"the CLI's output went past {limit}")
         stdout = self.redactor.clean(finished.stdout.decode("utf-8", "replace")).encode()
         stderr = self.redactor.clean(finished.stderr_tail.decode("utf-8", "replace")).encode()
-        answer = self.dialect.parse(stdout, stderr, finished.returncode, ai=self.name, model=model)
+        if stderr:
+            logger.debug(
+                "%s: its stderr ended: %s", self.name, stderr[-STDERR_LOGGED_BYTES:].decode("utf-8", "replace")
+            )
+        try:
+            answer = self.dialect.parse(stdout, stderr, finished.returncode, ai=self.name, model=model)
+        except ProviderError:
+            if request.thread_id is not None:  # a session that failed (gone, say) is not resumed again
+                self.sessions.pop(request.thread_id, None)
+            raise
         if not answer.text.strip():
             raise EmptyResponse(self.name, model, "the CLI's answer was empty")
         cost = self._run_cost(request.thread_id, answer)

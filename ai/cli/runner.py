@@ -8,7 +8,7 @@
   or a login reads end-of-file and exits, rather than hanging until the deadline.
 - Its standard output is kept up to `max_bytes` (past it the group is killed and `too_large` set); of its
   standard error only the last `STDERR_TAIL_BYTES` are kept. Neither ever reaches our standard output, which
-  is the MCP transport on stdio: the tail is logged to our stderr at debug level.
+  is the MCP transport on stdio: the client logs the tail, keys masked, to our stderr at debug level.
 - However the run ends (it finished, the caller's deadline or cancel, the server shutting down) the group is
   ended before `run_cli` returns or raises: SIGTERM, then SIGKILL after `KILL_GRACE_S`, and the process is
   waited for; what it left behind in its group (a child still running) is killed too. No orphan.
@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -29,8 +28,6 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 __all__ = ["KILL_GRACE_S", "SERVER_SECRET_PREFIX", "STDERR_TAIL_BYTES", "Finished", "child_environment", "run_cli"]
-
-logger = logging.getLogger("junior_ai.cli")
 
 KILL_GRACE_S = 0.5  # between SIGTERM and SIGKILL: a CLI may flush its session file, but not keep us waiting
 STDERR_TAIL_BYTES = 16 * 1024  # of a CLI's stderr, the end is kept (the error is usually last)
@@ -103,8 +100,6 @@ async def run_cli(
     finally:
         with anyio.CancelScope(shield=True):
             await _end_group(process, grace)
-            if stderr:
-                logger.debug("%s stderr (tail): %s", argv[0], bytes(stderr[-2048:]).decode("utf-8", "replace"))
     return Finished(bytes(stdout), bytes(stderr), process.returncode or 0, overflow.is_set())
 
 

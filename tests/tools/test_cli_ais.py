@@ -26,7 +26,7 @@ from serve.check import run_check
 from serve.main import build_server
 from tests.claude_code import NEWEST_VERSION, PREFIX, newest_claude
 from tests.fakes import FakeProvider
-from tests.fakes.cli import ended, fake_claude, read_record, running_pids
+from tests.fakes.cli import ended, fake_claude, read_record, running_pids, set_behaviour
 from tests.fakes.messages_api import ScriptedModel
 from tests.helpers import credentials_for, write_credentials
 
@@ -235,6 +235,24 @@ async def test_a_thread_continues_the_cli_session_with_resume(fake: FakeProvider
     record = read_record(script)
     assert record["argv"][record["argv"].index("--resume") + 1] == session
     assert "first question" not in record["stdin"], "the session holds the history: only the new prompt is sent"
+
+
+async def test_a_session_that_failed_is_not_resumed_again_the_history_goes_in_the_prompt(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    script = fake_claude(tmp_path)
+    settings = settings_with(tmp_path, fake, claude={"kind": "cli", "command": str(script)})
+    async with Client(build_server(settings)) as client:
+        with anyio.fail_after(30):
+            first = await client.call_tool("ask_ai", {"ai": "claude", "prompt": "first question"})
+            thread = (first.structured_content or {})["continuation_id"]
+            set_behaviour(script, "login")  # the session is gone, say: the resumed run fails
+            failed = await client.call_tool("ask_ai", {"ai": "claude", "prompt": "second", "continuation_id": thread})
+            assert "--resume" in read_record(script)["argv"] and failed.is_error
+            set_behaviour(script, "answer")
+            await client.call_tool("ask_ai", {"ai": "claude", "prompt": "third", "continuation_id": thread})
+    record = read_record(script)
+    assert "--resume" not in record["argv"] and "first question" in record["stdin"], "a new session, with the history"
 
 
 async def test_a_cli_that_wants_a_login_is_a_typed_error_with_the_fix(fake: FakeProvider, tmp_path: Path) -> None:
