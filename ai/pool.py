@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 import anyio
 
 from ai.async_client import AsyncAIClient, build_async_ai_client
+from ai.cli.client import CliClient
 from ai.request import Completion, Request
 from ai.stream import Received
 from ai.sync_client import SyncAIClient, create_ai_client
@@ -150,6 +151,10 @@ class ClientPool:
         redactor = Redactor(settings.secrets)
         for name in settings.usable_ais:
             ai = settings.ais[name]
+            if ai.cli is not None:  # a CLI agent: a process per call, no SDK (ai/cli/)
+                cli_client = _built(name, "CLI", partial(CliClient.build, ai, settings, redactor))
+                pool.clients.update({name: cli_client} if cli_client is not None else {})
+                continue
             key = ai.api_key.get_secret_value() if ai.api_key else None
             options = _options(ai, settings, redactor)
             async_client = _built(name, "async", partial(build_async_ai_client, name, key, ai.model, **options))

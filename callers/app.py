@@ -215,6 +215,10 @@ class Junior:
                 name,
                 f"has a placeholder, not a key, in {where}: put the key in {name}.api_key or set {ai.key_env_hint}",
             )
+        if ai is not None and ai.cli is not None:  # enabled, so its command was not found
+            raise AIUnavailable(
+                name, f"its command {ai.cli.command!r} was not found (install the CLI, or give its absolute path)"
+            )
         if ai is not None:
             raise AIUnavailable(name, f"has no API key (set {ai.key_env_hint} or {name}.api_key in credentials.json)")
         broken = [problem for problem in self.settings.problems if f": {name}:" in problem]

@@ -16,7 +16,10 @@ GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 
 def fix_for(error: ProviderError, ai: AIConfig, source: Path | None) -> str | None:
     """The change that would make `ai` work after `error`, naming the variables, the credentials block
-    and the URL involved (masked); None when the configuration is not what failed."""
+    and the URL involved (masked); None when the configuration is not what failed (or the AI is a CLI agent,
+    whose errors carry their own fix: `claude login`)."""
+    if ai.cli is not None:
+        return None
     block = f"{ai.name}.{{}} in {source}" if source else f"{ai.name}.{{}} in credentials.json"
     url = safe_url(ai.base_url)
     if isinstance(error, AuthenticationFailed):

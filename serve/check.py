@@ -7,6 +7,7 @@ from typing import TextIO
 
 import anyio
 
+from ai.cli.probe import probe_all
 from ai.request import Request
 from callers import AIResult, Junior, ask_all
 from core.config.credentials import lookup_order
@@ -32,6 +33,8 @@ def _table(rows: list[list[str]]) -> str:
 def _outcome(result: AIResult | None, ai: AIConfig) -> str:
     if not ai.enabled:
         return "disabled"
+    if not ai.usable and ai.cli is not None:
+        return f"NOT FOUND: {ai.cli.command!r} is not on PATH (install it, or give its absolute path)"
     if not ai.usable:
         what = "a placeholder, not a key" if ai.placeholder_key else "no API key"
         return f"NEEDS A KEY: {what}; set {ai.key_env_hint} or {ai.name}.api_key"
@@ -86,6 +89,8 @@ async def run_check(settings: Settings, out: TextIO) -> int:
     by_ai = {result.ai: result for result in results}
     say(f"config: {settings.source or 'environment only'}")
     say(_table(_rows(settings, by_ai)))
+    for line in await _cli_lines(settings):
+        say(line)
     say(store_line)
     enabled = [name for name, ai in settings.ais.items() if ai.enabled]
     answered = [name for name in enabled if name in by_ai and by_ai[name].ok]
@@ -119,6 +124,15 @@ async def _ask_and_open(settings: Settings) -> tuple[list[AIResult], str]:
             group.start_soon(ask)
             group.start_soon(check_store)
     return results, store_line
+
+
+async def _cli_lines(settings: Settings) -> list[str]:
+    """A line per CLI AI: found on PATH, its version, signed in, its limits (nothing for HTTP AIs)."""
+    if not any(ai.cli is not None for ai in settings.ais.values()):
+        return []
+    async with Junior.build(settings) as app:
+        probes = await probe_all(settings.ais, app.pool.clients)
+    return [probe.line(name) for name, probe in probes.items()]
 
 
 def _rows(settings: Settings, by_ai: dict[str, AIResult]) -> list[list[str]]:

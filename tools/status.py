@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ai.cli.probe import CliProbe, probe_all
 from callers import Junior
 from callers.models import AIModels, ModelsReport, list_models
 from core.config.settings import Settings, describe_problems
@@ -39,6 +40,7 @@ class AIStatus(BaseModel):
     async_client: bool
     sync_client: bool
     metrics: MetricsSnapshot | None
+    cli: CliProbe | None = None  # a CLI agent's: found, version, signed in (ai/cli/probe.py)
 
 
 class ServerStatus(BaseModel):
@@ -73,6 +75,9 @@ def server_status(app: Junior) -> ServerStatus:
         )
         for name, ai in settings.ais.items()
     ]
+    for status in ais:
+        if settings.ais[status.name].cli is not None:
+            status.cli = CliProbe.unprobed(settings.ais[status.name])
     return ServerStatus(
         config_file=str(settings.source) if settings.source else None,
         problems=list(settings.problems),
@@ -103,11 +108,13 @@ def _render(status: ServerStatus, problems: str = "") -> str:
         f"usable AIs: {', '.join(status.usable) or 'none (set an API key; see credentials.example.json)'}",
     ]
     for ai in status.ais:
-        ready = ai.usable and (ai.async_client or ai.sync_client)
+        ready = ai.usable and (ai.async_client or ai.sync_client or ai.cli is not None)  # a CLI has no SDK client
         state = "ready" if ready else ("disabled" if not ai.enabled else "not usable")
         if ai.enabled and ai.key in {"missing", "placeholder"}:
             state = f"needs a key ({ai.key}: set {ai.key_env} or {ai.name}.api_key)"
         lines.append(f"- {ai.name}: {state}, model {ai.model}, {ai.base_url}, key {ai.key}, timeout {ai.timeout_s:g} s")
+        if ai.cli is not None:
+            lines.append(f"  {ai.cli.line(ai.name)}")
         if ai.metrics is not None:
             lines.append(f"  {_render_metrics(ai.metrics)}")
     return "\n".join(lines)
@@ -154,6 +161,9 @@ async def status_tool(
     app = app_of(ctx)
     status = server_status(app)
     status.spend = await spend_report(app)
+    probes = await probe_all(app.settings.ais, app.pool.clients)
+    for ai in status.ais:
+        ai.cli = probes.get(ai.name, ai.cli)
     text = _render(status, describe_problems(app.settings)) + "\n\n" + render_spend(status.spend)
     if models:
         status.models = await list_models(app, deadline_s=app.settings.deadline_s)

@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from ai.cli.client import project_root
 from ai.request import Message, Request
 from callers import AIResult, Conversation, Junior, Route, conversation
 from core.files.reader import FileBundle, read_files
@@ -154,6 +155,7 @@ async def _read_files(
     roots = allowed_roots(await client_roots(ctx, deadline), app.settings)
     if not roots:
         raise without_roots(files, app.settings)
+    project_root.set(str(roots[0]))  # where a CLI agent asked in this call runs (ai/cli/client.py)
     return await read_files(
         files,
         roots,

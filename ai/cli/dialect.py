@@ -1,6 +1,7 @@
 """What a CLI agent's dialect knows: how to start it one-shot and read-only, and how to read its answer.
 
-One module per CLI (`claude_code`, `codex`, `gemini_cli`) holds one `Dialect`; the runner (process group,
+One module per CLI (`claude_code`, `codex`, `gemini_cli`) holds one `Dialect`, as its module-level `DIALECT`
+(ai.cli.client.dialect_for finds it by the CLI's name); the runner (process group,
 environment, deadline, cancel) is shared and knows nothing of any CLI's flags or output format. A dialect's
 functions are pure: they build argument lists and parse bytes, so they are tested table-driven against the
 CLIs' real output.
@@ -45,12 +46,15 @@ class Dialect(Protocol):
         login_fix: What the person runs to sign in ("claude login"), said by a sign-in error.
         key_variables: The environment variables that carry this CLI's own provider key
             (kept in its environment; every other AI's key variables are removed).
+        cost_is_cumulative: The cost a resumed session reports is the whole session's so far (Claude Code's
+            `total_cost_usd`), so the client subtracts what the session had cost before.
     """
 
     name: str
     commands: tuple[str, ...]
     login_fix: str
     key_variables: tuple[str, ...]
+    cost_is_cumulative: bool
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]
@@ -81,4 +85,8 @@ class Dialect(Protocol):
     def signed_in_argv(self, command: str) -> list[str] | None:
         """A command line that says whether the CLI is signed in without spending anything, or None when
         the CLI has none (then status says "unknown")."""
+        ...
+
+    def signed_in(self, stdout: bytes, returncode: int) -> bool | None:
+        """Whether the `signed_in_argv` run's output says the CLI is signed in; None when it cannot tell."""
         ...

@@ -12,9 +12,29 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from core.config import defaults
+from core.config.cli import (
+    CLI_DEFAULT_ATTEMPTS,
+    CLI_DEFAULT_CONCURRENCY,
+    CLI_DEFAULT_CONTEXT_TOKENS,
+    CLI_DEFAULT_TIMEOUT_S,
+    CLI_FIELDS,
+    CLI_MODEL_DEFAULT,
+    CliSettings,
+    cli_settings,
+)
 from core.config.keys import check_key, is_placeholder
 from core.errors import ConfigError
 from core.money.prices import ModelPrice
@@ -26,6 +46,7 @@ __all__ = [
     "MAX_TIMEOUT_S",
     "OPENAI_ACCOUNT_ENV",
     "AIConfig",
+    "AIKind",
     "BuiltinAI",
     "ProviderKind",
     "build_ai",
@@ -60,6 +81,7 @@ AI_FIELDS = frozenset(
 OPENAI_ACCOUNT_ENV = MappingProxyType({"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"})
 
 ProviderKind = Literal["gemini", "openai"]
+AIKind = Literal["gemini", "openai", "cli"]  # an HTTP API's wire format, or a CLI agent (core/config/cli.py)
 
 
 @dataclass(frozen=True)
@@ -112,7 +134,7 @@ class AIConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    kind: ProviderKind
+    kind: AIKind
     api_key: SecretStr | None = None
     model: str = Field(min_length=1)
     base_url: str
@@ -135,10 +157,13 @@ class AIConfig(BaseModel):
     prices: dict[Annotated[str, Field(min_length=1, max_length=200)], ModelPrice] = Field(default_factory=dict)
     builtin: bool = True
     placeholder_key: bool = False  # the configured key was a placeholder, so the AI has none
+    cli: CliSettings | None = None  # a CLI agent's command and arguments (kind "cli"; base_url is its command)
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "cli":
+            return value  # the command it runs, shown where an HTTP AI shows its URL
         _URL.validate_python(value)
         return value.rstrip("/")
 
@@ -151,7 +176,9 @@ class AIConfig(BaseModel):
     @property
     def usable(self) -> bool:
         """Enabled and able to authenticate (custom endpoints such as Ollama need no key, unless a
-        placeholder where the key goes says this one does)."""
+        placeholder where the key goes says this one does); a CLI agent needs its command found instead."""
+        if self.cli is not None:
+            return self.enabled and self.cli.found
         return self.enabled and (self.api_key is not None or not (self.builtin or self.placeholder_key))
 
     @property
@@ -214,6 +241,8 @@ def key_vars(name: str) -> tuple[str, ...]:
 def build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: str) -> AIConfig:
     if not _NAME.match(name):
         raise ConfigError(f"{where}: {name!r}: AI names are lowercase letters, digits, '-' or '_' (at most 40)")
+    if block.get("kind") == "cli":
+        return _build_cli_ai(name, block, env, where)
     unknown = sorted(set(block) - AI_FIELDS)
     if unknown:
         valid = ", ".join(sorted(AI_FIELDS))
@@ -261,6 +290,36 @@ def build_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: st
     try:
         kind: ProviderKind = builtin.kind if builtin else "openai"
         return AIConfig(name=name, kind=kind, builtin=builtin is not None, placeholder_key=placeholder, **merged)
+    except ValidationError as error:
+        details = "; ".join(describe(item) for item in error.errors())
+        raise ConfigError(f"{where}: {name}: {details}") from None
+
+
+def _build_cli_ai(name: str, block: dict[str, Any], env: Mapping[str, str], where: str) -> AIConfig:
+    """A `"kind": "cli"` block's AI (core/config/cli.py): no key, no URL; its command stands where the URL goes."""
+    unknown = sorted(set(block) - CLI_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: {name}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(CLI_FIELDS))}"
+        )
+    cli = cli_settings(name, block, env, where)
+    optional = ("model", "timeout", "max_concurrency", "enabled", "prices", "context_tokens")
+    fields = {key: block[key] for key in optional if key in block}
+    fields.setdefault("context_tokens", CLI_DEFAULT_CONTEXT_TOKENS)
+    fields.setdefault("model", CLI_MODEL_DEFAULT)
+    fields.setdefault("timeout", CLI_DEFAULT_TIMEOUT_S)
+    fields.setdefault("max_concurrency", CLI_DEFAULT_CONCURRENCY)
+    try:
+        return AIConfig(
+            name=name,
+            kind="cli",
+            base_url=cli.command,
+            builtin=False,
+            attempts=CLI_DEFAULT_ATTEMPTS,
+            stream=False,
+            cli=cli,
+            **fields,
+        )
     except ValidationError as error:
         details = "; ".join(describe(item) for item in error.errors())
         raise ConfigError(f"{where}: {name}: {details}") from None

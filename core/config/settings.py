@@ -132,7 +132,9 @@ class Settings(BaseModel):
         """Every credential in the configuration, to mask wherever it would appear: the API keys, and
         passwords written into base URLs and the database URL."""
         keys = [ai.api_key.get_secret_value() for ai in self.ais.values() if ai.api_key]
-        urls = [ai.base_url for ai in self.ais.values()] + ([self.database_url] if self.database_url else [])
+        keys += [secret for ai in self.ais.values() if ai.cli for secret in ai.cli.secrets]
+        urls = [ai.base_url for ai in self.ais.values() if ai.cli is None]  # a CLI's "URL" is its command
+        urls += [self.database_url] if self.database_url else []
         oauth = [self.http.oauth.client_secret.get_secret_value()] if self.http.oauth is not None else []
         state = [self.request_state_key.get_secret_value()] if self.request_state_key is not None else []
         return keys + oauth + state + [secret for url in urls for secret in url_secrets(url)]
@@ -243,7 +245,7 @@ def _sorted_blocks(
             server[name] = value
         elif name.lower() in blocks:
             problems.append(f"{where}: {name}: a second block for {name.lower()!r} (names ignore case)")
-        elif name.lower() in BUILTIN_AIS or "base_url" in value:
+        elif name.lower() in BUILTIN_AIS or "base_url" in value or value.get("kind") == "cli":
             blocks[name.lower()] = dict(value)
         elif close := close_to(name.lower(), BUILTIN_AIS):
             problems.append(

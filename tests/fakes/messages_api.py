@@ -66,6 +66,8 @@ class ScriptedModel:
     loopback port (`model.base_url`)."""
 
     steps: list[Step] = field(default_factory=list)
+    # The answer to a request outside the script (one that offers no scripted tool), from the user's text.
+    reply: Callable[[str], str] = lambda _text: OTHER_TEXT
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -148,7 +150,7 @@ class ScriptedModel:
         results = _tool_results(body.get("messages", []))
         offered = _offered(body)
         if not offered:
-            return [{"type": "text", "text": OTHER_TEXT}]
+            return [{"type": "text", "text": self.reply(_user_text(body.get("messages", [])))}]
         if len(results) >= len(self.steps):
             return [{"type": "text", "text": FINAL_TEXT}]
         step = self.steps[len(results)]
