@@ -213,6 +213,8 @@ class _Supervisor:
                         worker.ready = worker.parent_end.recv() == READY or worker.ready
                     except (EOFError, OSError):  # it exited: its sentinel says so too
                         worker.parent_end.close()
+                    if worker.ready and self.announced:
+                        logger.info("worker %d serving again (pid %s)", worker.spec.index, worker.process.pid)
             self._announce()
             for index, worker in enumerate(self.workers):
                 if worker.process.exitcode is not None:

@@ -8,11 +8,13 @@ has a chance of 2 in 2**CALLS."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +43,7 @@ def two_workers(tmp_path: Path, fake: FakeProvider, **http: object) -> tuple[Htt
     body = {**credentials_for(fake, ("grok",), grok={"timeout": 30}), "http": {"drain_seconds": 20, **http}}
     credentials = write_credentials(tmp_path / "credentials.json", body)
     server = HttpServer(server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)}"), workers=2)
-    if not server.wait_for(lambda line: SERVING.match(line) is not None, START_S):
+    if not server.wait_for(lambda line: SERVING.match(line) is not None, 2 * START_S):  # two interpreters start
         raise AssertionError(f"the workers did not start: {server.stop()}")
     [match] = [m for m in map(SERVING.match, server.lines) if m]
     return server, {int(match[2]), int(match[3])}
@@ -161,6 +163,55 @@ async def test_workers_whose_parent_is_killed_drain_and_exit(
             os.close(pidfd)
     log = server.stop()
     assert "the parent's exit received" in log, log
+
+
+async def test_a_second_sigterm_stops_the_workers_without_waiting_for_the_calls_in_flight(
+    fake: FakeProvider, tmp_path: Path, stopped: list[HttpServer]
+) -> None:
+    fake.behave("grok", latency=40.0)
+    server, pids = two_workers(tmp_path, fake)
+    stopped.append(server)
+    with anyio.fail_after(90):
+        async with anyio.create_task_group() as group:
+
+            async def in_flight() -> None:
+                with contextlib.suppress(Exception):  # cut short: whatever the client makes of it
+                    await calls_at_once(server.url, 2)
+
+            group.start_soon(in_flight)
+            assert await anyio.to_thread.run_sync(fake.wait_for_active, "grok", 2, 60)
+            server.process.send_signal(signal.SIGTERM)
+            assert await anyio.to_thread.run_sync(server.wait_for, lambda line: "SIGTERM received:" in line, 30)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            code = await anyio.to_thread.run_sync(server.process.wait, 60)
+            group.cancel_scope.cancel()
+    log = server.stop()
+    assert time.monotonic() - started < 15, log  # not the 20 s drain, nor the calls' 40 s
+    assert code == 0, log
+    assert "SIGTERM received again" in log, log
+    assert not any(alive(pid) for pid in pids), log
+
+
+async def test_a_worker_that_dies_is_replaced_and_the_parent_still_drains_to_0(
+    fake: FakeProvider, tmp_path: Path, stopped: list[HttpServer]
+) -> None:
+    server, pids = two_workers(tmp_path, fake)
+    stopped.append(server)
+    dead, survivor = sorted(pids)
+    os.kill(dead, signal.SIGKILL)
+    again = re.compile(r"junior-ai\[\d+\] INFO: worker \d serving again \(pid (\d+)\)")
+    with anyio.fail_after(90):
+        assert await anyio.to_thread.run_sync(server.wait_for, lambda line: again.match(line) is not None, START_S)
+        [match] = [m for m in map(again.match, server.lines) if m]
+        replacement = int(match[1])
+        assert await ask(server.url, "after the death") == "[grok:grok-3-mini] after the death"
+        server.process.send_signal(signal.SIGTERM)
+        code = await anyio.to_thread.run_sync(server.process.wait, 60)
+    log = server.stop()
+    assert f"(pid {dead}) died (exit status -9) while serving; starting another in its place" in log, log
+    assert code == 0, log
+    assert replacement not in pids and not any(alive(pid) for pid in (survivor, replacement)), log
 
 
 @pytest.mark.parametrize("value", ["0", "abc", "-2", "1.5", "257"])
