@@ -200,7 +200,8 @@ class _Supervisor:
         while any(worker.process.exitcode is None for worker in self.workers):
             timeout = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
             waiting = [w.parent_end for w in self.workers if not w.ready and not w.parent_end.closed]
-            ready = wait([wakeup, *(w.process.sentinel for w in self.workers), *waiting], timeout)
+            running = [w.process.sentinel for w in self.workers if w.process.exitcode is None]  # an exited one's
+            ready = wait([wakeup, *running, *waiting], timeout)  # sentinel stays readable: not waited on again
             if not ready and self.deadline is not None and time.monotonic() >= self.deadline:
                 logger.error("workers still running %.0f s past the drain: killed", EXIT_MARGIN_S)
                 self.kill_all()

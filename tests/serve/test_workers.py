@@ -26,8 +26,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.config.credentials import PROJECT_ROOT
 from core.config.http import token_hash
+from core.config.settings import settings_or_problems
+from core.store.database import Store
+from core.store.url import store_url
 from tests.fakes import FakeProvider
 from tests.helpers import credentials_for, write_credentials
+from tests.postgres import PostgresServer
 from tests.serve.test_http import CANARY, START_S, HttpServer, server_env
 from tests.serve.test_http_shutdown import ask
 
@@ -38,9 +42,11 @@ SERVING = re.compile(r"junior-ai\[(\d+)\] INFO: 2 workers serving \(pids (\d+), 
 ANSWERED = re.compile(r"junior-ai\[(\d+)\] INFO: POST /mcp 200 .* alice$")
 
 
-def two_workers(tmp_path: Path, fake: FakeProvider, **http: object) -> tuple[HttpServer, set[int]]:
-    """A server of two workers whose caller alice holds the canary token, and its workers' pids."""
-    body = {**credentials_for(fake, ("grok",), grok={"timeout": 30}), "http": {"drain_seconds": 20, **http}}
+def two_workers(tmp_path: Path, fake: FakeProvider, database_url: str | None = None) -> tuple[HttpServer, set[int]]:
+    """A server of two workers whose caller alice holds the canary token, and its workers' pids; its store is
+    SQLite in `tmp_path`, or at `database_url`."""
+    body = {**credentials_for(fake, ("grok",), grok={"timeout": 30}), "http": {"drain_seconds": 20}}
+    body |= {"database_url": database_url} if database_url else {}
     credentials = write_credentials(tmp_path / "credentials.json", body)
     server = HttpServer(server_env(tmp_path, credentials, JUNIOR_AI_TOKENS=f"alice:{token_hash(CANARY)}"), workers=2)
     if not server.wait_for(lambda line: SERVING.match(line) is not None, 2 * START_S):  # two interpreters start
@@ -85,11 +91,20 @@ async def calls_at_once(url: str, count: int) -> list[str]:
     return answers
 
 
-async def test_two_workers_answer_concurrent_calls_each_in_a_process_of_its_own(
-    fake: FakeProvider, tmp_path: Path, stopped: list[HttpServer]
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The workers' shared store: SQLite (None: the default file), or a new database on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    return postgres.url(postgres.create_database())
+
+
+async def test_two_workers_answer_concurrent_calls_each_in_a_process_of_its_own_sharing_the_store(
+    fake: FakeProvider, tmp_path: Path, stopped: list[HttpServer], database_url: str | None
 ) -> None:
     fake.behave("grok", latency=0.5)
-    server, pids = two_workers(tmp_path, fake)
+    server, pids = two_workers(tmp_path, fake, database_url)
     stopped.append(server)
     with anyio.fail_after(90):
         answers = await calls_at_once(server.url, CALLS)
@@ -97,6 +112,10 @@ async def test_two_workers_answer_concurrent_calls_each_in_a_process_of_its_own(
     log = server.stop()
     assert set(answered_by(log.splitlines())) == pids, log
     assert server.process.pid not in pids and len(pids) == 2
+    settings = settings_or_problems(tmp_path / "credentials.json", {"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
+    async with Store(store_url(settings)) as store:
+        [row] = await store.ledger.spend(since=0)
+    assert row.calls == CALLS, "both workers wrote their calls to the one store"
 
 
 async def test_sigterm_drains_both_workers_each_finishing_its_calls_in_flight_and_exits_0(
