@@ -83,11 +83,9 @@ def parse_workers(text: str) -> int:
     Raises:
         ValueError: anything else, saying what is valid.
     """
-    try:
-        count = int(text.strip(), 10)
-    except ValueError:
-        count = 0
-    if not 1 <= count <= MAX_WORKERS or not text.strip().isdigit():
+    digits = text.strip()
+    count = int(digits) if digits.isascii() and digits.isdigit() else 0
+    if not 1 <= count <= MAX_WORKERS:
         raise ValueError(
             f"{text!r} is not a number of worker processes: give a whole number from 1 to {MAX_WORKERS} "
             f"(default: the number of cores, {default_workers()} here)"
