@@ -46,9 +46,9 @@ def free_port() -> int:
 
 
 class HttpServerProcess:
-    """`run.py serve --http` on a free loopback port, with a store of its own; stderr is discarded."""
+    """`run.py serve --http --workers N` on a free loopback port, with a store of its own; stderr is discarded."""
 
-    def __init__(self, credentials: Path) -> None:
+    def __init__(self, credentials: Path, workers: int = 1) -> None:
         self._data = tempfile.TemporaryDirectory(prefix="junior-bench-http-")
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -59,7 +59,16 @@ class HttpServerProcess:
             "XDG_DATA_HOME": self._data.name,
             "JUNIOR_AI_LOG_LEVEL": "WARNING",  # no access line per request: the bench measures the server
         }
-        command = [sys.executable, str(ROOT / "run.py"), "serve", "--http", "--port", str(port)]
+        command = [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "serve",
+            "--http",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_S
         while time.monotonic() < deadline and self.process.poll() is None:

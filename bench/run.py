@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -546,30 +547,36 @@ def spending_row(port_0: int, calls: int) -> list[Row]:
 # -- 11-12. serve --http -------------------------------------------------------------------------------
 
 
-def http_clients(port_l: int, latency: float, count: int) -> list[Row]:
-    """`count` clients at once, each posting one ask_ai to one `serve --http` replica: medians of three
-    rounds after a discarded one, against the raw SDK's own gather of as many calls."""
+def http_clients(port_l: int, latency: float, count: int, workers: list[int]) -> list[Row]:
+    """`count` clients at once, each posting one ask_ai to one `serve --http` replica of each number of
+    `workers`: medians of three rounds after a discarded one, against the raw SDK's own gather of as many
+    calls (measured once, after the servers)."""
     path = credentials(port_l, OPENAI_KIND, max_concurrency=count, max_connections=count, http=BENCH_HTTP)
-    server = HttpServerProcess(path)
-    try:
-        bodies = [
-            call_body(n, "ask_ai", {"ai": OPENAI_KIND[n % len(OPENAI_KIND)], "prompt": PROMPT}) for n in range(count)
-        ]
-        anyio.run(concurrent_wall, server.url, bodies)  # warm-up: connections, imports, the store
-        wall = median_of(3, lambda: anyio.run(concurrent_wall, server.url, bodies))
-    finally:
-        server.close()
+    bodies = [call_body(n, "ask_ai", {"ai": OPENAI_KIND[n % len(OPENAI_KIND)], "prompt": PROMPT}) for n in range(count)]
+    walls: dict[int, float] = {}
+    for processes in workers:
+        server = HttpServerProcess(path, processes)
+        try:
+            anyio.run(concurrent_wall, server.url, bodies)  # warm-up: connections, imports, the store
+            walls[processes] = median_of(3, partial(anyio.run, concurrent_wall, server.url, bodies))
+        finally:
+            server.close()
     floor = anyio.run(raw_gather, port_l, count)
-    of_l = wall / latency
-    value = f"{of_l:.2f} x L; {wall / floor:.2f} x the raw SDK's own gather of {count} ({floor:.2f} s)"
-    return [
-        Row(
-            f"11. {count} concurrent HTTP clients, one ask_ai each, one replica: wall / L",
-            value,
-            "<= 1.3 x L",
-            of_l <= 1.3,
+    rows = []
+    for processes, wall in walls.items():
+        of_l = wall / latency
+        value = f"{of_l:.2f} x L; {wall / floor:.2f} x the raw SDK's own gather of {count} ({floor:.2f} s)"
+        if processes != workers[0]:
+            value += f"; {wall / walls[workers[0]]:.2f} x the wall with --workers {workers[0]}"
+        rows.append(
+            Row(
+                f"11. {count} concurrent HTTP clients, one ask_ai each, one replica, --workers {processes}: wall / L",
+                value,
+                "<= 1.3 x L",
+                of_l <= 1.3,
+            )
         )
-    ]
+    return rows
 
 
 def http_overhead(port_0: int, calls: int) -> list[Row]:
@@ -756,6 +763,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python3 run.py bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
     parser.add_argument("--latency", type=float, default=None, help="provider latency L in seconds (default 1.0)")
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2],
+        help="row 11's serve --http --workers counts, side by side (default 1,2)",
+    )
     args = parser.parse_args()
     quick = args.quick
     latency = args.latency or (0.2 if quick else 1.0)
@@ -775,7 +788,7 @@ def main() -> int:
         rows += anyio.run(limited_provider, port_n, latency, TAKES, 20, 4.0 if quick else 30.0)
         rows += thread_row(port_0, 30 if quick else 300)
         rows += spending_row(port_0, 30 if quick else 300)
-        rows += http_clients(port_l, latency, 20 if quick else 200)
+        rows += http_clients(port_l, latency, 20 if quick else 200, args.workers)
         rows += http_overhead(port_0, 20 if quick else 300)
         rows += huge_answers()
         roots = roots_rows(port_0, 30 if quick else 300)

@@ -2,6 +2,7 @@
 
     junior-ai [--credentials PATH]             serve MCP over stdio (`python server.py` in a checkout)
     junior-ai --http [--host H] [--port P]   serve MCP over Streamable HTTP at /mcp (serve/http/app.py)
+              [--workers N]             in N processes on that port (default: one per core; serve/http/workers.py)
     junior-ai --new-token NAME          make a bearer token for NAME; print it and its config line
     junior-ai --check                   show the configured AIs and ask each one once
 
@@ -17,6 +18,8 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
@@ -34,10 +37,15 @@ from tools.middleware import compact_tool_list, redact_results
 from tools.panels import panels_extension
 from tools.tasks import Tasks
 
+if TYPE_CHECKING:
+    from serve.http.workers import WorkerSpec
+
 __all__ = ["build_server", "main"]
 
 SERVER_NAME = "junior-ai"
 LOG_LEVEL_ENV = "JUNIOR_AI_LOG_LEVEL"
+LOG_FORMAT = "junior-ai %(levelname)s: %(message)s"
+WORKER_LOG_FORMAT = "junior-ai[%(process)d] %(levelname)s: %(message)s"  # --workers: which process said it
 INSTRUCTIONS = (
     "Ask other AIs (Gemini, OpenAI, Grok, DeepSeek, OpenRouter, local OpenAI-compatible models) for a "
     "second opinion: ask_ai for one, ask_all_ais for several at once; server_status lists them.\n"
@@ -142,9 +150,28 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default=None, help="the address --http listens on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="the port --http listens on (default: 8765)")
     parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="--http in N processes sharing the port and the store (default: the number of cores)",
+    )
+    parser.add_argument(
         "--new-token", metavar="NAME", help="print a new bearer token for NAME once, and the line to configure"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.workers is not None and not args.http:
+        parser.error("--workers applies to --http only (stdio is one process per client)")
+    return args
+
+
+def _workers(text: str) -> int:
+    from serve.http.workers import parse_workers
+
+    try:
+        return parse_workers(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -152,17 +179,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     if args.new_token is not None:
         return _new_token(args.new_token)
-    logging.basicConfig(stream=sys.stderr, level=_log_level(), format="junior-ai %(levelname)s: %(message)s")
-    redactor = Redactor()  # the process's log lines: the configuration's keys, once it is read
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter(redactor))
-    _report_skipped_lines(logging.getLogger().level)
+    if args.http and args.workers is None:
+        from serve.http.workers import default_workers
+
+        args.workers = default_workers()
+    redactor = _log_to_stderr(LOG_FORMAT if not args.http or args.workers == 1 else WORKER_LOG_FORMAT)
     settings = settings_or_problems(args.credentials)
     redactor.remember(settings.secrets)
     if args.check:
         return anyio.run(run_check, settings, sys.stdout)
     if args.http:
-        return _serve_http(settings, args.host, args.port)
+        return _serve_http(settings, args.host, args.port, args.workers)
     if settings.problems and sys.stdin.isatty():  # a person at a terminal: say it and stop
         print(f"junior-ai: {describe_problems(settings)}", file=sys.stderr)
         return 2
@@ -177,6 +204,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     anyio.run(serve_until_stopped, server)
     exit_without_waiting_for_abandoned_threads()
     return 0
+
+
+def _log_to_stderr(line_format: str) -> Redactor:
+    """Log to stderr, through a redacting filter; returns the redactor, to be told the configuration's keys."""
+    logging.basicConfig(stream=sys.stderr, level=_log_level(), format=line_format)
+    redactor = Redactor()  # the process's log lines: the configuration's keys, once it is read
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(redactor))
+    _report_skipped_lines(logging.getLogger().level)
+    return redactor
 
 
 def _new_token(name: str) -> int:
@@ -197,9 +234,11 @@ def _new_token(name: str) -> int:
     return 0
 
 
-def _serve_http(settings: Settings, host: str | None, port: int | None) -> int:
-    """Serve MCP over Streamable HTTP (imported here: uvicorn and Starlette stay off the stdio path)."""
+def _serve_http(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> int:
+    """Serve MCP over Streamable HTTP (imported here: uvicorn and Starlette stay off the stdio path), in this
+    process or, with `workers` over 1, in that many (serve/http/workers.py)."""
     from serve.http.app import DEFAULT_HOST, DEFAULT_PORT, MCP_PATH, exposure_problem, serve_http
+    from serve.http.workers import run_workers
 
     host, port = host or DEFAULT_HOST, DEFAULT_PORT if port is None else port
     # Started by a person or a service manager, not an MCP client: a bad configuration stops it, saying why.
@@ -210,16 +249,30 @@ def _serve_http(settings: Settings, host: str | None, port: int | None) -> int:
     if refusal:
         print(f"junior-ai: {refusal}", file=sys.stderr)
         return 2
-    live: list[Junior] = []
-    server = build_server(settings, live=live)
     usable = ", ".join(settings.usable_ais) or "none yet (see README: credentials)"
     oauth = [f"holders of {settings.http.oauth.issuer}'s tokens"] if settings.http.oauth is not None else []
     callers = ", ".join([*settings.http.tokens, *oauth]) or "anyone (no tokens configured; loopback only)"
     shown = f"[{host}]" if ":" in host else host
+    processes = f" in {workers} worker processes" if workers > 1 else ""
     print(
-        f"junior-ai: serving MCP on http://{shown}:{port}{MCP_PATH}; AIs: {usable}; callers: {callers}.",
+        f"junior-ai: serving MCP on http://{shown}:{port}{MCP_PATH}{processes}; AIs: {usable}; callers: {callers}.",
         file=sys.stderr,
     )
+    if workers > 1:
+        return run_workers(settings, host, port, workers, _serve_worker)
+    live: list[Junior] = []
+    server = build_server(settings, live=live)
     anyio.run(serve_http, server, settings, host, port, lambda: live[-1] if live else None)
     exit_without_waiting_for_abandoned_threads()
     return 0
+
+
+def _serve_worker(settings: Settings, host: str, port: int, worker: WorkerSpec) -> None:
+    """One of `--workers`, in a process of its own: the single process's server, on the parent's socket."""
+    from serve.http.app import serve_http
+
+    _log_to_stderr(WORKER_LOG_FORMAT).remember(settings.secrets)
+    live: list[Junior] = []
+    server = build_server(settings, live=live)
+    anyio.run(partial(serve_http, worker=worker), server, settings, host, port, lambda: live[-1] if live else None)
+    exit_without_waiting_for_abandoned_threads()

@@ -46,6 +46,7 @@ import anyio
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -65,6 +66,8 @@ from serve.http.dashboard import dashboard_routes
 from serve.http.drain import CUT_GRACE_S, Drain, hold_event_streams
 from serve.http.metrics import METRICS_PATH, RateCollector, metrics_endpoint, metrics_registry
 from serve.http.rate_limit import with_rate_limits
+from serve.http.worker_metrics import PUBLISH_EVERY_S, WorkerMetrics
+from serve.http.workers import WorkerSpec, follow_parent
 
 __all__ = [
     "DEFAULT_HOST",
@@ -135,11 +138,17 @@ def transport_security(host: str, port: int, settings: Settings) -> TransportSec
 
 
 def http_app(
-    server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
+    server: MCPServer[Junior],
+    settings: Settings,
+    host: str,
+    port: int,
+    running: Callable[[], Junior | None],
+    worker: WorkerSpec | None = None,
 ) -> Starlette:
     """The ASGI application: MCP at `/mcp` (behind the bearer check when tokens or OAuth are configured),
     `/healthz` and `/metrics` (unless turned off), all behind the Host and Origin check. `running` gives the
-    application while the server is up (None before and after); each app has a metrics registry of its own."""
+    application while the server is up (None before and after); each app has a metrics registry of its own.
+    As one of `--workers` (`worker`), `/metrics` shows every worker's series (`app.state.worker_metrics`)."""
     security = transport_security(host, port, settings)
     checked = TransportSecurityMiddleware(security)
 
@@ -151,8 +160,9 @@ def http_app(
 
     routes = [Route(HEALTH_PATH, healthz, methods=["GET"])]
     registry = metrics_registry(running)
+    shared = WorkerMetrics(registry, worker.metrics_dir, worker.index) if worker is not None else None
     if settings.http.metrics:
-        scrape = metrics_endpoint(registry)
+        scrape = metrics_endpoint(registry if shared is None else _registry_of(shared))
 
         async def metrics(request: Request) -> Response:
             return await checked.validate_request(request) or await scrape(request)
@@ -177,7 +187,14 @@ def http_app(
     app = with_rate_limits(app, settings.http, running, MCP_PATH)  # per caller, after auth (serve/http/rate_limit.py)
     app.user_middleware.append(Middleware(BodyReader, path=MCP_PATH, max_bytes=settings.http.max_body_bytes))
     registry.register(RateCollector(app.state.rate_limiter))
+    app.state.worker_metrics = shared
     return app
+
+
+def _registry_of(collector: WorkerMetrics) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry
 
 
 class _NoStandaloneStream:
@@ -211,15 +228,22 @@ async def _store_state(app: Junior | None) -> str:
 
 
 async def serve_http(
-    server: MCPServer[Junior], settings: Settings, host: str, port: int, running: Callable[[], Junior | None]
+    server: MCPServer[Junior],
+    settings: Settings,
+    host: str,
+    port: int,
+    running: Callable[[], Junior | None],
+    worker: WorkerSpec | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain: stop accepting connections at once, let the calls in
     flight finish for up to `http.drain_seconds` (then cut them, each answered with a JSON-RPC error), close
     the application and return, so the process exits 0. A second signal stops waiting for the calls in
-    flight."""
+    flight. As one of `--workers` (`worker`): on the parent's socket, stopped as the parent says
+    (serve/http/workers.py), publishing its metrics for the other workers."""
     drain = Drain(settings.http.drain_seconds)
     server.middleware.append(drain.middleware)  # innermost: a cut call's error still passes the others
-    app: ASGIApp = http_app(server, settings, host, port, running)
+    starlette = http_app(server, settings, host, port, running, worker)
+    app: ASGIApp = starlette
     if settings.http.access_log:
         logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)  # shown whatever the server's log level
         app = AccessLog(app)
@@ -235,8 +259,19 @@ async def serve_http(
         # The drain cuts the calls still running at drain_seconds; uvicorn closes what is left a little later.
         timeout_graceful_shutdown=settings.http.drain_seconds + CUT_GRACE_S,
     )
-    with hold_event_streams():
-        await _DrainingServer(config, drain).serve()
+    served = _DrainingServer(config, drain)
+    if worker is None:
+        with hold_event_streams():
+            await served.serve()
+        return
+    served.on_started = follow_parent(worker, served)
+    shared: WorkerMetrics | None = starlette.state.worker_metrics
+    async with anyio.create_task_group() as group:
+        if shared is not None:
+            group.start_soon(shared.publish_every, PUBLISH_EVERY_S)
+        with hold_event_streams():
+            await served.serve([worker.listener])
+        group.cancel_scope.cancel()
 
 
 class _DrainingServer(uvicorn.Server):
@@ -250,6 +285,12 @@ class _DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
         super().__init__(config)
         self.drain = drain
+        self.on_started: Callable[[], None] = lambda: None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.on_started()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # A signal handler runs between any two bytecodes, perhaps inside a write to stderr: it only sets

@@ -9,7 +9,7 @@ import resource
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -44,12 +44,15 @@ START_S = 30.0
 
 class HttpServer:
     """`python run.py serve --http` on a free loopback port, its stderr collected line by line; with
-    `open_files`, the process may open that many file descriptors at most."""
+    `open_files`, the process may open that many file descriptors at most. One process (`--workers 1`)
+    unless `workers` says otherwise: these tests pin one process's connection limit, descriptors, metrics
+    and log lines, and the default is one worker per core."""
 
-    def __init__(self, env: dict[str, str], *args: str, open_files: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], *args: str, open_files: int | None = None, workers: int = 1) -> None:
         self.port = closed_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, str(PROJECT_ROOT / "run.py"), "serve", "--http", "--port", str(self.port), *args]
+        command = [sys.executable, str(PROJECT_ROOT / "run.py"), "serve", "--http", "--port", str(self.port)]
+        command += ["--workers", str(workers), *args]
         limit = None if open_files is None else partial(resource.setrlimit, resource.RLIMIT_NOFILE, (open_files,) * 2)
         self.process = subprocess.Popen(
             command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=limit
@@ -74,6 +77,11 @@ class HttpServer:
         """Block until a stderr line starts with `start` (call it from a worker thread)."""
         with self._logged:
             return self._logged.wait_for(lambda: any(line.startswith(start) for line in self.lines), timeout)
+
+    def wait_for(self, matches: Callable[[str], bool], timeout: float) -> bool:
+        """Block until a stderr line `matches` (call it from a worker thread)."""
+        with self._logged:
+            return self._logged.wait_for(lambda: any(matches(line) for line in self.lines), timeout)
 
     def wait_ready(self) -> None:
         assert self.ready.wait(START_S), "".join(self.lines)
