@@ -35,7 +35,6 @@ import anyio.lowlevel  # noqa: E402
 import httpx2  # noqa: E402
 
 from ai.caller import call_ai, call_ai_async, call_multiple_ais  # noqa: E402
-from bench.cpu import cpu_per_call  # noqa: E402
 from bench.http_rows import BENCH_HTTP, HttpServerProcess, call_body, concurrent_wall, sequential_times  # noqa: E402
 from bench.jobs import handoff_latency, job_poll  # noqa: E402
 from bench.redaction import ANSWER_CHARS, masking_cost  # noqa: E402
@@ -620,6 +619,8 @@ CPU_CASES = {
 
 def cpu_rows(port_0: int, calls: int, rounds: int) -> list[Row]:
     """The server's CPU per sequential ask_ai (bench/cpu.py), each case against its floor in the same run."""
+    from bench.cpu import cpu_per_call  # here, not at the top: bench/cpu.py imports this module when run alone
+
     costs = cpu_per_call(port_0, calls, rounds)
     rows = []
     for case, how in CPU_CASES.items():
