@@ -617,6 +617,30 @@ def http_overhead(port_0: int, calls: int) -> list[Row]:
     return [Row("12. HTTP over stdio: one ask_ai, L = 0, median added", value, "<= 3 ms", added_ms <= 3)]
 
 
+# -- 17. CPU per call ---------------------------------------------------------------------------------
+
+CPU_CASES = {
+    "stdio": "over stdio",
+    "http": "over HTTP (serve --http)",
+    "thread": "over stdio, continuing a thread",
+    "cap": "over stdio, with a daily cap",
+}
+
+
+def cpu_rows(port_0: int, calls: int, rounds: int) -> list[Row]:
+    """The server's CPU per sequential ask_ai (bench/cpu.py), each case against its floor in the same run."""
+    from bench.cpu import cpu_per_call  # here, not at the top: bench/cpu.py imports this module when run alone
+
+    costs = cpu_per_call(port_0, calls, rounds)
+    rows = []
+    for case, how in CPU_CASES.items():
+        ratio = statistics.median(costs.ratios(case))
+        target, met = ("<= 1.25 x floor", ratio <= 1.25) if case in ("stdio", "http") else ("-", None)
+        measure = f"17. server CPU per ask_ai {how}, L = 0, vs a raw-SDK floor server ({calls} calls)"
+        rows.append(Row(measure, costs.describe(case), target, met))
+    return rows
+
+
 # -- 13. answers past max_answer_bytes ----------------------------------------------------------------
 
 HUGE_BYTES = 50_000_000  # of text, in each answer of row 13
@@ -790,6 +814,7 @@ def main() -> int:
         rows += spending_row(port_0, 30 if quick else 300)
         rows += http_clients(port_l, latency, 20 if quick else 200, args.workers)
         rows += http_overhead(port_0, 20 if quick else 300)
+        rows += cpu_rows(port_0, 40 if quick else 1000, 2 if quick else 5)
         rows += huge_answers()
         roots = roots_rows(port_0, 30 if quick else 300)
         rows += jobs_rows(port_0, quick)

@@ -29,6 +29,8 @@ def test_the_quick_benchmark_runs_and_prints_every_row() -> None:
         "| 7. 20 concurrent calls to one AI",
         "| 8. provider limited to N = 4 concurrent",
         "| 13. 8 concurrent 50 MB answers",
+        "| 17. server CPU per ask_ai over stdio, L = 0, vs a raw-SDK floor server",
+        "| 17. server CPU per ask_ai over HTTP (serve --http), L = 0, vs a raw-SDK floor server",
         "| 14. masking 6 keys in a 100,000-character answer",
         "| 15. the roots round trip added to a call with a file (2025-11-25, mid-call)",
         "| 15. the roots round trip added to a call with a file (2026-07-28, an InputRequiredResult round)",

@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, insert, literal, select, text, true, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, insert, literal, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.config import defaults
@@ -67,6 +67,8 @@ class LedgerStore(Protocol):
     async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
 
     async def batched_insert(self, table: Table, values: dict[str, Any]) -> None: ...
+
+    async def batched_sync(self, operation: Callable[[Connection], T]) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -160,14 +162,20 @@ class Ledger:
         fits = [_spent(cap, now) + estimate_usd <= cap.limit_usd + CAP_SLACK_USD for cap in caps]
         row = select(*(literal(value, ledger.c[key].type).label(key) for key, value in values.items()))
         statement = insert(ledger).from_select(list(values), row.where(and_(true(), *fits))).returning(ledger.c.id)
-        async with self._store.write() as conn:
-            if caps and self._store.backend == "postgresql":
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
-            reserved = await conn.scalar(statement)
+        postgresql = self._store.backend == "postgresql"
+
+        def write(conn: Connection) -> int | Sequence[Any]:  # in one worker-thread call on SQLite (batched_sync)
+            if caps and postgresql:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
+            reserved = conn.scalar(statement)
             if reserved is not None:
                 return int(reserved)
             # Refused: what each window holds, read under the same lock (so the same sums as the insert saw).
-            sums = (await conn.execute(select(*(_spent(cap, now) for cap in caps)))).one()
+            return tuple(conn.execute(select(*(_spent(cap, now) for cap in caps))).one())
+
+        sums = await self._store.batched_sync(write)
+        if isinstance(sums, int):
+            return sums
         spent = [(cap, float(used)) for cap, used in zip(caps, sums, strict=True)]
         raise over_cap(spent, estimate_usd, now) or closest_cap(spent, estimate_usd, now)
 
@@ -349,11 +357,11 @@ class Ledger:
     async def _close(self, reservation_id: int, values: dict[str, Any]) -> bool:
         still_open = and_(ledger.c.id == reservation_id, ledger.c.state == "reserved")
 
-        async def write(conn: AsyncConnection) -> bool:
-            closed = await conn.execute(update(ledger).where(still_open).values(reserved_until=None, **values))
+        def write(conn: Connection) -> bool:  # in one worker-thread call on SQLite (batched_sync)
+            closed = conn.execute(update(ledger).where(still_open).values(reserved_until=None, **values))
             return bool(closed.rowcount)
 
-        return await self._store.batched(write)
+        return await self._store.batched_sync(write)
 
 
 def _counted(now: float) -> ColumnElement[Any]:

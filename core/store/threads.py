@@ -18,10 +18,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import UnknownThread
+from core.store.batch import insert_rows
 from core.store.schema import threads as threads_table
 from core.store.schema import turns
 from core.store.text import decode_text, encode_text, possible_thread_id
@@ -81,9 +82,8 @@ class Threads:
         thread = {"id": thread_id, "title": encode_text(title), "created": now, "last_activity": now, "owner": owner}
 
         def write(conn: Connection) -> None:  # in one worker-thread call on SQLite (Store.batched_sync)
-            conn.execute(insert(threads_table).values(**thread, expires=now + self._store.thread_ttl_s))
-            if rows:
-                conn.execute(insert(turns).values(rows))
+            insert_rows(conn, threads_table, [{**thread, "expires": now + self._store.thread_ttl_s}])
+            insert_rows(conn, turns, rows)
 
         await self._store.batched_sync(write)
         self._cache(thread_id, tuple(_turn(row) for row in rows))
@@ -122,8 +122,7 @@ class Threads:
             if last is None:
                 raise UnknownThread(thread_id)  # before writing anything: see Store.batched_sync
             rows = [_row(thread_id, last + n, turn, now) for n, turn in enumerate(new, start=1)]
-            if rows:
-                conn.execute(insert(turns).values(rows))
+            insert_rows(conn, turns, rows)
             return last, rows
 
         last, rows = await self._store.batched_sync(write)
