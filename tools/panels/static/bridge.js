@@ -13,7 +13,7 @@
   var PROTOCOL = "2026-01-26";
   var root = document.getElementById("app");
   var host = window.parent !== window ? window.parent : null;
-  var state = { toolName: null, toolInput: null, theme: "light" };
+  var state = { toolName: null, toolInput: null, theme: null };  // theme null: the system's
   var pending = {};
   var nextId = 1;
   var lastSize = "";
@@ -37,8 +37,10 @@
     if (!context || typeof context !== "object") return;
     if (context.theme === "light" || context.theme === "dark") state.theme = context.theme;
     var html = document.documentElement;
-    html.setAttribute("data-theme", state.theme);
-    html.style.colorScheme = state.theme;
+    if (state.theme) {
+      html.setAttribute("data-theme", state.theme);
+      html.style.colorScheme = state.theme;
+    }
     var variables = context.styles && context.styles.variables;
     if (variables && typeof variables === "object") {
       Object.keys(variables).forEach(function (name) {
@@ -128,7 +130,7 @@
 
   var data = document.getElementById("junior-data");
   if (!host || data) {
-    applyContext({ theme: window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light" });
+    // No host to say a theme: the page follows the system's preference, live (theme.css), so none is pinned.
     // After every script of the page has run: the panel's renderPanel may come after this one.
     if (data) document.addEventListener("DOMContentLoaded", function () {
       // A tool result ({structuredContent, _meta}, as /dashboard embeds it), or structured content alone.
