@@ -20,6 +20,8 @@ from serve.main import build_server
 from tests.browser import CANARY, AppsClient, BrowserHost, browser_host, panel_for, with_script
 from tests.fakes import FakeProvider
 from tests.helpers import ALL_AIS
+from tests.tools.panels.test_council_panel import HOST_ANSWER, QUESTION, member
+from tools.spending import dollars
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +59,8 @@ async def test_the_app_bridge_hands_a_tool_result_to_the_panel(
     assert await panel.locator("article.answer .ai-name").all_text_contents() == [
         r["ai"] for r in structured["results"]
     ]
-    assert f"${structured['total_cost_usd']:.6f}" in (await panel.locator(".panel-head .summary").text_content() or "")
+    summary = await panel.locator(".panel-head .summary").text_content() or ""
+    assert dollars(structured["total_cost_usd"]) in summary, summary
     assert (await host.sizes())[-1]["height"] > 0, "the panel said how tall it is"
     await host.screenshot("bridge-answers")
     assert await host.canary() is None and host.outside_requests == []
@@ -214,3 +217,44 @@ async def test_the_harness_sees_a_panel_that_runs_an_answers_html(
         await panel.frame.wait_for_function(f"window.{CANARY} === 'img'")
     assert await host.canary() == "img"
     assert host.outside_requests == ["http://127.0.0.1:9/x.png"]
+
+
+# -- each panel with a real result, hosted by the AppBridge -------------------------------------------------
+
+
+async def test_a_council_of_six_ais_and_the_host_through_the_app_bridge(
+    fake: FakeProvider, client: Client, host: BrowserHost
+) -> None:
+    for ai in ALL_AIS:
+        fake.behave(ai, respond=member(ai))
+    arguments = {"question": QUESTION, "ais": list(ALL_AIS), "method": "council", "host_answer": HOST_ANSWER}
+    html, tool, result = await called(client, "ai_consensus", arguments)
+    data = result.structured_content or {}
+    assert len(data["answers"]) == 6 and data["scores"], data.get("notes")
+    panel = await host.show(html, tool, arguments, result)
+    nodes = "(nodes, name) => nodes.map((node) => node.getAttribute(name))"
+    assert await panel.frame.eval_on_selector_all("#candidates .answer", nodes, "data-ai") == [*ALL_AIS, "host"]
+    reviewers = await panel.frame.eval_on_selector_all("#rankings tr.ranking", nodes, "data-reviewer")
+    assert reviewers == [review["ai"] for review in data["reviews"]]
+    authors = await panel.frame.eval_on_selector_all("#scores .score", nodes, "data-author")
+    assert authors == [score["author"] for score in data["scores"]], "scores best first, as the result ranks them"
+    assert await panel.locator("#total-cost").get_attribute("data-usd") == str(data["total_cost_usd"])
+    await host.screenshot("council-bridge")
+    assert await host.canary() is None and host.outside_requests == []
+
+
+async def test_the_spend_panel_through_the_app_bridge_totals_what_server_status_says(
+    fake: FakeProvider, client: Client, host: BrowserHost
+) -> None:
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        await client.call_tool("ask_all_ais", {"prompt": "p"})
+    html, tool, result = await called(client, "server_status", {})
+    spend = (result.structured_content or {})["spend"]
+    assert "junior/spend-history" in (result.meta or {}), "an Apps client gets the 30-day history"
+    panel = await host.show(html, tool, {}, result)
+    summary = await panel.locator(".panel-head .summary").text_content() or ""
+    assert f"today (UTC): {dollars(sum(line['cost_usd'] for line in spend['today']))}" in summary, summary
+    assert await panel.locator("#history .chart .day").count() >= 1
+    assert await panel.locator("#health tr.ai-health").count() == len(ALL_AIS)
+    await host.screenshot("spend-bridge")
+    assert await host.canary() is None and host.outside_requests == []
