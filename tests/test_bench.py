@@ -36,7 +36,7 @@ def test_the_quick_benchmark_runs_and_prints_every_row() -> None:
         "| 15. the roots round trip added to a call with a file (2026-07-28, an InputRequiredResult round)",
         "| 16. a call past handoff_s returns (hand-off)",
         "| 16b. jobs poll of a done job, server-side",
-        "| 18. a panel rendered in headless Chromium",
+        "| 18. a 6-AI council panel rendered in headless Chromium",
         "| 19. a CLI member vs the CLI by hand",
     ):
         assert row in done.stdout, done.stdout
