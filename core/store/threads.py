@@ -55,6 +55,8 @@ class Transactions(Protocol):
 
     async def batched_sync(self, operation: Callable[[Connection], T]) -> T: ...
 
+    async def read_sync(self, operation: Callable[[Connection], T]) -> T: ...
+
 
 class Threads:
     """The thread queries of one open store (`Store.threads`).
@@ -157,8 +159,7 @@ class Threads:
             .where(threads_table.c.id == thread_id, self._alive(now), _owned_by(owner))
             .order_by(turns.c.seq)
         )
-        async with self._store.read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        rows = await self._store.read_sync(lambda conn: conn.execute(query).mappings().all())
         if not rows:
             self._forget(thread_id)
             raise UnknownThread(thread_id)
