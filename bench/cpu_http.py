@@ -1,16 +1,20 @@
 """The HTTP path's CPU per call, and rows 9 and 12, in one run: each against its floor measured in the same run.
 
-    python3 run.py bench-script bench/cpu_http.py     # or: .venv/bin/python bench/cpu_http.py
-    .venv/bin/python bench/cpu_http.py --calls 300 --rounds 3 --rows cpu,9,12
+    .venv/bin/python bench/cpu_http.py                                   # cpu, 9 and 12; 300 calls, 3 rounds
+    .venv/bin/python bench/cpu_http.py --rows cpu --variant before=/tmp/main-tree --variant after=.
 
-- **cpu**: the user + system CPU of the `serve --http` process (from /proc/<pid>/stat) over `--calls`
-  sequential ask_ai calls at L = 0, against the floor (bench/http_floor_server.py: a bare MCPServer over the
-  same stateless Streamable HTTP, whose tool makes the raw openai call), in rounds, the two interleaved so
-  that the machine's drift hits both alike; a round's ratio is ours over the floor's in that round.
-- **9** and **12**: bench/run.py's rows, run `--rounds` times.
+- **cpu**: the user + system CPU of each `server.py --http` (from /proc/<pid>/stat) over `--calls` sequential
+  ask_ai calls at L = 0, against the floor (bench/http_floor_server.py: a bare MCPServer over the same
+  stateless Streamable HTTP, whose tool makes the raw openai call), in rounds whose order rotates, so that
+  the machine's drift hits all alike; a round's ratio is ours over the floor's in that round. Each
+  `--variant LABEL=ROOT[=JSON]` is a server from the code at ROOT (another worktree: before and after in
+  one run), with JSON merged into its "http" block (e.g. `{"access_log": false}`).
+- **9** and **12**: bench/run.py's rows, run `--rounds` times. **9cpu**: row 9 in CPU (this process's, all
+  its threads) per continued call against the same call without a thread: steadier than row 9's p95 on a
+  loaded machine.
 
-The client's own work is in this process and not counted. `--hold` prints our server's pid to stderr and
-waits for Enter before the rounds (to attach a profiler: `py-spy record --pid PID ...`).
+The client's own work is in this process and not counted. `--hold` prints the servers' pids to stderr and
+waits for Enter before the rounds (to attach a profiler: `py-spy record --pid PID --gil ...`).
 """
 
 from __future__ import annotations
@@ -31,11 +35,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import anyio  # noqa: E402
 import httpx2  # noqa: E402
 
+from ai.request import Request  # noqa: E402
 from bench.http_rows import BENCH_HTTP, HEADERS, START_S, TOKEN, free_port  # noqa: E402
-from bench.run import credentials, fake_provider, http_overhead, thread_row  # noqa: E402
+from bench.run import credentials, fake_provider, http_overhead, settings_for, thread_row  # noqa: E402
+from bench.threads import TURNS, _threads_of_fifty  # noqa: E402
+from callers import AIResult, Junior, ask_route, conversation  # noqa: E402
 from core.config.http import token_hash  # noqa: E402
+from core.config.settings import Settings  # noqa: E402
 
 PROMPT = "Explain async/await in one sentence."
 WARM_UP = 20
@@ -162,6 +171,32 @@ def cpu_rows(port_0: int, calls: int, rounds: int, hold: bool, variants: list[Va
         floor.wait(timeout=30)
 
 
+async def thread_cpu(settings: Settings, data_dir: Path, calls: int) -> str:
+    """Row 9 in CPU: this process's CPU (all its threads) per call continuing a 50-turn thread, against the
+    same call without a thread, interleaved as row 9 does (bench/threads.py); medians of the calls."""
+    settings = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"})
+    async with Junior.build(settings) as app:
+        route = app.route("grok")
+        threads = await _threads_of_fifty(app, calls + WARM_UP)
+        plain, threaded = [], []
+        for n, thread_id in enumerate(threads):
+            started = time.process_time()
+            await ask_route(app, route, Request(PROMPT))
+            took = time.process_time() - started
+            started = time.process_time()
+            async with conversation(app, thread_id, title=PROMPT, deadline_s=30) as thread:
+                completion = await ask_route(app, route, Request(PROMPT, history=thread.history_for(route)))
+                await thread.record("ask_ai", PROMPT, [AIResult.answered("grok", completion, time.perf_counter())])
+            if n >= WARM_UP:
+                plain.append(took)
+                threaded.append(time.process_time() - started)
+    added = (statistics.median(threaded) - statistics.median(plain)) * 1000
+    return (
+        f"9 (CPU). continuing a {TURNS}-turn thread: {added:.2f} ms of CPU added per call (median; with "
+        f"{statistics.median(threaded) * 1000:.2f} ms, without {statistics.median(plain) * 1000:.2f} ms)"
+    )
+
+
 def _variant(spec: str) -> Variant:
     label, root, *http = spec.split("=", 2)
     return label, Path(root).resolve(), json.loads(http[0]) if http else {}
@@ -190,6 +225,9 @@ def main() -> int:
             if "9" in rows:
                 [row] = thread_row(port_0, args.calls)
                 print(f"{row.measure}: {row.value}", flush=True)
+            if "9cpu" in rows:
+                with tempfile.TemporaryDirectory() as data_dir:
+                    print(anyio.run(thread_cpu, settings_for(port_0, ["grok"]), Path(data_dir), args.calls), flush=True)
             if "12" in rows:
                 [row] = http_overhead(port_0, args.calls)
                 print(f"{row.measure}: {row.value}", flush=True)
