@@ -36,7 +36,7 @@ from core.config import defaults
 from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
 from core.store.batch import Operation, WriteBatcher
-from core.store.engines import async_engine, explain, in_one_transaction, sync_sqlite_engine, use_wal
+from core.store.engines import async_engine, explain, in_one_transaction, read_once, sync_sqlite_engine, use_wal
 from core.store.jobs import Jobs
 from core.store.ledger import Ledger
 from core.store.rates import Rates
@@ -47,6 +47,7 @@ from core.store.url import DATABASE_URL_ENV, StoreLocation, parse_store_url
 __all__ = ["CachedModels", "Store"]
 
 T = TypeVar("T")
+InThreadRunner = Callable[[Engine, Callable[[Connection], T]], T]  # in_one_transaction, read_once
 
 # Any constant will do: it names the lock that makes concurrent opens migrate one at a time (PostgreSQL).
 MIGRATION_LOCK_KEY = 0x4A554E494F52  # "JUNIOR"
@@ -281,9 +282,23 @@ class Store:
         async with self.write() as conn:
             return await conn.run_sync(operation)
 
-    async def _in_thread(self, work: Callable[[Connection], None]) -> None:
-        """SQLite: run `work` in one transaction, in one call to a worker thread (through a sync engine on
-        the same file), not statement by statement through the async driver.
+    async def read_sync(self, operation: Callable[[Connection], T]) -> T:
+        """Run the read `operation`, a function of a sync connection, and return its result: on SQLite in one
+        worker-thread call (one trip, where the async driver takes several per statement), on PostgreSQL
+        through the async connection's `run_sync`.
+
+        Raises:
+            StoreUnavailable: the store cannot be read.
+        """
+        if self.backend != "sqlite":
+            async with self.read() as conn:
+                return await conn.run_sync(operation)
+        return await self._in_thread(operation, read_once)
+
+    async def _in_thread(self, work: Callable[[Connection], T], run: InThreadRunner[T] = in_one_transaction) -> T:
+        """SQLite: run `work` in one transaction (`run`: or on a connection without one, for a read), in one
+        call to a worker thread (through a sync engine on the same file), not statement by statement through
+        the async driver.
 
         Raises:
             StoreUnavailable: the store cannot be written.
@@ -294,7 +309,7 @@ class Store:
             self._sync_engine = sync_sqlite_engine(self.location, busy_timeout_s=self.busy_timeout_s)
         try:
             with anyio.fail_after(self.busy_timeout_s + self.connect_timeout_s):
-                await anyio.to_thread.run_sync(in_one_transaction, self._sync_engine, work)
+                return await anyio.to_thread.run_sync(run, self._sync_engine, work)
         except TimeoutError as error:
             raise self._unavailable(TimeoutError("the store did not answer in time")) from error
         except _FAILURES as error:

@@ -10,15 +10,24 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.store.url import DATABASE_URL_ENV, StoreLocation
 
-__all__ = ["WAL_RETRY_S", "async_engine", "explain", "in_one_transaction", "sync_sqlite_engine", "use_wal"]
+__all__ = [
+    "WAL_RETRY_S",
+    "async_engine",
+    "explain",
+    "in_one_transaction",
+    "read_once",
+    "sync_sqlite_engine",
+    "use_wal",
+]
 
+T = TypeVar("T")
 WAL_RETRY_S = 0.02  # SQLite: how often to try switching to WAL while another process holds the file
 
 
@@ -68,10 +77,17 @@ def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
     return on_connect
 
 
-def in_one_transaction(engine: Engine, work: Callable[[Connection], None]) -> None:
+def in_one_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
     """Runs in a worker thread: `work` in one transaction, committed unless it raises."""
     with engine.begin() as conn:
-        work(conn)
+        return work(conn)
+
+
+def read_once(engine: Engine, read: Callable[[Connection], T]) -> T:
+    """Runs in a worker thread: `read` on a connection of `engine` (a SELECT on SQLite begins no transaction:
+    each statement sees one state of the database)."""
+    with engine.connect() as conn:
+        return read(conn)
 
 
 def use_wal(path: Path, busy_timeout_s: float) -> None:

@@ -15,8 +15,8 @@ It rolls the row over when a new window begins (the current count becomes the pr
 again after an idle window). The statement is atomic on both backends without any lock of ours: PostgreSQL
 locks the row for the upsert, so two servers counting one caller at once each see the other's hit; on
 SQLite the statement runs holding the file's write lock (core/store/database.py), and this process's counts share
-transactions with its other writes (`Store.batched`). On PostgreSQL it runs outside any transaction
-(`Store.single_statement`): one round trip per request, no BEGIN or COMMIT.
+transactions with its other writes, in one worker-thread call (`Store.batched_sync`). On PostgreSQL it runs
+outside any transaction (`Store.single_statement`): one round trip per request, no BEGIN or COMMIT.
 
 A server whose clock is behind (its window is older than the row's) counts its request in the row's window
 rather than turning the row back. A caller's row stays until `purge` deletes rows idle for two windows
@@ -26,9 +26,9 @@ rather than turning the row back. A caller's row stays until `purge` deletes row
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Double, Executable, bindparam, case, delete
+from sqlalchemy import Connection, Double, Executable, Row, bindparam, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,6 +49,8 @@ class RateStore(Protocol):
     def backend(self) -> str: ...  # "sqlite" or "postgresql"
 
     async def batched(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
+
+    async def batched_sync(self, operation: Callable[[Connection], T]) -> T: ...
 
     async def single_statement(self, operation: Callable[[AsyncConnection], Awaitable[T]]) -> T: ...
 
@@ -71,10 +73,16 @@ class Rates:
         if self._counting is None:
             self._counting = _counting(self._store.backend)
         upsert = self._counting
+        if self._store.backend == "sqlite":
+            # In one worker-thread call, with the other writes waiting then: through the async driver, the
+            # statement and its transaction took several trips to its thread and back, on every request.
+            def write_sync(conn: Connection) -> RateCount:
+                return _count(conn.execute(upsert, values).one())
+
+            return await self._store.batched_sync(write_sync)
 
         async def write(conn: AsyncConnection) -> RateCount:
-            counted = (await conn.execute(upsert, values)).one()
-            return RateCount(float(counted.window_start), int(counted.hits), int(counted.previous_hits))
+            return _count((await conn.execute(upsert, values)).one())
 
         return await self._store.single_statement(write)
 
@@ -106,6 +114,10 @@ class Rates:
             return int((await conn.execute(idle)).rowcount)
 
         return await self._store.batched(write)
+
+
+def _count(counted: Row[Any]) -> RateCount:
+    return RateCount(float(counted.window_start), int(counted.hits), int(counted.previous_hits))
 
 
 def _counting(backend: str) -> Executable:
