@@ -47,6 +47,7 @@ class ClaudeCode:
     login_fix = "claude login (or `claude setup-token`; or set ANTHROPIC_API_KEY in the AI's env)"
     key_variables = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
     cost_is_cumulative = True  # a resumed session's total_cost_usd counts its earlier runs too
+    tokens_are_cumulative = False  # its `usage` is this run's
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]

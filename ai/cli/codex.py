@@ -61,6 +61,8 @@ class CodexDialect:
     login_fix: str = LOGIN_FIX
     # Its own credentials: the key `codex exec` reads (the ChatGPT sign-in lives in ~/.codex, not the environment).
     key_variables: tuple[str, ...] = ("CODEX_API_KEY", "CODEX_ACCESS_TOKEN")
+    cost_is_cumulative: bool = False  # it reports no cost
+    tokens_are_cumulative: bool = True  # a resumed session's usage counts every earlier run too (42/16 after 21/8)
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]
@@ -128,6 +130,12 @@ class CodexDialect:
     def signed_in_argv(self, command: str) -> list[str] | None:
         """`codex login status`: exit 0 and "Logged in using ..." when signed in, 1 and "Not logged in" else."""
         return [command, "login", "status"]
+
+    def signed_in(self, stdout: bytes, returncode: int) -> bool | None:
+        """What `codex login status` says by its exit status: 0 signed in ("Logged in using ChatGPT", "API key
+        configured"), 1 not ("Not logged in"); Codex writes those words to stderr, so the status is what is read.
+        Anything else (a crash, a bad config.toml) is unknown."""
+        return {0: True, 1: False}.get(returncode)
 
 
 CODEX = CodexDialect()

@@ -73,6 +73,8 @@ class GeminiCliDialect:
     login_fix: str = LOGIN_FIX
     # Its own credentials: a Gemini API key, or Vertex AI's (a Google sign-in lives in ~/.gemini, not the environment).
     key_variables: tuple[str, ...] = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")
+    cost_is_cumulative: bool = False  # it reports no cost
+    tokens_are_cumulative: bool = False  # `stats` count this run only, resumed or not
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]
@@ -143,6 +145,10 @@ class GeminiCliDialect:
 
     def signed_in_argv(self, command: str) -> list[str] | None:
         """None: Gemini CLI has no command that tells without sending a prompt."""
+        return None
+
+    def signed_in(self, stdout: bytes, returncode: int) -> bool | None:
+        """Unknown: there is no sign-in command to read (`signed_in_argv` is None)."""
         return None
 
 

@@ -227,3 +227,19 @@ def test_each_dialect_says_how_to_sign_in_and_which_variables_are_its_own() -> N
     assert "GEMINI_API_KEY" in GEMINI_CLI.key_variables and "sign in" in GEMINI_CLI.login_fix
     assert GEMINI_CLI.version_argv("gemini") == ["gemini", "--version"]
     assert GEMINI_CLI.signed_in_argv("gemini") is None  # no command tells without sending a prompt
+
+
+@pytest.mark.parametrize(
+    ("dialect", "returncode", "signed_in"),
+    [
+        (CODEX, 0, True),  # "Logged in using ChatGPT" / "API key configured" (on stderr)
+        (CODEX, 1, False),  # "Not logged in"
+        (CODEX, 2, None),  # a crash, a bad config.toml: unknown
+        (GEMINI_CLI, 0, None),  # no sign-in command to read
+    ],
+)
+def test_the_sign_in_state_is_read_from_the_clis_own_status_command(
+    dialect: Dialect, returncode: int, signed_in: bool | None
+) -> None:
+    assert dialect.signed_in(b"", returncode) is signed_in
+    assert (dialect.cost_is_cumulative, dialect.tokens_are_cumulative) == (False, dialect is CODEX)
