@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ai.cli import codex, gemini_cli
+from ai.cli.claude_code import DIALECT as CLAUDE_CODE
 from ai.cli.codex import CODEX
 from ai.cli.dialect import CliAnswer, Dialect
 from ai.cli.gemini_cli import GEMINI_CLI, READ_ONLY_POLICY
@@ -188,21 +189,26 @@ def test_no_command_line_holds_a_bypass_or_yolo_flag(dialect: Dialect) -> None:
     [
         (CODEX, ["--dangerously-bypass-approvals-and-sandbox"], "--dangerously-bypass-approvals-and-sandbox"),
         (CODEX, ["--sandbox", "workspace-write"], "--sandbox"),
-        (CODEX, ["-s=danger-full-access"], "-s"),
+        (CODEX, ["-s=danger-full-access"], "-s=danger-full-access"),
         (CODEX, ["--full-auto"], "--full-auto"),
-        (CODEX, ["-c", 'sandbox_mode="danger-full-access"'], "sandbox_mode"),
-        (CODEX, ["--config=approval_policy=on-request"], "approval_policy"),
-        (CODEX, ["-c", "sandbox_workspace_write.network_access=true"], "sandbox_workspace_write.network_access"),
+        (CODEX, ["-c", 'sandbox_mode="danger-full-access"'], '-c sandbox_mode="danger-full-access"'),
+        (CODEX, ["--config=approval_policy=on-request"], "--config=approval_policy=on-request"),
+        (CODEX, ["-c", "sandbox_workspace_write.network_access=true"], "-c sandbox_workspace_write.network_access"),
         (GEMINI_CLI, ["--yolo"], "--yolo"),
         (GEMINI_CLI, ["-y"], "-y"),
-        (GEMINI_CLI, ["--approval-mode=auto_edit"], "--approval-mode"),
+        (GEMINI_CLI, ["--approval-mode=auto_edit"], "--approval-mode=auto_edit"),
         (GEMINI_CLI, ["--policy", "allow-shell.toml"], "--policy"),
         (GEMINI_CLI, ["--allowed-tools", "run_shell_command"], "--allowed-tools"),
+        (CLAUDE_CODE, ["--tools", "Bash,Edit"], "--tools"),
+        (CLAUDE_CODE, ["--permission-mode", "acceptEdits"], "--permission-mode acceptEdits"),
     ],
 )
-def test_args_that_would_lift_read_only_are_refused(dialect: Dialect, args: list[str], named: str) -> None:
-    with pytest.raises(ConfigError, match=f"may not hold '{named}'"):
+def test_args_that_would_lift_read_only_are_refused_at_call_time_too(
+    dialect: Dialect, args: list[str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match="the CLI runs read-only") as raised:
         dialect.argv("cli", "p", model=None, session_id=None, extra_args=args)
+    assert f"{dialect.name}: args {named}" in str(raised.value)
 
 
 def test_the_gemini_policy_denies_every_tool_but_those_that_only_read() -> None:
