@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.types import ListRootsResult, Root
 
 from core.config.cli import BYPASS_FLAGS
 from core.config.settings import Settings, load_settings
@@ -200,6 +201,29 @@ async def test_the_cli_runs_read_only_in_the_project_without_other_ais_keys(
     assert env["ANTHROPIC_API_KEY"] == "sk-ant-its-own-key-0123456789" and env["SEEN"] == "yes"
     assert record["stdin"].endswith("Which database?"), "the prompt goes on stdin"
     assert (result.structured_content or {})["total_cost_usd"] == pytest.approx(0.0125)
+
+
+@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+async def test_the_cli_runs_in_the_clients_first_root_without_files(
+    fake: FakeProvider, tmp_path: Path, era: str
+) -> None:
+    script = fake_claude(tmp_path)
+    settings = settings_with(tmp_path, fake, claude={"kind": "cli", "command": str(script)})  # allowed: project
+    declared = tmp_path / "declared"
+    declared.mkdir()
+    asked = 0
+
+    async def roots(_context: Any) -> ListRootsResult:
+        nonlocal asked
+        asked += 1
+        return ListRootsResult(roots=[Root(uri=declared.as_uri(), name="declared")])  # type: ignore[arg-type]
+
+    async with Client(build_server(settings), mode=era, list_roots_callback=roots) as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool("ask_ai", {"ai": "claude", "prompt": "Which database?"})
+    assert not result.is_error, result.content
+    assert read_record(script)["cwd"] == str(declared), "the client's first root, not the configured one"
+    assert asked == 1
 
 
 @pytest.mark.parametrize(
