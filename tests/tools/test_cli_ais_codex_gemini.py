@@ -4,12 +4,14 @@ provider through its documented custom endpoint: Codex a model provider of its c
 `args`), Gemini CLI `GOOGLE_GEMINI_BASE_URL` (in the block's `env`).
 
 An answer in ask_ai from each, a fan-out of Codex beside two HTTP AIs, a council where Codex reviews and chairs;
-each reports tokens and no cost, so the result and the ledger say tokens and an unknown cost, never $0. The real
-runs take seconds each: the tests are few.
+each reports tokens and no cost, so the result and the ledger say tokens and an unknown cost, never $0.
+server_status and --check show each one's version and sign-in (`codex login status`; Gemini CLI has no such
+command: unknown). The real runs take seconds each: the tests are few.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,18 @@ from sqlalchemy import select
 from core.config.settings import Settings, load_settings
 from core.store.database import Store
 from core.store.schema import ledger
+from serve.check import run_check
 from serve.main import build_server
-from tests.cli_agents import AgentHome, codex_cli, codex_endpoint, codex_env, gemini_cli, gemini_env
+from tests.cli_agents import (
+    CODEX_VERSION,
+    GEMINI_VERSION,
+    AgentHome,
+    codex_cli,
+    codex_endpoint,
+    codex_env,
+    gemini_cli,
+    gemini_env,
+)
 from tests.fakes import FakeProvider, gemini_agent, responses_api
 from tests.fakes.gemini_agent import GeminiModel
 from tests.fakes.responses_api import ResponsesModel
@@ -120,3 +132,45 @@ async def test_a_council_where_codex_reviews_and_chairs(fake: FakeProvider, tmp_
     assert ranked["parsed"] and len(ranked["ranked"]) == 2, "its ranking was read"
     rows = await ledger_rows(settings, "codex")
     assert rows == [(*TOKENS, None, "ok")] * 3, "member, reviewer, chairman: tokens each, cost unknown"
+
+
+async def test_server_status_and_check_show_codex_and_gemini_cli_with_version_and_sign_in(
+    tmp_path: Path,
+) -> None:
+    signed_in, signed_out = AgentHome.make(tmp_path / "in"), AgentHome.make(tmp_path / "out")
+    (tmp_path / "project").mkdir()  # where they run (allowed_roots)
+    codex = str(codex_cli())
+    with anyio.fail_after(CALL_S):  # `codex login --with-api-key` reads the key from stdin into this HOME
+        login = await anyio.run_process(
+            [codex, "login", "--with-api-key"], input=b"sk-made-up", env=codex_env(signed_in, None), check=False
+        )
+    assert login.returncode == 0, login.stderr
+    with ResponsesModel(script=Script(answer="OK.")) as model, GeminiModel(script=Script(answer="OK.")) as gemini:
+        blocks = {
+            "codex": codex_block(signed_in, model),
+            "codex_out": codex_block(signed_out, model),
+            "gemini": gemini_block(signed_in, gemini),
+        }
+        settings = settings_with(tmp_path, None, **blocks)
+        async with Client(build_server(settings)) as client:
+            with anyio.fail_after(CALL_S):
+                result = await client.call_tool("server_status", {})
+        out = io.StringIO()
+        with anyio.fail_after(CALL_S):
+            await run_check(settings, out)
+    text, structured = result.content[0].text, result.structured_content or {}  # type: ignore[union-attr]
+    gemini_path = str(gemini_cli())
+    lines = [
+        f"codex: codex CLI at {codex}, version {CODEX_VERSION}, signed in: yes; at most 2 at a time",
+        f"codex_out: codex CLI at {codex}, version {CODEX_VERSION}, signed in: no; at most 2 at a time",
+        f"gemini: gemini_cli CLI at {gemini_path}, version {GEMINI_VERSION}, signed in: unknown; at most 2 at a time",
+    ]
+    for line in lines:
+        assert f"  {line}" in text, text
+        assert line in out.getvalue(), out.getvalue()
+    clis = {ai["name"]: ai["cli"] for ai in structured["ais"]}
+    assert [(clis[n]["version"], clis[n]["signed_in"]) for n in ("codex", "codex_out", "gemini")] == [
+        (CODEX_VERSION, True),
+        (CODEX_VERSION, False),
+        (GEMINI_VERSION, None),
+    ]
