@@ -3,8 +3,8 @@
     codex exec --json --sandbox read-only -c approval_policy="never" --skip-git-repo-check --color never
           [-m MODEL] [ARGS...] [resume SESSION_ID] -
 
-What Codex 0.171 does, as its `codex exec --help` and docs say and its runs show (docs/configuration.md, "Codex CLI
-and Gemini CLI as AIs"):
+What Codex 0.171 does, as its `codex exec --help` and docs say and its runs show (docs/configuration.md, "CLI agents
+as AIs"):
 - `--sandbox read-only`: commands the model runs may read files, never write ("Read-only file system") or reach
   the network; `approval_policy="never"` (exec's own default, said again so that no config.toml changes it) refuses
   any request to run outside the sandbox at once. `--skip-git-repo-check`: the project need not be a git

@@ -4,7 +4,7 @@
            [--model MODEL] [ARGS...] [--resume SESSION_ID] --prompt ""
 
 What Gemini CLI 0.61 does, as its `--help` and bundled docs (docs/cli/headless.md, plan-mode.md, trusted-folders.md,
-session-management.md) say and its runs show (docs/configuration.md, "Codex CLI and Gemini CLI as AIs"):
+session-management.md) say and its runs show (docs/configuration.md, "CLI agents as AIs"):
 - `--approval-mode plan` is its "read-only mode": only reading tools (read_file, list_directory, glob, grep_search,
   web search) run; write_file and replace only for plans under ~/.gemini/tmp, anything else is refused ("Access
   denied: plan path ... must be within the designated plans directory"); run_shell_command is not offered. In
