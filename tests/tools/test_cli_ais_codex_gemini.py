@@ -174,3 +174,24 @@ async def test_server_status_and_check_show_codex_and_gemini_cli_with_version_an
         (CODEX_VERSION, False),
         (GEMINI_VERSION, None),
     ]
+
+
+async def test_a_codex_thread_resumes_its_session_and_books_each_runs_tokens(tmp_path: Path) -> None:
+    agent = AgentHome.make(tmp_path)
+    with ResponsesModel(script=Script(answer="Noted, Zed.")) as model:
+        settings = settings_with(tmp_path, None, codex=codex_block(agent, model))
+        async with Client(build_server(settings)) as client:
+            with anyio.fail_after(CALL_S):
+                first = await client.call_tool("ask_ai", {"ai": "codex", "prompt": "My name is Zed."})
+                thread = (first.structured_content or {})["continuation_id"]
+                second = await client.call_tool(
+                    "ask_ai", {"ai": "codex", "prompt": "What is my name?", "continuation_id": thread}
+                )
+    assert not second.is_error, second.content
+    resumed = model.turns()[-1]
+    earlier, latest = responses_api.input_texts(resumed, "user")[-2:]
+    assert earlier.endswith("My name is Zed.") and latest.endswith("What is my name?"), "one session, resumed"
+    assert "Zed" not in latest, "the session holds the history: only the new question is sent"
+    structured = second.structured_content or {}
+    assert (structured["input_tokens"], structured["output_tokens"]) == TOKENS, "this run's, not the session's 42/16"
+    assert await ledger_rows(settings, "codex") == [(*TOKENS, None, "ok")] * 2
