@@ -1,10 +1,12 @@
-"""The client's MCP roots, asked for only in a call that names `files`, and only from a client that declared
-the roots capability, on both protocol eras:
+"""The client's MCP roots, asked for only in a call that names `files` or may ask a CLI agent (which runs in the
+client's first root, the project), and only from a client that declared the roots capability, on both protocol
+eras:
 
 - 2026-07-28 and later (stateless: no back-channel, capabilities in each request's `_meta`): the boundary
   gives every tool with `files` a resolved parameter (`RESOLVED_ROOTS`), so the SDK's resolver answers the
   first round with an `InputRequiredResult` asking for `roots/list`, and runs the tool when the client
-  sends the call again with its roots.
+  sends the call again with its roots. The resolver sees the tool's arguments, not the AIs it will choose:
+  while a CLI AI is usable, it asks on every call of those tools.
 - 2025-11-25 and earlier (the `initialize` handshake): the resolver leaves it to the tool, which sends
   `roots/list` over the back-channel within the call's deadline (`client_roots`). The SDK's own mid-call
   path would wait for the client without a limit, before the call's deadline starts, and would end the
@@ -33,6 +35,7 @@ from mcp.types import ListRootsRequest, ListRootsResult
 from mcp_types.version import is_version_at_least
 
 from core.resilience.deadline import Deadline
+from tools.context import app_of
 
 __all__ = [
     "INPUT_REQUIRED_VERSION",
@@ -72,11 +75,17 @@ def _input_required(ctx: Context[Any, Any]) -> bool:
 # `Context` bare: the resolver recognises its context parameter by the class, not a parametrised alias.
 async def roots_for_files(files: list[str] | None, ctx: Context) -> ListRoots | None:
     """The SDK's resolver for `RESOLVED_ROOTS`: ask the client for its roots (`ListRoots`; the SDK injects its
-    `ListRootsResult`) when the call names files, the client declared the roots capability and the protocol
-    is 2026-07-28 or later; otherwise ask nothing (None), and on older protocols the tool asks mid-call."""
-    if not files or not declares_roots(ctx) or not _input_required(ctx):
+    `ListRootsResult`) when the call names files or a CLI AI is usable, the client declared the roots
+    capability and the protocol is 2026-07-28 or later; otherwise ask nothing (None), and on older protocols
+    the tool asks mid-call."""
+    if not (files or _cli_usable(ctx)) or not declares_roots(ctx) or not _input_required(ctx):
         return None
     return ListRoots()
+
+
+def _cli_usable(ctx: Context[Any, Any]) -> bool:
+    settings = app_of(ctx).settings
+    return any(settings.ais[name].cli is not None for name in settings.usable_ais)
 
 
 # The annotation of the parameter the boundary adds: filled by the resolver, never by the model.

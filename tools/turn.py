@@ -10,7 +10,8 @@ files it reads (`files`), and what it records and tells the user when it ends.
 Waiting for the thread (another call on it), for the client's roots (tools/roots.py: on the handshake-era
 protocols, asked mid-call) and for the store all count against the deadline, which the turn's requests carry
 to the provider: a call ends by its `deadline_s`, whatever it waited for first. Without roots from the
-client or the configuration, files are refused (`without_roots`).
+client or the configuration, files are refused (`without_roots`). A call that asks a CLI agent asks for the
+roots even without files: the agent runs in the client's first root, the project.
 """
 
 from __future__ import annotations
@@ -137,8 +138,18 @@ async def taking_turn(
     text = with_context(prompt, context)
     async with conversation(app, continuation_id, title=prompt, deadline_s=deadline, owner=caller()) as thread:
         bundle = await _read_files(ctx, app, files, routes, thread, deadline)
+        if not files and any(route.config.cli is not None for route in routes):
+            await _cli_project(ctx, app, deadline)
         asked = f"{text}\n\n--- files ---\n{bundle.text}" if bundle.text else text
         yield CallTurn(app, tool, asked, thread, bundle, routes, deadline)
+
+
+async def _cli_project(ctx: AppContext, app: Junior, deadline: Deadline) -> None:
+    """Where a CLI agent asked in this call runs: the client's first root (asked for as for `files`, within the
+    deadline), else the first of `allowed_roots`; with neither, the CLI client's own default."""
+    roots = allowed_roots(await client_roots(ctx, deadline), app.settings)
+    if roots:
+        project_root.set(str(roots[0]))  # ai/cli/client.py: the CLI's working directory
 
 
 async def _read_files(

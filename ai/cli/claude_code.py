@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ai.cli.dialect import CliAnswer
+from core.config.cli import CLI_KEY_VARS, refuse_bypass
 from core.errors import (
     AuthenticationFailed,
     InvalidResponse,
@@ -45,12 +46,14 @@ class ClaudeCode:
     name = "claude_code"
     commands = ("claude",)
     login_fix = "claude login (or `claude setup-token`; or set ANTHROPIC_API_KEY in the AI's env)"
-    key_variables = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+    key_variables = CLI_KEY_VARS["claude_code"]
     cost_is_cumulative = True  # a resumed session's total_cost_usd counts its earlier runs too
+    tokens_are_cumulative = False  # its `usage` is this run's
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]
     ) -> list[str]:
+        refuse_bypass(self.name, extra_args)  # refused when the settings were read too
         argv = [
             command,
             "-p",

@@ -22,8 +22,9 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from ai.body_cap import size_text
 from ai.cli.dialect import CliAnswer, Dialect
@@ -42,6 +43,7 @@ logger = logging.getLogger("junior_ai.cli")
 
 SESSIONS_KEPT = 1_000  # threads whose CLI session is remembered, per CLI AI
 STDERR_LOGGED_BYTES = 2048  # of a run's stderr tail, what the debug log shows
+_N = TypeVar("_N", int, float)
 # The project the current call works on (the client's first root, as a path), when the tool layer knows it.
 project_root: contextvars.ContextVar[str | None] = contextvars.ContextVar("junior_ai_project_root", default=None)
 
@@ -102,8 +104,8 @@ class CliClient:
         self.redactor = redactor
         self.max_answer_bytes = max_answer_bytes
         self.default_cwd = default_cwd
-        # thread id → the CLI's session there, and what the session had cost so far (when the CLI said)
-        self.sessions: OrderedDict[str, tuple[str, float | None]] = OrderedDict()
+        # thread id → the CLI's session there, with the figures its last run reported
+        self.sessions: OrderedDict[str, _Session] = OrderedDict()
 
     @classmethod
     def build(cls, config: AIConfig, settings: Settings, redactor: Redactor) -> CliClient:
@@ -132,7 +134,7 @@ class CliClient:
     def argv(self, request: Request) -> tuple[list[str], bytes | None]:
         """The command line for `request`, and what goes on its stdin (None: nothing, stdin closed)."""
         thread = request.thread_id
-        session = self.sessions[thread][0] if thread is not None and thread in self.sessions else None
+        session = self.sessions[thread].session_id if thread is not None and thread in self.sessions else None
         prompt = prompt_text(request, resumed=session is not None)
         model = request.model or self.model
         on_stdin = self.dialect.prompt_on_stdin()
@@ -179,34 +181,39 @@ class CliClient:
             raise
         if not answer.text.strip():
             raise EmptyResponse(self.name, model, "the CLI's answer was empty")
-        cost = self._run_cost(request.thread_id, answer)
+        run = self._this_run(request.thread_id, answer)
         self._remember(request.thread_id, answer)
-        return _completion(answer, model, cost)
+        return _completion(run, model)
 
     def cwd(self) -> str:
         """Where the CLI runs: the call's project root, else the configured or the server's directory."""
         root = project_root.get()
         return root if root and Path(root).is_dir() else self.default_cwd
 
-    def _run_cost(self, thread_id: str | None, answer: CliAnswer) -> float | None:
-        """What this run cost: the reported cost, less what the resumed session had cost before when the CLI
-        reports a session's total (unknown when it did not say before, or the total went down)."""
-        if answer.cost_usd is None or not self.dialect.cost_is_cumulative:
-            return answer.cost_usd
-        if thread_id is None or thread_id not in self.sessions:
-            return answer.cost_usd
-        session, before = self.sessions[thread_id]
-        if session != answer.session_id:  # a new session: its total is this run's
-            return answer.cost_usd
-        if before is None or answer.cost_usd < before:
-            return None
-        run = answer.cost_usd - before
-        return run if run > 0 or not (answer.input_tokens or answer.output_tokens) else None  # never $0 for tokens
+    def _this_run(self, thread_id: str | None, answer: CliAnswer) -> CliAnswer:
+        """The answer with this run's cost and tokens: what the CLI reported, less the resumed session's totals
+        before this run where the dialect says its figures are the session's so far (Claude Code's cost,
+        Codex's tokens); a figure that was not reported before, or went down, is unknown (never $0 for tokens)."""
+        known = self.sessions.get(thread_id) if thread_id is not None else None
+        if known is None or known.session_id != answer.session_id:  # a new session: its totals are this run's
+            return answer
+        before = known.totals
+        if self.dialect.tokens_are_cumulative:
+            answer = replace(
+                answer,
+                input_tokens=_less(answer.input_tokens, before.input_tokens),
+                output_tokens=_less(answer.output_tokens, before.output_tokens),
+            )
+        if self.dialect.cost_is_cumulative and answer.cost_usd is not None:
+            run = _less(answer.cost_usd, before.cost_usd)
+            spent = answer.input_tokens or answer.output_tokens
+            answer = replace(answer, cost_usd=run if run is not None and (run > 0 or not spent) else None)
+        return answer
 
     def _remember(self, thread_id: str | None, answer: CliAnswer) -> None:
         if thread_id is None or answer.session_id is None:
             return
-        self.sessions[thread_id] = (answer.session_id, answer.cost_usd)
+        self.sessions[thread_id] = _Session(answer.session_id, answer)
         self.sessions.move_to_end(thread_id)
         while len(self.sessions) > SESSIONS_KEPT:
             self.sessions.popitem(last=False)
@@ -216,8 +223,23 @@ class CliClient:
         return []
 
 
-def _completion(answer: CliAnswer, model: str, cost: float | None) -> Completion:
-    usage = Usage(answer.input_tokens, answer.output_tokens, cost_usd=cost)
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """A thread's CLI session, and the answer its last run gave (its cost and tokens as the CLI reported them)."""
+
+    session_id: str
+    totals: CliAnswer
+
+
+def _less(total: _N | None, before: _N | None) -> _N | None:
+    """`total` less `before` (a session's figure now and before this run); unknown when either is, or it went down."""
+    if total is None or before is None or total < before:
+        return None
+    return total - before
+
+
+def _completion(answer: CliAnswer, model: str) -> Completion:
+    usage = Usage(answer.input_tokens, answer.output_tokens, cost_usd=answer.cost_usd)
     return Completion(
         text=answer.text,
         model=answer.model or model,

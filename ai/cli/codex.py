@@ -3,8 +3,8 @@
     codex exec --json --sandbox read-only -c approval_policy="never" --skip-git-repo-check --color never
           [-m MODEL] [ARGS...] [resume SESSION_ID] -
 
-What Codex 0.171 does, as its `codex exec --help` and docs say and its runs show (docs/configuration.md, "Codex CLI
-and Gemini CLI as AIs"):
+What Codex 0.171 does, as its `codex exec --help` and docs say and its runs show (docs/configuration.md, "CLI agents
+as AIs"):
 - `--sandbox read-only`: commands the model runs may read files, never write ("Read-only file system") or reach
   the network; `approval_policy="never"` (exec's own default, said again so that no config.toml changes it) refuses
   any request to run outside the sandbox at once. `--skip-git-repo-check`: the project need not be a git
@@ -30,26 +30,12 @@ from typing import Any
 from ai.clean import token_count
 from ai.cli.dialect import CliAnswer
 from ai.cli.failures import cli_failure, output_tail
-from core.errors import ConfigError, EmptyResponse, InvalidResponse, ProviderError
+from core.config.cli import CLI_KEY_VARS, refuse_bypass
+from core.errors import EmptyResponse, InvalidResponse, ProviderError
 
 __all__ = ["CODEX", "DIALECT", "CodexDialect"]
 
 LOGIN_FIX = "codex login"
-# Flags that would let Codex write or run outside its read-only sandbox (or that widen what it may touch);
-# a configured `args` holding one is refused, never passed on.
-UNSAFE_FLAGS = (
-    "--dangerously-bypass-approvals-and-sandbox",
-    "--dangerously-bypass-hook-trust",
-    "--yolo",
-    "--full-auto",
-    "--approve-for-me",
-    "--add-dir",
-    "--sandbox",
-    "-s",
-    "--ask-for-approval",
-    "-a",
-)
-UNSAFE_SETTINGS = ("sandbox_mode", "approval_policy", "sandbox_workspace_write", "default_permissions", "permissions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +45,9 @@ class CodexDialect:
     name: str = "codex"
     commands: tuple[str, ...] = ("codex",)
     login_fix: str = LOGIN_FIX
-    # Its own credentials: the key `codex exec` reads (the ChatGPT sign-in lives in ~/.codex, not the environment).
-    key_variables: tuple[str, ...] = ("CODEX_API_KEY", "CODEX_ACCESS_TOKEN")
+    key_variables: tuple[str, ...] = CLI_KEY_VARS["codex"]
+    cost_is_cumulative: bool = False  # it reports no cost
+    tokens_are_cumulative: bool = True  # a resumed session's usage counts every earlier run too (42/16 after 21/8)
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]
@@ -68,9 +55,10 @@ class CodexDialect:
         """The `codex exec` command line; the prompt goes to stdin (`-`).
 
         Raises:
-            ConfigError: `extra_args` holds a flag or setting that would lift the read-only sandbox.
+            ConfigError: `extra_args` holds a flag or setting that would lift the read-only sandbox
+                (core.config.cli.REFUSED_FLAGS, CODEX_REFUSED_SETTINGS).
         """
-        refuse_unsafe(extra_args)
+        refuse_bypass(self.name, extra_args)  # refused when the settings were read too
         argv = [command, "exec", "--json", "--sandbox", "read-only", "-c", 'approval_policy="never"']
         argv += ["--skip-git-repo-check", "--color", "never"]
         if model:
@@ -129,29 +117,15 @@ class CodexDialect:
         """`codex login status`: exit 0 and "Logged in using ..." when signed in, 1 and "Not logged in" else."""
         return [command, "login", "status"]
 
+    def signed_in(self, stdout: bytes, returncode: int) -> bool | None:
+        """What `codex login status` says by its exit status: 0 signed in ("Logged in using ChatGPT", "API key
+        configured"), 1 not ("Not logged in"); Codex writes those words to stderr, so the status is what is read.
+        Anything else (a crash, a bad config.toml) is unknown."""
+        return {0: True, 1: False}.get(returncode)
+
 
 CODEX = CodexDialect()
 DIALECT = CODEX  # the name every dialect module gives its dialect (ai.cli.client.dialect_for)
-
-
-def refuse_unsafe(args: Sequence[str]) -> None:
-    """Refuse configured `args` that would lift the read-only sandbox or the approval policy.
-
-    Raises:
-        ConfigError: One of them does, named with what is allowed instead.
-    """
-    for index, arg in enumerate(args):
-        flag, _, inline = arg.partition("=")
-        refused = flag if flag in UNSAFE_FLAGS else None
-        if flag in ("-c", "--config"):
-            setting = inline or (args[index + 1] if index + 1 < len(args) else "")
-            key = setting.partition("=")[0].strip()
-            refused = key if key.split(".", 1)[0] in UNSAFE_SETTINGS else None
-        if refused:
-            raise ConfigError(
-                f"codex: args may not hold {refused!r}: Codex runs in its read-only sandbox with approvals never "
-                "asked; other flags (-c model_provider=..., --profile, --enable) are passed on"
-            )
 
 
 def _events(stdout: bytes) -> list[dict[str, Any]]:

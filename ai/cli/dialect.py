@@ -48,6 +48,8 @@ class Dialect(Protocol):
             (kept in its environment; every other AI's key variables are removed).
         cost_is_cumulative: The cost a resumed session reports is the whole session's so far (Claude Code's
             `total_cost_usd`), so the client subtracts what the session had cost before.
+        tokens_are_cumulative: The tokens a resumed session reports are the whole session's so far (Codex's
+            `turn.completed` usage), so the client subtracts what the session had used before.
     """
 
     name: str
@@ -55,6 +57,7 @@ class Dialect(Protocol):
     login_fix: str
     key_variables: tuple[str, ...]
     cost_is_cumulative: bool
+    tokens_are_cumulative: bool
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]

@@ -4,7 +4,7 @@
            [--model MODEL] [ARGS...] [--resume SESSION_ID] --prompt ""
 
 What Gemini CLI 0.61 does, as its `--help` and bundled docs (docs/cli/headless.md, plan-mode.md, trusted-folders.md,
-session-management.md) say and its runs show (docs/configuration.md, "Codex CLI and Gemini CLI as AIs"):
+session-management.md) say and its runs show (docs/configuration.md, "CLI agents as AIs"):
 - `--approval-mode plan` is its "read-only mode": only reading tools (read_file, list_directory, glob, grep_search,
   web search) run; write_file and replace only for plans under ~/.gemini/tmp, anything else is refused ("Access
   denied: plan path ... must be within the designated plans directory"); run_shell_command is not offered. In
@@ -37,7 +37,8 @@ from typing import Any
 from ai.clean import plain, token_count
 from ai.cli.dialect import CliAnswer
 from ai.cli.failures import cli_failure, output_tail
-from core.errors import ConfigError, EmptyResponse, InvalidResponse
+from core.config.cli import CLI_KEY_VARS, refuse_bypass
+from core.errors import EmptyResponse, InvalidResponse
 
 __all__ = ["DIALECT", "GEMINI_CLI", "READ_ONLY_POLICY", "GeminiCliDialect"]
 
@@ -47,21 +48,6 @@ READ_ONLY_POLICY = Path(__file__).with_name("gemini_read_only.toml")
 UNTRUSTED_EXIT = 55  # FatalUntrustedWorkspaceError
 AUTH_EXIT = 41  # FATAL_AUTHENTICATION_ERROR
 STDERR_READ_BYTES = 65_536  # of stderr's end, searched for the error object (after warnings and stack traces)
-# Flags that would let Gemini CLI write or run commands (or run interactively); refused in a configured `args`.
-UNSAFE_FLAGS = (
-    "-y",
-    "--yolo",
-    "--approval-mode",
-    "--allowed-tools",
-    "--policy",
-    "--admin-policy",
-    "-i",
-    "--prompt-interactive",
-    "--acp",
-    "--experimental-acp",
-    "-p",
-    "--prompt",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +57,9 @@ class GeminiCliDialect:
     name: str = "gemini_cli"
     commands: tuple[str, ...] = ("gemini",)
     login_fix: str = LOGIN_FIX
-    # Its own credentials: a Gemini API key, or Vertex AI's (a Google sign-in lives in ~/.gemini, not the environment).
-    key_variables: tuple[str, ...] = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")
+    key_variables: tuple[str, ...] = CLI_KEY_VARS["gemini_cli"]
+    cost_is_cumulative: bool = False  # it reports no cost
+    tokens_are_cumulative: bool = False  # `stats` count this run only, resumed or not
 
     def argv(
         self, command: str, prompt: str, *, model: str | None, session_id: str | None, extra_args: Sequence[str]
@@ -80,14 +67,9 @@ class GeminiCliDialect:
         """The headless `gemini` command line; the prompt goes to stdin.
 
         Raises:
-            ConfigError: `extra_args` holds a flag that would lift plan mode.
+            ConfigError: `extra_args` holds a flag that would lift plan mode (core.config.cli.REFUSED_FLAGS).
         """
-        for arg in extra_args:
-            if arg.partition("=")[0] in UNSAFE_FLAGS:
-                raise ConfigError(
-                    f"gemini: args may not hold {arg.partition('=')[0]!r}: Gemini CLI runs headless in plan mode "
-                    "(read-only); other flags (--skip-trust, --include-directories, -e) are passed on"
-                )
+        refuse_bypass(self.name, extra_args)  # refused when the settings were read too
         argv = [command, "--output-format", "json", "--approval-mode", "plan", "--admin-policy", str(READ_ONLY_POLICY)]
         if model:
             argv += ["--model", model]
@@ -143,6 +125,10 @@ class GeminiCliDialect:
 
     def signed_in_argv(self, command: str) -> list[str] | None:
         """None: Gemini CLI has no command that tells without sending a prompt."""
+        return None
+
+    def signed_in(self, stdout: bytes, returncode: int) -> bool | None:
+        """Unknown: there is no sign-in command to read (`signed_in_argv` is None)."""
         return None
 
 

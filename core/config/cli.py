@@ -6,9 +6,11 @@ The CLI is recognised from the command's base name (`claude`, `codex`, `gemini`)
 another name, from the block's `"cli"` field. A bare command name is looked up on PATH when the settings are
 read: one that is not there leaves the AI configured but unusable (server_status says "not found on PATH");
 a relative path with a slash in it is a problem (whose directory would it be relative to?). `"args"` are
-passed on after ours, but never one that lifts the CLI's permissions (`BYPASS_FLAGS`): the CLI runs
-read-only. `"env"` adds variables to its environment (a provider URL, a key for a CLI signed in by key); the
-values of those named like credentials (`ANTHROPIC_API_KEY`, `*_TOKEN`, ...) are masked like the API keys.
+passed on after ours, but never one that lifts the CLI's permissions (`BYPASS_FLAGS`, and each CLI's own
+`REFUSED_FLAGS`: Codex's `--sandbox` and `-c sandbox_mode=...`, Gemini CLI's `--approval-mode` and `--policy`,
+Claude Code's `--tools` and `--settings`): the CLI runs read-only, and a block that asks otherwise is a problem
+when the settings are read. `"env"` adds variables to its environment (a provider URL, a key for a CLI signed in
+by key); the values of those named like credentials (`ANTHROPIC_API_KEY`, `*_TOKEN`, ...) are masked like the API keys.
 A CLI AI needs no API key of ours.
 """
 
@@ -36,10 +38,14 @@ __all__ = [
     "CLI_FIELDS",
     "CLI_KEY_VARS",
     "CLI_MODEL_DEFAULT",
+    "CODEX_REFUSED_SETTINGS",
+    "REFUSED_FLAGS",
     "CliName",
     "CliSettings",
     "bypass_flags_in",
     "cli_settings",
+    "read_only_refusal",
+    "refuse_bypass",
 ]
 
 CliName = Literal["claude_code", "codex", "gemini_cli"]
@@ -51,8 +57,10 @@ CLI_COMMANDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 CLI_KEY_VARS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "claude_code": ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"),
-        "codex": ("OPENAI_API_KEY", "CODEX_API_KEY"),
-        "gemini_cli": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        # `codex exec` reads CODEX_API_KEY (a ChatGPT sign-in lives in ~/.codex, not the environment)
+        "codex": ("CODEX_API_KEY", "CODEX_ACCESS_TOKEN"),
+        # a Gemini API key, or Vertex AI's (a Google sign-in lives in ~/.gemini)
+        "gemini_cli": ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS"),
     }
 )
 CLI_FIELDS = frozenset(
@@ -99,6 +107,67 @@ _BYPASS_VALUES: Mapping[str, frozenset[str]] = MappingProxyType(
         "-a": frozenset({"never"}),
     }
 )
+# Per CLI, flags refused whatever their value: they would override what its dialect sets (the tools it has, its
+# sandbox, its approval mode and policy), widen what it may touch, or make the run interactive.
+REFUSED_FLAGS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "claude_code": frozenset(
+            {
+                "--tools",
+                "--allowedTools",
+                "--allowed-tools",
+                "--disallowedTools",
+                "--disallowed-tools",
+                "--settings",
+                "--mcp-config",
+                "--agents",
+                "--agent",
+                "--plugin-dir",
+                "--plugin-url",
+                "--permission-prompt-tool",
+                "-w",
+                "--worktree",
+            }
+        ),
+        "codex": frozenset(
+            {
+                "--dangerously-bypass-hook-trust",
+                "--approve-for-me",
+                "--add-dir",
+                "--sandbox",
+                "-s",
+                "--ask-for-approval",
+                "-a",
+            }
+        ),
+        "gemini_cli": frozenset(
+            {
+                "--approval-mode",
+                "--allowed-tools",
+                "--policy",
+                "--admin-policy",
+                "-i",
+                "--prompt-interactive",
+                "--acp",
+                "--experimental-acp",
+                "-p",
+                "--prompt",
+            }
+        ),
+    }
+)
+# Codex's `-c key=value` (`--config`) settings refused, by the key's first dotted part: the sandbox and approvals.
+CODEX_REFUSED_SETTINGS = frozenset(
+    {"sandbox_mode", "approval_policy", "sandbox_workspace_write", "default_permissions", "permissions"}
+)
+# What each CLI's refusal offers instead.
+_ALLOWED_EXAMPLES: Mapping[str, str] = MappingProxyType(
+    {
+        "claude_code": "--effort low, --add-dir DIR",
+        "codex": "-c model_provider=..., --profile NAME, --enable FEATURE",
+        "gemini_cli": "--skip-trust, --include-directories DIR, -e NAME",
+    }
+)
 
 
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL|COOKIE", re.IGNORECASE)
@@ -135,19 +204,47 @@ class CliSettings(BaseModel):
         return [value.get_secret_value() for key, value in self.env.items() if _SECRET_NAME.search(key)]
 
 
-def bypass_flags_in(args: Sequence[str]) -> list[str]:
-    """The arguments of `args` that would lift a CLI's permissions (`--yolo`, `--permission-mode
-    bypassPermissions`, `--sandbox=danger-full-access`, ...), as written."""
+def bypass_flags_in(args: Sequence[str], cli: str | None = None) -> list[str]:
+    """The arguments of `args` that would lift a CLI's permissions, as written: a bypass flag of any CLI (`--yolo`,
+    `--permission-mode bypassPermissions`, `--sandbox=danger-full-access`, ...) and, given `cli`, its own refused
+    flags (`REFUSED_FLAGS`) and, for Codex, a `-c` setting of its sandbox or approvals (`CODEX_REFUSED_SETTINGS`)."""
+    refused = REFUSED_FLAGS.get(cli or "", frozenset())
     found: list[str] = []
     for index, arg in enumerate(args):
         flag, equals, value = arg.partition("=")
-        if flag in BYPASS_FLAGS:
+        following = args[index + 1] if index + 1 < len(args) else ""
+        if flag in BYPASS_FLAGS or flag in refused:
             found.append(arg)
         elif flag in _BYPASS_VALUES:
-            value = value if equals else (args[index + 1] if index + 1 < len(args) else "")
+            value = value if equals else following
             if value.lower() in _BYPASS_VALUES[flag]:
                 found.append(arg if equals else f"{arg} {value}")
+        elif cli == "codex" and flag in ("-c", "--config"):
+            setting = value if equals else following
+            if setting.partition("=")[0].strip().split(".", 1)[0] in CODEX_REFUSED_SETTINGS:
+                found.append(arg if equals else f"{arg} {setting}")
     return found
+
+
+def read_only_refusal(cli: str, refused: Sequence[str]) -> str:
+    """What a refusal of the args `refused` (found by `bypass_flags_in`) says: why, and what is allowed."""
+    examples = _ALLOWED_EXAMPLES.get(cli, "")
+    return (
+        f"args {', '.join(refused)}: the CLI runs read-only, so flags that let it edit files or run commands "
+        f"without asking, or that change its tools, sandbox or approvals, are refused; allowed: any other flag "
+        f"(e.g. {examples})"
+    )
+
+
+def refuse_bypass(cli: str, args: Sequence[str]) -> None:
+    """The dialects' own check, at call time, of what `cli_settings` refused at load time.
+
+    Raises:
+        ConfigError: `args` holds a flag or setting that `bypass_flags_in` refuses for `cli`.
+    """
+    refused = bypass_flags_in(args, cli)
+    if refused:
+        raise ConfigError(f"{cli}: {read_only_refusal(cli, refused)}")
 
 
 def cli_settings(name: str, block: Mapping[str, Any], env: Mapping[str, str], where: str) -> CliSettings:
@@ -171,12 +268,9 @@ def cli_settings(name: str, block: Mapping[str, Any], env: Mapping[str, str], wh
     args = block.get("args", [])
     if not isinstance(args, list) or not all(isinstance(arg, str) for arg in args):
         raise ConfigError(f'{where}: {name}: args must be a list of strings, like ["--effort", "low"]')
-    bypass = bypass_flags_in(args)
+    bypass = bypass_flags_in(args, cli)
     if bypass:
-        raise ConfigError(
-            f"{where}: {name}: args {', '.join(bypass)}: the CLI runs read-only, so flags that let it edit files or "
-            "run commands without asking are refused; allowed: any other flag (e.g. --effort low, --add-dir DIR)"
-        )
+        raise ConfigError(f"{where}: {name}: {read_only_refusal(str(cli), bypass)}")
     extra = block.get("env", {})
     if not isinstance(extra, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
         raise ConfigError(f'{where}: {name}: env must be an object of strings, like {{"ANTHROPIC_BASE_URL": "..."}}')

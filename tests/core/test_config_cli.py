@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from core.config.cli import bypass_flags_in
+from ai.cli.client import dialect_for
+from core.config.cli import CLI_KEY_VARS, bypass_flags_in
 from core.config.settings import load_settings, settings_or_problems
 from tests.fakes.cli import fake_claude
 from tests.helpers import write_credentials
@@ -89,6 +90,52 @@ def test_args_that_lift_the_permissions_are_refused_with_what_is_allowed(tmp_pat
     (problem,) = settings.problems
     assert f"args {' '.join(args)}: the CLI runs read-only" in problem
     assert "allowed: any other flag (e.g. --effort low, --add-dir DIR)" in problem
+
+
+@pytest.mark.parametrize(
+    ("cli", "args", "refused"),
+    [
+        ("codex", ["--sandbox", "read-only"], "--sandbox"),  # ours is read-only; none other is taken
+        ("codex", ["-c", 'sandbox_mode="danger-full-access"'], '-c sandbox_mode="danger-full-access"'),
+        ("codex", ["--config=approval_policy.granular=true"], "--config=approval_policy.granular=true"),
+        ("codex", ["--add-dir", "/"], "--add-dir"),
+        ("gemini_cli", ["--approval-mode", "plan"], "--approval-mode"),  # ours is plan, with the admin policy
+        ("gemini_cli", ["--policy", "mine.toml"], "--policy"),
+        ("gemini_cli", ["--admin-policy=open.toml"], "--admin-policy=open.toml"),
+        ("gemini_cli", ["-i", "hi"], "-i"),
+        ("claude_code", ["--tools", "Bash"], "--tools"),
+        ("claude_code", ["--settings", '{"permissions": {"defaultMode": "bypassPermissions"}}'], "--settings"),
+        ("claude_code", ["--allowedTools=Bash"], "--allowedTools=Bash"),
+    ],
+)
+def test_each_clis_own_refused_flags_are_a_problem_when_the_settings_are_read(
+    tmp_path: Path, cli: str, args: list[str], refused: str
+) -> None:
+    block = {"kind": "cli", "command": "/bin/true", "cli": cli, "args": ["--verbose", *args]}
+    settings = settings_for(tmp_path, {"agent": block})
+    (problem,) = settings.problems
+    assert "agent" not in settings.ais and f"agent: args {refused}: the CLI runs read-only" in problem, problem
+
+
+@pytest.mark.parametrize(
+    ("cli", "args"),
+    [
+        ("codex", ["-c", 'model_provider="local"', "--profile", "work", "--enable", "web_search"]),
+        ("gemini_cli", ["--skip-trust", "--include-directories", "../docs", "--sandbox"]),
+        ("claude_code", ["--effort", "low", "--add-dir", "../docs"]),
+    ],
+)
+def test_each_clis_harmless_args_are_kept(tmp_path: Path, cli: str, args: list[str]) -> None:
+    block = {"kind": "cli", "command": "/bin/true", "cli": cli, "args": args}
+    settings = settings_for(tmp_path, {"agent": block})
+    assert settings.problems == () and settings.ais["agent"].cli.args == tuple(args)
+
+
+def test_the_dialects_keep_the_key_variables_of_the_configuration() -> None:
+    for cli, variables in CLI_KEY_VARS.items():
+        assert dialect_for(cli).key_variables == variables
+    assert CLI_KEY_VARS["codex"] == ("CODEX_API_KEY", "CODEX_ACCESS_TOKEN")
+    assert CLI_KEY_VARS["gemini_cli"] == ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")
 
 
 def test_harmless_args_pass() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.types import ListRootsResult, Root
 
 from core.config.cli import BYPASS_FLAGS
 from core.config.settings import Settings, load_settings
@@ -202,6 +203,29 @@ async def test_the_cli_runs_read_only_in_the_project_without_other_ais_keys(
     assert (result.structured_content or {})["total_cost_usd"] == pytest.approx(0.0125)
 
 
+@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+async def test_the_cli_runs_in_the_clients_first_root_without_files(
+    fake: FakeProvider, tmp_path: Path, era: str
+) -> None:
+    script = fake_claude(tmp_path)
+    settings = settings_with(tmp_path, fake, claude={"kind": "cli", "command": str(script)})  # allowed: project
+    declared = tmp_path / "declared"
+    declared.mkdir()
+    asked = 0
+
+    async def roots(_context: Any) -> ListRootsResult:
+        nonlocal asked
+        asked += 1
+        return ListRootsResult(roots=[Root(uri=declared.as_uri(), name="declared")])  # type: ignore[arg-type]
+
+    async with Client(build_server(settings), mode=era, list_roots_callback=roots) as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool("ask_ai", {"ai": "claude", "prompt": "Which database?"})
+    assert not result.is_error, result.content
+    assert read_record(script)["cwd"] == str(declared), "the client's first root, not the configured one"
+    assert asked == 1
+
+
 @pytest.mark.parametrize(
     ("tool", "arguments"),
     [
@@ -297,3 +321,23 @@ async def test_a_cli_the_client_cancels_is_killed_with_its_child(fake: FakeProvi
                 pids = await running_pids(script)
                 group.cancel_scope.cancel()
             assert await ended(pids, KILLED_WITHIN_S), "the CLI and its child end within 1 s of the cancel"
+
+
+async def test_with_caps_set_a_cli_ai_without_prices_is_refused_and_one_with_prices_answers(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    script = fake_claude(tmp_path)
+    prices = {"*": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}}
+    caps = {"budgets": {"daily_usd": 5.0}, "database_url": f"sqlite:///{tmp_path / 'store.db'}"}
+    blocks = {
+        "unpriced": {"kind": "cli", "command": str(script)},
+        "priced": {"kind": "cli", "command": str(script), "prices": prices},
+    }
+    settings = settings_with(tmp_path, fake, **blocks, **caps)
+    async with Client(build_server(settings)) as client:
+        with anyio.fail_after(30):
+            refused = await client.call_tool("ask_ai", {"ai": "unpriced", "prompt": "hi"})
+            answered = await client.call_tool("ask_ai", {"ai": "priced", "prompt": "hi"})
+    text = refused.content[0].text  # type: ignore[union-attr]
+    assert refused.is_error and "refused while spending caps are set" in text and '"prices"' in text, text
+    assert not answered.is_error and (answered.structured_content or {})["cost_usd"] == pytest.approx(0.0125)

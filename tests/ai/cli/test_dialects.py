@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ai.cli import codex, gemini_cli
+from ai.cli.claude_code import DIALECT as CLAUDE_CODE
 from ai.cli.codex import CODEX
 from ai.cli.dialect import CliAnswer, Dialect
 from ai.cli.gemini_cli import GEMINI_CLI, READ_ONLY_POLICY
@@ -188,21 +189,26 @@ def test_no_command_line_holds_a_bypass_or_yolo_flag(dialect: Dialect) -> None:
     [
         (CODEX, ["--dangerously-bypass-approvals-and-sandbox"], "--dangerously-bypass-approvals-and-sandbox"),
         (CODEX, ["--sandbox", "workspace-write"], "--sandbox"),
-        (CODEX, ["-s=danger-full-access"], "-s"),
+        (CODEX, ["-s=danger-full-access"], "-s=danger-full-access"),
         (CODEX, ["--full-auto"], "--full-auto"),
-        (CODEX, ["-c", 'sandbox_mode="danger-full-access"'], "sandbox_mode"),
-        (CODEX, ["--config=approval_policy=on-request"], "approval_policy"),
-        (CODEX, ["-c", "sandbox_workspace_write.network_access=true"], "sandbox_workspace_write.network_access"),
+        (CODEX, ["-c", 'sandbox_mode="danger-full-access"'], '-c sandbox_mode="danger-full-access"'),
+        (CODEX, ["--config=approval_policy=on-request"], "--config=approval_policy=on-request"),
+        (CODEX, ["-c", "sandbox_workspace_write.network_access=true"], "-c sandbox_workspace_write.network_access"),
         (GEMINI_CLI, ["--yolo"], "--yolo"),
         (GEMINI_CLI, ["-y"], "-y"),
-        (GEMINI_CLI, ["--approval-mode=auto_edit"], "--approval-mode"),
+        (GEMINI_CLI, ["--approval-mode=auto_edit"], "--approval-mode=auto_edit"),
         (GEMINI_CLI, ["--policy", "allow-shell.toml"], "--policy"),
         (GEMINI_CLI, ["--allowed-tools", "run_shell_command"], "--allowed-tools"),
+        (CLAUDE_CODE, ["--tools", "Bash,Edit"], "--tools"),
+        (CLAUDE_CODE, ["--permission-mode", "acceptEdits"], "--permission-mode acceptEdits"),
     ],
 )
-def test_args_that_would_lift_read_only_are_refused(dialect: Dialect, args: list[str], named: str) -> None:
-    with pytest.raises(ConfigError, match=f"may not hold '{named}'"):
+def test_args_that_would_lift_read_only_are_refused_at_call_time_too(
+    dialect: Dialect, args: list[str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match="the CLI runs read-only") as raised:
         dialect.argv("cli", "p", model=None, session_id=None, extra_args=args)
+    assert f"{dialect.name}: args {named}" in str(raised.value)
 
 
 def test_the_gemini_policy_denies_every_tool_but_those_that_only_read() -> None:
@@ -227,3 +233,19 @@ def test_each_dialect_says_how_to_sign_in_and_which_variables_are_its_own() -> N
     assert "GEMINI_API_KEY" in GEMINI_CLI.key_variables and "sign in" in GEMINI_CLI.login_fix
     assert GEMINI_CLI.version_argv("gemini") == ["gemini", "--version"]
     assert GEMINI_CLI.signed_in_argv("gemini") is None  # no command tells without sending a prompt
+
+
+@pytest.mark.parametrize(
+    ("dialect", "returncode", "signed_in"),
+    [
+        (CODEX, 0, True),  # "Logged in using ChatGPT" / "API key configured" (on stderr)
+        (CODEX, 1, False),  # "Not logged in"
+        (CODEX, 2, None),  # a crash, a bad config.toml: unknown
+        (GEMINI_CLI, 0, None),  # no sign-in command to read
+    ],
+)
+def test_the_sign_in_state_is_read_from_the_clis_own_status_command(
+    dialect: Dialect, returncode: int, signed_in: bool | None
+) -> None:
+    assert dialect.signed_in(b"", returncode) is signed_in
+    assert (dialect.cost_is_cumulative, dialect.tokens_are_cumulative) == (False, dialect is CODEX)
