@@ -82,8 +82,9 @@ def _page(name: PanelName) -> tuple[str, str]:
 
 
 def panel_html(name: PanelName, data: dict[str, Any] | None = None) -> str:
-    """Panel `name` as one self-contained HTML document. With `data` (a tool's result, `{"structuredContent": ..., "_meta": ...}`,
-    or its structured content alone), the page renders it by itself, without a host (what /dashboard serves); without, it waits for the host's result.
+    """Panel `name` as one self-contained HTML document. With `data` (a tool's result,
+    `{"structuredContent": ..., "_meta": ...}`, or its structured content alone), the page renders it by itself,
+    without a host (what /dashboard serves); without, it waits for the host's result.
 
     Raises:
         ValueError: `name` is not a panel.
