@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.loopback import InThread, serve_in_thread
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "FakeIdP"]
 
@@ -43,8 +41,7 @@ class FakeIdP:
     answer: Failure | None = None
     methods: list[str] = field(default_factory=list)  # "basic" or "post", per authenticated request
     port: int = 0
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _running: InThread | None = None
 
     @property
     def issuer(self) -> str:
@@ -55,27 +52,14 @@ class FakeIdP:
         return f"{self.issuer}/introspect"
 
     def start(self) -> FakeIdP:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
         app = Starlette(routes=[Route("/introspect", self._introspect, methods=["POST"])])
-        config = uvicorn.Config(app, log_level="critical", lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake identity provider did not start")
-            time.sleep(0.005)
+        self._running = serve_in_thread(app, "fake identity provider", timeout_graceful_shutdown=1)
+        self.port = self._running.port
         return self
 
     def stop(self) -> None:
-        if self._server and self._thread:
-            self._server.should_exit = True
-            self._server.force_exit = True
-            self._thread.join(timeout=5)
+        if self._running:
+            self._running.stop(force=True)
 
     def __enter__(self) -> FakeIdP:
         return self.start()

@@ -19,19 +19,18 @@ Every request is recorded (`requests`: path and JSON body).
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.loopback import InThread, serve_in_thread
 
 __all__ = ["FINAL_TEXT", "Conversation", "ScriptedModel", "Step", "ToolUse"]
 
@@ -71,17 +70,13 @@ class ScriptedModel:
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _running: InThread | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ScriptedModel:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
         app = Starlette(
             routes=[
                 Route("/v1/messages", self._messages, methods=["POST"]),
@@ -89,20 +84,13 @@ class ScriptedModel:
                 Route("/{path:path}", self._elsewhere, methods=["GET", "POST", "HEAD", "PUT", "DELETE"]),
             ]
         )
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Messages API stand-in did not start")
-            time.sleep(0.005)
+        self._running = serve_in_thread(app, "the Messages API stand-in")
+        self.port = self._running.port
         return self
 
     def stop(self) -> None:
-        if self._server and self._thread:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        if self._running:
+            self._running.stop()
 
     def __enter__(self) -> ScriptedModel:
         return self.start()

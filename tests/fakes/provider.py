@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
-import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -44,13 +43,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.huge import SMALL, HugeBody, huge_answer, huge_error, huge_stream
+from tests.fakes.loopback import InThread, serve_in_thread
 from tests.fakes.streams import EventStream, gemini_events, openai_events, pieces
 
 __all__ = ["Behaviour", "FakeProvider", "Recorded"]
@@ -158,8 +157,7 @@ class FakeProvider:
     _behaviours: dict[str, Behaviour] = field(default_factory=dict)
     _queues: dict[str, deque[Behaviour]] = field(default_factory=lambda: defaultdict(deque))
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _running: InThread | None = None
     port: int = 0
     disconnects: list[tuple[str, float]] = field(default_factory=list)
     _random: random.Random = field(default_factory=lambda: random.Random(20261124))
@@ -243,31 +241,17 @@ class FakeProvider:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> FakeProvider:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        # "critical": the responses cut short on purpose would otherwise log a traceback each.
-        config = uvicorn.Config(self._app(), log_level="critical", lifespan="off", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake provider did not start")
-            time.sleep(0.005)
+        # Log level "critical" (the default): the responses cut short on purpose would otherwise log a traceback each.
+        self._running = serve_in_thread(self._app(), "fake provider", nodelay=True, timeout_graceful_shutdown=1)
+        self.port = self._running.port
         return self
 
     def stop(self) -> None:
         if self._closing is not None:
             loop, event = self._closing
             loop.call_soon_threadsafe(event.set)
-        if self._server and self._thread:
-            self._server.should_exit = True
-            self._server.force_exit = True
-            self._thread.join(timeout=5)
+        if self._running:
+            self._running.stop(force=True)
 
     def __enter__(self) -> FakeProvider:
         return self.start()

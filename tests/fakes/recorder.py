@@ -14,20 +14,17 @@ set, with that 3xx status and a Location header.
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+from tests.fakes.loopback import InThread, serve_in_thread
 
 __all__ = ["Recorder", "Request"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-START_TIMEOUT_S = 10.0
 
 OPENAI_ANSWER = {
     "id": "chatcmpl-recorded",
@@ -77,8 +74,7 @@ class Recorder:
     requests: list[Request] = field(default_factory=list)
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _running: InThread | None = None
 
     def url(self, path: str = "") -> str:
         """http://127.0.0.1:PORT followed by `path`."""
@@ -94,25 +90,13 @@ class Recorder:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Recorder:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app, log_level="critical", lifespan="off", interface="asgi3")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("recorder did not start")
-            time.sleep(0.005)  # polling the start of a server thread; no event to wait on
+        self._running = serve_in_thread(self._app, "recorder", interface="asgi3")
+        self.port = self._running.port
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._server and self._thread:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        if self._running:
+            self._running.stop()
 
     # -- the HTTP side ---------------------------------------------------------------------------
     async def _app(

@@ -12,18 +12,16 @@ call, the turn that carries its result the second, and so on; once the calls are
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
+
+from tests.fakes.loopback import InThread, serve_in_thread
 
 __all__ = ["Call", "LoopbackServer", "Recorded", "Script"]
 
-START_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -66,8 +64,7 @@ class LoopbackServer:
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _running: InThread | None = None
 
     @property
     def base_url(self) -> str:
@@ -85,23 +82,13 @@ class LoopbackServer:
         raise NotImplementedError
 
     def start(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(self._app(), log_level="critical", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"{type(self).__name__} did not start")
-            time.sleep(0.005)
+        self._running = serve_in_thread(self._app(), type(self).__name__)
+        self.port = self._running.port
         return self
 
     def stop(self) -> None:
-        if self._server and self._thread:
-            self._server.should_exit = True
-            self._thread.join(timeout=5)
+        if self._running:
+            self._running.stop()
 
     def __enter__(self) -> Self:
         return self.start()
