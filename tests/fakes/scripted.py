@@ -23,7 +23,6 @@ from tests.fakes.loopback import InThread, serve_in_thread
 __all__ = ["Call", "LoopbackServer", "Recorded", "Script"]
 
 
-
 @dataclass(frozen=True)
 class Call:
     """One tool call by the scripted model: the tool's name as the CLI offers it, and its arguments; `forced`:
