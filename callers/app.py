@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from ai.pool import ClientPool, Sender
+from callers.cli_sessions import keep_sessions_in_store
 from callers.jobs import RunningJobs
 from core.config.credentials import lookup_order
 from core.config.settings import AIConfig, Settings
@@ -118,6 +119,7 @@ class Junior:
         self.ledger_behind = 0  # ledger rows that could not be written (server_status shows it)
         self._background: set[asyncio.Task[None]] = set()  # bookkeeping after answers (`after_answer`)
         self.jobs = RunningJobs(self.store, self.redactor)  # calls that handed off go on here (callers/jobs.py)
+        keep_sessions_in_store(pool, self.store)  # a thread's CLI session, on any server and after a restart
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> Junior:

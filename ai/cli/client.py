@@ -6,8 +6,8 @@ cancellation, breaker and concurrency limit like any other AI's client.
 
 The prompt is the request as text: the system prompt, the thread's earlier turns and the question. A thread
 that this CLI answered before continues the CLI's own session instead (`--resume`), and then only the new
-question is sent. The sessions are remembered per thread in this process (the latest `SESSIONS_KEPT`): after
-a restart the thread's history goes in the prompt again, as for the HTTP AIs.
+question is sent. The sessions are kept in `sessions` (ai/cli/sessions.py): in the store when the application
+built the client (any server sharing the store resumes them, after a restart too), else in memory.
 
 Where it runs (`cwd`): the project — the client's first MCP root when the call offered roots (`project_root`,
 set by the tool layer), else the first of `allowed_roots`, else the server's own working directory (which is
@@ -20,15 +20,15 @@ import contextvars
 import importlib
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar, cast
 
 from ai.body_cap import size_text
 from ai.cli.dialect import CliAnswer, Dialect
 from ai.cli.runner import child_environment, run_cli
+from ai.cli.sessions import MemorySessions, SessionBook
 from ai.request import Completion, Request, Usage
 from ai.stream import Received
 from core.config.ai import BUILTIN_AIS, AIConfig
@@ -36,12 +36,12 @@ from core.config.cli import CLI_KEY_VARS, CLI_MODEL_DEFAULT
 from core.config.settings import Settings
 from core.errors import AIUnavailable, AnswerTooLarge, EmptyResponse, ProviderError
 from core.redact import Redactor
+from core.store.turns import CliSession
 
-__all__ = ["SESSIONS_KEPT", "CliClient", "dialect_for", "project_root", "prompt_text"]
+__all__ = ["CliClient", "dialect_for", "project_root", "prompt_text"]
 
 logger = logging.getLogger("junior_ai.cli")
 
-SESSIONS_KEPT = 1_000  # threads whose CLI session is remembered, per CLI AI
 STDERR_LOGGED_BYTES = 2048  # of a run's stderr tail, what the debug log shows
 _N = TypeVar("_N", int, float)
 # The project the current call works on (the client's first root, as a path), when the tool layer knows it.
@@ -82,6 +82,7 @@ class CliClient:
         model: The model asked ("default": the CLI's own choice).
         dialect: How this CLI is run and read.
         path: The executable.
+        sessions: Where its sessions in threads are kept (the application puts the store's here).
     """
 
     def __init__(
@@ -104,8 +105,7 @@ class CliClient:
         self.redactor = redactor
         self.max_answer_bytes = max_answer_bytes
         self.default_cwd = default_cwd
-        # thread id → the CLI's session there, with the figures its last run reported
-        self.sessions: OrderedDict[str, _Session] = OrderedDict()
+        self.sessions: SessionBook = MemorySessions()
 
     @classmethod
     def build(cls, config: AIConfig, settings: Settings, redactor: Redactor) -> CliClient:
@@ -131,10 +131,9 @@ class CliClient:
             config, dialect, env=env, redactor=redactor, max_answer_bytes=settings.max_answer_bytes, default_cwd=cwd
         )
 
-    def argv(self, request: Request) -> tuple[list[str], bytes | None]:
-        """The command line for `request`, and what goes on its stdin (None: nothing, stdin closed)."""
-        thread = request.thread_id
-        session = self.sessions[thread].session_id if thread is not None and thread in self.sessions else None
+    def argv(self, request: Request, session: str | None = None) -> tuple[list[str], bytes | None]:
+        """The command line for `request`, resuming CLI session `session` if given, and what goes on its stdin
+        (None: nothing, stdin closed)."""
         prompt = prompt_text(request, resumed=session is not None)
         model = request.model or self.model
         on_stdin = self.dialect.prompt_on_stdin()
@@ -156,7 +155,9 @@ class CliClient:
                 AnswerTooLarge past `max_answer_bytes`, EmptyResponse for an empty answer.
             AIUnavailable: the command cannot be started.
         """
-        argv, stdin = self.argv(request)
+        thread = request.thread_id
+        known = await self.sessions.get(thread, self.name) if thread is not None else None
+        argv, stdin = self.argv(request, known.session_id if known is not None else None)
         model = request.model or self.model
         if received is not None:
             received.sent = True  # from here the CLI may spend, however the call ends
@@ -176,13 +177,15 @@ class CliClient:
         try:
             answer = self.dialect.parse(stdout, stderr, finished.returncode, ai=self.name, model=model)
         except ProviderError:
-            if request.thread_id is not None:  # a session that failed (gone, say) is not resumed again
-                self.sessions.pop(request.thread_id, None)
+            if thread is not None and known is not None:  # a session that failed (gone, say) is not resumed again
+                await self.sessions.drop(thread, self.name)
             raise
         if not answer.text.strip():
             raise EmptyResponse(self.name, model, "the CLI's answer was empty")
-        run = self._this_run(request.thread_id, answer)
-        self._remember(request.thread_id, answer)
+        run = self._this_run(known, answer)
+        if thread is not None and answer.session_id is not None:
+            totals = CliSession(answer.session_id, answer.cost_usd, answer.input_tokens, answer.output_tokens)
+            await self.sessions.put(thread, self.name, totals)
         return _completion(run, model)
 
     def cwd(self) -> str:
@@ -190,14 +193,13 @@ class CliClient:
         root = project_root.get()
         return root if root and Path(root).is_dir() else self.default_cwd
 
-    def _this_run(self, thread_id: str | None, answer: CliAnswer) -> CliAnswer:
+    def _this_run(self, known: CliSession | None, answer: CliAnswer) -> CliAnswer:
         """The answer with this run's cost and tokens: what the CLI reported, less the resumed session's totals
         before this run where the dialect says its figures are the session's so far (Claude Code's cost,
         Codex's tokens); a figure that was not reported before, or went down, is unknown (never $0 for tokens)."""
-        known = self.sessions.get(thread_id) if thread_id is not None else None
         if known is None or known.session_id != answer.session_id:  # a new session: its totals are this run's
             return answer
-        before = known.totals
+        before = known
         if self.dialect.tokens_are_cumulative:
             answer = replace(
                 answer,
@@ -210,25 +212,9 @@ class CliClient:
             answer = replace(answer, cost_usd=run if run is not None and (run > 0 or not spent) else None)
         return answer
 
-    def _remember(self, thread_id: str | None, answer: CliAnswer) -> None:
-        if thread_id is None or answer.session_id is None:
-            return
-        self.sessions[thread_id] = _Session(answer.session_id, answer)
-        self.sessions.move_to_end(thread_id)
-        while len(self.sessions) > SESSIONS_KEPT:
-            self.sessions.popitem(last=False)
-
     async def list_models(self, timeout: float | None = None) -> list[str]:
         """A CLI lists no models (its `--model` takes the names its own help gives)."""
         return []
-
-
-@dataclass(frozen=True, slots=True)
-class _Session:
-    """A thread's CLI session, and the answer its last run gave (its cost and tokens as the CLI reported them)."""
-
-    session_id: str
-    totals: CliAnswer
 
 
 def _less(total: _N | None, before: _N | None) -> _N | None:

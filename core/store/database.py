@@ -1,5 +1,6 @@
-"""The store: threads, their turns, the models cache, the ledger, the rate counts and the jobs, in SQLite
-(one file, the default) or PostgreSQL (several servers sharing it), through SQLAlchemy's async Core.
+"""The store: threads, their turns, the models cache, the ledger, the rate counts, the jobs and the CLI
+sessions, in SQLite (one file, the default) or PostgreSQL (several servers sharing it), through SQLAlchemy's
+async Core.
 
     async with Store(store_url(settings)) as store:      # opens: connects, migrates
         thread = await store.threads.create("Review the importer")
@@ -36,6 +37,7 @@ from core.config import defaults
 from core.errors import StoreUnavailable, UnknownThread
 from core.redact import Redactor, url_secrets
 from core.store.batch import Operation, WriteBatcher
+from core.store.cli_sessions import CliSessions
 from core.store.engines import async_engine, explain, in_one_transaction, read_once, sync_sqlite_engine, use_wal
 from core.store.jobs import Jobs
 from core.store.ledger import Ledger
@@ -96,6 +98,7 @@ class Store:
         self._ledger = Ledger(self)
         self._rates = Rates(self)
         self._jobs = Jobs(self)
+        self._cli_sessions = CliSessions(self)
         self._one_writer = anyio.Lock()  # SQLite: this process's writes take turns here, not on SQLite's lock
         self._batcher = WriteBatcher(
             self._one_writer, self._transaction, in_thread=self._in_thread, refused=(UnknownThread,)
@@ -208,6 +211,11 @@ class Store:
     def jobs(self) -> Jobs:
         """Calls that handed off and go on in the background (core/store/jobs.py)."""
         return self._jobs
+
+    @property
+    def cli_sessions(self) -> CliSessions:
+        """The session each CLI AI has in a thread (core/store/cli_sessions.py)."""
+        return self._cli_sessions
 
     @property
     def rates(self) -> Rates:

@@ -21,6 +21,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION_DDL",
     "Migration",
+    "cli_sessions",
     "jobs",
     "ledger",
     "models_cache",
@@ -183,6 +184,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_by_expiry ON jobs (expires)",
         ),
     ),
+    Migration(
+        8,
+        "CLI sessions: the one each CLI AI has in a thread, with its cost and tokens so far",
+        (
+            # No reference to threads (a session may be written as its thread expires): a thread's rows go when
+            # it is deleted or purged (core/store/threads.py).
+            """CREATE TABLE cli_sessions (
+                thread_id VARCHAR(64) NOT NULL,
+                ai VARCHAR(64) NOT NULL,
+                session_id TEXT NOT NULL,
+                cost_usd DOUBLE PRECISION,
+                input_tokens BIGINT,
+                output_tokens BIGINT,
+                updated DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (thread_id, ai)
+            )""",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -291,4 +310,18 @@ rate_windows = Table(
     Column("hits", Integer, nullable=False),
     Column("previous_hits", Integer, nullable=False),
     Index("rate_windows_by_start", "window_start"),
+)
+
+# The session each CLI AI has in a thread (core/store/cli_sessions.py): its id, and its cumulative cost and tokens
+# as the CLI last reported them.
+cli_sessions = Table(
+    "cli_sessions",
+    METADATA,
+    Column("thread_id", String(64), primary_key=True),
+    Column("ai", String(64), primary_key=True),
+    Column("session_id", Text, nullable=False),
+    Column("cost_usd", Double),
+    Column("input_tokens", BigInteger),
+    Column("output_tokens", BigInteger),
+    Column("updated", Double, nullable=False),
 )

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import UnknownThread
 from core.store.batch import insert_rows
+from core.store.schema import cli_sessions, turns
 from core.store.schema import threads as threads_table
-from core.store.schema import turns
 from core.store.text import decode_text, encode_text, possible_thread_id
 from core.store.turns import NewTurn, ThreadInfo, Turn
 
@@ -193,7 +193,8 @@ class Threads:
         return await self._listing(limit=min(limit, MAX_LISTED), search=search, owner=owner)
 
     async def delete(self, thread_id: str, *, owner: str | None = None) -> bool:
-        """Delete a thread and its turns (only `owner`'s, when given); False when there was no such thread.
+        """Delete a thread, its turns and its CLI sessions (only `owner`'s, when given); False when there was no
+        such thread.
 
         Raises:
             StoreUnavailable: the store cannot be written.
@@ -204,6 +205,7 @@ class Threads:
         mine = select(threads_table.c.id).where(threads_table.c.id == thread_id, _owned_by(owner))
         async with self._store.write() as conn:
             await conn.execute(delete(turns).where(turns.c.thread_id.in_(mine)))
+            await conn.execute(delete(cli_sessions).where(cli_sessions.c.thread_id.in_(mine)))
             deleted = await conn.execute(delete(threads_table).where(threads_table.c.id == thread_id, _owned_by(owner)))
         return bool(deleted.rowcount)
 
@@ -221,7 +223,7 @@ class Threads:
             self._cached_chars -= _chars(dropped)
 
     async def purge_expired(self) -> int:
-        """Delete the threads that expired, with their turns; returns how many.
+        """Delete the threads that expired, with their turns and CLI sessions; returns how many.
 
         Raises:
             StoreUnavailable: the store cannot be written.
@@ -231,6 +233,8 @@ class Threads:
         async with self._store.write() as conn:
             await conn.execute(delete(turns).where(turns.c.thread_id.in_(expired)))
             deleted = await conn.execute(delete(threads_table).where(threads_table.c.expires < now))
+            # and the CLI sessions of threads no longer there (written as one expired, say)
+            await conn.execute(delete(cli_sessions).where(cli_sessions.c.thread_id.not_in(select(threads_table.c.id))))
         return int(deleted.rowcount or 0)
 
     async def _listing(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["NewTurn", "ThreadInfo", "Turn"]
+__all__ = ["CliSession", "NewTurn", "ThreadInfo", "Turn"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,15 @@ class ThreadInfo:
     expires: float | None
     turns: int
     ais: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CliSession:
+    """A CLI AI's own session in a thread (ai/cli/), which its next call there resumes, with the session's
+    cost and tokens so far as the CLI last reported them (None: not reported): a CLI that reports its
+    session's totals gets this run's by subtracting them."""
+
+    session_id: str
+    cost_usd: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None

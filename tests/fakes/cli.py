@@ -6,8 +6,9 @@
     parent, child = await running_pids(claude)      # "hang": once it runs; then `await ended(pids, 1.0)`
 
 Behaviours (the first word of the file `<dir>/behaviour`, so a test may switch it between calls):
-- `answer`: prints `{"type": "result", "result": "CLI says: <first line of stdin>", ...}` with a session id,
-  usage and a cost;
+- `answer`: prints `{"type": "result", "result": "CLI says: <first line of stdin>", ...}` with a session id
+  (`--resume`'s, else a new one), usage and the session's cost so far ($0.0125 a run, as Claude Code's
+  `total_cost_usd` is the session's total);
 - `hang`: spawns a child that sleeps, writes both PIDs to the FIFO `<dir>/pids` (the test reads it: no
   polling), then sleeps itself (never answers);
 - `login`: prints what Claude Code prints when it is not signed in, and exits 1.
@@ -62,9 +63,14 @@ else:
     session = "session-" + str(len(stdin))
     if "--resume" in sys.argv:
         session = sys.argv[sys.argv.index("--resume") + 1]
+    costs_path = os.path.join(here, "costs.json")  # each session's cost so far: Claude Code reports the total
+    costs = json.load(open(costs_path)) if os.path.exists(costs_path) else {{}}
+    costs[session] = costs.get(session, 0.0) + 0.0125
+    with open(costs_path, "w") as out:
+        json.dump(costs, out)
     answer = {{
         "type": "result", "subtype": "success", "is_error": False, "result": "CLI says: " + first,
-        "session_id": session, "total_cost_usd": 0.0125,
+        "session_id": session, "total_cost_usd": costs[session],
         "usage": {{"input_tokens": 100, "cache_read_input_tokens": 20, "output_tokens": 30}},
         "modelUsage": {{"claude-fake-1": {{"inputTokens": 100}}}},
     }}

@@ -80,4 +80,6 @@ async def test_a_resumed_session_books_only_this_runs_tokens(
             booked.append((completion.usage.input_tokens, completion.usage.output_tokens))
             assert completion.usage.cost_usd is None, "no cost reported: unknown, never $0"
     assert booked == tokens
-    assert "resume" in " ".join(client.argv(Request("again", thread_id="thread-1"))[0]), "the session is resumed"
+    session = await client.sessions.get("thread-1", "agent")
+    assert session is not None, "the session is kept"
+    assert "resume" in " ".join(client.argv(Request("again"), session.session_id)[0]), "the session is resumed"
