@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from callers import Junior
 from core.errors import StoreUnavailable
 from core.money.caps import window_start
-from core.store.spend_days import DAY_S, callers_by_day, spend_by_day
+from tools.spending import DAY_S
 
 __all__ = ["HISTORY_DAYS", "SPEND_HISTORY_META", "CallerDayLine", "SpendDayLine", "SpendHistory", "spend_history"]
 
@@ -60,6 +60,8 @@ class SpendHistory(BaseModel):
 async def spend_history(app: Junior, *, caller: str | None = None, now: float | None = None) -> SpendHistory:
     """The last `HISTORY_DAYS` days of the ledger; with `caller`, only that caller's calls (None: everyone's). A
     store that cannot be read is a note, never an error."""
+    from core.store.spend_days import callers_by_day, spend_by_day  # SQLAlchemy: not on the start path
+
     now = time.time() if now is None else now
     since = window_start(now, "day") - (HISTORY_DAYS - 1) * DAY_S
     try:
