@@ -41,3 +41,29 @@ def test_the_quick_benchmark_runs_and_prints_every_row() -> None:
     ):
         assert row in done.stdout, done.stdout
     assert "| ours (3 AIs at L = 0.2 s) |" in done.stdout
+
+
+def test_the_cpu_row_measures_another_checkouts_server_beside_the_floors_in_one_run() -> None:
+    cases = ["--cases", "floor-stdio,floor-http", "--variant", f"other={PROJECT_ROOT}"]
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "cpu.py"), "--calls", "2", "--rounds", "1", *cases],
+        capture_output=True,
+        text=True,
+        timeout=300,  # a guard against a hang: four servers start, each asked 22 times
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "other-stdio: " in done.stdout and "other-http: " in done.stdout, done.stdout
+    assert done.stdout.count(" x (rounds ") == 2, done.stdout  # each against its transport's floor
+
+
+def test_a_cpu_variant_that_is_not_a_checkout_is_refused_saying_what_is_valid() -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "cpu.py"), "--variant", f"other={PROJECT_ROOT / 'nowhere'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 2
+    assert "want LABEL=ROOT[=JSON]" in done.stderr and "ROOT a checkout" in done.stderr, done.stderr
